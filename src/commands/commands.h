@@ -1,0 +1,24 @@
+// One function per `mex` command. Each returns the process exit code (SPEC §6).
+#pragma once
+
+#include <string>
+
+namespace mex {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;
+
+int ValidateCommand(const std::string& file);
+
+struct PlanOptions {
+  std::string file;
+  int jobs = 0;  // 0: the milestone's max_parallel
+  bool json = false;
+};
+int PlanCommand(const PlanOptions& options);
+
+int GraphCommand(const std::string& file, const std::string& format);
+
+}  // namespace mex

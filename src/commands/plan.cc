@@ -1,0 +1,132 @@
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "commands/commands.h"
+#include "commands/load.h"
+#include "plan/roadmap.h"
+#include "util/metrics.h"
+
+namespace mex {
+
+namespace {
+
+// How much of a long list the terminal summary shows.
+constexpr size_t kShownBatches = 40;
+constexpr size_t kShownIdsPerBatch = 8;
+constexpr size_t kShownPathEnds = 10;
+
+std::string Plural(size_t n, std::string_view word) {
+  return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
+}
+
+std::string JoinIds(const Milestone& m, const std::vector<uint32_t>& tasks, size_t limit,
+                    std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < tasks.size() && i < limit; ++i) {
+    if (i) out += sep;
+    out += m.tasks[tasks[i]].id;
+  }
+  if (tasks.size() > limit) out += fmt::format("{}… (+{} more)", sep, tasks.size() - limit);
+  return out;
+}
+
+std::string CriticalPathText(const Milestone& m, const std::vector<uint32_t>& path) {
+  if (path.size() <= 2 * kShownPathEnds) return JoinIds(m, path, path.size(), " -> ");
+  std::vector<uint32_t> head(path.begin(), path.begin() + kShownPathEnds);
+  std::vector<uint32_t> tail(path.end() - kShownPathEnds, path.end());
+  return fmt::format("{} -> … ({} more) … -> {}", JoinIds(m, head, head.size(), " -> "),
+                     path.size() - 2 * kShownPathEnds, JoinIds(m, tail, tail.size(), " -> "));
+}
+
+void PrintSummary(const Milestone& m, const Roadmap& r) {
+  fmt::print("milestone {}{}\n", m.id, m.title.empty() ? "" : ": " + m.title);
+  fmt::print("{} in {}, total effort {:g}, {}, widest batch {}\n", Plural(m.tasks.size(), "task"),
+             Plural(m.phases.size(), "phase"), r.total_effort, Plural(r.batches.size(), "batche"),
+             r.max_width);
+  fmt::print("critical path: effort {:g} over {}\n", r.critical_path_length,
+             Plural(r.critical_path.size(), "task"));
+  fmt::print("estimated makespan with {}: {:g} (effort units)\n\n", Plural(r.slots, "slot"),
+             r.makespan);
+  fmt::print("{:<12} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9}\n", "phase", "weight", "tasks", "effort",
+             "batches", "critical", "makespan");
+  for (const PhasePlan& p : r.phases) {
+    fmt::print("{:<12} {:>5g}% {:>8} {:>8g} {:>8} {:>8g} {:>9g}{}\n", p.name, p.weight, p.tasks,
+               p.total_effort, p.levels, p.critical_path_length, p.makespan,
+               p.dynamic ? "  + tasks from the breakdown at run time" : "");
+  }
+  fmt::print("\nbatches (tasks in a batch can run in parallel):\n");
+  for (size_t l = 0; l < r.batches.size() && l < kShownBatches; ++l) {
+    const std::vector<uint32_t>& batch = r.batches[l];
+    fmt::print("  {:>3}  {:<10} {}\n", l + 1, m.phases[m.tasks[batch.front()].phase].name,
+               JoinIds(m, batch, kShownIdsPerBatch, " "));
+  }
+  if (r.batches.size() > kShownBatches) {
+    fmt::print("  … {} more (mex plan --json lists them all)\n",
+               Plural(r.batches.size() - kShownBatches, "batche"));
+  }
+  fmt::print("\ncritical path: {}\n", CriticalPathText(m, r.critical_path));
+}
+
+nlohmann::json RoadmapJson(const Milestone& m, const Roadmap& r) {
+  using nlohmann::json;
+  json batches = json::array();
+  for (const std::vector<uint32_t>& batch : r.batches) {
+    json ids = json::array();
+    for (uint32_t t : batch) ids.push_back(m.tasks[t].id);
+    batches.push_back(std::move(ids));
+  }
+  json path = json::array();
+  for (uint32_t t : r.critical_path) path.push_back(m.tasks[t].id);
+  json levels = json::object();
+  for (size_t t = 0; t < m.tasks.size(); ++t) levels[std::string(m.tasks[t].id)] = r.level[t];
+  json phases = json::array();
+  for (const PhasePlan& p : r.phases) {
+    phases.push_back({{"name", p.name},
+                      {"weight", p.weight},
+                      {"tasks", p.tasks},
+                      {"total_effort", p.total_effort},
+                      {"batches", p.levels},
+                      {"max_width", p.max_width},
+                      {"critical_path_length", p.critical_path_length},
+                      {"makespan_estimate", p.makespan},
+                      {"dynamic", p.dynamic}});
+  }
+  return {{"milestone", m.id},
+          {"slots", r.slots},
+          {"batches", std::move(batches)},
+          {"critical_path", {{"length", r.critical_path_length}, {"tasks", std::move(path)}}},
+          {"total_effort", r.total_effort},
+          {"max_width", r.max_width},
+          {"makespan_estimate", r.makespan},
+          {"phases", std::move(phases)},
+          {"levels", std::move(levels)}};
+}
+
+}  // namespace
+
+int PlanCommand(const PlanOptions& options) {
+  Milestone m;
+  if (!LoadForCommand(options.file, &m)) return kExitUsage;
+  std::optional<Graph> graph;
+  {
+    ScopedMetric metric("graph");
+    graph.emplace(m);
+  }
+  int slots = options.jobs > 0 ? options.jobs : m.defaults.max_parallel;
+  Roadmap roadmap;
+  {
+    ScopedMetric metric("roadmap");
+    roadmap = ComputeRoadmap(m, *graph, slots);
+  }
+  ScopedMetric metric("print");
+  if (options.json) {
+    fmt::print("{}\n", RoadmapJson(m, roadmap).dump(2));
+  } else {
+    PrintSummary(m, roadmap);
+  }
+  return kExitOk;
+}
+
+}  // namespace mex

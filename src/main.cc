@@ -1,0 +1,55 @@
+// mex: runs a software milestone as a graph of tasks. CLI wiring only.
+#include <CLI/CLI.hpp>
+
+#include "commands/commands.h"
+#include "util/metrics.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mex: the milestone executor", "mex"};
+  app.set_version_flag("--version", "mex 0.1.0");
+  app.require_subcommand(1);
+  std::string debug;
+  app.add_option("-d", debug, "Debugging mode: 'stats' prints where the time went")
+      ->check(CLI::IsMember({"stats"}));
+
+  std::string file;
+  auto* validate = app.add_subcommand("validate", "Load and check a milestone file; run nothing");
+  validate->add_option("FILE", file, "Milestone file (.yaml, .yml or .json)")->required();
+
+  mex::PlanOptions plan_options;
+  auto* plan = app.add_subcommand(
+      "plan", "Levels, critical path, total effort and estimated makespan; run nothing");
+  plan->add_option("FILE", plan_options.file, "Milestone file")->required();
+  plan->add_option("-j,--jobs", plan_options.jobs, "Slots for the makespan estimate")
+      ->check(CLI::PositiveNumber);
+  plan->add_flag("--json", plan_options.json, "Print the roadmap object as JSON");
+
+  std::string format = "dot";
+  auto* graph = app.add_subcommand("graph", "Print the task graph with the critical path marked");
+  graph->add_option("FILE", file, "Milestone file")->required();
+  graph->add_option("--format", format, "Output format")
+      ->check(CLI::IsMember({"dot", "mermaid", "json"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return mex::kExitUsage;
+  }
+  if (debug == "stats") mex::Metrics::Get().Enable();
+  int code = mex::kExitUsage;
+  {
+    mex::ScopedMetric metric("total");
+    if (*validate) code = mex::ValidateCommand(file);
+    if (*plan) code = mex::PlanCommand(plan_options);
+    if (*graph) code = mex::GraphCommand(file, format);
+  }
+  if (mex::Metrics::Get().enabled()) mex::Metrics::Get().Report();
+  return code;
+}

@@ -1,0 +1,704 @@
+// Decodes a milestone document (YAML or JSON, see source.h) into the model, checking the shape and
+// the value of every field. Cross-references (deps, agents, templates, weights) are checked
+// afterwards by check.h, once every task is known.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <csignal>
+#include <initializer_list>
+#include <regex>
+
+#include "model/duration.h"
+#include "model/milestone.h"
+#include "model/source.h"
+
+namespace mex {
+
+bool IsValidId(std::string_view id);
+bool EscapesFolder(std::string_view path);
+bool ParseSignal(std::string_view text, int* signal);
+
+template <class N>
+class Decoder {
+ public:
+  Decoder(Milestone* milestone, Diagnostics* diags) : m_(milestone), diags_(diags) {}
+
+  void DecodeRoot(N root) {
+    Pos tasks_pos;
+    bool has_tasks = false, has_phases = false;
+    Members(root, "the milestone file",
+            {"milestone", "defaults", "pools", "agents", "classify", "phases", "tasks", "slurm"},
+            [&](std::string_view key, Pos key_pos, N value) {
+              if (key == "milestone") DecodeHeader(value);
+              if (key == "defaults") DecodeDefaults(value);
+              if (key == "pools") DecodePools(value);
+              if (key == "agents") DecodeAgents(value);
+              if (key == "classify") DecodeClassify(value);
+              if (key == "slurm") DecodeSlurm(value);
+              if (key == "phases") {
+                has_phases = true;
+                Items(value, "'phases'", [&](N phase) { DecodePhase(phase); });
+              }
+              if (key == "tasks") {
+                has_tasks = true;
+                tasks_pos = key_pos;
+                m_->implicit_phase = true;
+                Phase& phase = m_->phases.emplace_back();
+                phase.name = "execute";
+                phase.weight = 100;
+                phase.has_weight = true;
+                phase.pos = key_pos;
+                DecodeTasks(value, static_cast<uint32_t>(m_->phases.size() - 1));
+              }
+            });
+    if (has_tasks && has_phases) {
+      Error(tasks_pos,
+            "top-level 'tasks' and 'phases' cannot both be given; put the tasks in a "
+            "phase");
+    } else if (!has_tasks && !has_phases && !failed_root_) {
+      Error(root.pos(), "the milestone has no 'phases' and no 'tasks'");
+    }
+  }
+
+ private:
+  void Error(Pos pos, std::string message) { diags_->Error(pos, std::move(message)); }
+
+  // Calls f(key, key_pos, value) for each member of a mapping, rejecting unknown and repeated
+  // keys. `what` names the mapping in messages.
+  template <class F>
+  void Members(N node, std::string_view what, std::initializer_list<std::string_view> keys, F&& f) {
+    IndexedMembers(node, what, keys, [&](size_t index, Pos key_pos, N value) {
+      f(keys.begin()[index], key_pos, value);
+    });
+  }
+
+  // The same, calling f(index of the key in `keys`, key_pos, value).
+  template <class F>
+  void IndexedMembers(N node, std::string_view what, std::initializer_list<std::string_view> keys,
+                      F&& f) {
+    if (node.kind() != NodeKind::kMap) {
+      Error(node.pos(), fmt::format("{} must be a mapping", what));
+      failed_root_ = true;
+      return;
+    }
+    uint64_t seen = 0;
+    node.ForEachMember([&](std::string_view key, Pos key_pos, N value) {
+      size_t index = 0;
+      for (std::string_view k : keys) {
+        if (k == key) break;
+        ++index;
+      }
+      if (index == keys.size()) {
+        Error(key_pos, fmt::format("unknown key '{}' in {}{}", key, what,
+                                   DidYouMean(key, std::vector<std::string_view>(keys))));
+        return;
+      }
+      if (seen & (uint64_t{1} << index)) {
+        Error(key_pos, fmt::format("duplicate key '{}' in {}", key, what));
+        return;
+      }
+      seen |= uint64_t{1} << index;
+      f(index, key_pos, value);
+    });
+  }
+
+  template <class F>
+  void Items(N node, std::string_view what, F&& f) {
+    if (node.kind() != NodeKind::kSeq) {
+      Error(node.pos(), fmt::format("{} must be a list", what));
+      return;
+    }
+    node.ForEachItem(f);
+  }
+
+  bool String(N node, std::string_view what, std::string* out) {
+    if (node.kind() != NodeKind::kScalar) {
+      Error(node.pos(), fmt::format("{} must be a string", what));
+      return false;
+    }
+    *out = node.text();
+    return true;
+  }
+
+  bool Number(N node, std::string_view what, double* out) {
+    if (node.kind() == NodeKind::kScalar) {
+      std::string_view text = node.text();
+      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+      if (ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(*out)) {
+        return true;
+      }
+    }
+    Error(node.pos(), fmt::format("{} must be a number", what));
+    return false;
+  }
+
+  bool Integer(N node, std::string_view what, int min, int* out) {
+    Pos pos = node.pos();
+    double value = 0;
+    if (!Number(node, what, &value)) return false;
+    if (value != std::floor(value) || value < min || value > 1e9) {
+      Error(pos, fmt::format("{} must be a whole number >= {}", what, min));
+      return false;
+    }
+    *out = static_cast<int>(value);
+    return true;
+  }
+
+  bool Duration(N node, std::string_view what, double* seconds) {
+    Pos pos = node.pos();
+    std::string text, err;
+    if (!String(node, what, &text)) return false;
+    if (!ParseDuration(text, seconds, &err)) {
+      Error(pos, fmt::format("{}: {}", what, err));
+      return false;
+    }
+    return true;
+  }
+
+  // Reads one of `names`; *out gets its index.
+  template <class E>
+  bool Enum(N node, std::string_view what, const std::vector<std::string_view>& names, E* out) {
+    Pos pos = node.pos();
+    std::string text;
+    if (!String(node, what, &text)) return false;
+    size_t index = 0;
+    for (std::string_view name : names) {
+      if (name == text) {
+        *out = static_cast<E>(index);
+        return true;
+      }
+      ++index;
+    }
+    std::string expected;
+    for (std::string_view name : names)
+      expected += (expected.empty() ? "" : ", ") + std::string(name);
+    Error(pos, fmt::format("invalid {} '{}' (expected one of: {})", what, text, expected));
+    return false;
+  }
+
+  void DecodeHeader(N node) {
+    Members(node, "'milestone'", {"id", "title", "goal"}, [&](std::string_view key, Pos, N value) {
+      if (key == "id") String(value, "milestone id", &m_->id);
+      if (key == "title") String(value, "milestone title", &m_->title);
+      if (key == "goal") String(value, "milestone goal", &m_->goal);
+    });
+  }
+
+  void DecodeDefaults(N node) {
+    Defaults& d = m_->defaults;
+    Members(node, "'defaults'",
+            {"agent", "max_parallel", "timeout", "stall_after", "stall_action", "executor",
+             "on_failure", "retry", "budget_usd"},
+            [&](std::string_view key, Pos, N value) {
+              if (key == "agent") {
+                d.agent_pos = value.pos();
+                String(value, "defaults.agent", &d.agent);
+              }
+              if (key == "max_parallel") Integer(value, "max_parallel", 1, &d.max_parallel);
+              if (key == "timeout") Duration(value, "timeout", &d.timeout_s);
+              if (key == "stall_after") Duration(value, "stall_after", &d.stall_after_s);
+              if (key == "stall_action") {
+                Enum(value, "stall_action", {"warn", "kill"}, &d.stall_action);
+              }
+              if (key == "executor") Enum(value, "executor", {"local", "slurm"}, &d.executor);
+              if (key == "on_failure") {
+                Enum(value, "on_failure", {"continue", "stop"}, &d.on_failure);
+              }
+              if (key == "retry") DecodeRetry(value, &d.retry);
+              if (key == "budget_usd") {
+                Pos pos = value.pos();
+                double budget = 0;
+                if (Number(value, "budget_usd", &budget)) {
+                  if (budget <= 0) Error(pos, "budget_usd must be greater than 0");
+                  d.budget_usd = budget;
+                }
+              }
+            });
+  }
+
+  void DecodeRetry(N node, RetryPolicy* retry) {
+    Members(node, "'retry'", {"max_attempts", "backoff"}, [&](std::string_view key, Pos, N value) {
+      if (key == "max_attempts") Integer(value, "max_attempts", 1, &retry->max_attempts);
+      if (key == "backoff") DecodeBackoff(value, &retry->backoff);
+    });
+  }
+
+  void DecodeBackoff(N node, Backoff* b) {
+    Members(node, "'backoff'", {"initial", "factor", "max", "jitter"},
+            [&](std::string_view key, Pos, N value) {
+              Pos pos = value.pos();
+              if (key == "initial") Duration(value, "backoff initial", &b->initial_s);
+              if (key == "max") Duration(value, "backoff max", &b->max_s);
+              if (key == "factor" && Number(value, "backoff factor", &b->factor) && b->factor < 1) {
+                Error(pos, "backoff factor must be at least 1");
+              }
+              if (key == "jitter" && Number(value, "backoff jitter", &b->jitter) &&
+                  (b->jitter < 0 || b->jitter > 1)) {
+                Error(pos, "backoff jitter must be between 0 and 1 (a fraction of the delay)");
+              }
+            });
+  }
+
+  void DecodePools(N node) {
+    if (node.kind() != NodeKind::kMap) {
+      Error(node.pos(), "'pools' must be a mapping of pool names to sizes");
+      return;
+    }
+    node.ForEachMember([&](std::string_view name, Pos name_pos, N value) {
+      int depth = 0;
+      if (!IsValidId(name)) Error(name_pos, fmt::format("invalid pool name '{}'", name));
+      if (Integer(value, fmt::format("pool '{}' size", name), 1, &depth)) {
+        if (!m_->pools.emplace(std::string(name), depth).second) {
+          Error(name_pos, fmt::format("duplicate pool '{}'", name));
+        }
+      }
+    });
+  }
+
+  void DecodeAgents(N node) {
+    if (node.kind() != NodeKind::kMap) {
+      Error(node.pos(), "'agents' must be a mapping of agent names");
+      return;
+    }
+    node.ForEachMember([&](std::string_view name, Pos name_pos, N value) {
+      if (m_->agents.count(std::string(name))) {
+        Error(name_pos, fmt::format("duplicate agent '{}'", name));
+        return;
+      }
+      Agent& agent = m_->agents[std::string(name)];
+      agent.name = name;
+      agent.pos = name_pos;
+      bool has_command = false;
+      Members(value, fmt::format("agent '{}'", name), {"command", "prompt_via"},
+              [&](std::string_view key, Pos, N v) {
+                if (key == "command") has_command = DecodeArgv(v, "agent command", &agent.command);
+                if (key == "prompt_via") {
+                  Enum(v, "prompt_via", {"stdin", "file", "arg"}, &agent.prompt_via);
+                }
+              });
+      if (!has_command && value.kind() == NodeKind::kMap) {
+        Error(name_pos, fmt::format("agent '{}' has no 'command'", name));
+      }
+    });
+  }
+
+  bool DecodeArgv(N node, std::string_view what, std::vector<std::string>* argv) {
+    if (node.kind() != NodeKind::kSeq) {
+      Error(node.pos(), fmt::format("{} must be a list of words, e.g. [claude, -p]", what));
+      return false;
+    }
+    Pos pos = node.pos();
+    bool ok = true;
+    node.ForEachItem([&](N item) { ok = String(item, what, &argv->emplace_back()) && ok; });
+    if (argv->empty() || (*argv)[0].empty()) {
+      Error(pos, fmt::format("{} must not be empty", what));
+      return false;
+    }
+    return ok;
+  }
+
+  void DecodeClassify(N node) {
+    Items(node, "'classify'", [&](N item) {
+      ClassifyRule& rule = m_->classify.emplace_back();
+      rule.pos = item.pos();
+      bool has_class = false;
+      Members(item, "classify rule", {"exit", "signal", "timeout", "pattern", "class"},
+              [&](std::string_view key, Pos, N value) {
+                if (key == "exit") DecodeInts(value, "exit", &rule.exit_codes);
+                if (key == "signal") DecodeSignals(value, &rule.signals);
+                if (key == "timeout") rule.timeout = Bool(value, "timeout");
+                if (key == "pattern") DecodePattern(value, &rule.pattern);
+                if (key == "class") {
+                  has_class = Enum(value, "class", {"transient", "resource", "logic", "permanent"},
+                                   &rule.failure_class);
+                }
+              });
+      if (!has_class && item.kind() == NodeKind::kMap) {
+        Error(rule.pos, "classify rule has no 'class'");
+      }
+    });
+  }
+
+  bool Bool(N node, std::string_view what) {
+    std::string text;
+    Pos pos = node.pos();
+    if (String(node, what, &text) && (text == "true" || text == "false")) return text == "true";
+    Error(pos, fmt::format("{} must be true or false", what));
+    return false;
+  }
+
+  void DecodeInts(N node, std::string_view what, std::vector<int>* out) {
+    if (node.kind() == NodeKind::kSeq) {
+      node.ForEachItem([&](N item) { Integer(item, what, 0, &out->emplace_back()); });
+    } else {
+      Integer(node, what, 0, &out->emplace_back());
+    }
+  }
+
+  void DecodeSignals(N node, std::vector<int>* out) {
+    auto one = [&](N item) {
+      Pos pos = item.pos();
+      std::string text;
+      int signal = 0;
+      if (!String(item, "signal", &text)) return;
+      if (!ParseSignal(text, &signal)) {
+        Error(pos,
+              fmt::format("unknown signal '{}' (expected a name like SIGKILL or a number)", text));
+      }
+      out->push_back(signal);
+    };
+    if (node.kind() == NodeKind::kSeq) {
+      node.ForEachItem(one);
+    } else {
+      one(node);
+    }
+  }
+
+  void DecodePattern(N node, std::string* pattern) {
+    Pos pos = node.pos();
+    if (!String(node, "pattern", pattern)) return;
+    try {
+      std::regex re(*pattern);
+    } catch (const std::regex_error& e) {
+      Error(pos, fmt::format("invalid pattern '{}': {}", *pattern, e.what()));
+    }
+  }
+
+  void DecodeSlurm(N node) {
+    Members(node, "'slurm'", {"partition", "account", "args"},
+            [&](std::string_view key, Pos, N value) {
+              std::string ignored;
+              std::vector<std::string> args;
+              if (key == "partition" || key == "account")
+                String(value, "slurm " + std::string(key), &ignored);
+              if (key == "args") DecodeArgv(value, "slurm args", &args);
+            });
+  }
+
+  void DecodePhase(N node) {
+    Phase& phase = m_->phases.emplace_back();
+    auto index = static_cast<uint32_t>(m_->phases.size() - 1);
+    phase.pos = node.pos();
+    Members(node, "phase",
+            {"name", "weight", "gate", "on_gate_fail", "tasks_from", "task_template", "tasks"},
+            [&](std::string_view key, Pos, N value) {
+              Pos pos = value.pos();
+              if (key == "name" && String(value, "phase name", &phase.name)) {
+                phase.pos = pos;
+                if (!IsValidId(phase.name)) {
+                  Error(pos, fmt::format("invalid phase name '{}' (use letters, digits, '_', '.', "
+                                         "'-')",
+                                         phase.name));
+                }
+              }
+              if (key == "weight" && Number(value, "phase weight", &phase.weight)) {
+                phase.has_weight = true;
+                if (phase.weight <= 0) Error(pos, "phase weight must be greater than 0");
+              }
+              if (key == "gate") DecodeGate(value, &phase);
+              if (key == "on_gate_fail") DecodeOnGateFail(value, &phase);
+              if (key == "tasks_from" && String(value, "tasks_from", &phase.tasks_from)) {
+                phase.tasks_from_pos = pos;
+              }
+              if (key == "task_template") DecodeTaskTemplate(value, &phase);
+              if (key == "tasks") DecodeTasks(value, index);
+            });
+    if (phase.name.empty() && node.kind() == NodeKind::kMap)
+      Error(phase.pos, "phase has no 'name'");
+  }
+
+  void DecodeOnGateFail(N node, Phase* phase) {
+    if (node.kind() == NodeKind::kScalar) {
+      Pos pos = node.pos();
+      std::string text(node.text());
+      if (text != "stop") {
+        Error(pos, fmt::format("invalid on_gate_fail '{}' (expected stop or {{rerun: N}})", text));
+      }
+      return;
+    }
+    Members(node, "'on_gate_fail'", {"rerun"}, [&](std::string_view, Pos, N value) {
+      Integer(value, "rerun", 1, &phase->gate_reruns);
+    });
+  }
+
+  void DecodeGate(N node, Phase* phase) {
+    Gate& gate = phase->gate.emplace();
+    gate.pos = node.pos();
+    Members(node, "'gate'", {"min_score", "criteria"}, [&](std::string_view key, Pos, N value) {
+      Pos pos = value.pos();
+      if (key == "min_score" && Number(value, "min_score", &gate.min_score) &&
+          (gate.min_score < 0 || gate.min_score > 1)) {
+        Error(pos, "min_score must be between 0 and 1");
+      }
+      if (key == "criteria") Items(value, "'criteria'", [&](N c) { DecodeCriterion(c, &gate); });
+    });
+  }
+
+  // In the order of CriterionKind.
+  static const std::vector<std::string_view>& NamedCriteria() {
+    static const std::vector<std::string_view> kNames = {"kiro_decisions", "spec_completeness",
+                                                         "task_coverage", "tasks_succeeded"};
+    return kNames;
+  }
+
+  void DecodeCriterion(N node, Gate* gate) {
+    Criterion& c = gate->criteria.emplace_back();
+    c.pos = node.pos();
+    if (node.kind() == NodeKind::kScalar) {
+      Enum(node, "criterion", NamedCriteria(), &c.kind);
+      return;
+    }
+    int kinds = 0;
+    Members(
+        node, "criterion",
+        {"command", "artifact", "kiro_decisions", "spec_completeness", "task_coverage",
+         "tasks_succeeded", "weight"},
+        [&](std::string_view key, Pos, N value) {
+          Pos pos = value.pos();
+          if (key == "weight" && Number(value, "criterion weight", &c.weight) && c.weight <= 0) {
+            Error(pos, "criterion weight must be greater than 0");
+          }
+          if (key == "weight") return;
+          ++kinds;
+          if (key == "command") {
+            c.kind = CriterionKind::kCommand;
+            String(value, "criterion command", &c.argument);
+          } else if (key == "artifact") {
+            c.kind = CriterionKind::kArtifact;
+            String(value, "criterion artifact", &c.argument);
+            c.pos = pos;
+          } else {
+            size_t i = 0;
+            for (std::string_view name : NamedCriteria()) {
+              if (name == key) c.kind = static_cast<CriterionKind>(i);
+              ++i;
+            }
+          }
+        });
+    if (kinds != 1 && node.kind() == NodeKind::kMap) {
+      Error(c.pos,
+            "a criterion names exactly one of command, artifact, kiro_decisions, "
+            "spec_completeness, task_coverage, tasks_succeeded");
+    }
+  }
+
+  void DecodeTaskTemplate(N node, Phase* phase) {
+    TaskTemplate& t = phase->task_template.emplace();
+    t.pos = node.pos();
+    Members(node, "'task_template'", {"prompt", "run", "agent", "pool"},
+            [&](std::string_view key, Pos, N value) {
+              Pos pos = value.pos();
+              if (key == "prompt" && String(value, "prompt", &t.prompt)) t.prompt_pos = pos;
+              if (key == "run") DecodeRun(value, &t.run);
+              if (key == "agent" && String(value, "agent", &t.agent)) t.agent_pos = pos;
+              if (key == "pool" && String(value, "pool", &t.pool)) t.pool_pos = pos;
+            });
+    if (t.prompt.empty() == t.run.shell.empty() && t.run.argv.empty()) {
+      Error(t.pos, "task_template needs exactly one of 'run' and 'prompt'");
+    }
+  }
+
+  void DecodeRun(N node, Command* run) {
+    run->pos = node.pos();
+    if (node.kind() == NodeKind::kSeq) {
+      run->is_argv = DecodeArgv(node, "run", &run->argv);
+      return;
+    }
+    if (String(node, "run", &run->shell) && run->shell.empty()) {
+      Error(run->pos, "run must not be empty");
+    }
+  }
+
+  void DecodeTasks(N node, uint32_t phase) {
+    if (node.kind() != NodeKind::kSeq) {
+      Error(node.pos(), "'tasks' must be a list");
+      return;
+    }
+    // Reserving first keeps a million-task file from growing the vector (and memory) by copies.
+    node.ForEachItem(
+        [&](size_t count) {
+          m_->tasks.reserve(m_->tasks.size() + count);
+          m_->symbols.Reserve(count);
+        },
+        [&](N item) { DecodeTask(item, phase); });
+  }
+
+  // The keys of a task, in the order of kTaskKeys.
+  enum TaskKey {
+    kId,
+    kRun,
+    kDeps,
+    kEffort,
+    kTitle,
+    kDescription,
+    kPrompt,
+    kAgent,
+    kTimeout,
+    kRetry,
+    kOutput,
+    kEnv,
+    kCwd,
+    kPool,
+    kExecutor,
+    kResources
+  };
+
+  void DecodeTask(N node, uint32_t phase_index) {
+    Task& task = m_->tasks.emplace_back();
+    auto index = static_cast<uint32_t>(m_->tasks.size() - 1);
+    m_->phases[phase_index].tasks.push_back(index);
+    task.phase = phase_index;
+    task.pos = node.pos();
+    task.symbol = SymbolTable::kNone;
+    IndexedMembers(node, "task",
+                   {"id", "run", "deps", "effort", "title", "description", "prompt", "agent",
+                    "timeout", "retry", "output", "env", "cwd", "pool", "executor", "resources"},
+                   [&](size_t key, Pos, N value) {
+                     DecodeTaskField(static_cast<TaskKey>(key), value, &task);
+                   });
+    if (node.kind() != NodeKind::kMap) return;
+    if (task.symbol == SymbolTable::kNone) Error(task.pos, "task has no 'id'");
+    bool has_run = task.run.pos.line != 0;
+    bool has_prompt = task.detail && task.detail->prompt_pos.line != 0;
+    if (has_run && has_prompt) {
+      Error(task.pos,
+            fmt::format("task '{}' has both 'run' and 'prompt'; give exactly one", task.id));
+    } else if (!has_run && !has_prompt) {
+      Error(task.pos,
+            fmt::format("task '{}' has neither 'run' nor 'prompt'; give exactly one", task.id));
+    }
+  }
+
+  void DecodeTaskField(TaskKey key, N value, Task* task) {
+    switch (key) {
+      case kId: {
+        Pos pos = value.pos();
+        std::string_view id;
+        if (value.kind() != NodeKind::kScalar) {
+          Error(pos, "task id must be a string");
+          return;
+        }
+        id = value.text();
+        task->pos = pos;
+        if (!IsValidId(id)) {
+          Error(pos, fmt::format("invalid task id '{}' (use letters, digits, '_', '.', '-')", id));
+        }
+        task->symbol = m_->symbols.Intern(id);
+        task->id = m_->symbols.Name(task->symbol);
+        return;
+      }
+      case kRun:
+        return DecodeRun(value, &task->run);
+      case kDeps:
+        return DecodeDeps(value, task);
+      case kEffort: {
+        Pos pos = value.pos();
+        if (Number(value, "effort", &task->effort) && task->effort <= 0) {
+          Error(pos, "effort must be greater than 0");
+        }
+        return;
+      }
+      default:
+        return DecodeTaskDetail(key, value, &task->mutable_detail());
+    }
+  }
+
+  void DecodeTaskDetail(TaskKey key, N value, TaskDetail* d) {
+    Pos pos = value.pos();
+    if (key == kTitle) String(value, "title", &d->title);
+    if (key == kDescription) String(value, "description", &d->description);
+    if (key == kPrompt && String(value, "prompt", &d->prompt)) {
+      d->prompt_pos = pos;
+      if (d->prompt.empty()) Error(pos, "prompt must not be empty");
+    }
+    if (key == kAgent && String(value, "agent", &d->agent)) d->agent_pos = pos;
+    if (key == kTimeout && Duration(value, "timeout", &d->timeout_s.emplace())) {
+      if (*d->timeout_s <= 0) Error(pos, "timeout must be greater than 0");
+    }
+    if (key == kRetry) {
+      d->retry = m_->defaults.retry;  // a task's retry overrides the defaults field by field
+      DecodeRetry(value, &*d->retry);
+    }
+    if (key == kOutput) DecodeOutput(value, d);
+    if (key == kEnv) DecodeEnv(value, d);
+    if (key == kCwd && String(value, "cwd", &d->cwd) && EscapesFolder(d->cwd)) {
+      Error(pos, fmt::format("cwd '{}' leaves the workspace (use a relative path without '..')",
+                             d->cwd));
+    }
+    if (key == kPool && String(value, "pool", &d->pool)) d->pool_pos = pos;
+    if (key == kExecutor) Enum(value, "executor", {"local", "slurm"}, &d->executor.emplace());
+    if (key == kResources) DecodeResources(value, d);
+  }
+
+  void DecodeDeps(N node, Task* task) {
+    Items(node, "'deps'", [&](N item) {
+      Pos pos = item.pos();
+      std::string id;
+      if (!String(item, "dep", &id)) return;
+      if (id == "all") {
+        task->deps_all = true;
+        task->deps_all_pos = pos;
+      } else {
+        task->deps.push_back({m_->symbols.Intern(id), pos});
+      }
+    });
+  }
+
+  void DecodeOutput(N node, TaskDetail* d) {
+    d->output.pos = node.pos();
+    bool has_path = false;
+    Members(node, "'output'", {"path", "schema"}, [&](std::string_view key, Pos, N value) {
+      Pos pos = value.pos();
+      if (key == "schema") {
+        Enum(value, "schema", {"none", "kiro", "spec", "tasks"}, &d->output.schema);
+      }
+      if (key == "path" && String(value, "output path", &d->output.path)) {
+        has_path = true;
+        d->output.pos = pos;
+        if (EscapesFolder(d->output.path)) {
+          Error(pos, fmt::format("output path '{}' escapes the artifact folder (use a relative "
+                                 "path without '..')",
+                                 d->output.path));
+        }
+      }
+    });
+    if (!has_path && node.kind() == NodeKind::kMap) Error(d->output.pos, "output has no 'path'");
+  }
+
+  void DecodeEnv(N node, TaskDetail* d) {
+    if (node.kind() != NodeKind::kMap) {
+      Error(node.pos(), "'env' must be a mapping of variable names to values");
+      return;
+    }
+    node.ForEachMember([&](std::string_view name, Pos name_pos, N value) {
+      if (name.empty() || name.find('=') != std::string_view::npos) {
+        Error(name_pos, fmt::format("invalid environment variable name '{}'", name));
+      }
+      std::string text;
+      if (String(value, "env value", &text)) d->env.emplace_back(name, std::move(text));
+    });
+  }
+
+  void DecodeResources(N node, TaskDetail* d) {
+    Members(node, "'resources'", {"cpus", "mem", "time"}, [&](std::string_view key, Pos, N value) {
+      Pos pos = value.pos();
+      if (key == "cpus") Integer(value, "cpus", 1, &d->resources.cpus);
+      if (key == "time") Duration(value, "time", &d->resources.time_s);
+      if (key == "mem" && String(value, "mem", &d->resources.mem)) {
+        static const std::regex kMem("[0-9]+[KMGT]?");
+        if (!std::regex_match(d->resources.mem, kMem)) {
+          Error(pos, fmt::format("invalid mem '{}' (expected e.g. 512M, 4G)", d->resources.mem));
+        }
+      }
+    });
+  }
+
+  Milestone* m_;
+  Diagnostics* diags_;
+  bool failed_root_ = false;
+};
+
+}  // namespace mex

@@ -1,0 +1,220 @@
+#include "model/loader.h"
+
+#include <fmt/format.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "model/check.h"
+#include "model/decoder.h"
+#include "util/metrics.h"
+
+namespace mex {
+
+bool IsValidId(std::string_view id) {
+  if (id.empty()) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool EscapesFolder(std::string_view path) {
+  if (path.empty() || path.front() == '/') return true;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (path.substr(start, end - start) == "..") return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+bool ParseSignal(std::string_view text, int* signal) {
+  static const std::pair<std::string_view, int> kSignals[] = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},
+      {"ABRT", SIGABRT}, {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"SEGV", SIGSEGV},
+      {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"USR1", SIGUSR1},
+      {"USR2", SIGUSR2}, {"BUS", SIGBUS},   {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ}};
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *signal);
+  if (ec == std::errc() && ptr == text.data() + text.size()) return *signal > 0 && *signal < 65;
+  if (text.starts_with("SIG")) text.remove_prefix(3);
+  for (const auto& [name, number] : kSignals) {
+    if (name == text) {
+      *signal = number;
+      return true;
+    }
+  }
+  return false;
+}
+
+Pos JsonPositions::At(const char* p) {
+  return AtOffset(static_cast<size_t>(p - buffer_.data()));
+}
+
+Pos JsonPositions::AtOffset(size_t offset) {
+  offset = std::min(offset, buffer_.size());
+  if (offset < offset_) {  // rare: start again from the top
+    offset_ = 0;
+    line_start_ = 0;
+    line_ = 1;
+  }
+  const char* base = buffer_.data();
+  const char* p = base + offset_;
+  const char* end = base + offset;
+  while (const void* nl = memchr(p, '\n', static_cast<size_t>(end - p))) {
+    ++line_;
+    p = static_cast<const char*>(nl) + 1;
+    line_start_ = static_cast<size_t>(p - base);
+  }
+  offset_ = offset;
+  return {line_, static_cast<uint32_t>(offset - line_start_ + 1)};
+}
+
+namespace {
+
+// Accepts every event: used to find where and why a JSON file is malformed.
+struct JsonErrorFinder : nlohmann::json_sax<nlohmann::json> {
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& ex) override {
+    offset = position == 0 ? 0 : position - 1;
+    message = ex.what();
+    // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
+    size_t column = message.find("column ");
+    size_t colon = column == std::string::npos ? column : message.find(": ", column);
+    if (colon != std::string::npos) message = message.substr(colon + 2);
+    found = true;
+    return false;
+  }
+  bool found = false;
+  size_t offset = 0;
+  std::string message;
+};
+
+void ReportJsonSyntaxError(const simdjson::padded_string& text, const char* simd_location,
+                           const std::string& simd_message, Diagnostics* diags) {
+  JsonPositions positions(std::string_view(text.data(), text.size()));
+  JsonErrorFinder finder;
+  nlohmann::json::sax_parse(text.data(), text.data() + text.size(), &finder);
+  if (finder.found) {
+    diags->Error(positions.AtOffset(finder.offset), "invalid JSON: " + finder.message);
+  } else if (simd_location != nullptr) {
+    diags->Error(positions.At(simd_location), "invalid JSON: " + simd_message);
+  } else {
+    diags->Error({}, "invalid JSON: " + simd_message);
+  }
+}
+
+bool LoadJson(const simdjson::padded_string& text, Milestone* m, Diagnostics* diags) {
+  simdjson::ondemand::parser parser;
+  JsonPositions positions(std::string_view(text.data(), text.size()));
+  simdjson::ondemand::document doc;
+  const char* location = nullptr;
+  try {
+    doc = parser.iterate(text);
+    Decoder<JsonNode> decoder(m, diags);
+    decoder.DecodeRoot(JsonNode(doc.get_value().value(), &positions));
+    auto rest = doc.current_location();  // an error here means the whole text was read
+    if (!rest.error()) {
+      location = rest.value_unsafe();
+      throw simdjson::simdjson_error(simdjson::TRAILING_CONTENT);
+    }
+  } catch (const simdjson::simdjson_error& e) {
+    if (location == nullptr) {
+      auto current = doc.current_location();
+      if (!current.error()) location = current.value_unsafe();
+    }
+    *diags = Diagnostics(diags->file());  // semantic errors of a malformed file would mislead
+    ReportJsonSyntaxError(text, location, e.what(), diags);
+    return false;
+  }
+  return true;
+}
+
+bool LoadYaml(const std::string& text, Milestone* m, Diagnostics* diags) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    diags->Error({static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)},
+                 "invalid YAML: " + e.msg);
+    return false;
+  }
+  Decoder<YamlNode> decoder(m, diags);
+  decoder.DecodeRoot(YamlNode(root, {1, 1}));
+  return true;
+}
+
+bool IsJsonName(const std::string& name) {
+  return name.size() >= 5 && name.compare(name.size() - 5, 5, ".json") == 0;
+}
+
+void SetPaths(const std::string& path, Milestone* m) {
+  m->file = path;
+  std::filesystem::path parent = std::filesystem::absolute(path).parent_path();
+  m->workspace = parent.lexically_normal().string();
+  if (m->id.empty()) m->id = std::filesystem::path(path).stem().string();
+}
+
+bool Finish(const std::string& path, bool parsed, Milestone* m, Diagnostics* diags) {
+  ScopedMetric metric("check");
+  if (parsed) CheckMilestone(m, diags);
+  SetPaths(path, m);
+  return diags->empty();
+}
+
+}  // namespace
+
+bool LoadMilestone(const std::string& path, Milestone* milestone, Diagnostics* diags) {
+  if (IsJsonName(path)) {
+    simdjson::padded_string text;
+    {
+      ScopedMetric metric("read");
+      if (simdjson::padded_string::load(path).get(text) != simdjson::SUCCESS) {
+        diags->Error({}, fmt::format("cannot read the file: {}", std::strerror(errno)));
+        return false;
+      }
+    }
+    bool parsed;
+    {
+      ScopedMetric metric("decode json");
+      parsed = LoadJson(text, milestone, diags);
+    }
+    return Finish(path, parsed, milestone, diags);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags->Error({}, fmt::format("cannot read the file: {}", std::strerror(errno)));
+    return false;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return Finish(path, LoadYaml(buffer.str(), milestone, diags), milestone, diags);
+}
+
+bool LoadMilestoneFromString(const std::string& name, const std::string& text, Milestone* milestone,
+                             Diagnostics* diags) {
+  bool parsed = IsJsonName(name) ? LoadJson(simdjson::padded_string(text), milestone, diags)
+                                 : LoadYaml(text, milestone, diags);
+  return Finish(name, parsed, milestone, diags);
+}
+
+}  // namespace mex

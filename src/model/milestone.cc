@@ -1,0 +1,108 @@
+#include "model/milestone.h"
+
+#include <algorithm>
+#include <new>
+
+namespace mex {
+
+namespace {
+
+constexpr size_t kChunkBits = 20;  // an arena reference: chunk << kChunkBits | offset
+constexpr size_t kArenaChunk = size_t{1} << kChunkBits;
+constexpr uint64_t kTagMask = 0xffffffff00000000ULL;
+
+uint64_t HashName(std::string_view name) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a: ids are short
+  for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ULL;
+  return h ^ (h >> 29);
+}
+
+}  // namespace
+
+struct SymbolTable::Entry {
+  uint32_t symbol;
+  uint32_t length;
+  std::string_view name() const { return {reinterpret_cast<const char*>(this + 1), length}; }
+};
+
+const SymbolTable::Entry* SymbolTable::EntryAt(uint32_t ref) const {
+  return reinterpret_cast<const Entry*>(arena_[ref >> kChunkBits].get() +
+                                        (ref & (kArenaChunk - 1)));
+}
+
+size_t SymbolTable::Slot(std::string_view name, uint64_t hash) const {
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    uint64_t s = slots_[i];
+    if (s == 0) return i;
+    if ((s & kTagMask) == (hash & kTagMask) &&
+        EntryAt(static_cast<uint32_t>(s) - 1)->name() == name) {
+      return i;
+    }
+  }
+}
+
+void SymbolTable::Reserve(size_t count) {
+  size_t wanted = (names_.size() + count + 1) * 2;
+  if (wanted > slots_.size()) Grow(wanted);
+}
+
+void SymbolTable::Grow(size_t min_slots) {
+  std::vector<uint64_t> old = std::move(slots_);
+  size_t size = old.empty() ? 1024 : old.size() * 2;
+  while (size < min_slots) size *= 2;
+  slots_.assign(size, 0);
+  size_t mask = slots_.size() - 1;
+  for (uint64_t s : old) {
+    if (s == 0) continue;
+    size_t i = HashName(EntryAt(static_cast<uint32_t>(s) - 1)->name()) & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = s;
+  }
+}
+
+uint32_t SymbolTable::Intern(std::string_view name) {
+  if ((names_.size() + 1) * 2 > slots_.size()) Grow(0);
+  uint64_t hash = HashName(name);
+  size_t slot = Slot(name, hash);
+  if (slots_[slot] != 0) return EntryAt(static_cast<uint32_t>(slots_[slot]) - 1)->symbol;
+  // Records are 8-byte aligned so that the header can be read in place.
+  size_t record = (sizeof(Entry) + name.size() + 7) & ~size_t{7};
+  if (chunk_used_ + record > chunk_size_) {
+    chunk_size_ = std::max(kArenaChunk, record);  // a huge name gets a chunk of its own
+    arena_.push_back(std::make_unique<char[]>(chunk_size_));
+    chunk_used_ = 0;
+  }
+  auto symbol = static_cast<uint32_t>(names_.size());
+  auto ref = static_cast<uint32_t>(((arena_.size() - 1) << kChunkBits) | chunk_used_);
+  auto* entry =
+      new (arena_.back().get() + chunk_used_) Entry{symbol, static_cast<uint32_t>(name.size())};
+  std::copy(name.begin(), name.end(), reinterpret_cast<char*>(entry + 1));
+  chunk_used_ += record;
+  names_.push_back(entry->name());
+  slots_[slot] = (hash & kTagMask) | (uint64_t{ref} + 1);
+  return symbol;
+}
+
+uint32_t SymbolTable::Find(std::string_view name) const {
+  if (slots_.empty()) return kNone;
+  uint64_t s = slots_[Slot(name, HashName(name))];
+  return s == 0 ? kNone : EntryAt(static_cast<uint32_t>(s) - 1)->symbol;
+}
+
+const Task* Milestone::FindTask(std::string_view task_id) const {
+  uint32_t symbol = symbols.Find(task_id);
+  if (symbol == SymbolTable::kNone || symbol >= task_of_symbol.size()) return nullptr;
+  uint32_t index = task_of_symbol[symbol];
+  return index == SymbolTable::kNone ? nullptr : &tasks[index];
+}
+
+std::vector<uint32_t> Milestone::PhaseEnds() const {
+  std::vector<uint32_t> ends(phases.size(), 0);
+  for (size_t p = 0; p < phases.size(); ++p) {
+    ends[p] = phases[p].tasks.empty() ? (p ? ends[p - 1] : 0) : phases[p].tasks.back() + 1;
+  }
+  return ends;
+}
+
+}  // namespace mex

@@ -1,0 +1,230 @@
+// The milestone: plain structs filled by the loader (SPEC §2). No behaviour lives here.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "model/diagnostics.h"
+
+namespace mex {
+
+enum class Schema : uint8_t { kNone, kKiro, kSpec, kTasks };
+enum class PromptVia : uint8_t { kStdin, kFile, kArg };
+enum class StallAction : uint8_t { kWarn, kKill };
+enum class ExecutorKind : uint8_t { kLocal, kSlurm };
+enum class OnFailure : uint8_t { kContinue, kStop };
+enum class FailureClass : uint8_t { kTransient, kResource, kLogic, kPermanent };
+
+struct Backoff {
+  double initial_s = 2;
+  double factor = 2;
+  double max_s = 300;
+  double jitter = 0;  // fraction of the delay, 0..1
+};
+
+struct RetryPolicy {
+  int max_attempts = 3;
+  Backoff backoff;
+};
+
+struct Defaults {
+  std::string agent;
+  Pos agent_pos;
+  int max_parallel = 5;
+  double timeout_s = 0;      // 0 = none
+  double stall_after_s = 0;  // 0 = never stalled
+  StallAction stall_action = StallAction::kWarn;
+  ExecutorKind executor = ExecutorKind::kLocal;
+  OnFailure on_failure = OnFailure::kContinue;
+  RetryPolicy retry;
+  std::optional<double> budget_usd;
+};
+
+struct Agent {
+  std::string name;
+  std::vector<std::string> command;
+  PromptVia prompt_via = PromptVia::kStdin;
+  Pos pos;
+};
+
+// A user rule placed before the default classification of SPEC §4. Every condition given must
+// hold for the rule to apply.
+struct ClassifyRule {
+  std::vector<int> exit_codes;
+  std::vector<int> signals;
+  std::optional<bool> timeout;
+  std::string pattern;  // ECMAScript regex over the attempt's log tail
+  FailureClass failure_class = FailureClass::kLogic;
+  Pos pos;
+};
+
+struct OutputSpec {
+  std::string path;  // relative to the run's artifact folder
+  Schema schema = Schema::kNone;
+  Pos pos;
+};
+
+struct Resources {
+  int cpus = 0;
+  std::string mem;
+  double time_s = 0;
+};
+
+// What a task runs: a shell string, an argv list, or an agent prompt.
+struct Command {
+  std::string shell;              // run: "..." (through /bin/sh -c)
+  std::vector<std::string> argv;  // run: [prog, arg...]
+  bool is_argv = false;
+  Pos pos;
+};
+
+// Fields most tasks of a large DAG do not have, kept apart so a million tasks stay small.
+struct TaskDetail {
+  std::string title;
+  std::string description;
+  std::string prompt;
+  Pos prompt_pos;
+  std::string agent;
+  Pos agent_pos;
+  std::optional<double> timeout_s;
+  std::optional<RetryPolicy> retry;
+  OutputSpec output;
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string cwd;
+  std::string pool;
+  Pos pool_pos;
+  std::optional<ExecutorKind> executor;
+  Resources resources;
+};
+
+// A reference to a task id as written in a file.
+struct DepRef {
+  uint32_t symbol;  // index into Milestone::symbols
+  Pos pos;
+};
+
+struct Task {
+  std::string_view id;  // owned by Milestone::symbols
+  uint32_t symbol = 0;
+  uint32_t phase = 0;
+  Pos pos;      // where the task's id is written
+  Command run;  // empty when the task has a prompt
+  std::vector<DepRef> deps;
+  bool deps_all = false;  // "all": every other task of the same phase
+  Pos deps_all_pos;
+  double effort = 1;
+  std::unique_ptr<TaskDetail> detail;  // null when the task has none of its fields
+
+  bool has_prompt() const { return detail && !detail->prompt.empty(); }
+  const TaskDetail* details() const { return detail.get(); }
+  TaskDetail& mutable_detail() {
+    if (!detail) detail = std::make_unique<TaskDetail>();
+    return *detail;
+  }
+};
+
+enum class CriterionKind : uint8_t {
+  kKiroDecisions,
+  kSpecCompleteness,
+  kTaskCoverage,
+  kTasksSucceeded,
+  kArtifact,
+  kCommand
+};
+
+struct Criterion {
+  CriterionKind kind = CriterionKind::kTasksSucceeded;
+  std::string argument;  // artifact task id, or the command
+  double weight = 1;
+  Pos pos;
+};
+
+struct Gate {
+  double min_score = 1.0;
+  std::vector<Criterion> criteria;
+  Pos pos;
+};
+
+// A task template for dynamic tasks (tasks_from): only prompt/run/agent and friends.
+struct TaskTemplate {
+  std::string prompt;
+  Pos prompt_pos;
+  Command run;
+  std::string agent;
+  Pos agent_pos;
+  std::string pool;
+  Pos pool_pos;
+  Pos pos;
+};
+
+struct Phase {
+  std::string name;
+  Pos pos;
+  double weight = 0;
+  bool has_weight = false;
+  std::optional<Gate> gate;
+  int gate_reruns = 0;  // on_gate_fail: {rerun: N}; 0 = stop
+  std::string tasks_from;
+  Pos tasks_from_pos;
+  std::optional<TaskTemplate> task_template;
+  std::vector<uint32_t> tasks;  // indices into Milestone::tasks, in file order
+};
+
+// Interns task ids so that a million of them cost one copy each and compare as integers.
+// Names live in an arena as [symbol][length][characters]; the open-addressing table holds, per
+// slot, half of the name's hash and the name's arena reference, so that a lookup touches one slot
+// and one arena entry.
+class SymbolTable {
+ public:
+  uint32_t Intern(std::string_view name);
+  // Makes room for `count` more names without growing the table on the way.
+  void Reserve(size_t count);
+  // Returns the symbol for `name`, or kNone.
+  uint32_t Find(std::string_view name) const;
+  std::string_view Name(uint32_t symbol) const { return names_[symbol]; }
+  size_t size() const { return names_.size(); }
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+ private:
+  struct Entry;  // arena record header
+  const Entry* EntryAt(uint32_t ref) const;
+  size_t Slot(std::string_view name, uint64_t hash) const;
+  void Grow(size_t min_slots);
+
+  std::vector<std::unique_ptr<char[]>> arena_;  // chunks; names never move
+  size_t chunk_used_ = 0, chunk_size_ = 0;
+  std::vector<std::string_view> names_;
+  std::vector<uint64_t> slots_;  // (hash >> 32) << 32 | (arena reference + 1); 0 = empty
+};
+
+struct Milestone {
+  std::string file;       // as given on the command line
+  std::string workspace;  // the file's folder
+  std::string id;
+  std::string title;
+  std::string goal;
+  Defaults defaults;
+  std::map<std::string, int> pools;
+  std::map<std::string, Agent> agents;  // as declared in the file (presets are added at use)
+  std::vector<ClassifyRule> classify;
+  std::vector<Phase> phases;
+  std::vector<Task> tasks;      // every static task, in file order
+  bool implicit_phase = false;  // top-level tasks: one "execute" phase of weight 100
+  SymbolTable symbols;
+  std::vector<uint32_t> task_of_symbol;  // symbol -> task index, or SymbolTable::kNone
+
+  // The task with this id, or null.
+  const Task* FindTask(std::string_view task_id) const;
+  // Per phase, one past its last task index. Tasks of a phase are contiguous and phases come in
+  // file order, so a task of phase p depends on a later phase exactly when the dep's index is at
+  // or past PhaseEnds()[p].
+  std::vector<uint32_t> PhaseEnds() const;
+};
+
+}  // namespace mex
