@@ -74,7 +74,7 @@ void PrintMermaid(const Milestone& m, const Graph& g, const Marked& cp) {
 }
 
 void PrintJson(const Milestone& m, const Graph& g, const Roadmap& r, const Marked& cp) {
-  using nlohmann::json;
+  using json = nlohmann::ordered_json;
   json nodes = json::array();
   json edges = json::array();
   for (uint32_t t = 0; t < m.tasks.size(); ++t) {

@@ -17,8 +17,8 @@ constexpr size_t kShownBatches = 40;
 constexpr size_t kShownIdsPerBatch = 8;
 constexpr size_t kShownPathEnds = 10;
 
-std::string Plural(size_t n, std::string_view word) {
-  return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
+std::string Plural(size_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
 std::string JoinIds(const Milestone& m, const std::vector<uint32_t>& tasks, size_t limit,
@@ -42,13 +42,13 @@ std::string CriticalPathText(const Milestone& m, const std::vector<uint32_t>& pa
 
 void PrintSummary(const Milestone& m, const Roadmap& r) {
   fmt::print("milestone {}{}\n", m.id, m.title.empty() ? "" : ": " + m.title);
-  fmt::print("{} in {}, total effort {:g}, {}, widest batch {}\n", Plural(m.tasks.size(), "task"),
-             Plural(m.phases.size(), "phase"), r.total_effort, Plural(r.batches.size(), "batche"),
-             r.max_width);
+  fmt::print("{} in {}, total effort {:g}, {}, widest batch {}\n",
+             Plural(m.tasks.size(), "task", "tasks"), Plural(m.phases.size(), "phase", "phases"),
+             r.total_effort, Plural(r.batches.size(), "batch", "batches"), r.max_width);
   fmt::print("critical path: effort {:g} over {}\n", r.critical_path_length,
-             Plural(r.critical_path.size(), "task"));
-  fmt::print("estimated makespan with {}: {:g} (effort units)\n\n", Plural(r.slots, "slot"),
-             r.makespan);
+             Plural(r.critical_path.size(), "task", "tasks"));
+  fmt::print("estimated makespan with {}: {:g} (effort units)\n\n",
+             Plural(r.slots, "slot", "slots"), r.makespan);
   fmt::print("{:<12} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9}\n", "phase", "weight", "tasks", "effort",
              "batches", "critical", "makespan");
   for (const PhasePlan& p : r.phases) {
@@ -64,13 +64,13 @@ void PrintSummary(const Milestone& m, const Roadmap& r) {
   }
   if (r.batches.size() > kShownBatches) {
     fmt::print("  … {} more (mex plan --json lists them all)\n",
-               Plural(r.batches.size() - kShownBatches, "batche"));
+               Plural(r.batches.size() - kShownBatches, "batch", "batches"));
   }
   fmt::print("\ncritical path: {}\n", CriticalPathText(m, r.critical_path));
 }
 
-nlohmann::json RoadmapJson(const Milestone& m, const Roadmap& r) {
-  using nlohmann::json;
+nlohmann::ordered_json RoadmapJson(const Milestone& m, const Roadmap& r) {
+  using json = nlohmann::ordered_json;
   json batches = json::array();
   for (const std::vector<uint32_t>& batch : r.batches) {
     json ids = json::array();

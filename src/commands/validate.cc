@@ -8,11 +8,17 @@ namespace mex {
 int ValidateCommand(const std::string& file) {
   Milestone m;
   if (!LoadForCommand(file, &m)) return kExitUsage;
-  size_t dynamic = 0;
-  for (const Phase& phase : m.phases) dynamic += phase.tasks_from.empty() ? 0 : 1;
+  std::string dynamic;
+  for (const Phase& phase : m.phases) {
+    if (!phase.tasks_from.empty())
+      dynamic += fmt::format(
+          ", and phase {} adds tasks from {} "
+          "when it starts",
+          phase.name, phase.tasks_from);
+  }
   fmt::print("{}: ok: {} task{} in {} phase{}{}\n", file, m.tasks.size(),
              m.tasks.size() == 1 ? "" : "s", m.phases.size(), m.phases.size() == 1 ? "" : "s",
-             dynamic ? fmt::format(" ({} with tasks added at run time)", dynamic) : "");
+             dynamic);
   return kExitOk;
 }
 

@@ -113,7 +113,9 @@ class JsonNode {
 
   template <class F>
   void ForEachMember(F&& f) {
-    for (auto result : value_.get_object().value()) {
+    // Named locals: a range-for over get_object().value() would iterate a dead temporary.
+    simdjson::ondemand::object object = value_.get_object().value();
+    for (auto result : object) {
       if (result.error()) throw simdjson::simdjson_error(result.error());
       simdjson::ondemand::field field = std::move(result).value_unsafe();
       const char* raw_key = field.key().raw();
@@ -125,7 +127,8 @@ class JsonNode {
   }
   template <class F>
   void ForEachItem(F&& f) {
-    for (auto result : value_.get_array().value()) f(JsonNode(result.value(), positions_));
+    simdjson::ondemand::array array = value_.get_array().value();
+    for (auto result : array) f(JsonNode(result.value(), positions_));
   }
   template <class R, class F>
   void ForEachItem(R&& reserve, F&& f) {

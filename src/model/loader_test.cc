@@ -1,0 +1,106 @@
+#include "model/loader.h"
+
+#include <gtest/gtest.h>
+
+namespace mex {
+namespace {
+
+TEST(LoaderTest, YamlAndJsonGiveTheSameModel) {
+  const char* yaml = R"(
+milestone: {id: M-7, title: Limits}
+defaults: {agent: claude, timeout: 1h30m, retry: {max_attempts: 4, backoff: {initial: 250ms}}}
+tasks:
+  - {id: a, prompt: "Do {{task.id}}", output: {path: out/a.json, schema: kiro}}
+  - {id: b, run: [make, b], deps: [a], effort: 2.5, env: {X: "1"}}
+)";
+  const char* json = R"({"milestone": {"id": "M-7", "title": "Limits"},
+  "defaults": {"agent": "claude", "timeout": "1h30m",
+               "retry": {"max_attempts": 4, "backoff": {"initial": "250ms"}}},
+  "tasks": [
+    {"id": "a", "prompt": "Do {{task.id}}", "output": {"path": "out/a.json", "schema": "kiro"}},
+    {"id": "b", "run": ["make", "b"], "deps": ["a"], "effort": 2.5, "env": {"X": "1"}}]})";
+  for (const auto& [name, text] : {std::pair{"m.yaml", yaml}, std::pair{"m.json", json}}) {
+    SCOPED_TRACE(name);
+    Milestone m;
+    Diagnostics diags(name);
+    ASSERT_TRUE(LoadMilestoneFromString(name, text, &m, &diags)) << diags.Format();
+    EXPECT_EQ(m.id, "M-7");
+    EXPECT_EQ(m.title, "Limits");
+    EXPECT_DOUBLE_EQ(m.defaults.timeout_s, 5400);
+    EXPECT_EQ(m.defaults.retry.max_attempts, 4);
+    EXPECT_DOUBLE_EQ(m.defaults.retry.backoff.initial_s, 0.25);
+    EXPECT_DOUBLE_EQ(m.defaults.retry.backoff.factor, 2);  // the default stays
+    ASSERT_EQ(m.phases.size(), 1u);
+    EXPECT_TRUE(m.implicit_phase);
+    EXPECT_EQ(m.phases[0].name, "execute");
+    EXPECT_DOUBLE_EQ(m.phases[0].weight, 100);
+    ASSERT_EQ(m.tasks.size(), 2u);
+    EXPECT_EQ(m.tasks[0].details()->prompt, "Do {{task.id}}");
+    EXPECT_EQ(m.tasks[0].details()->output.schema, Schema::kKiro);
+    EXPECT_TRUE(m.tasks[1].run.is_argv);
+    EXPECT_EQ(m.tasks[1].run.argv, (std::vector<std::string>{"make", "b"}));
+    EXPECT_DOUBLE_EQ(m.tasks[1].effort, 2.5);
+    ASSERT_EQ(m.tasks[1].deps.size(), 1u);
+    EXPECT_EQ(m.symbols.Name(m.tasks[1].deps[0].symbol), "a");
+    EXPECT_EQ(m.tasks[1].details()->env.at(0), (std::pair<std::string, std::string>{"X", "1"}));
+  }
+}
+
+TEST(LoaderTest, JsonPositionsPointAtTheValue) {
+  Milestone m;
+  Diagnostics diags("p.json");
+  EXPECT_FALSE(LoadMilestoneFromString(
+      "p.json", "{\"tasks\": [\n  {\"id\": \"a\", \"run\": \"x\",\n   \"deps\": [\"nope\"]}]}", &m,
+      &diags));
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags.errors()[0].pos.line, 3u);
+  EXPECT_EQ(diags.errors()[0].pos.col, 13u);
+}
+
+TEST(LoaderTest, JsonStringsWithEscapesAreUnescaped) {
+  Milestone m;
+  Diagnostics diags("e.json");
+  ASSERT_TRUE(LoadMilestoneFromString(
+      "e.json", R"({"tasks": [{"id": "a", "run": "echo \"hi\"\n", "title": "caf\u00e9"}]})", &m,
+      &diags))
+      << diags.Format();
+  EXPECT_EQ(m.tasks[0].run.shell, "echo \"hi\"\n");
+  EXPECT_EQ(m.tasks[0].details()->title, "caf\xc3\xa9");
+}
+
+TEST(LoaderTest, ReportsEveryErrorOfTheFileSortedByLine) {
+  Milestone m;
+  Diagnostics diags("many.yaml");
+  EXPECT_FALSE(LoadMilestoneFromString("many.yaml", R"(tasks:
+  - {id: a, run: x, dpes: [b]}
+  - {id: a, run: y}
+  - {id: c, run: z, timeout: soon}
+)",
+                                       &m, &diags));
+  std::string text = diags.Format();
+  EXPECT_EQ(text,
+            "many.yaml:2:21: error: unknown key 'dpes' in task (did you mean 'deps'?)\n"
+            "many.yaml:3:10: error: duplicate task id 'a' (first defined at line 2)\n"
+            "many.yaml:4:30: error: timeout: invalid duration 'soon' (expected e.g. 250ms, 30s, "
+            "5m, 2h, 1h30m or seconds)\n");
+}
+
+TEST(LoaderTest, SymbolTableInternsOnce) {
+  SymbolTable symbols;
+  uint32_t a = symbols.Intern("alpha");
+  uint32_t b = symbols.Intern("beta");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(symbols.Intern("alpha"), a);
+  EXPECT_EQ(symbols.Find("beta"), b);
+  EXPECT_EQ(symbols.Find("gamma"), SymbolTable::kNone);
+  for (int i = 0; i < 5000; ++i) symbols.Intern("id" + std::to_string(i));  // grows the table
+  EXPECT_EQ(symbols.Find("alpha"), a);
+  EXPECT_EQ(symbols.Name(symbols.Find("id4999")), "id4999");
+  uint32_t huge = symbols.Intern(std::string(3 << 20, 'x'));  // larger than an arena chunk
+  EXPECT_EQ(symbols.Name(huge).size(), size_t{3} << 20);
+  EXPECT_EQ(symbols.Find(std::string(3 << 20, 'x')), huge);
+  EXPECT_EQ(symbols.Find("alpha"), a);
+}
+
+}  // namespace
+}  // namespace mex
