@@ -23,7 +23,7 @@ constexpr size_t kSpellcheckLimit = 20000;
 
 class Checker {
  public:
-  Checker(Milestone* m, Diagnostics* d) : m_(*m), d_(*d) {}
+  Checker(Milestone* m, Diagnostics* d, SourceText* source) : m_(*m), d_(*d), source_(source) {}
 
   void Run() {
     ResolveIds();
@@ -83,7 +83,8 @@ class Checker {
       total += phase.weight;
       terms += fmt::format("{}{} {:g}", terms.empty() ? "" : " + ", phase.name, phase.weight);
       if (phase.tasks.empty() && phase.tasks_from.empty()) {
-        Error(phase.pos, fmt::format("phase '{}' has no tasks", phase.name));
+        Error(phase.pos, m_.implicit_phase ? std::string("the milestone has no tasks")
+                                           : fmt::format("phase '{}' has no tasks", phase.name));
       }
       CheckTasksFrom(phase, i);
       if (phase.gate) CheckGate(*phase.gate);
@@ -212,27 +213,33 @@ class Checker {
     std::string err;
     size_t offset = 0;
     if (!ParseTemplate(text, &pieces, &err, &offset)) {
-      Error(pos, err);
+      Error(PosInString(text, pos, offset, text.substr(offset, 2)), err);
       return;
     }
     for (const TemplatePiece& piece : pieces) {
-      if (!piece.is_variable) continue;
-      std::string_view artifact;
-      if (!IsKnownVariable(piece.text, &artifact)) {
-        Error(pos, fmt::format("unknown template variable '{{{{{}}}}}'{}", piece.text,
-                               DidYouMean(piece.text, KnownVariables())));
-      } else if (!artifact.empty()) {
-        const Task* target = m_.FindTask(artifact);
-        if (target == nullptr) {
-          Error(pos, fmt::format("'{{{{{}}}}}' names unknown task '{}'", piece.text, artifact));
-        } else if (!target->details() || target->details()->output.path.empty()) {
-          Error(pos, fmt::format("'{{{{{}}}}}' names task '{}', which has no output", piece.text,
-                                 artifact));
-        }
-      } else if (piece.text == "output" && task != nullptr &&
-                 (!task->details() || task->details()->output.path.empty())) {
-        Error(pos, fmt::format("'{{{{output}}}}' is used but task '{}' has no output", task->id));
+      if (piece.is_variable) CheckVariable(text, pos, piece, task);
+    }
+  }
+
+  void CheckVariable(std::string_view text, Pos pos, const TemplatePiece& piece, const Task* task) {
+    size_t close = text.find("}}", piece.offset);
+    Pos at =
+        PosInString(text, pos, piece.offset, text.substr(piece.offset, close + 2 - piece.offset));
+    std::string_view artifact;
+    if (!IsKnownVariable(piece.text, &artifact)) {
+      Error(at, fmt::format("unknown template variable '{{{{{}}}}}'{}", piece.text,
+                            DidYouMean(piece.text, KnownVariables())));
+    } else if (!artifact.empty()) {
+      const Task* target = m_.FindTask(artifact);
+      if (target == nullptr) {
+        Error(at, fmt::format("'{{{{{}}}}}' names unknown task '{}'", piece.text, artifact));
+      } else if (!target->details() || target->details()->output.path.empty()) {
+        Error(at, fmt::format("'{{{{{}}}}}' names task '{}', which has no output", piece.text,
+                              artifact));
       }
+    } else if (piece.text == "output" && task != nullptr &&
+               (!task->details() || task->details()->output.path.empty())) {
+      Error(at, fmt::format("'{{{{output}}}}' is used but task '{}' has no output", task->id));
     }
   }
 
@@ -272,14 +279,30 @@ class Checker {
     }
   }
 
+  // Where `raw` (text of the string `text` at `offset`) is written in the file: the string's
+  // position, moved onto the same text found again in the source after it.
+  Pos PosInString(std::string_view text, Pos pos, size_t offset, std::string_view raw) {
+    if (source_ == nullptr) return pos;
+    size_t start = source_->OffsetOf(pos);
+    if (start == std::string_view::npos) return pos;
+    size_t before = 0;  // the same text earlier in the string
+    for (size_t at = text.find(raw); at < offset; at = text.find(raw, at + 1)) ++before;
+    size_t found = source_->text().find(raw, start);
+    for (; found != std::string_view::npos && before > 0; --before) {
+      found = source_->text().find(raw, found + 1);
+    }
+    return found == std::string_view::npos ? pos : source_->PosOf(found);
+  }
+
   Milestone& m_;
   Diagnostics& d_;
+  SourceText* source_;
 };
 
 }  // namespace
 
-void CheckMilestone(Milestone* milestone, Diagnostics* diags) {
-  Checker(milestone, diags).Run();
+void CheckMilestone(Milestone* milestone, Diagnostics* diags, SourceText* source) {
+  Checker(milestone, diags, source).Run();
 }
 
 }  // namespace mex

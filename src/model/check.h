@@ -8,7 +8,8 @@
 namespace mex {
 
 // Resolves task ids (fills milestone->task_of_symbol) and reports every broken rule to `diags`.
-void CheckMilestone(Milestone* milestone, Diagnostics* diags);
+// With the file's text, an error inside a template points at the variable, not at the string.
+void CheckMilestone(Milestone* milestone, Diagnostics* diags, SourceText* source = nullptr);
 
 // The agent names mex knows without an `agents:` entry.
 const std::vector<std::string_view>& AgentPresetNames();

@@ -19,6 +19,8 @@ namespace mex {
 
 bool IsValidId(std::string_view id);
 bool EscapesFolder(std::string_view path);
+// What to do about a path that EscapesFolder.
+std::string PathAdvice(std::string_view path);
 bool ParseSignal(std::string_view text, int* signal);
 
 template <class N>
@@ -26,9 +28,16 @@ class Decoder {
  public:
   Decoder(Milestone* milestone, Diagnostics* diags) : m_(milestone), diags_(diags) {}
 
-  void DecodeRoot(N root) {
+  // Returns whether the file has the shape of a milestone (a mapping with a list of phases or of
+  // tasks), so that checks across fields make sense.
+  bool DecodeRoot(N root) {
+    Pos root_pos = root.pos();  // JSON nodes are read once: take the position first
+    if (root.kind() != NodeKind::kMap) {
+      Error(root_pos, "the milestone file must be a mapping");
+      return false;
+    }
     Pos tasks_pos;
-    bool has_tasks = false, has_phases = false;
+    bool has_tasks = false, has_phases = false, shaped = true;
     Members(root, "the milestone file",
             {"milestone", "defaults", "pools", "agents", "classify", "phases", "tasks", "slurm"},
             [&](std::string_view key, Pos key_pos, N value) {
@@ -40,30 +49,56 @@ class Decoder {
               if (key == "slurm") DecodeSlurm(value);
               if (key == "phases") {
                 has_phases = true;
-                Items(value, "'phases'", [&](N phase) { DecodePhase(phase); });
+                shaped = DecodePhases(value) && shaped;
               }
               if (key == "tasks") {
                 has_tasks = true;
                 tasks_pos = key_pos;
-                m_->implicit_phase = true;
-                Phase& phase = m_->phases.emplace_back();
-                phase.name = "execute";
-                phase.weight = 100;
-                phase.has_weight = true;
-                phase.pos = key_pos;
-                DecodeTasks(value, static_cast<uint32_t>(m_->phases.size() - 1));
+                shaped = DecodeTopLevelTasks(key_pos, value) && shaped;
               }
             });
     if (has_tasks && has_phases) {
       Error(tasks_pos,
             "top-level 'tasks' and 'phases' cannot both be given; put the tasks in a "
             "phase");
-    } else if (!has_tasks && !has_phases && !failed_root_) {
-      Error(root.pos(), "the milestone has no 'phases' and no 'tasks'");
+    } else if (!has_tasks && !has_phases) {
+      Error(root_pos, "the milestone has no 'phases' and no 'tasks'");
     }
+    return shaped && has_tasks != has_phases;
   }
 
  private:
+  bool DecodePhases(N value) {
+    Pos pos = value.pos();
+    if (value.kind() != NodeKind::kSeq) {
+      Error(pos, "'phases' must be a list");
+      return false;
+    }
+    size_t count = 0;
+    value.ForEachItem([&](N phase) {
+      DecodePhase(phase);
+      ++count;
+    });
+    if (count == 0) Error(pos, "'phases' must not be empty");
+    return count > 0;
+  }
+
+  // Top-level tasks: one phase "execute" of weight 100.
+  bool DecodeTopLevelTasks(Pos key_pos, N value) {
+    if (value.kind() != NodeKind::kSeq) {
+      Error(value.pos(), "'tasks' must be a list");
+      return false;
+    }
+    m_->implicit_phase = true;
+    Phase& phase = m_->phases.emplace_back();
+    phase.name = "execute";
+    phase.weight = 100;
+    phase.has_weight = true;
+    phase.pos = key_pos;
+    DecodeTasks(value, static_cast<uint32_t>(m_->phases.size() - 1));
+    return true;
+  }
+
   void Error(Pos pos, std::string message) { diags_->Error(pos, std::move(message)); }
 
   // Calls f(key, key_pos, value) for each member of a mapping, rejecting unknown and repeated
@@ -81,7 +116,6 @@ class Decoder {
                       F&& f) {
     if (node.kind() != NodeKind::kMap) {
       Error(node.pos(), fmt::format("{} must be a mapping", what));
-      failed_root_ = true;
       return;
     }
     uint64_t seen = 0;
@@ -507,7 +541,9 @@ class Decoder {
       run->is_argv = DecodeArgv(node, "run", &run->argv);
       return;
     }
-    if (String(node, "run", &run->shell) && run->shell.empty()) {
+    if (node.kind() != NodeKind::kScalar) {
+      Error(run->pos, "run must be a string or a list of words, e.g. [make, all]");
+    } else if (run->shell = node.text(); run->shell.empty()) {
       Error(run->pos, "run must not be empty");
     }
   }
@@ -625,8 +661,7 @@ class Decoder {
     if (key == kOutput) DecodeOutput(value, d);
     if (key == kEnv) DecodeEnv(value, d);
     if (key == kCwd && String(value, "cwd", &d->cwd) && EscapesFolder(d->cwd)) {
-      Error(pos, fmt::format("cwd '{}' leaves the workspace (use a relative path without '..')",
-                             d->cwd));
+      Error(pos, fmt::format("cwd '{}' leaves the workspace ({})", d->cwd, PathAdvice(d->cwd)));
     }
     if (key == kPool && String(value, "pool", &d->pool)) d->pool_pos = pos;
     if (key == kExecutor) Enum(value, "executor", {"local", "slurm"}, &d->executor.emplace());
@@ -659,9 +694,8 @@ class Decoder {
         has_path = true;
         d->output.pos = pos;
         if (EscapesFolder(d->output.path)) {
-          Error(pos, fmt::format("output path '{}' escapes the artifact folder (use a relative "
-                                 "path without '..')",
-                                 d->output.path));
+          Error(pos, fmt::format("output path '{}' escapes the artifact folder ({})",
+                                 d->output.path, PathAdvice(d->output.path)));
         }
       }
     });
@@ -698,7 +732,6 @@ class Decoder {
 
   Milestone* m_;
   Diagnostics* diags_;
-  bool failed_root_ = false;
 };
 
 }  // namespace mex

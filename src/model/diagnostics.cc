@@ -26,28 +26,53 @@ std::string Diagnostics::Format() const {
   return out;
 }
 
+void SourceText::Index() {
+  if (!line_starts_.empty()) return;
+  line_starts_.push_back(0);
+  for (size_t i = 0; i < text_.size(); ++i) {
+    if (text_[i] == '\n') line_starts_.push_back(i + 1);
+  }
+}
+
+Pos SourceText::PosOf(size_t offset) {
+  Index();
+  auto next = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+  size_t line = static_cast<size_t>(next - line_starts_.begin());  // 1-based
+  return {static_cast<uint32_t>(line), static_cast<uint32_t>(offset - line_starts_[line - 1] + 1)};
+}
+
+size_t SourceText::OffsetOf(Pos pos) {
+  Index();
+  if (pos.line == 0 || pos.line > line_starts_.size()) return std::string_view::npos;
+  size_t offset = line_starts_[pos.line - 1] + pos.col - 1;
+  return offset <= text_.size() ? offset : std::string_view::npos;
+}
+
 namespace {
 
+// Optimal string alignment distance: like Levenshtein, and a swap of two neighbours ("dpes" for
+// "deps") costs one edit, as a typo does.
 size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 }  // namespace
 
 std::string ClosestMatch(std::string_view word, const std::vector<std::string_view>& candidates) {
-  // Like Ninja's SpellcheckString: a suggestion only when it is plausibly a typo.
-  size_t limit = std::max<size_t>(2, word.size() / 3);
+  // A suggestion only when it is plausibly a typo: one edit per three letters, at least one.
+  size_t limit = std::max<size_t>(1, word.size() / 3);
   size_t best = limit + 1;
   std::string_view match;
   for (std::string_view c : candidates) {

@@ -38,6 +38,22 @@ class Diagnostics {
   std::vector<Diagnostic> errors_;
 };
 
+// Line and column of byte offsets in a source text, and back. Built on first use: only error
+// paths need it.
+class SourceText {
+ public:
+  explicit SourceText(std::string_view text) : text_(text) {}
+  std::string_view text() const { return text_; }
+  Pos PosOf(size_t offset);
+  // The byte offset of `pos`, or npos when it is not in the text.
+  size_t OffsetOf(Pos pos);
+
+ private:
+  void Index();
+  std::string_view text_;
+  std::vector<size_t> line_starts_;
+};
+
 // The candidate closest to `word` by edit distance, or "" when none is close.
 std::string ClosestMatch(std::string_view word, const std::vector<std::string_view>& candidates);
 

@@ -36,6 +36,12 @@ bool EscapesFolder(std::string_view path) {
   return false;
 }
 
+std::string PathAdvice(std::string_view path) {
+  if (path.empty()) return "it is empty";
+  if (path.front() == '/') return "use a path relative to it, not an absolute one";
+  return "use a relative path without '..'";
+}
+
 bool ParseSignal(std::string_view text, int* signal) {
   static const std::pair<std::string_view, int> kSignals[] = {
       {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},
@@ -109,44 +115,49 @@ struct JsonErrorFinder : nlohmann::json_sax<nlohmann::json> {
   std::string message;
 };
 
-void ReportJsonSyntaxError(const simdjson::padded_string& text, const char* simd_location,
-                           const std::string& simd_message, Diagnostics* diags) {
-  JsonPositions positions(std::string_view(text.data(), text.size()));
+void ReportJsonSyntaxError(std::string_view text, const std::string& simd_message,
+                           Diagnostics* diags) {
+  JsonPositions positions(text);
   JsonErrorFinder finder;
-  nlohmann::json::sax_parse(text.data(), text.data() + text.size(), &finder);
+  nlohmann::json::sax_parse(text.begin(), text.end(), &finder);
   if (finder.found) {
     diags->Error(positions.AtOffset(finder.offset), "invalid JSON: " + finder.message);
-  } else if (simd_location != nullptr) {
-    diags->Error(positions.At(simd_location), "invalid JSON: " + simd_message);
   } else {
-    diags->Error({}, "invalid JSON: " + simd_message);
+    diags->Error({1, 1}, "invalid JSON: " + simd_message);
   }
 }
 
-bool LoadJson(const simdjson::padded_string& text, Milestone* m, Diagnostics* diags) {
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+
+// Returns whether the document had the shape of a milestone, so that the cross-field checks are
+// worth running. `text` must have simdjson's padding after it.
+bool LoadJson(std::string_view text, Milestone* m, Diagnostics* diags) {
+  if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
+  JsonPositions positions(text);
   simdjson::ondemand::parser parser;
-  JsonPositions positions(std::string_view(text.data(), text.size()));
   simdjson::ondemand::document doc;
-  const char* location = nullptr;
+  bool shaped = false;
   try {
-    doc = parser.iterate(text);
+    simdjson::padded_string_view view(text.data(), text.size(),
+                                      text.size() + simdjson::SIMDJSON_PADDING);
+    if (auto error = parser.iterate(view).get(doc)) throw simdjson::simdjson_error(error);
+    if (doc.type().value() != simdjson::ondemand::json_type::object) {
+      size_t first = text.find_first_not_of(" \t\r\n");
+      diags->Error(positions.AtOffset(first == std::string_view::npos ? 0 : first),
+                   "the milestone file must be a mapping");
+      return false;
+    }
     Decoder<JsonNode> decoder(m, diags);
-    decoder.DecodeRoot(JsonNode(doc.get_value().value(), &positions));
-    auto rest = doc.current_location();  // an error here means the whole text was read
-    if (!rest.error()) {
-      location = rest.value_unsafe();
+    shaped = decoder.DecodeRoot(JsonNode(doc.get_value().value(), &positions));
+    if (!doc.current_location().error()) {  // an error here means the whole text was read
       throw simdjson::simdjson_error(simdjson::TRAILING_CONTENT);
     }
   } catch (const simdjson::simdjson_error& e) {
-    if (location == nullptr) {
-      auto current = doc.current_location();
-      if (!current.error()) location = current.value_unsafe();
-    }
-    *diags = Diagnostics(diags->file());  // semantic errors of a malformed file would mislead
-    ReportJsonSyntaxError(text, location, e.what(), diags);
+    *diags = Diagnostics(diags->file());  // other errors of a malformed file would mislead
+    ReportJsonSyntaxError(text, e.what(), diags);
     return false;
   }
-  return true;
+  return shaped;
 }
 
 bool LoadYaml(const std::string& text, Milestone* m, Diagnostics* diags) {
@@ -159,8 +170,7 @@ bool LoadYaml(const std::string& text, Milestone* m, Diagnostics* diags) {
     return false;
   }
   Decoder<YamlNode> decoder(m, diags);
-  decoder.DecodeRoot(YamlNode(root, {1, 1}));
-  return true;
+  return decoder.DecodeRoot(YamlNode(root, {1, 1}));
 }
 
 bool IsJsonName(const std::string& name) {
@@ -174,9 +184,11 @@ void SetPaths(const std::string& path, Milestone* m) {
   if (m->id.empty()) m->id = std::filesystem::path(path).stem().string();
 }
 
-bool Finish(const std::string& path, bool parsed, Milestone* m, Diagnostics* diags) {
+bool Finish(const std::string& path, std::string_view text, bool shaped, Milestone* m,
+            Diagnostics* diags) {
   ScopedMetric metric("check");
-  if (parsed) CheckMilestone(m, diags);
+  SourceText source(text);
+  if (shaped) CheckMilestone(m, diags, &source);
   SetPaths(path, m);
   return diags->empty();
 }
@@ -193,12 +205,12 @@ bool LoadMilestone(const std::string& path, Milestone* milestone, Diagnostics* d
         return false;
       }
     }
-    bool parsed;
+    bool shaped;
     {
       ScopedMetric metric("decode json");
-      parsed = LoadJson(text, milestone, diags);
+      shaped = LoadJson(text, milestone, diags);
     }
-    return Finish(path, parsed, milestone, diags);
+    return Finish(path, text, shaped, milestone, diags);
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -207,14 +219,17 @@ bool LoadMilestone(const std::string& path, Milestone* milestone, Diagnostics* d
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  return Finish(path, LoadYaml(buffer.str(), milestone, diags), milestone, diags);
+  std::string text = buffer.str();
+  return Finish(path, text, LoadYaml(text, milestone, diags), milestone, diags);
 }
 
 bool LoadMilestoneFromString(const std::string& name, const std::string& text, Milestone* milestone,
                              Diagnostics* diags) {
-  bool parsed = IsJsonName(name) ? LoadJson(simdjson::padded_string(text), milestone, diags)
-                                 : LoadYaml(text, milestone, diags);
-  return Finish(name, parsed, milestone, diags);
+  if (IsJsonName(name)) {
+    simdjson::padded_string padded(text);
+    return Finish(name, padded, LoadJson(padded, milestone, diags), milestone, diags);
+  }
+  return Finish(name, text, LoadYaml(text, milestone, diags), milestone, diags);
 }
 
 }  // namespace mex

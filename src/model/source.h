@@ -32,7 +32,8 @@ class YamlNode {
   }
   Pos pos() const {
     YAML::Mark mark = node_.Mark();
-    if (mark.line < 0) return fallback_;
+    // A missing value ("deps:") has the mark of whatever follows it: point at its key instead.
+    if (mark.line < 0 || node_.Type() == YAML::NodeType::Null) return fallback_;
     return {static_cast<uint32_t>(mark.line + 1), static_cast<uint32_t>(mark.column + 1)};
   }
   std::string_view text() const { return node_.Scalar(); }

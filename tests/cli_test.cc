@@ -1,0 +1,311 @@
+// End-to-end tests of the mex command line (SPEC §6): the built binary is run on the fixtures in
+// tests/fixtures/ with posix_spawn (no shell), its stdout and stderr captured into files of a
+// fresh mkdtemp folder, and its working directory set to the source root so that the file names
+// it prints match the .expected files.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kMinBadFixtures = 45;
+constexpr size_t kMinGoodFixtures = 6;
+const char* const kBadDir = "tests/fixtures/bad";
+const char* const kGoodDir = "tests/fixtures/good";
+
+// A folder made by mkdtemp under the system's temporary folder, removed with its contents.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "mex-cli-test-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      ADD_FAILURE() << "mkdtemp failed: " << std::strerror(errno);
+    }
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+struct Result {
+  int exit_code = -1;  // 128 + signal when the process was killed by a signal (a crash)
+  std::string out;
+  std::string err;
+};
+
+// Runs `mex ARGS...` from the source root, stdin at /dev/null.
+Result RunMex(const std::vector<std::string>& args) {
+  TempDir dir;
+  std::string out_path = (dir.path() / "stdout").string();
+  std::string err_path = (dir.path() / "stderr").string();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addchdir_np(&actions, MEX_SOURCE_DIR);
+  std::vector<std::string> words = {MEX_BINARY};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
+  Result result;
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, MEX_BINARY, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    ADD_FAILURE() << "posix_spawn " << MEX_BINARY << ": " << std::strerror(rc);
+    return result;
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+fs::path Source(const std::string& relative) {
+  return fs::path(MEX_SOURCE_DIR) / relative;
+}
+
+bool IsMilestoneFile(const fs::path& path) {
+  std::string ext = path.extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+// The milestone files of a fixture folder, as relative names ("tests/fixtures/bad/x.yaml"),
+// sorted.
+std::vector<std::string> Fixtures(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(Source(dir), ec)) {
+    if (entry.is_regular_file() && IsMilestoneFile(entry.path())) {
+      names.push_back(dir + "/" + entry.path().filename().string());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Every name in a folder, hidden ones included: what a command must leave as it found it.
+std::set<std::string> Listing(const std::string& dir) {
+  std::set<std::string> names;
+  for (const fs::directory_entry& entry : fs::directory_iterator(Source(dir))) {
+    names.insert(entry.path().filename().string());
+  }
+  return names;
+}
+
+std::string TestName(const testing::TestParamInfo<std::string>& info) {
+  std::string name = fs::path(info.param).filename().string();
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+// --- bad fixtures ---------------------------------------------------------------------------
+
+class CliBadFixture : public testing::TestWithParam<std::string> {};
+
+TEST_P(CliBadFixture, ValidateExitsTwoPrintsExpectedErrorsAndWritesNothing) {
+  const std::string& file = GetParam();
+  fs::path expected_path = Source(file + ".expected");
+  ASSERT_TRUE(fs::exists(expected_path)) << "missing " << expected_path;
+  std::set<std::string> before = Listing(kBadDir);
+  Result r = RunMex({"validate", file});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, ReadFile(expected_path));
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(Listing(kBadDir), before);
+  EXPECT_FALSE(fs::exists(Source(std::string(kBadDir) + "/.mex")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, CliBadFixture, testing::ValuesIn(Fixtures(kBadDir)), TestName);
+
+TEST(Cli, BadCorpusHasAtLeast45FixturesEachWithExpectation) {
+  std::vector<std::string> files = Fixtures(kBadDir);
+  EXPECT_GE(files.size(), kMinBadFixtures);
+  size_t json = std::count_if(files.begin(), files.end(),
+                              [](const std::string& f) { return f.ends_with(".json"); });
+  EXPECT_GE(json * 4, files.size()) << "keep about a third of the corpus in JSON";
+  for (const std::string& file : files) {
+    EXPECT_TRUE(fs::exists(Source(file + ".expected"))) << file << " has no .expected";
+  }
+  // And no expectation without its fixture.
+  for (const fs::directory_entry& entry : fs::directory_iterator(Source(kBadDir))) {
+    std::string name = entry.path().filename().string();
+    if (!name.ends_with(".expected")) continue;
+    std::string fixture = std::string(kBadDir) + "/" + name.substr(0, name.size() - 9);
+    EXPECT_TRUE(fs::exists(Source(fixture))) << name << " has no fixture";
+  }
+}
+
+// --- good fixtures --------------------------------------------------------------------------
+
+class CliGoodFixture : public testing::TestWithParam<std::string> {};
+
+TEST_P(CliGoodFixture, ValidatesWithExitZero) {
+  std::set<std::string> before = Listing(kGoodDir);
+  Result r = RunMex({"validate", GetParam()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(Listing(kGoodDir), before);
+}
+
+TEST_P(CliGoodFixture, PlansAndGraphsWithExitZero) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"plan"},
+                                        {"plan", "--json"},
+                                        {"graph", "--format", "dot"},
+                                        {"graph", "--format", "mermaid"},
+                                        {"graph", "--format", "json"}}) {
+    args.push_back(GetParam());
+    Result r = RunMex(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0] << " " << r.err;
+    EXPECT_EQ(r.err, "") << args[0];
+    EXPECT_FALSE(r.out.empty()) << args[0];
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, CliGoodFixture, testing::ValuesIn(Fixtures(kGoodDir)), TestName);
+
+TEST(Cli, GoodCorpusHasAtLeast6FixturesInBothFormats) {
+  std::vector<std::string> files = Fixtures(kGoodDir);
+  EXPECT_GE(files.size(), kMinGoodFixtures);
+  EXPECT_TRUE(std::any_of(files.begin(), files.end(),
+                          [](const std::string& f) { return f.ends_with(".json"); }));
+  EXPECT_TRUE(std::any_of(files.begin(), files.end(),
+                          [](const std::string& f) { return f.ends_with(".yaml"); }));
+}
+
+// --- plan and graph -------------------------------------------------------------------------
+
+// dag.json: fetch(1) -> compile-core(3) -> unit-tests(2) -> package(1) is the longest chain.
+const char* const kDag = "tests/fixtures/good/dag.json";
+const std::vector<std::string> kDagCriticalPath = {"fetch", "compile-core", "unit-tests",
+                                                   "package"};
+
+TEST(Cli, PlanJsonPrintsTheRoadmap) {
+  Result r = RunMex({"plan", kDag, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json plan = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(plan.is_discarded()) << r.out;
+  ASSERT_TRUE(plan.contains("batches"));
+  ASSERT_TRUE(plan["batches"].is_array());
+  ASSERT_TRUE(plan.contains("critical_path"));
+  ASSERT_TRUE(plan["critical_path"].contains("length"));
+  ASSERT_TRUE(plan["critical_path"].contains("tasks"));
+  ASSERT_TRUE(plan.contains("total_effort"));
+  ASSERT_TRUE(plan.contains("makespan_estimate"));
+  ASSERT_TRUE(plan.contains("levels"));
+  EXPECT_EQ(plan["batches"].size(), 4u);  // fetch | both compiles | tests, link | package
+  size_t scheduled = 0;
+  for (const nlohmann::json& batch : plan["batches"]) scheduled += batch.size();
+  EXPECT_EQ(scheduled, 6u);
+  EXPECT_EQ(plan["critical_path"]["length"].get<double>(), 7);
+  EXPECT_EQ(plan["critical_path"]["tasks"].get<std::vector<std::string>>(), kDagCriticalPath);
+  EXPECT_EQ(plan["total_effort"].get<double>(), 10);
+  EXPECT_TRUE(plan["makespan_estimate"].is_number());
+  EXPECT_EQ(plan["levels"].size(), 6u);
+}
+
+TEST(Cli, GraphDotMarksTheCriticalPath) {
+  Result r = RunMex({"graph", kDag, "--format", "dot"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("digraph"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("color=red"), std::string::npos) << r.out;
+}
+
+TEST(Cli, GraphMermaidMarksTheCriticalPath) {
+  Result r = RunMex({"graph", kDag, "--format", "mermaid"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\\bclass [^\\n]* critical\\b"))) << r.out;
+}
+
+TEST(Cli, GraphJsonMarksTheCriticalPath) {
+  Result r = RunMex({"graph", kDag, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"critical\": true"), std::string::npos) << r.out;
+  nlohmann::json graph = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(graph.is_discarded()) << r.out;
+  ASSERT_TRUE(graph.contains("nodes"));
+  std::set<std::string> critical;
+  for (const nlohmann::json& node : graph["nodes"]) {
+    if (node.value("critical", false)) critical.insert(node.value("id", ""));
+  }
+  EXPECT_EQ(critical, std::set<std::string>(kDagCriticalPath.begin(), kDagCriticalPath.end()));
+}
+
+TEST(Cli, GraphUnknownFormatExitsTwo) {
+  Result r = RunMex({"graph", kDag, "--format", "svg"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("svg"), std::string::npos) << r.err;
+}
+
+// --- usage ----------------------------------------------------------------------------------
+
+TEST(Cli, MissingFileExitsTwoNamingTheFile) {
+  for (const char* file :
+       {"tests/fixtures/no-such-milestone.yaml", "tests/fixtures/no-such-milestone.json"}) {
+    for (const char* command : {"validate", "plan", "graph"}) {
+      Result r = RunMex({command, file});
+      EXPECT_EQ(r.exit_code, 2) << command << " " << file;
+      EXPECT_EQ(r.out, "") << command << " " << file;
+      EXPECT_NE(r.err.find(file), std::string::npos) << command << ": " << r.err;
+    }
+  }
+}
+
+TEST(Cli, NoSubcommandExitsTwo) {
+  Result r = RunMex({});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_FALSE(r.err.empty());
+}
+
+TEST(Cli, HelpExitsZero) {
+  Result r = RunMex({"--help"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("validate"), std::string::npos) << r.out;
+}
+
+}  // namespace
