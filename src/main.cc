@@ -30,6 +30,18 @@ int main(int argc, char** argv) {
   graph->add_option("--format", format, "Output format")
       ->check(CLI::IsMember({"dot", "mermaid", "json"}));
 
+  mex::RunOptions run_options;
+  auto* run = app.add_subcommand("run", "Run the milestone's tasks");
+  run->add_option("FILE", run_options.file, "Milestone file")->required();
+  run->add_option("-j,--jobs", run_options.jobs, "Attempts running at once")
+      ->check(CLI::PositiveNumber);
+  run->add_flag("--new", run_options.new_run, "Start a fresh run");
+  run->add_option("--state-dir", run_options.state_dir, "State folder (default .mex beside FILE)");
+  run->add_option("--executor", run_options.executor, "Where tasks run")
+      ->check(CLI::IsMember({"local", "slurm"}));
+  run->add_flag("--json", run_options.json, "Print events as NDJSON");
+  run->add_flag("--quiet", run_options.quiet, "Print only failures and the summary");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -49,6 +61,7 @@ int main(int argc, char** argv) {
     if (*validate) code = mex::ValidateCommand(file);
     if (*plan) code = mex::PlanCommand(plan_options);
     if (*graph) code = mex::GraphCommand(file, format);
+    if (*run) code = mex::RunCommand(run_options);
   }
   if (mex::Metrics::Get().enabled()) mex::Metrics::Get().Report();
   return code;

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
+#include "tests/test_util.h"
 
 namespace {
 
@@ -32,80 +32,11 @@ constexpr size_t kMinGoodFixtures = 6;
 const char* const kBadDir = "tests/fixtures/bad";
 const char* const kGoodDir = "tests/fixtures/good";
 
-// A folder made by mkdtemp under the system's temporary folder, removed with its contents.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "mex-cli-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed: " << std::strerror(errno);
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-struct Result {
-  int exit_code = -1;  // 128 + signal when the process was killed by a signal (a crash)
-  std::string out;
-  std::string err;
-};
-
-// Runs `mex ARGS...` from the source root, stdin at /dev/null.
-Result RunMex(const std::vector<std::string>& args) {
-  TempDir dir;
-  std::string out_path = (dir.path() / "stdout").string();
-  std::string err_path = (dir.path() / "stderr").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addchdir_np(&actions, MEX_SOURCE_DIR);
-  std::vector<std::string> words = {MEX_BINARY};
-  words.insert(words.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& word : words) argv.push_back(word.data());
-  argv.push_back(nullptr);
-  Result result;
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, MEX_BINARY, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    ADD_FAILURE() << "posix_spawn " << MEX_BINARY << ": " << std::strerror(rc);
-    return result;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
-  result.out = ReadFile(out_path);
-  result.err = ReadFile(err_path);
-  return result;
-}
-
-fs::path Source(const std::string& relative) {
-  return fs::path(MEX_SOURCE_DIR) / relative;
-}
+using mex::testing_util::ReadFile;
+using mex::testing_util::Result;
+using mex::testing_util::RunMex;
+using mex::testing_util::Source;
+using mex::testing_util::TempDir;
 
 bool IsMilestoneFile(const fs::path& path) {
   std::string ext = path.extension().string();

@@ -19,6 +19,17 @@ struct PlanOptions {
 };
 int PlanCommand(const PlanOptions& options);
 
+struct RunOptions {
+  std::string file;
+  int jobs = 0;  // 0: the milestone's max_parallel
+  bool new_run = false;
+  std::string state_dir;  // "": .mex beside the milestone file
+  std::string executor;   // "": the milestone's
+  bool json = false;
+  bool quiet = false;
+};
+int RunCommand(const RunOptions& options);
+
 int GraphCommand(const std::string& file, const std::string& format);
 
 }  // namespace mex

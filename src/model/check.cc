@@ -5,16 +5,12 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "flow/agents.h"
 #include "model/template.h"
 #include "plan/graph.h"
 #include "util/metrics.h"
 
 namespace mex {
-
-const std::vector<std::string_view>& AgentPresetNames() {
-  static const std::vector<std::string_view> kPresets = {"claude", "codex", "gemini", "demo"};
-  return kPresets;
-}
 
 namespace {
 
@@ -154,18 +150,14 @@ class Checker {
   }
 
   std::vector<std::string_view> KnownAgents() const {
-    std::vector<std::string_view> names = AgentPresetNames();
+    std::vector<std::string_view> names = PresetNames();
     for (const auto& [name, agent] : m_.agents) names.push_back(name);
     return names;
   }
 
   void CheckAgent(std::string_view name, Pos pos) {
-    if (m_.agents.count(std::string(name))) return;
-    std::vector<std::string_view> known = KnownAgents();
-    for (std::string_view preset : AgentPresetNames()) {
-      if (preset == name) return;
-    }
-    Error(pos, fmt::format("undefined agent '{}'{}", name, DidYouMean(name, known)));
+    if (FindAgent(m_, name) != nullptr) return;
+    Error(pos, fmt::format("undefined agent '{}'{}", name, DidYouMean(name, KnownAgents())));
   }
 
   void CheckPool(std::string_view pool, Pos pos) {

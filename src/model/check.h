@@ -11,7 +11,4 @@ namespace mex {
 // With the file's text, an error inside a template points at the variable, not at the string.
 void CheckMilestone(Milestone* milestone, Diagnostics* diags, SourceText* source = nullptr);
 
-// The agent names mex knows without an `agents:` entry.
-const std::vector<std::string_view>& AgentPresetNames();
-
 }  // namespace mex

@@ -17,7 +17,6 @@
 
 namespace mex {
 
-bool IsValidId(std::string_view id);
 bool EscapesFolder(std::string_view path);
 // What to do about a path that EscapesFolder.
 std::string PathAdvice(std::string_view path);

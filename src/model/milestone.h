@@ -14,6 +14,9 @@
 
 namespace mex {
 
+// Whether `id` is a valid task, phase or pool name: [A-Za-z0-9_.-]+.
+bool IsValidId(std::string_view id);
+
 enum class Schema : uint8_t { kNone, kKiro, kSpec, kTasks };
 enum class PromptVia : uint8_t { kStdin, kFile, kArg };
 enum class StallAction : uint8_t { kWarn, kKill };

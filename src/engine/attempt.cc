@@ -1,0 +1,188 @@
+#include "engine/attempt.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "flow/agents.h"
+#include "model/template.h"
+
+namespace mex {
+
+namespace {
+
+class Renderer {
+ public:
+  Renderer(const RunInfo& run, const Task& task, const AttemptHistory& history)
+      : run_(run), task_(task), history_(history) {}
+
+  std::string Value(std::string_view name) const {
+    const Milestone& m = *run_.milestone;
+    const TaskDetail* d = task_.details();
+    if (name == "milestone.id") return m.id;
+    if (name == "milestone.title") return m.title;
+    if (name == "milestone.goal") return m.goal;
+    if (name == "run.id") return run_.paths.run_id;
+    if (name == "timestamp") return run_.timestamp;
+    if (name == "phase.name") return m.phases[task_.phase].name;
+    if (name == "task.id") return std::string(task_.id);
+    if (name == "task.title") return d ? d->title : "";
+    if (name == "task.description") return d ? d->description : "";
+    if (name == "task.effort") return fmt::format("{:g}", task_.effort);
+    if (name == "output") return OutputPath(run_, task_);
+    if (name == "attempt.number") return std::to_string(history_.number);
+    if (name == "attempt.last_error") return history_.last_error;
+    if (name == "gate.missing") return history_.gate_missing;
+    if (name.starts_with("artifact.")) {
+      const Task* other = m.FindTask(name.substr(9));
+      return other ? OutputPath(run_, *other) : "";
+    }
+    return "";
+  }
+
+  // Renders `text`; `quote` shell-quotes each value (for `run:` strings).
+  bool Render(std::string_view text, bool quote, std::string* out, std::string* err) const {
+    std::vector<TemplatePiece> pieces;
+    size_t offset = 0;
+    if (!ParseTemplate(text, &pieces, err, &offset)) return false;
+    auto lookup = [this](std::string_view name) { return Value(name); };
+    *out = RenderTemplate(pieces, lookup, quote ? ShellQuote : nullptr);
+    return true;
+  }
+
+ private:
+  const RunInfo& run_;
+  const Task& task_;
+  const AttemptHistory& history_;
+};
+
+bool WriteWholeFile(const std::string& path, std::string_view content, std::string* err) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *err = fmt::format("cannot write {}: {}", path, std::strerror(errno));
+    return false;
+  }
+  bool ok = write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+  ok = close(fd) == 0 && ok;
+  if (!ok) *err = fmt::format("cannot write {}: {}", path, std::strerror(errno));
+  return ok;
+}
+
+// The prompt of this attempt: a retry after a failure gets the failure, in the prompt's own
+// {{attempt.last_error}} or in a section added at the end.
+bool RenderPrompt(const Renderer& r, const Task& task, const AttemptHistory& history,
+                  std::string* prompt, std::string* err) {
+  const std::string& text = task.details()->prompt;
+  if (!r.Render(text, false, prompt, err)) return false;
+  bool uses_error = text.find("attempt.last_error") != std::string::npos;
+  if (!history.last_error.empty() && !uses_error) {
+    *prompt += fmt::format(
+        "\n\n## Previous attempt failed\n\nAttempt {} of this task failed. Fix the cause before "
+        "anything else. What it reported:\n\n{}\n",
+        history.number - 1, history.last_error);
+  }
+  return true;
+}
+
+bool BuildCommand(const RunInfo& run, const Task& task, const Renderer& r,
+                  const AttemptHistory& history, AttemptSpec* spec, std::string* err) {
+  if (!task.has_prompt()) {
+    if (!task.run.is_argv) {
+      std::string command;
+      if (!r.Render(task.run.shell, true, &command, err)) return false;
+      spec->argv = {"/bin/sh", "-c", std::move(command)};
+      return true;
+    }
+    for (const std::string& word : task.run.argv) {
+      if (!r.Render(word, false, &spec->argv.emplace_back(), err)) return false;
+    }
+    return true;
+  }
+  const TaskDetail& d = *task.details();
+  const std::string& name = d.agent.empty() ? run.milestone->defaults.agent : d.agent;
+  const Agent* agent = FindAgent(*run.milestone, name);
+  if (agent == nullptr) {
+    *err = fmt::format("undefined agent '{}'", name);
+    return false;
+  }
+  std::string prompt;
+  if (!RenderPrompt(r, task, history, &prompt, err)) return false;
+  spec->argv = agent->command;
+  std::string prompt_path =
+      fmt::format("{}/{}/{}.prompt", run.paths.logs_dir, task.id, history.number);
+  if (!WriteWholeFile(prompt_path, prompt, err)) return false;
+  switch (agent->prompt_via) {
+    case PromptVia::kStdin:
+      spec->stdin_path = prompt_path;
+      break;
+    case PromptVia::kFile:
+      spec->argv.push_back(prompt_path);
+      break;
+    case PromptVia::kArg:
+      spec->argv.push_back(std::move(prompt));
+      break;
+  }
+  return true;
+}
+
+// Sets NAME in `env`, replacing an earlier value: with two, a program would see the first.
+void SetEnv(std::vector<std::string>* env, std::string_view name, std::string_view value) {
+  std::string entry = fmt::format("{}={}", name, value);
+  for (std::string& e : *env) {
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
+      e = std::move(entry);
+      return;
+    }
+  }
+  env->push_back(std::move(entry));
+}
+
+}  // namespace
+
+std::string OutputPath(const RunInfo& run, const Task& task) {
+  const TaskDetail* d = task.details();
+  if (!d || d->output.path.empty()) return "";
+  return run.paths.ArtifactPath(d->output.path);
+}
+
+bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& history,
+                  AttemptSpec* spec, std::string* err) {
+  const Milestone& m = *run.milestone;
+  const TaskDetail* d = task.details();
+  std::error_code ec;
+  std::filesystem::create_directories(fmt::format("{}/{}", run.paths.logs_dir, task.id), ec);
+  if (ec) {
+    *err = fmt::format("cannot create the log folder of {}: {}", task.id, ec.message());
+    return false;
+  }
+  std::string output = OutputPath(run, task);
+  if (!output.empty()) {
+    std::filesystem::remove(output, ec);
+    std::filesystem::create_directories(std::filesystem::path(output).parent_path(), ec);
+  }
+  Renderer renderer(run, task, history);
+  if (!BuildCommand(run, task, renderer, history, spec, err)) return false;
+  spec->cwd = m.workspace;
+  if (d && !d->cwd.empty()) spec->cwd = m.workspace + "/" + d->cwd;
+  spec->env = run.base_env;
+  SetEnv(&spec->env, "MEX_RUN_ID", run.paths.run_id);
+  SetEnv(&spec->env, "MEX_TASK_ID", task.id);
+  SetEnv(&spec->env, "MEX_ATTEMPT", std::to_string(history.number));
+  SetEnv(&spec->env, "MEX_ARTIFACTS", run.paths.artifacts_dir);
+  if (!output.empty()) SetEnv(&spec->env, "MEX_OUTPUT", output);
+  if (d) {
+    for (const auto& [name, value] : d->env) SetEnv(&spec->env, name, value);
+  }
+  spec->log_path = run.paths.LogPath(task.id, history.number);
+  spec->timeout_s = d && d->timeout_s ? *d->timeout_s : m.defaults.timeout_s;
+  spec->stall_after_s = m.defaults.stall_after_s;
+  spec->kill_on_stall = m.defaults.stall_action == StallAction::kKill;
+  spec->kill_grace_s = run.kill_grace_s;
+  return true;
+}
+
+}  // namespace mex

@@ -1,0 +1,39 @@
+// From a task to the exact process of one attempt: templates rendered, the prompt delivered as
+// its agent wants it, the environment and files prepared.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "exec/executor.h"
+#include "model/milestone.h"
+#include "store/run_files.h"
+
+namespace mex {
+
+struct RunInfo {
+  const Milestone* milestone = nullptr;
+  RunPaths paths;
+  std::string timestamp;              // when the run started, ISO 8601 UTC
+  std::vector<std::string> base_env;  // mex's own environment, "NAME=value"
+  double kill_grace_s = 5;
+};
+
+// What an attempt knows of the ones before it.
+struct AttemptHistory {
+  int number = 1;          // this attempt's number, from 1
+  std::string last_error;  // "" on the first attempt: the previous log tail and its class
+  std::string gate_missing;
+};
+
+// Renders the attempt into `spec` (its key is left to the caller) and prepares its files: the
+// log folder, the prompt file, and the declared output, removed so that a stale one from an
+// earlier attempt cannot pass for this one's. Returns false with `err` when the task cannot
+// start at all (a permanent failure).
+bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& history,
+                  AttemptSpec* spec, std::string* err);
+
+// The absolute path of a task's declared output, or "" when it declares none.
+std::string OutputPath(const RunInfo& run, const Task& task);
+
+}  // namespace mex

@@ -1,0 +1,69 @@
+// What the engine tells the world: one event per state change, for the terminal, NDJSON and the
+// store's event log alike.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "model/milestone.h"
+
+namespace mex {
+
+enum class TaskState : uint8_t {
+  kPending,
+  kReady,
+  kRunning,
+  kRetryWait,
+  kSucceeded,
+  kFailed,
+  kSkipped,
+  kCancelled
+};
+
+std::string_view TaskStateName(TaskState state);
+bool IsFinal(TaskState state);
+
+enum class EventKind : uint8_t {
+  kRunStarted,
+  kPhaseStarted,
+  kTaskStarted,
+  kTaskStalled,
+  kTaskRetry,  // an attempt failed and another will run after `delay_s`
+  kTaskSucceeded,
+  kTaskFailed,  // the last attempt failed
+  kTaskSkipped,
+  kTaskCancelled,
+  kPhaseFinished,
+  kInterrupted,
+  kRunFinished,
+};
+
+std::string_view EventKindName(EventKind kind);
+
+struct Event {
+  explicit Event(EventKind k) : kind(k) {}
+  EventKind kind;
+  double time = 0;  // seconds since the Unix epoch
+  std::string run;
+  std::string phase;
+  std::string task;
+  int attempt = 0;
+  int max_attempts = 0;
+  std::string failure_class;  // kTaskRetry, kTaskFailed
+  std::string reason;         // why it failed, was skipped, or how the run ended
+  double delay_s = 0;         // kTaskRetry
+  double elapsed_s = 0;       // task events: the attempt's run time; kRunFinished: the run's
+  std::string log;            // the attempt's log file
+  bool passed = false;        // kPhaseFinished, kRunFinished
+  int exit_code = 0;          // kRunFinished: mex's exit code
+  // kRunFinished: counts of tasks by final state
+  int succeeded = 0, failed = 0, skipped = 0, cancelled = 0;
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void OnEvent(const Event& event) = 0;
+};
+
+}  // namespace mex

@@ -1,0 +1,401 @@
+#include "engine/scheduler.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <csignal>
+#include <nlohmann/json.hpp>
+
+#include "flow/schemas.h"
+#include "store/run_files.h"
+
+namespace mex {
+
+namespace {
+
+double Monotonic() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double WallClock() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string_view EndName(EndReason reason) {
+  switch (reason) {
+    case EndReason::kExited:
+      return "exited";
+    case EndReason::kTimedOut:
+      return "timed_out";
+    case EndReason::kStallKilled:
+      return "stall_killed";
+    case EndReason::kCancelled:
+      return "cancelled";
+    case EndReason::kSpawnFailed:
+      return "spawn_failed";
+  }
+  return "?";
+}
+
+// How much of a failed attempt's log the next attempt and the failure report get.
+constexpr size_t kLogTailBytes = 4096;
+
+}  // namespace
+
+Scheduler::Scheduler(const RunInfo& run, const Graph& graph, const std::vector<double>& priority,
+                     int jobs, Executor* executor, Store* store, EventSink* sink)
+    : run_(run),
+      m_(*run.milestone),
+      graph_(graph),
+      priority_(priority),
+      jobs_(std::max(1, jobs)),
+      executor_(executor),
+      store_(store),
+      sink_(sink),
+      tasks_(m_.tasks.size()),
+      pool_of_task_(m_.tasks.size(), -1),
+      rng_(std::random_device{}()) {
+  std::map<std::string, int> pool_index;
+  for (const auto& [name, depth] : m_.pools) {
+    pool_index[name] = static_cast<int>(pools_.size());
+    pools_.push_back({depth, 0, {}});
+  }
+  for (uint32_t t = 0; t < m_.tasks.size(); ++t) {
+    const TaskDetail* d = m_.tasks[t].details();
+    if (d && !d->pool.empty()) pool_of_task_[t] = pool_index.at(d->pool);
+  }
+}
+
+int Scheduler::Run() {
+  started_ = Monotonic();
+  Event begin{EventKind::kRunStarted};
+  Emit(begin);
+  StartPhase(0);
+  for (;;) {
+    ReleaseDueRetries();
+    StartReadyTasks();
+    if (running_ == 0 && retries_.empty() && ready_.empty()) {
+      if (phase_open_ == 0 && !stopping_ && !failed_ && phase_ + 1 < m_.phases.size()) {
+        FinishPhase();
+        StartPhase(phase_ + 1);
+        continue;
+      }
+      break;
+    }
+    double timeout = -1;
+    if (!retries_.empty()) timeout = std::max(0.0, retries_.top().first - Monotonic());
+    WaitResult result = executor_->Wait(timeout);
+    for (uint64_t key : result.stalled) Emit(TaskEvent(EventKind::kTaskStalled, key));
+    for (const AttemptEnd& end : result.ended) HandleEnd(end);
+    if (result.interrupt) Interrupt(result.interrupt);
+  }
+  if (!stopping_ && phase_open_ == 0) FinishPhase();
+  return Finish();
+}
+
+void Scheduler::StartPhase(size_t phase) {
+  phase_ = phase;
+  const Phase& p = m_.phases[phase];
+  Event event{EventKind::kPhaseStarted};
+  event.phase = p.name;
+  Emit(event);
+  phase_open_ = p.tasks.size();
+  for (uint32_t t : p.tasks) {
+    for (uint32_t dep : graph_.deps(t)) tasks_[t].waiting += m_.tasks[dep].phase == phase ? 1 : 0;
+  }
+  for (uint32_t t : p.tasks) {
+    if (tasks_[t].waiting == 0) MakeReady(t);
+  }
+}
+
+void Scheduler::FinishPhase() {
+  const Phase& p = m_.phases[phase_];
+  bool passed = true;
+  for (uint32_t t : p.tasks) passed = passed && tasks_[t].state == TaskState::kSucceeded;
+  Event event{EventKind::kPhaseFinished};
+  event.phase = p.name;
+  event.passed = passed;
+  Emit(event);
+  if (!passed) failed_ = true;
+}
+
+void Scheduler::MakeReady(uint32_t task) {
+  SetState(task, TaskState::kReady);
+  ready_.push({priority_[task], task});
+}
+
+void Scheduler::StartReadyTasks() {
+  to_start_.clear();
+  while (!stopping_ && running_ + static_cast<int>(to_start_.size()) < jobs_ && !ready_.empty()) {
+    uint32_t task = ready_.top().task;
+    ready_.pop();
+    if (Pool* pool = PoolOf(task)) {
+      if (pool->in_use >= pool->depth) {
+        pool->delayed.push({priority_[task], task});
+        continue;
+      }
+      ++pool->in_use;
+    }
+    to_start_.push_back(task);
+    SetState(task, TaskState::kRunning);
+  }
+  if (to_start_.empty()) return;
+  store_->Commit();  // the starts are durable before any process exists
+  for (uint32_t task : to_start_) StartAttempt(task);
+}
+
+void Scheduler::StartAttempt(uint32_t task) {
+  TaskRun& run = tasks_[task];
+  ++run.attempts;
+  ++running_;
+  AttemptHistory history{run.attempts, run.last_error, ""};
+  AttemptSpec spec;
+  std::string err;
+  run.started = Monotonic();
+  AttemptRecord record;
+  record.task = m_.tasks[task].id;
+  record.number = run.attempts;
+  record.started_at = WallClock();
+  record.log_path = run_.paths.LogPath(m_.tasks[task].id, run.attempts);
+  run.history.push_back(record);
+  store_->AttemptChanged(record);
+  Event event = TaskEvent(EventKind::kTaskStarted, task);
+  event.log = record.log_path;
+  Emit(event);
+  if (!BuildAttempt(run_, m_.tasks[task], history, &spec, &err)) {
+    // Nothing ran: end the attempt here, through the same path as a spawn failure.
+    AttemptEnd end;
+    end.key = task;
+    end.reason = EndReason::kSpawnFailed;
+    end.error = err;
+    end.started_at = end.ended_at = WallClock();
+    HandleEnd(end);
+    return;
+  }
+  spec.key = task;
+  executor_->Start(spec);
+}
+
+void Scheduler::HandleEnd(const AttemptEnd& end) {
+  auto task = static_cast<uint32_t>(end.key);
+  TaskRun& run = tasks_[task];
+  --running_;
+  if (Pool* pool = PoolOf(task)) {
+    --pool->in_use;
+    if (!pool->delayed.empty() && !stopping_) {
+      ready_.push(pool->delayed.top());
+      pool->delayed.pop();
+    }
+  }
+  double elapsed = Monotonic() - run.started;
+  AttemptOutcome outcome;
+  outcome.end = end;
+  AttemptRecord& record = run.history.back();
+  outcome.log_tail = ReadTail(record.log_path, kLogTailBytes);
+  if (end.reason == EndReason::kExited && end.exit_code == 0) {
+    const TaskDetail* d = m_.tasks[task].details();
+    if (d && !d->output.path.empty()) {
+      outcome.output_error = ValidateArtifact(OutputPath(run_, m_.tasks[task]), d->output.schema);
+    }
+  }
+  if (end.reason == EndReason::kSpawnFailed && outcome.log_tail.empty()) {
+    outcome.log_tail = end.error;
+  }
+  Classification c = Classify(outcome, m_.classify);
+  record.ended_at = end.ended_at;
+  record.exit_code = end.exit_code;
+  record.signal = end.signal;
+  record.end = EndName(end.reason);
+  record.failure_class = c.succeeded ? "" : std::string(FailureClassName(c.failure_class));
+  record.reason = c.reason;
+  store_->AttemptChanged(record);
+  if (c.succeeded) {
+    Succeed(task, elapsed);
+  } else if (interrupt_ != 0 || end.reason == EndReason::kCancelled) {
+    SetState(task, TaskState::kCancelled);
+    --phase_open_;
+    Event event = TaskEvent(EventKind::kTaskCancelled, task);
+    event.reason = interrupt_ ? "interrupted" : "cancelled";
+    Emit(event);
+  } else {
+    run.last_class = c.failure_class;
+    run.last_error = fmt::format("{} ({}). End of its log:\n{}", c.reason,
+                                 FailureClassName(c.failure_class), outcome.log_tail);
+    bool retry = c.failure_class != FailureClass::kPermanent &&
+                 run.attempts < RetryFor(task).max_attempts && !stopping_;
+    if (retry) {
+      ScheduleRetry(task, c, elapsed);
+    } else {
+      Fail(task, c, elapsed);
+    }
+  }
+}
+
+void Scheduler::Succeed(uint32_t task, double elapsed) {
+  SetState(task, TaskState::kSucceeded);
+  --phase_open_;
+  Event event = TaskEvent(EventKind::kTaskSucceeded, task);
+  event.elapsed_s = elapsed;
+  Emit(event);
+  for (uint32_t d : graph_.dependents(task)) {
+    if (m_.tasks[d].phase == phase_ && --tasks_[d].waiting == 0 &&
+        tasks_[d].state == TaskState::kPending) {
+      MakeReady(d);
+    }
+  }
+}
+
+void Scheduler::ScheduleRetry(uint32_t task, const Classification& c, double elapsed) {
+  double delay = BackoffDelay(RetryFor(task).backoff, tasks_[task].attempts + 1, &rng_);
+  SetState(task, TaskState::kRetryWait);
+  retries_.push({Monotonic() + delay, task});
+  Event event = TaskEvent(EventKind::kTaskRetry, task);
+  event.failure_class = FailureClassName(c.failure_class);
+  event.reason = c.reason;
+  event.delay_s = delay;
+  event.elapsed_s = elapsed;
+  Emit(event);
+}
+
+void Scheduler::ReleaseDueRetries() {
+  double now = Monotonic();
+  while (!retries_.empty() && retries_.top().first <= now) {
+    uint32_t task = retries_.top().second;
+    retries_.pop();
+    if (tasks_[task].state == TaskState::kRetryWait) MakeReady(task);
+  }
+}
+
+void Scheduler::Fail(uint32_t task, const Classification& c, double elapsed) {
+  SetState(task, TaskState::kFailed);
+  --phase_open_;
+  failed_ = true;
+  Event event = TaskEvent(EventKind::kTaskFailed, task);
+  event.failure_class = FailureClassName(c.failure_class);
+  event.reason = c.reason;
+  event.elapsed_s = elapsed;
+  Emit(event);
+  WriteFailureReport(task, c);
+  SkipDependents(task);
+  if (m_.defaults.on_failure == OnFailure::kStop) StopStarting();
+}
+
+void Scheduler::StopStarting() {
+  stopping_ = true;
+  while (!retries_.empty()) retries_.pop();
+  while (!ready_.empty()) ready_.pop();
+  for (Pool& pool : pools_) pool.delayed = {};
+}
+
+void Scheduler::SkipDependents(uint32_t task) {
+  std::vector<uint32_t> stack = {task};
+  while (!stack.empty()) {
+    uint32_t at = stack.back();
+    stack.pop_back();
+    for (uint32_t d : graph_.dependents(at)) {
+      if (m_.tasks[d].phase != phase_ || tasks_[d].state != TaskState::kPending) continue;
+      SetState(d, TaskState::kSkipped);
+      --phase_open_;
+      Event event = TaskEvent(EventKind::kTaskSkipped, d);
+      event.reason = fmt::format("'{}' failed", m_.tasks[task].id);
+      Emit(event);
+      stack.push_back(d);
+    }
+  }
+}
+
+void Scheduler::Interrupt(int signal) {
+  if (interrupt_ != 0) {
+    executor_->KillAll();  // a second Ctrl-C: no more grace
+    return;
+  }
+  interrupt_ = signal;
+  StopStarting();
+  Event event{EventKind::kInterrupted};
+  event.reason = signal == SIGINT ? "SIGINT" : "SIGTERM";
+  Emit(event);
+  executor_->CancelAll();
+}
+
+int Scheduler::Finish() {
+  Event done{EventKind::kRunFinished};
+  for (size_t p = 0; p < m_.phases.size(); ++p) {
+    for (uint32_t t : m_.phases[p].tasks) {
+      TaskRun& run = tasks_[t];
+      if (!IsFinal(run.state)) {
+        // Not started: after a failure in an earlier phase it is skipped, after a stop or an
+        // interrupt cancelled.
+        SetState(t, stopping_ ? TaskState::kCancelled : TaskState::kSkipped);
+      }
+      done.succeeded += run.state == TaskState::kSucceeded;
+      done.failed += run.state == TaskState::kFailed;
+      done.skipped += run.state == TaskState::kSkipped;
+      done.cancelled += run.state == TaskState::kCancelled;
+    }
+  }
+  done.exit_code = interrupt_ ? 130 : (failed_ || done.failed || done.cancelled) ? 1 : 0;
+  done.passed = done.exit_code == 0;
+  done.elapsed_s = Monotonic() - started_;
+  done.reason = interrupt_ ? "interrupted" : done.passed ? "succeeded" : "failed";
+  Emit(done);
+  store_->Commit();
+  return done.exit_code;
+}
+
+void Scheduler::SetState(uint32_t task, TaskState state) {
+  tasks_[task].state = state;
+  store_->TaskChanged(std::string(m_.tasks[task].id), state, tasks_[task].attempts);
+}
+
+void Scheduler::Emit(Event event) {
+  event.time = WallClock();
+  event.run = run_.paths.run_id;
+  store_->Append(event);
+  sink_->OnEvent(event);
+}
+
+Event Scheduler::TaskEvent(EventKind kind, uint32_t task) const {
+  Event event{kind};
+  event.task = m_.tasks[task].id;
+  event.phase = m_.phases[m_.tasks[task].phase].name;
+  event.attempt = tasks_[task].attempts;
+  event.max_attempts = RetryFor(task).max_attempts;
+  return event;
+}
+
+void Scheduler::WriteFailureReport(uint32_t task, const Classification& c) {
+  nlohmann::ordered_json attempts = nlohmann::ordered_json::array();
+  for (const AttemptRecord& a : tasks_[task].history) {
+    attempts.push_back({{"n", a.number},
+                        {"exit", a.exit_code},
+                        {"signal", a.signal},
+                        {"end", a.end},
+                        {"class", a.failure_class},
+                        {"reason", a.reason},
+                        {"started_at", a.started_at},
+                        {"ended_at", a.ended_at},
+                        {"log", a.log_path},
+                        {"log_tail", ReadTail(a.log_path, kLogTailBytes)}});
+  }
+  nlohmann::ordered_json report = {{"task", m_.tasks[task].id},
+                                   {"class", FailureClassName(c.failure_class)},
+                                   {"reason", c.reason},
+                                   {"attempts", std::move(attempts)}};
+  std::string err;
+  std::string path = fmt::format("{}/{}.json", run_.paths.failures_dir, m_.tasks[task].id);
+  if (!WriteFileAtomically(path, report.dump(2) + "\n", &err)) {
+    fmt::print(stderr, "mex: {}\n", err);
+  }
+}
+
+const RetryPolicy& Scheduler::RetryFor(uint32_t task) const {
+  const TaskDetail* d = m_.tasks[task].details();
+  return d && d->retry ? *d->retry : m_.defaults.retry;
+}
+
+Scheduler::Pool* Scheduler::PoolOf(uint32_t task) {
+  int index = pool_of_task_[task];
+  return index < 0 ? nullptr : &pools_[index];
+}
+
+}  // namespace mex

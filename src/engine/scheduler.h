@@ -1,0 +1,106 @@
+// Runs a milestone's tasks to the end: phases in order, the ready queue by remaining critical
+// path, pools, retries by failure class, skips and cancellations (SPEC §4). It knows nothing of
+// processes, SQLite or terminals: it talks to an Executor, a Store and an EventSink.
+#pragma once
+
+#include <cstdint>
+#include <queue>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/attempt.h"
+#include "engine/events.h"
+#include "engine/failure.h"
+#include "exec/executor.h"
+#include "plan/graph.h"
+#include "store/store.h"
+
+namespace mex {
+
+class Scheduler {
+ public:
+  // `priority`: each task's remaining critical path (Roadmap::priority). `jobs`: attempts at once.
+  Scheduler(const RunInfo& run, const Graph& graph, const std::vector<double>& priority, int jobs,
+            Executor* executor, Store* store, EventSink* sink);
+
+  // Runs until every task is final; returns mex's exit code: 0 every phase passed, 1 a task or
+  // phase failed, 130 interrupted.
+  int Run();
+
+  TaskState state(uint32_t task) const { return tasks_[task].state; }
+  int attempts(uint32_t task) const { return tasks_[task].attempts; }
+
+ private:
+  struct TaskRun {
+    TaskState state = TaskState::kPending;
+    int attempts = 0;
+    uint32_t waiting = 0;  // deps of the same phase not yet succeeded
+    double started = 0;    // monotonic start of the running attempt
+    FailureClass last_class = FailureClass::kLogic;
+    std::string last_error;  // given to the next attempt's prompt
+    std::vector<AttemptRecord> history;
+  };
+  // Longest remaining critical path first; on a tie, the task first in the file.
+  struct Ready {
+    double priority;
+    uint32_t task;
+    bool operator<(const Ready& o) const {
+      return priority != o.priority ? priority < o.priority : task > o.task;
+    }
+  };
+  struct Pool {
+    int depth = 0;
+    int in_use = 0;
+    std::priority_queue<Ready> delayed;  // ready, waiting for a slot of the pool
+  };
+
+  void StartPhase(size_t phase);
+  void FinishPhase();
+  void MakeReady(uint32_t task);
+  void StartReadyTasks();
+  void StartAttempt(uint32_t task);
+  void HandleEnd(const AttemptEnd& end);
+  void Succeed(uint32_t task, double elapsed);
+  void Fail(uint32_t task, const Classification& c, double elapsed);
+  void ScheduleRetry(uint32_t task, const Classification& c, double elapsed);
+  void ReleaseDueRetries();
+  void SkipDependents(uint32_t task);
+  void Interrupt(int signal);
+  // Starts nothing more: drops the ready queue and the pending retries.
+  void StopStarting();
+  void SetState(uint32_t task, TaskState state);
+  void Emit(Event event);
+  Event TaskEvent(EventKind kind, uint32_t task) const;
+  void WriteFailureReport(uint32_t task, const Classification& c);
+  const RetryPolicy& RetryFor(uint32_t task) const;
+  Pool* PoolOf(uint32_t task);
+  int Finish();
+
+  const RunInfo& run_;
+  const Milestone& m_;
+  const Graph& graph_;
+  const std::vector<double>& priority_;
+  int jobs_;
+  Executor* executor_;
+  Store* store_;
+  EventSink* sink_;
+
+  std::vector<TaskRun> tasks_;
+  std::vector<Pool> pools_;
+  std::vector<int> pool_of_task_;  // index into pools_, or -1
+  std::priority_queue<Ready> ready_;
+  using Retry = std::pair<double, uint32_t>;  // (due, task)
+  std::priority_queue<Retry, std::vector<Retry>, std::greater<>> retries_;
+  std::vector<uint32_t> to_start_;
+  size_t phase_ = 0;
+  size_t phase_open_ = 0;  // tasks of the current phase not yet final
+  int running_ = 0;
+  bool stopping_ = false;  // on_failure: stop, or interrupted: start nothing new
+  int interrupt_ = 0;      // the first SIGINT/SIGTERM, or 0
+  bool failed_ = false;
+  double started_ = 0;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace mex

@@ -1,0 +1,76 @@
+// Where attempts run. The scheduler talks only to this interface; the local executor (processes
+// on this machine) and the Slurm executor (jobs on a cluster) are siblings behind it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mex {
+
+// One attempt of one task, fully rendered: nothing in here is interpreted by a shell unless
+// argv itself says so (["/bin/sh", "-c", ...]).
+struct AttemptSpec {
+  uint64_t key = 0;               // the caller's handle for this attempt, echoed in AttemptEnd
+  std::vector<std::string> argv;  // argv[0] without '/' is looked up in PATH
+  std::string cwd;                // absolute folder the attempt runs in
+  std::vector<std::string> env;   // the complete environment, "NAME=value"
+  std::string stdin_path;         // opened as stdin; empty: /dev/null
+  std::string log_path;           // stdout and stderr appended here (created 0600, no symlinks)
+  double timeout_s = 0;           // 0: no timeout
+  double stall_after_s = 0;       // 0: never stalled
+  bool kill_on_stall = false;     // else a stall is only reported
+  double kill_grace_s = 5;        // between SIGTERM and SIGKILL to the process group
+};
+
+enum class EndReason : uint8_t {
+  kExited,       // the process ended by itself: exit_code, or signal if a signal killed it
+  kTimedOut,     // mex ended it: timeout_s passed
+  kStallKilled,  // mex ended it: no output for stall_after_s, kill_on_stall set
+  kCancelled,    // mex ended it: Cancel() or CancelAll()
+  kSpawnFailed,  // it never ran: error says why
+};
+
+struct AttemptEnd {
+  uint64_t key = 0;
+  EndReason reason = EndReason::kExited;
+  int exit_code = -1;   // -1 when the process did not exit normally
+  int signal = 0;       // the signal that ended the process, or 0
+  int spawn_errno = 0;  // kSpawnFailed: errno of the failed spawn (ENOENT, EACCES, ...)
+  std::string error;    // kSpawnFailed: a sentence for a person
+  pid_t pid = 0;
+  double started_at = 0;  // seconds since the Unix epoch
+  double ended_at = 0;
+};
+
+struct WaitResult {
+  std::vector<AttemptEnd> ended;  // attempts that are over, in the order they ended
+  std::vector<uint64_t> stalled;  // attempts first seen stalled during this wait
+  int interrupt = 0;              // SIGINT or SIGTERM received by mex during this wait, or 0
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+
+  // Starts an attempt. A spawn that fails is reported by the next Wait as kSpawnFailed, so that
+  // every attempt ends through the same path.
+  virtual void Start(const AttemptSpec& spec) = 0;
+
+  // Blocks until an attempt ends, a stall is first seen, mex receives SIGINT or SIGTERM, or
+  // timeout_s passes (< 0: no limit). Never busy-waits.
+  virtual WaitResult Wait(double timeout_s) = 0;
+
+  // Ends the attempt's whole process group: SIGTERM, then SIGKILL after its grace period. Its
+  // end is reported by Wait as kCancelled, whatever the process then exits with.
+  virtual void Cancel(uint64_t key) = 0;
+  virtual void CancelAll() = 0;
+  // SIGKILL to every running attempt's process group now (a second Ctrl-C).
+  virtual void KillAll() = 0;
+
+  virtual size_t running() const = 0;
+};
+
+}  // namespace mex

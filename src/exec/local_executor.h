@@ -1,0 +1,77 @@
+// Runs attempts as processes on this machine: each in its own process group, its output appended
+// to its log file (never through mex), all of them watched by one ppoll() loop on a signalfd.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "exec/executor.h"
+#include "exec/process.h"
+
+namespace mex {
+
+class LocalExecutor : public Executor {
+ public:
+  // Blocks SIGCHLD, SIGINT and SIGTERM in the calling thread for the executor's lifetime; they
+  // are read by Wait. REQUIRES: one LocalExecutor per process (two would steal each other's
+  // SIGCHLD), and every other thread blocks these signals too, or they may be lost to it.
+  LocalExecutor();
+  // Kills and collects every attempt still running, then restores the signal mask.
+  ~LocalExecutor() override;
+  LocalExecutor(const LocalExecutor&) = delete;
+  LocalExecutor& operator=(const LocalExecutor&) = delete;
+
+  // Empty when the executor works; else why it cannot (every Start then fails to spawn).
+  const std::string& init_error() const { return init_error_; }
+
+  // REQUIRES: spec.key is not the key of an attempt still running.
+  void Start(const AttemptSpec& spec) override;
+  // With nothing running and no limit (timeout_s < 0), returns at once instead of hanging.
+  WaitResult Wait(double timeout_s) override;
+  void Cancel(uint64_t key) override;
+  void CancelAll() override;
+  void KillAll() override;
+  size_t running() const override { return live_.size() + spawn_failures_.size(); }
+
+ private:
+  static constexpr double kNever = 1e300;
+
+  struct Attempt {
+    uint64_t key = 0;
+    pid_t pid = 0;  // also the process group id
+    UniqueFd log;   // kept to fstat for stall detection
+    double started_at = 0;
+    double timeout_at = kNever;  // monotonic deadline of the attempt
+    double kill_at = kNever;     // monotonic deadline of the SIGKILL after SIGTERM
+    double kill_grace_s = 0;
+    bool ended_by_mex = false;  // reason is then kept whatever the process exits with
+    EndReason reason = EndReason::kExited;
+    double stall_after_s = 0;
+    bool kill_on_stall = false;
+    off_t log_size = 0;
+    double last_output_at = 0;  // monotonic
+    double next_stall_check = kNever;
+    bool stall_reported = false;
+  };
+
+  Attempt* Find(uint64_t key);
+  void FailSpawn(const AttemptSpec& spec, int err_no, const std::string& error);
+  // SIGTERM to the attempt's group, SIGKILL after its grace period; the reason is kept.
+  void BeginEnd(Attempt* attempt, EndReason reason, double now);
+  void EnforceDeadlines(double now);
+  void CheckStalls(double now, WaitResult* result);
+  void CheckStall(Attempt* attempt, double now, WaitResult* result);
+  void ReapEnded(WaitResult* result);
+  double NextDeadline() const;
+  // Waits on the signalfd until `deadline` (monotonic) or a signal; false on a poll error.
+  bool PollUntil(double deadline, WaitResult* result);
+
+  std::string init_error_;
+  SignalChannel signals_;
+  std::vector<Attempt> live_;               // spawned and not yet reported as ended
+  std::vector<AttemptEnd> spawn_failures_;  // reported by the next Wait
+};
+
+}  // namespace mex

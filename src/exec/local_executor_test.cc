@@ -1,0 +1,475 @@
+// Tests of the local executor against the fixture agents in tests/agents/: real processes, real
+// signals, each test in its own mkdtemp folder. Time limits are generous upper bounds only.
+#include "exec/local_executor.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "exec/process.h"
+
+namespace mex {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kLimitS = 10;  // how long anything may take on a loaded machine
+
+std::string Agent(const std::string& name) {
+  return std::string(MEX_SOURCE_DIR) + "/tests/agents/" + name;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// Reads a "Name:   123 kB" line of /proc/self/status, in kB.
+long StatusKb(const std::string& name) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + ":", 0) == 0) return std::atol(line.c_str() + name.size() + 1);
+  }
+  return -1;
+}
+
+// Gone, or a zombie that only its new parent can collect: either way it runs no more.
+bool ProcessGone(pid_t pid) {
+  if (kill(pid, 0) == -1 && errno == ESRCH) return true;
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+}
+
+// Polls `done` every 20 ms for at most kLimitS: for facts only the kernel or a child changes.
+template <typename Predicate>
+bool Eventually(Predicate done) {
+  const double until = MonotonicSeconds() + kLimitS;
+  while (!done()) {
+    if (MonotonicSeconds() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+class LocalExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/mex-exec-test-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    if (!dir_.empty()) fs::remove_all(dir_, ignored);
+  }
+
+  AttemptSpec Spec(uint64_t key, std::vector<std::string> argv) const {
+    AttemptSpec spec;
+    spec.key = key;
+    spec.argv = std::move(argv);
+    spec.cwd = dir_;
+    const char* path = std::getenv("PATH");
+    spec.env = {std::string("PATH=") + (path ? path : "/usr/bin:/bin")};
+    spec.log_path = LogPath(key);
+    return spec;
+  }
+  std::string LogPath(uint64_t key) const { return dir_ + "/" + std::to_string(key) + ".log"; }
+
+  // Waits until `key` ends (at most kLimitS), collecting stalls seen on the way.
+  static bool WaitForEnd(LocalExecutor* executor, uint64_t key, AttemptEnd* end,
+                         std::vector<uint64_t>* stalled = nullptr) {
+    const double until = MonotonicSeconds() + kLimitS;
+    for (double now = MonotonicSeconds(); now < until; now = MonotonicSeconds()) {
+      WaitResult result = executor->Wait(until - now);
+      if (stalled) stalled->insert(stalled->end(), result.stalled.begin(), result.stalled.end());
+      for (AttemptEnd& e : result.ended) {
+        if (e.key == key) {
+          *end = e;
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  // Waits until `key` has been reported stalled `times` times (at most kLimitS).
+  static bool WaitForStalls(LocalExecutor* executor, uint64_t key, int times) {
+    const double until = MonotonicSeconds() + kLimitS;
+    int seen = 0;
+    for (double now = MonotonicSeconds(); now < until && seen < times; now = MonotonicSeconds()) {
+      for (uint64_t stalled : executor->Wait(until - now).stalled) seen += stalled == key;
+    }
+    return seen >= times;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(LocalExecutorTest, ExitCodeZeroPassesThrough) {
+  LocalExecutor executor;
+  ASSERT_EQ(executor.init_error(), "");
+  const double before = WallClockSeconds();
+  executor.Start(Spec(1, {Agent("exit-code"), "0"}));
+  EXPECT_EQ(executor.running(), 1u);
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kExited);
+  EXPECT_EQ(end.exit_code, 0);
+  EXPECT_EQ(end.signal, 0);
+  EXPECT_GT(end.pid, 0);
+  EXPECT_GE(end.started_at, before - 1);
+  EXPECT_GE(end.ended_at, end.started_at);
+  EXPECT_EQ(executor.running(), 0u);
+}
+
+TEST_F(LocalExecutorTest, NonZeroExitCodePassesThrough) {
+  LocalExecutor executor;
+  executor.Start(Spec(1, {Agent("exit-code"), "3"}));
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kExited);
+  EXPECT_EQ(end.exit_code, 3);
+  EXPECT_EQ(end.signal, 0);
+}
+
+TEST_F(LocalExecutorTest, DeathBySignalSetsSignal) {
+  LocalExecutor executor;
+  executor.Start(Spec(1, {Agent("kill-self"), "KILL"}));
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kExited);
+  EXPECT_EQ(end.exit_code, -1);
+  EXPECT_EQ(end.signal, SIGKILL);
+}
+
+TEST_F(LocalExecutorTest, StdoutAndStderrLandInTheLogInOrder) {
+  LocalExecutor executor;
+  WriteFile(LogPath(1), "earlier attempt\n");
+  executor.Start(Spec(1, {Agent("interleave")}));
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(ReadFile(LogPath(1)), "earlier attempt\nout-1\nerr-1\nout-2\nerr-2\n");
+}
+
+TEST_F(LocalExecutorTest, NewLogIsPrivateToTheUser) {
+  LocalExecutor executor;
+  executor.Start(Spec(1, {Agent("exit-code"), "0"}));
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  struct stat st {};
+  ASSERT_EQ(stat(LogPath(1).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(LocalExecutorTest, CwdAndEnvAreApplied) {
+  const std::string sub = dir_ + "/work";
+  ASSERT_TRUE(fs::create_directory(sub));
+  LocalExecutor executor;
+  AttemptSpec spec = Spec(1, {Agent("show-env")});
+  spec.cwd = sub;
+  spec.env.push_back("MEX_PROBE=hello world");
+  executor.Start(spec);
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.exit_code, 0);
+  EXPECT_EQ(ReadFile(LogPath(1)),
+            fs::canonical(sub).string() + "\nMEX_PROBE=hello world\nHOME=unset\n");
+}
+
+TEST_F(LocalExecutorTest, StdinComesFromTheFile) {
+  const std::string input = dir_ + "/prompt.txt";
+  WriteFile(input, "line one\nline two\n");
+  LocalExecutor executor;
+  AttemptSpec spec = Spec(1, {Agent("echo-stdin")});
+  spec.stdin_path = input;
+  executor.Start(spec);
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.exit_code, 0);
+  EXPECT_EQ(ReadFile(LogPath(1)), "line one\nline two\n");
+}
+
+TEST_F(LocalExecutorTest, StdinDefaultsToDevNull) {
+  LocalExecutor executor;
+  executor.Start(Spec(1, {Agent("echo-stdin")}));
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.exit_code, 0);
+  EXPECT_EQ(ReadFile(LogPath(1)), "");
+}
+
+TEST_F(LocalExecutorTest, MissingCommandIsSpawnFailed) {
+  LocalExecutor executor;
+  executor.Start(Spec(1, {"mex-no-such-command-zz9"}));
+  EXPECT_EQ(executor.running(), 1u);
+  WaitResult result = executor.Wait(kLimitS);
+  ASSERT_EQ(result.ended.size(), 1u);
+  const AttemptEnd& end = result.ended[0];
+  EXPECT_EQ(end.key, 1u);
+  EXPECT_EQ(end.reason, EndReason::kSpawnFailed);
+  EXPECT_EQ(end.spawn_errno, ENOENT);
+  EXPECT_EQ(end.error, "command not found: mex-no-such-command-zz9");
+  EXPECT_EQ(executor.running(), 0u);
+}
+
+TEST_F(LocalExecutorTest, NonExecutableFileIsPermissionDenied) {
+  WriteFile(dir_ + "/x", "#!/bin/sh\nexit 0\n");
+  ASSERT_EQ(chmod((dir_ + "/x").c_str(), 0644), 0);
+  LocalExecutor executor;
+  executor.Start(Spec(1, {"./x"}));
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kSpawnFailed);
+  EXPECT_EQ(end.spawn_errno, EACCES);
+  EXPECT_EQ(end.error, "permission denied: ./x");
+}
+
+TEST_F(LocalExecutorTest, MissingCwdIsSpawnFailedNamingTheFolder) {
+  LocalExecutor executor;
+  AttemptSpec spec = Spec(1, {Agent("exit-code")});
+  spec.cwd = dir_ + "/absent";
+  executor.Start(spec);
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kSpawnFailed);
+  EXPECT_EQ(end.spawn_errno, ENOENT);
+  EXPECT_NE(end.error.find(spec.cwd), std::string::npos) << end.error;
+}
+
+TEST_F(LocalExecutorTest, LogThroughSymlinkIsRefused) {
+  const std::string target = dir_ + "/target";
+  WriteFile(target, "");
+  ASSERT_EQ(symlink(target.c_str(), LogPath(1).c_str()), 0);
+  LocalExecutor executor;
+  executor.Start(Spec(1, {Agent("exit-code")}));
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kSpawnFailed);
+  EXPECT_EQ(end.spawn_errno, ELOOP);
+  EXPECT_NE(end.error.find(LogPath(1)), std::string::npos) << end.error;
+  EXPECT_EQ(ReadFile(target), "");
+}
+
+TEST_F(LocalExecutorTest, TimeoutEndsProcessAndTermIgnoringGrandchild) {
+  const std::string pid_file = dir_ + "/grandchild.pid";
+  LocalExecutor executor;
+  AttemptSpec spec = Spec(1, {Agent("hang-with-child"), pid_file});
+  spec.timeout_s = 0.3;
+  executor.Start(spec);
+  // Deadlines act only inside Wait, so the grandchild surely exists before the timeout fires.
+  ASSERT_TRUE(Eventually([&] { return fs::exists(pid_file); }));
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kTimedOut);
+  EXPECT_EQ(end.signal, SIGTERM);
+  EXPECT_LT(end.ended_at - end.started_at, 2 * kLimitS);
+  const pid_t grandchild = static_cast<pid_t>(std::atol(ReadFile(pid_file).c_str()));
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(Eventually([&] { return ProcessGone(grandchild); })) << grandchild;
+}
+
+TEST_F(LocalExecutorTest, TimeoutEscalatesToSigkillAfterGrace) {
+  LocalExecutor executor;
+  AttemptSpec spec = Spec(1, {Agent("ignore-term")});
+  spec.timeout_s = 0.3;
+  spec.kill_grace_s = 0.3;
+  executor.Start(spec);
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kTimedOut);
+  EXPECT_EQ(end.signal, SIGKILL);
+}
+
+TEST_F(LocalExecutorTest, SilentProcessIsReportedStalledOnce) {
+  LocalExecutor executor;
+  AttemptSpec spec = Spec(1, {Agent("silent")});
+  spec.stall_after_s = 0.3;
+  executor.Start(spec);
+  ASSERT_TRUE(WaitForStalls(&executor, 1, 1));
+  // Still silent, still running, but not reported again.
+  WaitResult later = executor.Wait(1.0);
+  EXPECT_TRUE(later.stalled.empty());
+  EXPECT_TRUE(later.ended.empty());
+  EXPECT_EQ(executor.running(), 1u);
+  executor.Cancel(1);
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kCancelled);
+}
+
+TEST_F(LocalExecutorTest, StallWithKillOnStallIsStallKilled) {
+  LocalExecutor executor;
+  AttemptSpec spec = Spec(1, {Agent("silent")});
+  spec.stall_after_s = 0.3;
+  spec.kill_on_stall = true;
+  executor.Start(spec);
+  AttemptEnd end;
+  std::vector<uint64_t> stalled;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end, &stalled));
+  EXPECT_EQ(end.reason, EndReason::kStallKilled);
+  EXPECT_EQ(stalled, std::vector<uint64_t>{1});
+}
+
+TEST_F(LocalExecutorTest, ResumedOutputCanStallAgain) {
+  LocalExecutor executor;
+  AttemptSpec spec = Spec(1, {Agent("pause-then-print"), "2"});
+  spec.stall_after_s = 0.3;
+  executor.Start(spec);
+  EXPECT_TRUE(WaitForStalls(&executor, 1, 2));
+  EXPECT_EQ(ReadFile(LogPath(1)), "resumed\n");
+}
+
+TEST_F(LocalExecutorTest, HugeOutputCostsNoMemory) {
+  LocalExecutor executor;
+  AttemptSpec spec = Spec(1, {Agent("flood"), "100"});
+  spec.stall_after_s = 5;  // exercises the fstat timer while the log grows
+  const long peak_before = StatusKb("VmHWM");
+  executor.Start(spec);
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.exit_code, 0);
+  EXPECT_EQ(fs::file_size(LogPath(1)), 100u * 1048576u);
+  const long peak_after = StatusKb("VmHWM");
+  ASSERT_GT(peak_before, 0);
+  EXPECT_LT(peak_after - peak_before, 8 * 1024) << "VmRSS now " << StatusKb("VmRSS") << " kB";
+}
+
+TEST_F(LocalExecutorTest, CancelEndsRunningAttemptAsCancelled) {
+  LocalExecutor executor;
+  executor.Start(Spec(1, {Agent("silent")}));
+  EXPECT_TRUE(executor.Wait(0.2).ended.empty());
+  executor.Cancel(1);
+  executor.Cancel(42);  // unknown keys are ignored
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kCancelled);
+  EXPECT_EQ(end.signal, SIGTERM);
+  EXPECT_EQ(executor.running(), 0u);
+}
+
+TEST_F(LocalExecutorTest, CancelledStaysCancelledWhenAgentExitsZero) {
+  LocalExecutor executor;
+  executor.Start(Spec(1, {Agent("exit-zero-on-term")}));
+  ASSERT_TRUE(Eventually([&] { return ReadFile(LogPath(1)) == "ready\n"; }));
+  executor.Cancel(1);
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kCancelled);
+  EXPECT_EQ(end.exit_code, 0);
+}
+
+TEST_F(LocalExecutorTest, InterruptIsReportedAndKillsNothing) {
+  LocalExecutor executor;
+  executor.Start(Spec(1, {Agent("silent")}));
+  // Sent from another thread while Wait blocks; the thread inherits the executor's signal mask.
+  std::thread sender([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    kill(getpid(), SIGINT);
+  });
+  WaitResult result = executor.Wait(kLimitS);
+  sender.join();
+  EXPECT_EQ(result.interrupt, SIGINT);
+  EXPECT_TRUE(result.ended.empty());
+  EXPECT_TRUE(executor.Wait(0.3).ended.empty());
+  EXPECT_EQ(executor.running(), 1u);
+  executor.CancelAll();
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kCancelled);
+}
+
+TEST_F(LocalExecutorTest, SigtermToMexIsAnInterruptToo) {
+  LocalExecutor executor;
+  executor.Start(Spec(1, {Agent("silent")}));
+  raise(SIGTERM);  // blocked: stays pending until Wait reads it
+  WaitResult result = executor.Wait(kLimitS);
+  EXPECT_EQ(result.interrupt, SIGTERM);
+  executor.KillAll();
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kCancelled);
+  EXPECT_EQ(end.signal, SIGKILL);
+}
+
+TEST_F(LocalExecutorTest, ManyAttemptsEachEndExactlyOnce) {
+  LocalExecutor executor;
+  constexpr uint64_t kCount = 12;
+  for (uint64_t key = 0; key < kCount; ++key) {
+    executor.Start(Spec(key, {Agent("exit-code"), std::to_string(key)}));
+  }
+  executor.Start(Spec(kCount, {"mex-no-such-command-zz9"}));
+  executor.Start(Spec(kCount + 1, {Agent("silent")}));
+  EXPECT_EQ(executor.running(), kCount + 2);
+  std::map<uint64_t, int> seen;
+  const double until = MonotonicSeconds() + kLimitS;
+  while (executor.running() > 1 && MonotonicSeconds() < until) {
+    for (const AttemptEnd& end : executor.Wait(until - MonotonicSeconds()).ended) {
+      ++seen[end.key];
+      if (end.reason == EndReason::kExited) {
+        EXPECT_EQ(end.exit_code, static_cast<int>(end.key));
+      }
+    }
+  }
+  EXPECT_EQ(seen.size(), kCount + 1);
+  for (const auto& [key, count] : seen) EXPECT_EQ(count, 1) << key;
+  executor.CancelAll();
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, kCount + 1, &end));
+  EXPECT_EQ(executor.running(), 0u);
+  EXPECT_TRUE(executor.Wait(0).ended.empty());
+}
+
+TEST_F(LocalExecutorTest, WaitReturnsAfterItsTimeout) {
+  LocalExecutor executor;
+  executor.Start(Spec(1, {Agent("silent")}));
+  const double before = MonotonicSeconds();
+  WaitResult result = executor.Wait(0.2);
+  const double waited = MonotonicSeconds() - before;
+  EXPECT_TRUE(result.ended.empty());
+  EXPECT_GE(waited, 0.19);
+  EXPECT_LT(waited, kLimitS);
+}
+
+TEST_F(LocalExecutorTest, WaitWithNothingRunningReturnsAtOnce) {
+  LocalExecutor executor;
+  WaitResult result = executor.Wait(-1);
+  EXPECT_TRUE(result.ended.empty());
+  EXPECT_EQ(result.interrupt, 0);
+}
+
+TEST_F(LocalExecutorTest, DestructorLeavesNoProcessBehind) {
+  const std::string pid_file = dir_ + "/grandchild.pid";
+  {
+    LocalExecutor executor;
+    executor.Start(Spec(1, {Agent("hang-with-child"), pid_file}));
+    ASSERT_TRUE(Eventually([&] { return fs::exists(pid_file); }));
+  }
+  const pid_t grandchild = static_cast<pid_t>(std::atol(ReadFile(pid_file).c_str()));
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(Eventually([&] { return ProcessGone(grandchild); })) << grandchild;
+}
+
+}  // namespace
+}  // namespace mex

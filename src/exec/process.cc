@@ -1,0 +1,239 @@
+#include "exec/process.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace mex {
+namespace {
+
+// The signals a child must not inherit as ignored or blocked from mex.
+constexpr int kDefaultedSignals[] = {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGQUIT, SIGHUP};
+
+double ClockSeconds(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Moves a descriptor above 2: dup2 onto itself would keep close-on-exec and lose the stream.
+UniqueFd AboveStdio(UniqueFd fd, int* err_no) {
+  if (!fd.valid() || fd.get() > 2) return fd;
+  UniqueFd moved(fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
+  if (!moved.valid()) *err_no = errno;
+  return moved;
+}
+
+std::string SpawnError(int err_no, const std::string& command) {
+  switch (err_no) {
+    case ENOENT:
+      return "command not found: " + command;
+    case EACCES:
+      return "permission denied: " + command;
+    case ENOEXEC:
+      return "not an executable: " + command;
+    default:
+      return "cannot run " + command + ": " + std::strerror(err_no);
+  }
+}
+
+// Owns the posix_spawn attribute and file-action objects for one spawn.
+class SpawnSetup {
+ public:
+  SpawnSetup() {
+    posix_spawnattr_init(&attr_);
+    posix_spawn_file_actions_init(&actions_);
+  }
+  ~SpawnSetup() {
+    posix_spawn_file_actions_destroy(&actions_);
+    posix_spawnattr_destroy(&attr_);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+
+  // Returns 0 or an errno value.
+  int Configure(const SpawnRequest& request) {
+    sigset_t empty, defaulted;
+    sigemptyset(&empty);
+    sigemptyset(&defaulted);
+    for (int sig : kDefaultedSignals) sigaddset(&defaulted, sig);
+    int rc = posix_spawnattr_setflags(
+        &attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (rc == 0) rc = posix_spawnattr_setpgroup(&attr_, 0);
+    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr_, &empty);
+    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr_, &defaulted);
+    if (rc == 0 && !request.cwd.empty()) {
+      rc = posix_spawn_file_actions_addchdir_np(&actions_, request.cwd.c_str());
+    }
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, request.stdin_fd, 0);
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, request.output_fd, 1);
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, request.output_fd, 2);
+    return rc;
+  }
+
+  const posix_spawnattr_t* attr() const { return &attr_; }
+  const posix_spawn_file_actions_t* actions() const { return &actions_; }
+
+ private:
+  posix_spawnattr_t attr_;
+  posix_spawn_file_actions_t actions_;
+};
+
+std::vector<char*> CStrings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) Reset(other.Release());
+  return *this;
+}
+
+int UniqueFd::Release() {
+  int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+void UniqueFd::Reset(int fd) {
+  if (fd_ >= 0) close(fd_);
+  fd_ = fd;
+}
+
+double WallClockSeconds() {
+  return ClockSeconds(CLOCK_REALTIME);
+}
+double MonotonicSeconds() {
+  return ClockSeconds(CLOCK_MONOTONIC);
+}
+
+UniqueFd OpenLogForAppend(const std::string& path, int* err_no) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) *err_no = errno;
+  return AboveStdio(std::move(fd), err_no);
+}
+
+UniqueFd OpenForReading(const std::string& path, int* err_no) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) *err_no = errno;
+  return AboveStdio(std::move(fd), err_no);
+}
+
+pid_t SpawnProcessGroup(const SpawnRequest& request, int* err_no, std::string* err) {
+  if (request.argv.empty() || request.argv[0].empty()) {
+    *err_no = EINVAL;
+    *err = "empty command";
+    return -1;
+  }
+  // Checked here because a failed chdir in the child reports ENOENT, like a missing command.
+  if (!request.cwd.empty()) {
+    struct stat st {};
+    int cwd_errno = stat(request.cwd.c_str(), &st) != 0 ? errno : 0;
+    if (cwd_errno == 0 && !S_ISDIR(st.st_mode)) cwd_errno = ENOTDIR;
+    if (cwd_errno != 0) {
+      *err_no = cwd_errno;
+      *err = "cannot enter folder " + request.cwd + ": " + std::strerror(cwd_errno);
+      return -1;
+    }
+  }
+  SpawnSetup setup;
+  int rc = setup.Configure(request);
+  if (rc != 0) {
+    *err_no = rc;
+    *err = std::string("cannot prepare spawn: ") + std::strerror(rc);
+    return -1;
+  }
+  std::vector<char*> argv = CStrings(request.argv);
+  std::vector<char*> envp = CStrings(request.env);
+  pid_t pid = -1;
+  rc = posix_spawnp(&pid, argv[0], setup.actions(), setup.attr(), argv.data(), envp.data());
+  if (rc != 0) {
+    *err_no = rc;
+    *err = SpawnError(rc, request.argv[0]);
+    return -1;
+  }
+  return pid;
+}
+
+bool SignalGroup(pid_t pgid, int sig) {
+  return pgid > 0 && killpg(pgid, sig) == 0;
+}
+
+bool HasExited(pid_t pid) {
+  siginfo_t info{};
+  // WNOWAIT leaves the zombie in place, so the group id stays reserved for a final killpg.
+  if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    return errno == ECHILD;  // already collected elsewhere: nothing left to wait for
+  }
+  return info.si_pid != 0;
+}
+
+ExitStatus Reap(pid_t pid) {
+  int status = 0;
+  pid_t got;
+  do {
+    got = waitpid(pid, &status, 0);
+  } while (got < 0 && errno == EINTR);
+  ExitStatus out;
+  if (got != pid) return out;
+  if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
+  return out;
+}
+
+SignalChannel::SignalChannel(std::string* err) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigemptyset(&old_mask_);
+  // An ignored SIGCHLD makes the kernel reap children itself, leaving no exit status to collect.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(SIGCHLD, &dfl, &old_chld_action_);
+  if (sigprocmask(SIG_BLOCK, &mask, &old_mask_) != 0) {
+    *err = std::string("cannot block signals: ") + std::strerror(errno);
+    return;
+  }
+  blocked_ = true;
+  fd_.Reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!fd_.valid()) *err = std::string("cannot open a signalfd: ") + std::strerror(errno);
+}
+
+SignalChannel::~SignalChannel() {
+  fd_.Reset();
+  if (blocked_) sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+  sigaction(SIGCHLD, &old_chld_action_, nullptr);
+}
+
+SignalChannel::Received SignalChannel::Drain() {
+  Received received;
+  signalfd_siginfo info[8];
+  for (;;) {
+    ssize_t n = read(fd_.get(), info, sizeof(info));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (size_t i = 0; i < static_cast<size_t>(n) / sizeof(info[0]); ++i) {
+      int sig = static_cast<int>(info[i].ssi_signo);
+      if (sig == SIGCHLD) received.child = true;
+      if ((sig == SIGINT || sig == SIGTERM) && received.interrupt == 0) received.interrupt = sig;
+    }
+  }
+  return received;
+}
+
+}  // namespace mex

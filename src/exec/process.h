@@ -1,0 +1,102 @@
+// Process plumbing for the local executor (Linux): owned file descriptors, clocks, spawning a
+// command into its own process group, signalling and reaping it, and receiving signals as a file
+// descriptor so that one ppoll() loop can wait for children, Ctrl-C and timers alike.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace mex {
+
+// Owns a file descriptor and closes it when destroyed; -1 means none.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { Reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Gives up ownership without closing.
+  int Release();
+  // Closes the descriptor held, if any, and takes `fd`.
+  void Reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// Seconds since the Unix epoch, for records a person reads.
+double WallClockSeconds();
+// Seconds on CLOCK_MONOTONIC, for deadlines that must not jump with the wall clock.
+double MonotonicSeconds();
+
+// Opens `path` for appending: created 0600 if missing, never through a symlink, close-on-exec.
+// Returns an invalid fd and sets *err_no on failure.
+UniqueFd OpenLogForAppend(const std::string& path, int* err_no);
+// Opens `path` read-only, close-on-exec. Returns an invalid fd and sets *err_no on failure.
+UniqueFd OpenForReading(const std::string& path, int* err_no);
+
+struct SpawnRequest {
+  std::vector<std::string> argv;  // argv[0] without '/' is looked up in mex's PATH
+  std::string cwd;                // empty: mex's own working directory
+  std::vector<std::string> env;   // the complete environment of the child
+  int stdin_fd = -1;              // becomes the child's fd 0
+  int output_fd = -1;             // becomes the child's fds 1 and 2
+};
+
+// Starts `request` as the leader of a new process group (pgid == pid) with an empty signal mask
+// and default handlers for the signals mex blocks or ignores. Returns the pid, or -1 with
+// *err_no set and *err a sentence naming what failed ("command not found: foo").
+pid_t SpawnProcessGroup(const SpawnRequest& request, int* err_no, std::string* err);
+
+// Sends `sig` to the process group `pgid`. Returns false if no such group exists any more.
+bool SignalGroup(pid_t pgid, int sig);
+
+// How a reaped process ended.
+struct ExitStatus {
+  int exit_code = -1;  // -1 when it did not exit normally
+  int signal = 0;      // the signal that killed it, or 0
+};
+
+// True if the child `pid` has ended; it stays a zombie (its pid and process group id cannot be
+// reused) until Reap(pid).
+bool HasExited(pid_t pid);
+// Collects the ended child `pid`, blocking until it ends.
+ExitStatus Reap(pid_t pid);
+
+// Blocks SIGCHLD, SIGINT and SIGTERM in the calling thread and delivers them through a signalfd
+// instead; restores the previous mask (and SIGCHLD disposition) when destroyed.
+class SignalChannel {
+ public:
+  // Sets *err on failure; then valid() is false.
+  explicit SignalChannel(std::string* err);
+  ~SignalChannel();
+  SignalChannel(const SignalChannel&) = delete;
+  SignalChannel& operator=(const SignalChannel&) = delete;
+
+  bool valid() const { return fd_.valid(); }
+  int fd() const { return fd_.get(); }
+
+  struct Received {
+    bool child = false;  // at least one SIGCHLD: some child may have ended
+    int interrupt = 0;   // the first SIGINT or SIGTERM read, or 0
+  };
+  // Reads every pending signal without blocking.
+  Received Drain();
+
+ private:
+  UniqueFd fd_;
+  bool blocked_ = false;
+  sigset_t old_mask_;
+  struct sigaction old_chld_action_;
+};
+
+}  // namespace mex

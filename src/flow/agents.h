@@ -1,0 +1,21 @@
+// Agents: how each coding-agent CLI is called. The presets are what `agent: claude` (or codex,
+// gemini, demo) means without an `agents:` entry; an entry of the same name replaces the preset.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "model/milestone.h"
+
+namespace mex {
+
+// The agent a milestone means by `name`: its own `agents:` entry, else the preset, else null.
+const Agent* FindAgent(const Milestone& m, std::string_view name);
+
+// The names of the presets, for "did you mean".
+std::vector<std::string_view> PresetNames();
+
+// The preset of that name, or null.
+const Agent* FindPreset(std::string_view name);
+
+}  // namespace mex

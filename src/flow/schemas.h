@@ -1,0 +1,25 @@
+// The built-in artifact schemas of SPEC §3 (kiro, spec, tasks): the one registry of their names
+// and the checks an agent's output must pass.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/milestone.h"
+
+namespace mex {
+
+std::string_view SchemaName(Schema schema);
+
+// The 23 leaves of the spec schema, as JSON pointers ("/technical_specifications/api_contracts/
+// endpoints", ...), in the order of SPEC §3.
+const std::vector<std::string>& SpecLeaves();
+
+// Checks the file at `path` against `schema`. Returns "" when it is valid, else one sentence for
+// a person that names the JSON pointer of the first bad field, e.g.
+// "/decisions/2/rationale: expected a non-empty string". A missing or unreadable file, or text
+// that is not JSON, is an error for every schema but kNone (for which the file need only exist).
+std::string ValidateArtifact(const std::string& path, Schema schema);
+
+}  // namespace mex

@@ -1,0 +1,58 @@
+#include "report/ndjson.h"
+
+#include <nlohmann/json.hpp>
+
+namespace mex {
+
+void NdjsonReporter::OnEvent(const Event& e) {
+  nlohmann::ordered_json j = {{"event", EventKindName(e.kind)}, {"time", e.time}, {"run", e.run}};
+  if (!e.phase.empty()) j["phase"] = e.phase;
+  if (!e.task.empty()) {
+    j["task"] = e.task;
+    j["attempt"] = e.attempt;
+    j["max_attempts"] = e.max_attempts;
+  }
+  switch (e.kind) {
+    case EventKind::kTaskStarted:
+      j["log"] = e.log;
+      break;
+    case EventKind::kTaskRetry:
+      j["class"] = e.failure_class;
+      j["reason"] = e.reason;
+      j["delay_s"] = e.delay_s;
+      j["elapsed_s"] = e.elapsed_s;
+      break;
+    case EventKind::kTaskFailed:
+      j["class"] = e.failure_class;
+      j["reason"] = e.reason;
+      j["elapsed_s"] = e.elapsed_s;
+      break;
+    case EventKind::kTaskSucceeded:
+      j["elapsed_s"] = e.elapsed_s;
+      break;
+    case EventKind::kTaskSkipped:
+    case EventKind::kTaskCancelled:
+    case EventKind::kInterrupted:
+      j["reason"] = e.reason;
+      break;
+    case EventKind::kPhaseFinished:
+      j["passed"] = e.passed;
+      break;
+    case EventKind::kRunFinished:
+      j["result"] = e.reason;
+      j["exit_code"] = e.exit_code;
+      j["elapsed_s"] = e.elapsed_s;
+      j["succeeded"] = e.succeeded;
+      j["failed"] = e.failed;
+      j["skipped"] = e.skipped;
+      j["cancelled"] = e.cancelled;
+      break;
+    default:
+      break;
+  }
+  std::string line = j.dump() + "\n";
+  fwrite(line.data(), 1, line.size(), out_);
+  fflush(out_);
+}
+
+}  // namespace mex

@@ -1,0 +1,73 @@
+#include "report/plain.h"
+
+#include <fmt/format.h>
+
+#include "model/duration.h"
+
+namespace mex {
+
+namespace {
+
+std::string Seconds(double s) {
+  return s < 10 ? fmt::format("{:.2f}s", s) : FormatDuration(s);
+}
+
+}  // namespace
+
+void PlainReporter::OnEvent(const Event& e) {
+  std::string line;
+  switch (e.kind) {
+    case EventKind::kRunStarted:
+      if (!quiet_) line = fmt::format("run {}", e.run);
+      break;
+    case EventKind::kPhaseStarted:
+      if (!quiet_) line = fmt::format("phase {}", e.phase);
+      break;
+    case EventKind::kTaskStarted:
+      if (!quiet_) {
+        line = e.attempt > 1
+                   ? fmt::format("start {} (attempt {}/{})", e.task, e.attempt, e.max_attempts)
+                   : fmt::format("start {}", e.task);
+      }
+      break;
+    case EventKind::kTaskStalled:
+      line = fmt::format("stalled {}: no output for a while (attempt {})", e.task, e.attempt);
+      break;
+    case EventKind::kTaskRetry:
+      line = fmt::format("retry {} in {}: attempt {}/{} failed, {}: {}", e.task, Seconds(e.delay_s),
+                         e.attempt, e.max_attempts, e.failure_class, e.reason);
+      break;
+    case EventKind::kTaskSucceeded:
+      if (!quiet_) line = fmt::format("done {} ({})", e.task, Seconds(e.elapsed_s));
+      break;
+    case EventKind::kTaskFailed:
+      line = fmt::format("FAILED {} after {} attempt{}, {}: {}", e.task, e.attempt,
+                         e.attempt == 1 ? "" : "s", e.failure_class, e.reason);
+      break;
+    case EventKind::kTaskSkipped:
+      line = fmt::format("skip {}: {}", e.task, e.reason);
+      break;
+    case EventKind::kTaskCancelled:
+      line = fmt::format("cancel {}: {}", e.task, e.reason);
+      break;
+    case EventKind::kPhaseFinished:
+      if (!quiet_ || !e.passed) {
+        line = fmt::format("phase {} {}", e.phase, e.passed ? "passed" : "failed");
+      }
+      break;
+    case EventKind::kInterrupted:
+      line = fmt::format("interrupted ({}): ending running tasks; press Ctrl-C again to kill them",
+                         e.reason);
+      break;
+    case EventKind::kRunFinished:
+      line = fmt::format("{}: {} succeeded, {} failed, {} skipped, {} cancelled in {}", e.reason,
+                         e.succeeded, e.failed, e.skipped, e.cancelled, Seconds(e.elapsed_s));
+      break;
+  }
+  if (line.empty()) return;
+  line += '\n';
+  fwrite(line.data(), 1, line.size(), out_);
+  fflush(out_);
+}
+
+}  // namespace mex

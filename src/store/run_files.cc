@@ -1,0 +1,108 @@
+#include "store/run_files.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <random>
+
+namespace mex {
+
+std::string RunPaths::LogPath(std::string_view task, int attempt) const {
+  return fmt::format("{}/{}/{}.log", logs_dir, task, attempt);
+}
+
+std::string RunPaths::ArtifactPath(std::string_view relative) const {
+  return fmt::format("{}/{}", artifacts_dir, relative);
+}
+
+std::string NewRunId() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+  std::random_device random;
+  return fmt::format("{}-{:04x}", stamp, random() & 0xffff);
+}
+
+bool MakeFolder(const std::string& dir, std::string* err) {
+  std::filesystem::path path(dir);
+  std::filesystem::path at;
+  for (const auto& part : path) {
+    at /= part;
+    if (at == at.root_path()) continue;
+    if (mkdir(at.c_str(), 0700) != 0 && errno != EEXIST) {
+      *err = fmt::format("cannot create {}: {}", at.string(), std::strerror(errno));
+      return false;
+    }
+  }
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    *err = fmt::format("{} is not a folder (or is a symlink)", dir);
+    return false;
+  }
+  return true;
+}
+
+bool CreateRunFolder(const std::string& state_dir, const std::string& run_id, RunPaths* paths,
+                     std::string* err) {
+  paths->run_id = run_id;
+  paths->state_dir = std::filesystem::absolute(state_dir).lexically_normal().string();
+  paths->run_dir = paths->state_dir + "/runs/" + run_id;
+  paths->logs_dir = paths->run_dir + "/logs";
+  paths->artifacts_dir = paths->run_dir + "/artifacts";
+  paths->failures_dir = paths->run_dir + "/failures";
+  for (const std::string* dir :
+       {&paths->state_dir, &paths->logs_dir, &paths->artifacts_dir, &paths->failures_dir}) {
+    if (!MakeFolder(*dir, err)) return false;
+  }
+  return true;
+}
+
+bool WriteFileAtomically(const std::string& path, std::string_view content, std::string* err) {
+  std::string temp = fmt::format("{}.tmp.{}", path, getpid());
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *err = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
+    return false;
+  }
+  const char* data = content.data();
+  size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = write(fd, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *err = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
+      close(fd);
+      unlink(temp.c_str());
+      return false;
+    }
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    *err = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
+    unlink(temp.c_str());
+    return false;
+  }
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    *err = fmt::format("refusing to replace {}: it is a symlink", path);
+    unlink(temp.c_str());
+    return false;
+  }
+  if (rename(temp.c_str(), path.c_str()) != 0) {
+    *err = fmt::format("cannot rename {} to {}: {}", temp, path, std::strerror(errno));
+    unlink(temp.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace mex

@@ -1,0 +1,37 @@
+// The run folder of SPEC §5 (.mex/runs/RUN_ID/) and how files get into it: created 0700, written
+// atomically (temp file, fsync, rename), never through a symlink.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace mex {
+
+struct RunPaths {
+  std::string run_id;
+  std::string state_dir;  // absolute
+  std::string run_dir;
+  std::string logs_dir;
+  std::string artifacts_dir;
+  std::string failures_dir;
+
+  std::string LogPath(std::string_view task, int attempt) const;
+  std::string ArtifactPath(std::string_view relative) const;
+};
+
+// A new run id, sortable by time: "20261126T211500Z-3f9a".
+std::string NewRunId();
+
+// Creates `dir` (and missing parents) with mode 0700; fails when it, or a parent made here, is a
+// symlink or not a folder.
+bool MakeFolder(const std::string& dir, std::string* err);
+
+// Creates the state folder and the run folder with its subfolders.
+bool CreateRunFolder(const std::string& state_dir, const std::string& run_id, RunPaths* paths,
+                     std::string* err);
+
+// Writes `content` to `path` through a temp file in the same folder, fsync and rename, so that a
+// reader sees the old file or the new one, never a part. Refuses to write through a symlink.
+bool WriteFileAtomically(const std::string& path, std::string_view content, std::string* err);
+
+}  // namespace mex

@@ -1,0 +1,64 @@
+// Where the engine keeps its state. The scheduler records every change here and calls Commit()
+// once per turn of its loop, before it acts on those changes (starts a process, releases a
+// dependent, reports progress): a durable store makes a killed run resumable from that point.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/events.h"
+
+namespace mex {
+
+struct AttemptRecord {
+  std::string task;
+  int number = 0;
+  double started_at = 0;
+  double ended_at = 0;  // 0 while running
+  int exit_code = -1;
+  int signal = 0;
+  std::string end;            // "", "exited", "timed_out", "stall_killed", "cancelled", ...
+  std::string failure_class;  // "" when it succeeded or is running
+  std::string reason;
+  std::string log_path;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual void TaskChanged(const std::string& task, TaskState state, int attempts) = 0;
+  // Called when an attempt starts, and again with the same task and number when it ends.
+  virtual void AttemptChanged(const AttemptRecord& attempt) = 0;
+  virtual void Append(const Event& event) = 0;
+  // Makes everything recorded since the last Commit durable, as one transaction.
+  virtual void Commit() = 0;
+};
+
+// Keeps the state in memory only: runs are not resumable. Also what tests read.
+class MemoryStore : public Store {
+ public:
+  void TaskChanged(const std::string& task, TaskState state, int attempts) override;
+  void AttemptChanged(const AttemptRecord& attempt) override;
+  void Append(const Event& event) override { events_.push_back(event); }
+  void Commit() override { ++commits_; }
+
+  struct TaskRow {
+    std::string task;
+    TaskState state;
+    int attempts;
+  };
+  const std::vector<TaskRow>& task_changes() const { return task_changes_; }
+  const std::vector<AttemptRecord>& attempts() const { return attempts_; }
+  const std::vector<Event>& events() const { return events_; }
+  int commits() const { return commits_; }
+
+ private:
+  std::vector<TaskRow> task_changes_;
+  std::vector<AttemptRecord> attempts_;                    // latest record of each attempt
+  std::unordered_map<std::string, size_t> attempt_index_;  // "task#number" -> attempts_ index
+  std::vector<Event> events_;
+  int commits_ = 0;
+};
+
+}  // namespace mex

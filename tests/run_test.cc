@@ -1,0 +1,303 @@
+// End-to-end tests of `mex run` (SPEC §4): the built binary runs milestones whose tasks are the
+// fixture agents of tests/agents/, and the tests read its NDJSON events and its run folder.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "tests/test_util.h"
+
+namespace mex {
+namespace {
+
+namespace fs = std::filesystem;
+using testing_util::ProcessGone;
+using testing_util::ReadFile;
+using testing_util::Result;
+using testing_util::RunMex;
+using testing_util::Source;
+using testing_util::TempDir;
+using testing_util::WriteFile;
+
+std::string Agent(const std::string& name) {
+  return Source("tests/agents/" + name).string();
+}
+
+std::vector<nlohmann::json> Events(const std::string& ndjson) {
+  std::vector<nlohmann::json> events;
+  std::istringstream in(ndjson);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) events.push_back(nlohmann::json::parse(line));
+  }
+  return events;
+}
+
+std::vector<nlohmann::json> Of(const std::vector<nlohmann::json>& events, const std::string& kind,
+                               const std::string& task = "") {
+  std::vector<nlohmann::json> out;
+  for (const auto& e : events) {
+    if (e["event"] == kind && (task.empty() || e.value("task", "") == task)) out.push_back(e);
+  }
+  return out;
+}
+
+// A workspace with the milestone `yaml` in it, run with `mex run m.yaml --json`.
+struct MexRun {
+  explicit MexRun(const std::string& yaml, std::vector<std::string> extra = {}) {
+    WriteFile(dir.path() / "m.yaml", yaml);
+    std::vector<std::string> args = {"run", "m.yaml", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    result = RunMex(args, dir.path().string());
+    events = Events(result.out);
+  }
+  fs::path RunFolder() const {
+    for (const auto& entry : fs::directory_iterator(dir.path() / ".mex" / "runs")) {
+      return entry.path();
+    }
+    return {};
+  }
+  TempDir dir;
+  Result result;
+  std::vector<nlohmann::json> events;
+};
+
+TEST(RunTest, FlakyTaskSucceedsOnItsThirdAttemptAfterTheConfiguredBackoff) {
+  MexRun run(
+      "defaults: {retry: {max_attempts: 3, backoff: {initial: 1s, factor: 2}}}\n"
+      "tasks:\n  - {id: flaky, run: [" +
+      Agent("fail-until") + ", '3']}\n");
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.out << run.result.err;
+  auto retries = Of(run.events, "task_retry", "flaky");
+  auto starts = Of(run.events, "task_started", "flaky");
+  ASSERT_EQ(retries.size(), 2u);
+  ASSERT_EQ(starts.size(), 3u);
+  EXPECT_EQ(retries[0]["class"], "logic");
+  double expected[] = {1.0, 2.0};
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_DOUBLE_EQ(retries[i]["delay_s"].get<double>(), expected[i]);
+    double waited = starts[i + 1]["time"].get<double>() - retries[i]["time"].get<double>();
+    EXPECT_GE(waited, expected[i] * 0.8) << "retry " << i;
+    EXPECT_LE(waited, expected[i] * 1.2) << "retry " << i;
+  }
+  EXPECT_EQ(Of(run.events, "task_succeeded", "flaky").at(0)["attempt"], 3);
+  // Each attempt has its own log.
+  for (int n = 1; n <= 3; ++n) {
+    std::string log = ReadFile(run.RunFolder() / "logs" / "flaky" / (std::to_string(n) + ".log"));
+    EXPECT_NE(log.find("attempt " + std::to_string(n)), std::string::npos) << log;
+  }
+}
+
+TEST(RunTest, CommandNotFoundRunsOnceAsPermanent) {
+  MexRun run("tasks:\n  - {id: missing, run: 'no-such-command-anywhere --flag'}\n");
+  EXPECT_EQ(run.result.exit_code, 1);
+  EXPECT_EQ(Of(run.events, "task_started", "missing").size(), 1u);
+  auto failed = Of(run.events, "task_failed", "missing");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["class"], "permanent");
+  auto report = nlohmann::json::parse(ReadFile(run.RunFolder() / "failures" / "missing.json"));
+  EXPECT_EQ(report["task"], "missing");
+  EXPECT_EQ(report["class"], "permanent");
+  ASSERT_EQ(report["attempts"].size(), 1u);
+  EXPECT_EQ(report["attempts"][0]["exit"], 127);
+  EXPECT_NE(report["attempts"][0]["log_tail"].get<std::string>().find("not found"),
+            std::string::npos);
+}
+
+TEST(RunTest, ArgvCommandThatDoesNotExistIsPermanent) {
+  MexRun run("tasks:\n  - {id: missing, run: [no-such-program-anywhere]}\n");
+  EXPECT_EQ(run.result.exit_code, 1);
+  auto failed = Of(run.events, "task_failed", "missing");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["class"], "permanent");
+  EXPECT_EQ(failed[0]["attempt"], 1);
+}
+
+TEST(RunTest, TimeoutLeavesNoGrandchildBehind) {
+  TempDir pids;
+  std::string pid_file = (pids.path() / "helper.pid").string();
+  MexRun run("tasks:\n  - {id: hung, timeout: 500ms, retry: {max_attempts: 1}, run: [" +
+             Agent("hang-with-child") + ", '" + pid_file + "']}\n");
+  EXPECT_EQ(run.result.exit_code, 1);
+  auto failed = Of(run.events, "task_failed", "hung");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["class"], "transient");
+  pid_t helper = std::stoi(ReadFile(pid_file));
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {  // the kernel may take a moment
+    gone = ProcessGone(helper);
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(gone) << "grandchild " << helper << " survived the timeout";
+}
+
+TEST(RunTest, NoSpaceLeftOnDeviceIsAResourceFailure) {
+  MexRun run(
+      "defaults: {retry: {backoff: {initial: 100ms}}}\n"
+      "tasks:\n  - {id: copy, run: [" +
+      Agent("no-space-once") + "]}\n");
+  EXPECT_EQ(run.result.exit_code, 0) << run.result.out;
+  auto retries = Of(run.events, "task_retry", "copy");
+  ASSERT_EQ(retries.size(), 1u);
+  EXPECT_EQ(retries[0]["class"], "resource");
+}
+
+TEST(RunTest, HundredMegabytesOfOutputKeepMexSmall) {
+  MexRun small("tasks:\n  - {id: talk, run: 'echo hello'}\n");
+  MexRun flood("tasks:\n  - {id: talk, run: [" + Agent("flood") + ", '100']}\n");
+  ASSERT_EQ(flood.result.exit_code, 0) << flood.result.err;
+  EXPECT_EQ(fs::file_size(flood.RunFolder() / "logs" / "talk" / "1.log"), 100u << 20);
+  EXPECT_LT(flood.result.max_rss_kb, small.result.max_rss_kb + 8 * 1024)
+      << "mex grew with its task's output";
+}
+
+TEST(RunTest, InvalidJsonOutputIsRetriedWithTheErrorInThePrompt) {
+  MexRun run("agents: {writer: {command: [" + Agent("json-writer") +
+             "], prompt_via: file}}\n"
+             "defaults: {agent: writer, retry: {backoff: {initial: 100ms}}}\n"
+             "tasks:\n  - id: keep\n    prompt: Write the KEEP decisions to {{output}}.\n"
+             "    output: {path: design/keep.json, schema: kiro}\n");
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.out << run.result.err;
+  auto retries = Of(run.events, "task_retry", "keep");
+  ASSERT_EQ(retries.size(), 1u);
+  EXPECT_EQ(retries[0]["class"], "logic");
+  std::string second = ReadFile(run.RunFolder() / "logs" / "keep" / "2.prompt");
+  EXPECT_NE(second.find("Previous attempt failed"), std::string::npos) << second;
+  EXPECT_NE(second.find("not valid JSON"), std::string::npos) << second;
+  std::string first = ReadFile(run.RunFolder() / "logs" / "keep" / "1.prompt");
+  EXPECT_EQ(first.find("Previous attempt failed"), std::string::npos);
+  auto output =
+      nlohmann::json::parse(ReadFile(run.RunFolder() / "artifacts" / "design" / "keep.json"));
+  EXPECT_EQ(output["decisions"][0]["id"], "K-1");
+}
+
+TEST(RunTest, HungAgentWithStallKillIsRetried) {
+  MexRun run(
+      "defaults: {stall_after: 500ms, stall_action: kill, retry: {backoff: {initial: 100ms}}}\n"
+      "tasks:\n  - {id: agent, run: [" +
+      Agent("hang-once") + "]}\n");
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.out;
+  EXPECT_EQ(Of(run.events, "task_stalled", "agent").size(), 1u);
+  auto retries = Of(run.events, "task_retry", "agent");
+  ASSERT_EQ(retries.size(), 1u);
+  EXPECT_EQ(retries[0]["class"], "transient");
+  EXPECT_EQ(Of(run.events, "task_succeeded", "agent").at(0)["attempt"], 2);
+}
+
+TEST(RunTest, DependentsOfAFailedTaskAreSkippedAndOthersGoOn) {
+  MexRun run(
+      "defaults: {retry: {max_attempts: 1}}\n"
+      "tasks:\n"
+      "  - {id: broken, run: 'exit 3'}\n"
+      "  - {id: after, run: 'true', deps: [broken]}\n"
+      "  - {id: after2, run: 'true', deps: [after]}\n"
+      "  - {id: other, run: 'true'}\n");
+  EXPECT_EQ(run.result.exit_code, 1);
+  EXPECT_EQ(Of(run.events, "task_skipped", "after").size(), 1u);
+  EXPECT_EQ(Of(run.events, "task_skipped", "after2").size(), 1u);
+  EXPECT_EQ(Of(run.events, "task_succeeded", "other").size(), 1u);
+  auto finished = Of(run.events, "run_finished").at(0);
+  EXPECT_EQ(finished["failed"], 1);
+  EXPECT_EQ(finished["skipped"], 2);
+  EXPECT_EQ(finished["exit_code"], 1);
+}
+
+TEST(RunTest, OnFailureStopStartsNothingMore) {
+  MexRun run(
+      "defaults: {on_failure: stop, max_parallel: 1, retry: {max_attempts: 1}}\n"
+      "tasks:\n"
+      "  - {id: first, run: 'exit 1', effort: 5}\n"
+      "  - {id: second, run: 'true'}\n");
+  EXPECT_EQ(run.result.exit_code, 1);
+  EXPECT_TRUE(Of(run.events, "task_started", "second").empty());
+  EXPECT_EQ(Of(run.events, "run_finished").at(0)["cancelled"], 1);
+}
+
+TEST(RunTest, PoolOfOneRunsItsTasksOneAtATime) {
+  TempDir side;
+  std::string log = (side.path() / "order").string();
+  std::string task = "sh -c 'echo start >> " + log + "; sleep 0.2; echo end >> " + log + "'";
+  MexRun run(
+      "pools: {serial: 1}\n"
+      "tasks:\n"
+      "  - {id: a, pool: serial, run: \"" +
+          task +
+          "\"}\n"
+          "  - {id: b, pool: serial, run: \"" +
+          task +
+          "\"}\n"
+          "  - {id: c, pool: serial, run: \"" +
+          task + "\"}\n",
+      {"-j", "3"});
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.out << run.result.err;
+  EXPECT_EQ(ReadFile(log), "start\nend\nstart\nend\nstart\nend\n");
+}
+
+TEST(RunTest, ReadyTasksStartByRemainingCriticalPath) {
+  MexRun run(
+      "defaults: {max_parallel: 1}\n"
+      "tasks:\n"
+      "  - {id: short, run: 'true', effort: 1}\n"
+      "  - {id: long, run: 'true', effort: 1}\n"
+      "  - {id: tail, run: 'true', effort: 5, deps: [long]}\n");
+  ASSERT_EQ(run.result.exit_code, 0);
+  auto starts = Of(run.events, "task_started");
+  ASSERT_EQ(starts.size(), 3u);
+  EXPECT_EQ(starts[0]["task"], "long");  // remaining path 6 beats 1
+}
+
+TEST(RunTest, RunStringValuesAreShellQuoted) {
+  MexRun run(
+      "milestone: {id: M-1, title: \"it's $(touch pwned) `touch pwned2`\"}\n"
+      "tasks:\n  - {id: say, run: 'echo {{milestone.title}}'}\n");
+  ASSERT_EQ(run.result.exit_code, 0);
+  EXPECT_FALSE(fs::exists(run.dir.path() / "pwned"));
+  EXPECT_FALSE(fs::exists(run.dir.path() / "pwned2"));
+  std::string log = ReadFile(run.RunFolder() / "logs" / "say" / "1.log");
+  EXPECT_EQ(log, "it's $(touch pwned) `touch pwned2`\n");
+}
+
+TEST(RunTest, PromptGoesToTheAgentOnStdin) {
+  MexRun run(
+      "agents: {cat: {command: [cat], prompt_via: stdin}}\n"
+      "defaults: {agent: cat}\n"
+      "tasks:\n  - {id: ask, prompt: 'Hello {{task.id}} from {{milestone.id}}'}\n");
+  ASSERT_EQ(run.result.exit_code, 0);
+  EXPECT_EQ(ReadFile(run.RunFolder() / "logs" / "ask" / "1.log"), "Hello ask from m");
+}
+
+TEST(RunTest, CtrlCEndsEveryChildAndExits130) {
+  TempDir dir;
+  std::string pid_file = (dir.path() / "helper.pid").string();
+  WriteFile(dir.path() / "m.yaml", "tasks:\n  - {id: hung, run: [" + Agent("hang-with-child") +
+                                       ", '" + pid_file +
+                                       "']}\n  - {id: later, run: 'true', "
+                                       "deps: [hung]}\n");
+  std::string out = (dir.path() / "out").string();
+  pid_t mex = testing_util::StartMex({"run", "m.yaml", "--json"}, dir.path().string(), out);
+  for (int i = 0; i < 200 && !fs::exists(pid_file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(pid_file)) << "the task never started";
+  pid_t helper = std::stoi(ReadFile(pid_file));
+  kill(mex, SIGINT);
+  int code = testing_util::WaitMex(mex);
+  EXPECT_EQ(code, 130);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = ProcessGone(helper);
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(gone) << "a task's process survived Ctrl-C";
+  auto events = Events(ReadFile(out));
+  EXPECT_EQ(Of(events, "interrupted").size(), 1u);
+  EXPECT_EQ(Of(events, "task_cancelled", "hung").size(), 1u);
+  EXPECT_TRUE(Of(events, "task_started", "later").empty());
+}
+
+}  // namespace
+}  // namespace mex
