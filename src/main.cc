@@ -1,5 +1,6 @@
 // mex: runs a software milestone as a graph of tasks. CLI wiring only.
 #include <CLI/CLI.hpp>
+#include <csignal>
 
 #include "commands/commands.h"
 #include "util/metrics.h"
@@ -55,6 +56,9 @@ int main(int argc, char** argv) {
     return mex::kExitUsage;
   }
   if (debug == "stats") mex::Metrics::Get().Enable();
+  // A reader that goes away (`mex run --json | head`) must not kill mex while its tasks run:
+  // their process groups would be left behind. Tasks get SIGPIPE back (see LocalExecutor).
+  signal(SIGPIPE, SIG_IGN);
   int code = mex::kExitUsage;
   {
     mex::ScopedMetric metric("total");
