@@ -136,14 +136,34 @@ TEST(RunTest, TimeoutLeavesNoGrandchildBehind) {
 }
 
 TEST(RunTest, NoSpaceLeftOnDeviceIsAResourceFailure) {
+  // A short resource wait: a full disk on the test machine must not hold the test for minutes.
   MexRun run(
-      "defaults: {retry: {backoff: {initial: 100ms}}}\n"
+      "defaults: {retry: {backoff: {initial: 100ms}}, resource_wait: {max: 1s}}\n"
       "tasks:\n  - {id: copy, run: [" +
       Agent("no-space-once") + "]}\n");
   EXPECT_EQ(run.result.exit_code, 0) << run.result.out;
   auto retries = Of(run.events, "task_retry", "copy");
   ASSERT_EQ(retries.size(), 1u);
   EXPECT_EQ(retries[0]["class"], "resource");
+}
+
+TEST(RunTest, ResourceRetryWaitsForFreeDiskAtMostMaxWait) {
+  // No disk has a petabyte free: the retry waits the whole (short) bound, then runs anyway.
+  MexRun run(
+      "defaults:\n  retry: {backoff: {initial: 100ms}}\n"
+      "  resource_wait: {disk: 1024T, max: 1500ms}\n"
+      "tasks:\n  - {id: copy, run: [" +
+      Agent("no-space-once") + "]}\n");
+  EXPECT_EQ(run.result.exit_code, 0) << run.result.out;
+  auto waiting = Of(run.events, "task_waiting", "copy");
+  ASSERT_EQ(waiting.size(), 1u);
+  EXPECT_NE(waiting[0]["reason"].get<std::string>().find("MiB of disk free"), std::string::npos);
+  auto retries = Of(run.events, "task_retry", "copy");
+  auto starts = Of(run.events, "task_started", "copy");
+  ASSERT_EQ(starts.size(), 2u);
+  double waited = starts[1]["time"].get<double>() - retries.at(0)["time"].get<double>();
+  EXPECT_GE(waited, 1.5);
+  EXPECT_LE(waited, 10.0);
 }
 
 TEST(RunTest, HundredMegabytesOfOutputKeepMexSmall) {

@@ -41,6 +41,8 @@ std::string_view EventKindName(EventKind kind) {
       return "task_stalled";
     case EventKind::kTaskRetry:
       return "task_retry";
+    case EventKind::kTaskWaiting:
+      return "task_waiting";
     case EventKind::kTaskSucceeded:
       return "task_succeeded";
     case EventKind::kTaskFailed:

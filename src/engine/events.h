@@ -28,7 +28,8 @@ enum class EventKind : uint8_t {
   kPhaseStarted,
   kTaskStarted,
   kTaskStalled,
-  kTaskRetry,  // an attempt failed and another will run after `delay_s`
+  kTaskRetry,    // an attempt failed and another will run after `delay_s`
+  kTaskWaiting,  // a retry after a resource failure waits for memory or disk
   kTaskSucceeded,
   kTaskFailed,  // the last attempt failed
   kTaskSkipped,

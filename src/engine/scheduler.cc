@@ -6,6 +6,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "engine/resources.h"
 #include "flow/schemas.h"
 #include "store/run_files.h"
 
@@ -36,6 +37,9 @@ std::string_view EndName(EndReason reason) {
   }
   return "?";
 }
+
+// How often a retry waiting for memory or disk looks again, in seconds.
+constexpr double kResourcePoll = 1;
 
 // How much of a failed attempt's log the next attempt and the failure report get.
 constexpr size_t kLogTailBytes = 4096;
@@ -259,11 +263,36 @@ void Scheduler::ScheduleRetry(uint32_t task, const Classification& c, double ela
 
 void Scheduler::ReleaseDueRetries() {
   double now = Monotonic();
+  std::vector<uint32_t> postponed;
   while (!retries_.empty() && retries_.top().first <= now) {
     uint32_t task = retries_.top().second;
     retries_.pop();
-    if (tasks_[task].state == TaskState::kRetryWait) MakeReady(task);
+    if (tasks_[task].state != TaskState::kRetryWait) continue;
+    if (WaitsForResources(task, now)) {
+      postponed.push_back(task);
+    } else {
+      MakeReady(task);
+    }
   }
+  for (uint32_t task : postponed) retries_.push({now + kResourcePoll, task});
+}
+
+bool Scheduler::WaitsForResources(uint32_t task, double now) {
+  TaskRun& run = tasks_[task];
+  if (run.last_class != FailureClass::kResource) return false;
+  const ResourceWait& wait = m_.defaults.resource_wait;
+  std::string shortage = ResourceShortage(wait, m_.workspace);
+  if (shortage.empty() || (run.waiting_since > 0 && now - run.waiting_since >= wait.max_wait_s)) {
+    run.waiting_since = 0;  // free enough, or waited long enough: try anyway
+    return false;
+  }
+  if (run.waiting_since == 0) {
+    run.waiting_since = now;
+    Event event = TaskEvent(EventKind::kTaskWaiting, task);
+    event.reason = shortage;
+    Emit(event);
+  }
+  return true;
 }
 
 void Scheduler::Fail(uint32_t task, const Classification& c, double elapsed) {

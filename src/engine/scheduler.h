@@ -38,7 +38,8 @@ class Scheduler {
     uint32_t waiting = 0;  // deps of the same phase not yet succeeded
     double started = 0;    // monotonic start of the running attempt
     FailureClass last_class = FailureClass::kLogic;
-    std::string last_error;  // given to the next attempt's prompt
+    double waiting_since = 0;  // monotonic: when a resource retry began to wait, or 0
+    std::string last_error;    // given to the next attempt's prompt
     std::vector<AttemptRecord> history;
   };
   // Longest remaining critical path first; on a tie, the task first in the file.
@@ -65,6 +66,8 @@ class Scheduler {
   void Fail(uint32_t task, const Classification& c, double elapsed);
   void ScheduleRetry(uint32_t task, const Classification& c, double elapsed);
   void ReleaseDueRetries();
+  // Whether a retry after a resource failure must wait longer for memory or disk.
+  bool WaitsForResources(uint32_t task, double now);
   void SkipDependents(uint32_t task);
   void Interrupt(int signal);
   // Starts nothing more: drops the ready queue and the pending retries.

@@ -13,6 +13,7 @@
 
 #include "model/duration.h"
 #include "model/milestone.h"
+#include "model/size.h"
 #include "model/source.h"
 
 namespace mex {
@@ -224,7 +225,7 @@ class Decoder {
     Defaults& d = m_->defaults;
     Members(node, "'defaults'",
             {"agent", "max_parallel", "timeout", "stall_after", "stall_action", "executor",
-             "on_failure", "retry", "budget_usd"},
+             "on_failure", "retry", "resource_wait", "budget_usd"},
             [&](std::string_view key, Pos, N value) {
               if (key == "agent") {
                 d.agent_pos = value.pos();
@@ -241,6 +242,7 @@ class Decoder {
                 Enum(value, "on_failure", {"continue", "stop"}, &d.on_failure);
               }
               if (key == "retry") DecodeRetry(value, &d.retry);
+              if (key == "resource_wait") DecodeResourceWait(value, &d.resource_wait);
               if (key == "budget_usd") {
                 Pos pos = value.pos();
                 double budget = 0;
@@ -249,6 +251,21 @@ class Decoder {
                   d.budget_usd = budget;
                 }
               }
+            });
+  }
+
+  void DecodeResourceWait(N node, ResourceWait* wait) {
+    Members(node, "'resource_wait'", {"memory", "disk", "max"},
+            [&](std::string_view key, Pos, N value) {
+              if (key == "max") {
+                Duration(value, "resource_wait max", &wait->max_wait_s);
+                return;
+              }
+              Pos pos = value.pos();
+              std::string text, err;
+              if (!String(value, "resource_wait size", &text)) return;
+              double* bytes = key == "memory" ? &wait->memory_bytes : &wait->disk_bytes;
+              if (!ParseSize(text, bytes, &err)) Error(pos, err);
             });
   }
 
@@ -720,11 +737,11 @@ class Decoder {
       Pos pos = value.pos();
       if (key == "cpus") Integer(value, "cpus", 1, &d->resources.cpus);
       if (key == "time") Duration(value, "time", &d->resources.time_s);
-      if (key == "mem" && String(value, "mem", &d->resources.mem)) {
-        static const std::regex kMem("[0-9]+[KMGT]?");
-        if (!std::regex_match(d->resources.mem, kMem)) {
-          Error(pos, fmt::format("invalid mem '{}' (expected e.g. 512M, 4G)", d->resources.mem));
-        }
+      double bytes = 0;
+      std::string err;
+      if (key == "mem" && String(value, "mem", &d->resources.mem) &&
+          !ParseSize(d->resources.mem, &bytes, &err)) {
+        Error(pos, err);
       }
     });
   }

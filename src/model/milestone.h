@@ -36,6 +36,13 @@ struct RetryPolicy {
   Backoff backoff;
 };
 
+// Before a retry after a resource failure: wait until this much is free, at most `max_wait_s`.
+struct ResourceWait {
+  double memory_bytes = 256.0 * 1024 * 1024;  // MemAvailable
+  double disk_bytes = 512.0 * 1024 * 1024;    // free space where the workspace is
+  double max_wait_s = 600;
+};
+
 struct Defaults {
   std::string agent;
   Pos agent_pos;
@@ -46,6 +53,7 @@ struct Defaults {
   ExecutorKind executor = ExecutorKind::kLocal;
   OnFailure on_failure = OnFailure::kContinue;
   RetryPolicy retry;
+  ResourceWait resource_wait;
   std::optional<double> budget_usd;
 };
 

@@ -30,6 +30,7 @@ void NdjsonReporter::OnEvent(const Event& e) {
     case EventKind::kTaskSucceeded:
       j["elapsed_s"] = e.elapsed_s;
       break;
+    case EventKind::kTaskWaiting:
     case EventKind::kTaskSkipped:
     case EventKind::kTaskCancelled:
     case EventKind::kInterrupted:

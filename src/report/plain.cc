@@ -37,6 +37,9 @@ void PlainReporter::OnEvent(const Event& e) {
       line = fmt::format("retry {} in {}: attempt {}/{} failed, {}: {}", e.task, Seconds(e.delay_s),
                          e.attempt, e.max_attempts, e.failure_class, e.reason);
       break;
+    case EventKind::kTaskWaiting:
+      line = fmt::format("wait {}: {}", e.task, e.reason);
+      break;
     case EventKind::kTaskSucceeded:
       if (!quiet_) line = fmt::format("done {} ({})", e.task, Seconds(e.elapsed_s));
       break;
