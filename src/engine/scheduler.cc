@@ -144,18 +144,15 @@ void Scheduler::StartReadyTasks() {
     SetState(task, TaskState::kRunning);
   }
   if (to_start_.empty()) return;
-  store_->Commit();  // the starts are durable before any process exists
-  for (uint32_t task : to_start_) StartAttempt(task);
+  for (uint32_t task : to_start_) RecordAttemptStart(task);
+  store_->Commit();  // the starts are durable before any process exists or is reported
+  for (uint32_t task : to_start_) LaunchAttempt(task);
 }
 
-void Scheduler::StartAttempt(uint32_t task) {
+void Scheduler::RecordAttemptStart(uint32_t task) {
   TaskRun& run = tasks_[task];
   ++run.attempts;
   ++running_;
-  AttemptHistory history{run.attempts, run.last_error, ""};
-  AttemptSpec spec;
-  std::string err;
-  run.started = Monotonic();
   AttemptRecord record;
   record.task = m_.tasks[task].id;
   record.number = run.attempts;
@@ -163,9 +160,17 @@ void Scheduler::StartAttempt(uint32_t task) {
   record.log_path = run_.paths.LogPath(m_.tasks[task].id, run.attempts);
   run.history.push_back(record);
   store_->AttemptChanged(record);
+}
+
+void Scheduler::LaunchAttempt(uint32_t task) {
+  TaskRun& run = tasks_[task];
+  run.started = Monotonic();
   Event event = TaskEvent(EventKind::kTaskStarted, task);
-  event.log = record.log_path;
+  event.log = run.history.back().log_path;
   Emit(event);
+  AttemptHistory history{run.attempts, run.last_error, ""};
+  AttemptSpec spec;
+  std::string err;
   if (!BuildAttempt(run_, m_.tasks[task], history, &spec, &err)) {
     // Nothing ran: end the attempt here, through the same path as a spawn failure.
     AttemptEnd end;

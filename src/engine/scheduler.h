@@ -60,7 +60,8 @@ class Scheduler {
   void FinishPhase();
   void MakeReady(uint32_t task);
   void StartReadyTasks();
-  void StartAttempt(uint32_t task);
+  void RecordAttemptStart(uint32_t task);
+  void LaunchAttempt(uint32_t task);
   void HandleEnd(const AttemptEnd& end);
   void Succeed(uint32_t task, double elapsed);
   void Fail(uint32_t task, const Classification& c, double elapsed);

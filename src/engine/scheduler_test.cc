@@ -1,0 +1,123 @@
+#include "engine/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "model/loader.h"
+#include "plan/roadmap.h"
+#include "tests/test_util.h"
+
+namespace mex {
+namespace {
+
+// Ends the attempt started last with the exit code the test chose for its task, one per Wait;
+// notes how many commits the store had when each attempt started.
+class FakeExecutor : public Executor {
+ public:
+  explicit FakeExecutor(const MemoryStore* store) : store_(store) {}
+  void Start(const AttemptSpec& spec) override {
+    started.push_back({spec.key, store_->commits()});
+    log.push_back("start " + std::to_string(spec.key));
+    queue_.push_back(spec.key);
+  }
+  WaitResult Wait(double) override {
+    WaitResult result;
+    if (queue_.empty()) return result;
+    AttemptEnd end;
+    end.key = queue_.back();
+    queue_.pop_back();
+    end.exit_code = exit_codes.count(end.key) ? exit_codes[end.key] : 0;
+    log.push_back("end " + std::to_string(end.key));
+    result.ended.push_back(end);
+    return result;
+  }
+  void Cancel(uint64_t) override {}
+  void CancelAll() override {}
+  void KillAll() override {}
+  size_t running() const override { return queue_.size(); }
+
+  std::vector<std::pair<uint64_t, int>> started;  // (task, commits before it started)
+  std::map<uint64_t, int> exit_codes;
+  std::vector<std::string> log;  // "start N" and "end N", in order
+
+ private:
+  const MemoryStore* store_;
+  std::deque<uint64_t> queue_;
+};
+
+class NullSink : public EventSink {
+ public:
+  void OnEvent(const Event&) override {}
+};
+
+struct Fixture {
+  explicit Fixture(const std::string& yaml) {
+    Diagnostics diags("s.yaml");
+    EXPECT_TRUE(LoadMilestoneFromString("s.yaml", yaml, &m, &diags)) << diags.Format();
+    run.milestone = &m;
+    std::string err;
+    EXPECT_TRUE(CreateRunFolder(dir.path().string(), "r1", &run.paths, &err)) << err;
+  }
+  testing_util::TempDir dir;
+  Milestone m;
+  RunInfo run;
+};
+
+TEST(SchedulerTest, EveryStartIsCommittedBeforeTheProcessStarts) {
+  Fixture f("tasks:\n  - {id: a, run: 'true'}\n  - {id: b, run: 'true', deps: [a]}\n");
+  Graph graph(f.m);
+  Roadmap roadmap = ComputeRoadmap(f.m, graph, 2);
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  NullSink sink;
+  Scheduler scheduler(f.run, graph, roadmap.priority, 2, &executor, &store, &sink);
+  EXPECT_EQ(scheduler.Run(), 0);
+  ASSERT_EQ(executor.started.size(), 2u);
+  // The commit count when b started is larger than when a started: its release was committed.
+  EXPECT_GE(executor.started[0].second, 1);
+  EXPECT_GT(executor.started[1].second, executor.started[0].second);
+  // And the running state of each task was recorded before that commit.
+  int running_rows = 0;
+  for (const auto& row : store.task_changes()) running_rows += row.state == TaskState::kRunning;
+  EXPECT_EQ(running_rows, 2);
+}
+
+TEST(SchedulerTest, PermanentFailureSkipsDependentsAndRunsOnce) {
+  Fixture f(
+      "tasks:\n  - {id: a, run: 'x'}\n  - {id: b, run: 'x', deps: [a]}\n"
+      "  - {id: c, run: 'x'}\n");
+  Graph graph(f.m);
+  Roadmap roadmap = ComputeRoadmap(f.m, graph, 1);
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.exit_codes[0] = 127;
+  NullSink sink;
+  Scheduler scheduler(f.run, graph, roadmap.priority, 1, &executor, &store, &sink);
+  EXPECT_EQ(scheduler.Run(), 1);
+  EXPECT_EQ(scheduler.state(0), TaskState::kFailed);
+  EXPECT_EQ(scheduler.attempts(0), 1);
+  EXPECT_EQ(scheduler.state(1), TaskState::kSkipped);
+  EXPECT_EQ(scheduler.state(2), TaskState::kSucceeded);
+}
+
+TEST(SchedulerTest, LaterPhaseWaitsForTheWholeEarlierPhase) {
+  Fixture f(
+      "phases:\n"
+      "  - {name: one, weight: 50, tasks: [{id: a, run: x}, {id: slow, run: x, effort: 9}]}\n"
+      "  - {name: two, weight: 50, tasks: [{id: b, run: x, deps: [a]}]}\n");
+  Graph graph(f.m);
+  Roadmap roadmap = ComputeRoadmap(f.m, graph, 4);
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  NullSink sink;
+  Scheduler scheduler(f.run, graph, roadmap.priority, 4, &executor, &store, &sink);
+  EXPECT_EQ(scheduler.Run(), 0);
+  // a (task 0) ends first, but b (task 2), which needs only a, starts once slow (task 1) has
+  // ended too.
+  EXPECT_EQ(executor.log,
+            (std::vector<std::string>{"start 1", "start 0", "end 0", "end 1", "start 2", "end 2"}));
+}
+
+}  // namespace
+}  // namespace mex
