@@ -200,12 +200,16 @@ void Scheduler::HandleEnd(const AttemptEnd& end) {
   AttemptOutcome outcome;
   outcome.end = end;
   AttemptRecord& record = run.history.back();
-  outcome.log_tail = ReadTail(record.log_path, kLogTailBytes);
-  if (end.reason == EndReason::kExited && end.exit_code == 0) {
+  bool exited_zero = end.reason == EndReason::kExited && end.exit_code == 0;
+  if (exited_zero) {
     const TaskDetail* d = m_.tasks[task].details();
     if (d && !d->output.path.empty()) {
       outcome.output_error = ValidateArtifact(OutputPath(run_, m_.tasks[task]), d->output.schema);
     }
+  }
+  // Only a failure needs the log's tail (to classify it and to tell the next attempt).
+  if (!exited_zero || !outcome.output_error.empty()) {
+    outcome.log_tail = ReadTail(record.log_path, kLogTailBytes);
   }
   if (end.reason == EndReason::kSpawnFailed && outcome.log_tail.empty()) {
     outcome.log_tail = end.error;
