@@ -24,6 +24,15 @@ using testing_util::Source;
 using testing_util::TempDir;
 using testing_util::WriteFile;
 
+// Whether `pid` is gone within 5 s: the kernel may take a moment to clean up a killed group.
+bool GoneWithin5s(pid_t pid) {
+  for (int i = 0; i < 100; ++i) {
+    if (ProcessGone(pid)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 std::string Agent(const std::string& name) {
   return Source("tests/agents/" + name).string();
 }
@@ -127,11 +136,7 @@ TEST(RunTest, TimeoutLeavesNoGrandchildBehind) {
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0]["class"], "transient");
   pid_t helper = std::stoi(ReadFile(pid_file));
-  bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {  // the kernel may take a moment
-    gone = ProcessGone(helper);
-    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  bool gone = GoneWithin5s(helper);
   EXPECT_TRUE(gone) << "grandchild " << helper << " survived the timeout";
 }
 
@@ -307,11 +312,7 @@ TEST(RunTest, CtrlCEndsEveryChildAndExits130) {
   kill(mex, SIGINT);
   int code = testing_util::WaitMex(mex);
   EXPECT_EQ(code, 130);
-  bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {
-    gone = ProcessGone(helper);
-    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  bool gone = GoneWithin5s(helper);
   EXPECT_TRUE(gone) << "a task's process survived Ctrl-C";
   auto events = Events(ReadFile(out));
   EXPECT_EQ(Of(events, "interrupted").size(), 1u);

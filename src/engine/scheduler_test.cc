@@ -59,20 +59,29 @@ struct Fixture {
     std::string err;
     EXPECT_TRUE(CreateRunFolder(dir.path().string(), "r1", &run.paths, &err)) << err;
   }
+  // Runs the milestone with `jobs` slots on `executor`; returns the exit code.
+  int Run(int jobs, FakeExecutor* executor, MemoryStore* store) {
+    graph = std::make_unique<Graph>(m);
+    roadmap = ComputeRoadmap(m, *graph, jobs);
+    scheduler =
+        std::make_unique<Scheduler>(run, *graph, roadmap.priority, jobs, executor, store, &sink);
+    return scheduler->Run();
+  }
+
   testing_util::TempDir dir;
   Milestone m;
   RunInfo run;
+  std::unique_ptr<Graph> graph;  // the scheduler keeps references to these
+  Roadmap roadmap;
+  NullSink sink;
+  std::unique_ptr<Scheduler> scheduler;
 };
 
 TEST(SchedulerTest, EveryStartIsCommittedBeforeTheProcessStarts) {
   Fixture f("tasks:\n  - {id: a, run: 'true'}\n  - {id: b, run: 'true', deps: [a]}\n");
-  Graph graph(f.m);
-  Roadmap roadmap = ComputeRoadmap(f.m, graph, 2);
   MemoryStore store;
   FakeExecutor executor(&store);
-  NullSink sink;
-  Scheduler scheduler(f.run, graph, roadmap.priority, 2, &executor, &store, &sink);
-  EXPECT_EQ(scheduler.Run(), 0);
+  EXPECT_EQ(f.Run(2, &executor, &store), 0);
   ASSERT_EQ(executor.started.size(), 2u);
   // The commit count when b started is larger than when a started: its release was committed.
   EXPECT_GE(executor.started[0].second, 1);
@@ -87,18 +96,14 @@ TEST(SchedulerTest, PermanentFailureSkipsDependentsAndRunsOnce) {
   Fixture f(
       "tasks:\n  - {id: a, run: 'x'}\n  - {id: b, run: 'x', deps: [a]}\n"
       "  - {id: c, run: 'x'}\n");
-  Graph graph(f.m);
-  Roadmap roadmap = ComputeRoadmap(f.m, graph, 1);
   MemoryStore store;
   FakeExecutor executor(&store);
   executor.exit_codes[0] = 127;
-  NullSink sink;
-  Scheduler scheduler(f.run, graph, roadmap.priority, 1, &executor, &store, &sink);
-  EXPECT_EQ(scheduler.Run(), 1);
-  EXPECT_EQ(scheduler.state(0), TaskState::kFailed);
-  EXPECT_EQ(scheduler.attempts(0), 1);
-  EXPECT_EQ(scheduler.state(1), TaskState::kSkipped);
-  EXPECT_EQ(scheduler.state(2), TaskState::kSucceeded);
+  EXPECT_EQ(f.Run(1, &executor, &store), 1);
+  EXPECT_EQ(f.scheduler->state(0), TaskState::kFailed);
+  EXPECT_EQ(f.scheduler->attempts(0), 1);
+  EXPECT_EQ(f.scheduler->state(1), TaskState::kSkipped);
+  EXPECT_EQ(f.scheduler->state(2), TaskState::kSucceeded);
 }
 
 TEST(SchedulerTest, LaterPhaseWaitsForTheWholeEarlierPhase) {
@@ -106,13 +111,9 @@ TEST(SchedulerTest, LaterPhaseWaitsForTheWholeEarlierPhase) {
       "phases:\n"
       "  - {name: one, weight: 50, tasks: [{id: a, run: x}, {id: slow, run: x, effort: 9}]}\n"
       "  - {name: two, weight: 50, tasks: [{id: b, run: x, deps: [a]}]}\n");
-  Graph graph(f.m);
-  Roadmap roadmap = ComputeRoadmap(f.m, graph, 4);
   MemoryStore store;
   FakeExecutor executor(&store);
-  NullSink sink;
-  Scheduler scheduler(f.run, graph, roadmap.priority, 4, &executor, &store, &sink);
-  EXPECT_EQ(scheduler.Run(), 0);
+  EXPECT_EQ(f.Run(4, &executor, &store), 0);
   // a (task 0) ends first, but b (task 2), which needs only a, starts once slow (task 1) has
   // ended too.
   EXPECT_EQ(executor.log,
