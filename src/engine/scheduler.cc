@@ -2,25 +2,17 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <csignal>
 #include <nlohmann/json.hpp>
 
 #include "engine/resources.h"
+#include "exec/process.h"
 #include "flow/schemas.h"
 #include "store/run_files.h"
 
 namespace mex {
 
 namespace {
-
-double Monotonic() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double WallClock() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string_view EndName(EndReason reason) {
   switch (reason) {
@@ -71,7 +63,7 @@ Scheduler::Scheduler(const RunInfo& run, const Graph& graph, const std::vector<d
 }
 
 int Scheduler::Run() {
-  started_ = Monotonic();
+  started_ = MonotonicSeconds();
   Event begin{EventKind::kRunStarted};
   Emit(begin);
   StartPhase(0);
@@ -87,7 +79,7 @@ int Scheduler::Run() {
       break;
     }
     double timeout = -1;
-    if (!retries_.empty()) timeout = std::max(0.0, retries_.top().first - Monotonic());
+    if (!retries_.empty()) timeout = std::max(0.0, retries_.top().first - MonotonicSeconds());
     WaitResult result = executor_->Wait(timeout);
     for (uint64_t key : result.stalled) Emit(TaskEvent(EventKind::kTaskStalled, key));
     for (const AttemptEnd& end : result.ended) HandleEnd(end);
@@ -156,7 +148,7 @@ void Scheduler::RecordAttemptStart(uint32_t task) {
   AttemptRecord record;
   record.task = m_.tasks[task].id;
   record.number = run.attempts;
-  record.started_at = WallClock();
+  record.started_at = WallClockSeconds();
   record.log_path = run_.paths.LogPath(m_.tasks[task].id, run.attempts);
   run.history.push_back(record);
   store_->AttemptChanged(record);
@@ -164,7 +156,7 @@ void Scheduler::RecordAttemptStart(uint32_t task) {
 
 void Scheduler::LaunchAttempt(uint32_t task) {
   TaskRun& run = tasks_[task];
-  run.started = Monotonic();
+  run.started = MonotonicSeconds();
   Event event = TaskEvent(EventKind::kTaskStarted, task);
   event.log = run.history.back().log_path;
   Emit(event);
@@ -177,7 +169,7 @@ void Scheduler::LaunchAttempt(uint32_t task) {
     end.key = task;
     end.reason = EndReason::kSpawnFailed;
     end.error = err;
-    end.started_at = end.ended_at = WallClock();
+    end.started_at = end.ended_at = WallClockSeconds();
     HandleEnd(end);
     return;
   }
@@ -196,7 +188,7 @@ void Scheduler::HandleEnd(const AttemptEnd& end) {
       pool->delayed.pop();
     }
   }
-  double elapsed = Monotonic() - run.started;
+  double elapsed = MonotonicSeconds() - run.started;
   AttemptOutcome outcome;
   outcome.end = end;
   AttemptRecord& record = run.history.back();
@@ -261,7 +253,7 @@ void Scheduler::Succeed(uint32_t task, double elapsed) {
 void Scheduler::ScheduleRetry(uint32_t task, const Classification& c, double elapsed) {
   double delay = BackoffDelay(RetryFor(task).backoff, tasks_[task].attempts + 1, &rng_);
   SetState(task, TaskState::kRetryWait);
-  retries_.push({Monotonic() + delay, task});
+  retries_.push({MonotonicSeconds() + delay, task});
   Event event = TaskEvent(EventKind::kTaskRetry, task);
   event.failure_class = FailureClassName(c.failure_class);
   event.reason = c.reason;
@@ -271,7 +263,7 @@ void Scheduler::ScheduleRetry(uint32_t task, const Classification& c, double ela
 }
 
 void Scheduler::ReleaseDueRetries() {
-  double now = Monotonic();
+  double now = MonotonicSeconds();
   std::vector<uint32_t> postponed;
   while (!retries_.empty() && retries_.top().first <= now) {
     uint32_t task = retries_.top().second;
@@ -373,7 +365,7 @@ int Scheduler::Finish() {
   }
   done.exit_code = interrupt_ ? 130 : (failed_ || done.failed || done.cancelled) ? 1 : 0;
   done.passed = done.exit_code == 0;
-  done.elapsed_s = Monotonic() - started_;
+  done.elapsed_s = MonotonicSeconds() - started_;
   done.reason = interrupt_ ? "interrupted" : done.passed ? "succeeded" : "failed";
   Emit(done);
   store_->Commit();
@@ -386,7 +378,7 @@ void Scheduler::SetState(uint32_t task, TaskState state) {
 }
 
 void Scheduler::Emit(Event event) {
-  event.time = WallClock();
+  event.time = WallClockSeconds();
   event.run = run_.paths.run_id;
   store_->Append(event);
   sink_->OnEvent(event);
