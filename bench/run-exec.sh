@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Times `mex run` on N tasks of `true` (a flat DAG and a layered DAG, -j2) against its peers in the
-# same run: `ninja -j2` on the equivalent build.ninja, `make -j2` on the equivalent Makefile and, for
-# the flat DAG, GNU `parallel -j2`. Prints Markdown tables on stdout; progress goes to stderr.
+# Times `mex run` on N tasks of `true` (a flat DAG and a layered DAG, -j2; plus a flat DAG of the
+# program /usr/bin/true, which the shell cannot run as a builtin) against its peers in the same run:
+# `ninja -j2` on the equivalent build.ninja, `make -j2` on the equivalent Makefile and, for the flat
+# DAG, GNU `parallel -j2`. mex runs each case twice: `"run": "CMD"` (through /bin/sh -c, like ninja)
+# and `"run": ["CMD"]` (no shell, like make). Prints Markdown tables on stdout; progress on stderr.
 #
 #   bench/run-exec.sh                  # after scripts/build.sh release
 #   RUNS=7 N=10000 bench/run-exec.sh
@@ -97,14 +99,14 @@ to_mex() {
     END { print "\n]}" }'
 }
 # One edge per task; the outputs are never created, so every edge runs.
-to_ninja() {
-  awk 'BEGIN { print "rule r\n  command = true" }
+to_ninja() {  # $1: the command
+  awk -v cmd="$1" 'BEGIN { print "rule r\n  command = " cmd }
     { line = "build " $1 ": r"
       if (NF > 1) { line = line " |"; for (i = 2; i <= NF; i++) line = line " " $i }
       print line }'
 }
-to_make() {
-  awk '{ ids[NR] = $1; line[NR] = $0 }
+to_make() {  # $1: the command
+  awk -v cmd="$1" '{ ids[NR] = $1; line[NR] = $0 }
     END {
       printf "all:"; for (i = 1; i <= NR; i++) printf " %s", ids[i]; print ""
       print ".PHONY: all"
@@ -112,30 +114,45 @@ to_make() {
         k = split(line[i], f, " ")
         printf ".PHONY: %s\n%s:", f[1], f[1]
         for (j = 2; j <= k; j++) printf " %s", f[j]
-        printf "\n\t@true\n"
+        printf "\n\t@%s\n", cmd
       }
     }'
 }
 
-make_inputs() {  # shape tasks prefix
+make_inputs() {  # shape tasks prefix command
   dag "$1" "$2" >"$work/in/$3.dag"
-  to_mex '"true"' <"$work/in/$3.dag" >"$work/in/$3.json"
-  to_mex '["true"]' <"$work/in/$3.dag" >"$work/in/$3-argv.json"
-  to_ninja <"$work/in/$3.dag" >"$work/in/$3.ninja"
-  to_make <"$work/in/$3.dag" >"$work/in/$3.mk"
+  to_mex "\"$4\"" <"$work/in/$3.dag" >"$work/in/$3.json"
+  to_mex "[\"$4\"]" <"$work/in/$3.dag" >"$work/in/$3-argv.json"
+  to_ninja "$4" <"$work/in/$3.dag" >"$work/in/$3.ninja"
+  to_make "$4" <"$work/in/$3.dag" >"$work/in/$3.mk"
 }
 
-cases=(flat layered)
-for c in "${cases[@]}"; do make_inputs "$c" "$N" "$c"; done
+# `true` is a builtin of /bin/sh (dash), so `sh -c true` starts one program, like the argv form.
+# flat-abs runs the program /usr/bin/true instead: the shell must then start it as well, which is
+# what a real command costs through the shell.
+abs_true=$(type -P true)
+cases=(flat layered flat-abs)
+cmd_for() { if [[ $1 == flat-abs ]]; then echo "$abs_true"; else echo true; fi; }
+shape_for() { if [[ $1 == layered ]]; then echo layered; else echo flat; fi; }
+for c in "${cases[@]}"; do make_inputs "$(shape_for "$c")" "$N" "$c" "$(cmd_for "$c")"; done
 
 # Tools per case; GNU parallel only runs the flat case (it has no deps).
 tools_for() {
   if [[ $1 == flat ]]; then echo "mex mex-argv ninja make parallel"; else echo "mex mex-argv ninja make"; fi
 }
-label() {
+case_label() {
   case $1 in
-    mex) echo 'mex (`"run": "true"`, via /bin/sh -c)' ;;
-    mex-argv) echo 'mex (`"run": ["true"]`, no shell)' ;;
+    flat) echo 'flat, `true`' ;;
+    layered) echo 'layered, `true`' ;;
+    flat-abs) echo "flat, \`$abs_true\`" ;;
+  esac
+}
+label() {  # tool case
+  local cmd
+  cmd=$(cmd_for "$2")
+  case $1 in
+    mex) echo "mex (\`\"run\": \"$cmd\"\`, via /bin/sh -c)" ;;
+    mex-argv) echo "mex (\`\"run\": [\"$cmd\"]\`, no shell)" ;;
     ninja) echo 'ninja -j2' ;;
     make) echo 'make -j2' ;;
     parallel) echo 'GNU parallel -j2' ;;
@@ -147,7 +164,7 @@ for c in "${cases[@]}"; do
   mkdir "$work/check" && cp "$work/in/$c.ninja" "$work/check/build.ninja"
   got=$(ninja -C "$work/check" -n -j "$JOBS" | grep -c '^\[')
   [[ $got == "$N" ]] || { say "ninja -n plans $got commands for $c, not $N"; exit 1; }
-  got=$(cd "$work/check" && make -n -j "$JOBS" -f "$work/in/$c.mk" | grep -c '^true$')
+  got=$(cd "$work/check" && make -n -j "$JOBS" -f "$work/in/$c.mk" | grep -cFx "$(cmd_for "$c")")
   [[ $got == "$N" ]] || { say "make -n plans $got commands for $c, not $N"; exit 1; }
   rm -rf "$work/check"
 done
@@ -219,12 +236,12 @@ for c in "${cases[@]}"; do
     paired=$(paste -d' ' "$f" "$work/t.$c.ninja" | awk '{printf "%.3f\n", $1 / $5}' | median |
       awk '{printf "%.2f", $1}')
     all=$(cut -d' ' -f1 "$f" | paste -sd' ')
-    echo "| $c | $(label "$tool") | $med | $min | $rss | $cpu | $per | $ratio | $paired | $all |"
+    echo "| $(case_label "$c") | $(label "$tool" "$c") | $med | $min | $rss | $cpu | $per | $ratio | $paired | $all |"
   done
 done
 echo
 echo "Tasks: flat = $N tasks, no deps; layered = $LAYERS layers of $((N / LAYERS)), each task depending on 3"
-echo "tasks of the layer before. 1-minute load average at the start and after each repetition: ${loads[*]}."
+echo "tasks of the layer before. \`true\` is a builtin of /bin/sh; $abs_true is a program. 1-minute load average at the start and after each repetition: ${loads[*]}."
 echo
 
 # One `-d stats` run: how much of the in-process time is loading and checking the file.
@@ -242,7 +259,8 @@ echo
 # and strace -c -f on the runner and its children (sh, true). strace slows every syscall down, so
 # the times below are inflated; compare them between tools, not with the timed runs.
 if [[ $STRACE_N -gt 0 ]] && command -v strace >/dev/null; then
-  make_inputs flat "$STRACE_N" s
+  make_inputs flat "$STRACE_N" s true
+  make_inputs flat "$STRACE_N" s-abs "$abs_true"
   trace() {  # name follow(0|1) command...
     local name=$1 follow=$2 dir=$work/strace-$1-$2
     shift 2
@@ -259,6 +277,10 @@ if [[ $STRACE_N -gt 0 ]] && command -v strace >/dev/null; then
     rm -f "$work/s-build.ninja"
     trace make "$follow" make -j "$JOBS" -s -f "$work/in/s.mk"
   done
+  trace mex-abs 1 "$mex" run "$work/in/s-abs.json" -j "$JOBS" --quiet --state-dir "$work/strace-st-abs-a"
+  trace mex-argv-abs 1 "$mex" run "$work/in/s-abs-argv.json" -j "$JOBS" --quiet --state-dir "$work/strace-st-abs-b"
+  cp "$work/in/s-abs.ninja" "$work/s-abs-build.ninja"
+  trace ninja-abs 1 ninja -j "$JOBS" --quiet -f "$work/s-abs-build.ninja"
   # "calls seconds name" of one strace -c table (the errors column may be empty).
   calls() { awk '$NF != "total" && $1 ~ /^[0-9.]+$/ && NF >= 5 { print $4, $2, $NF }' "$1"; }
   total() { awk '$NF == "total" { print $4, $2 }' "$1"; }
@@ -286,10 +308,16 @@ if [[ $STRACE_N -gt 0 ]] && command -v strace >/dev/null; then
   for t in "${tools[@]}"; do row+=" | $(total "$work/sc.$t.0" | cell)"; done
   echo "$row |"
   echo
-  echo "With the children (\`strace -c -f\`: runner + sh + true), calls per task:"
+  echo "With the children (\`strace -c -f\`: runner + sh + the program), calls per task:"
   echo
-  echo "| | mex (sh) | mex (argv) | ninja | make |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "| | mex (sh) | mex (argv) | ninja | make | mex (sh), $abs_true | mex (argv), $abs_true | ninja, $abs_true |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  tools=(mex mex-argv ninja make mex-abs mex-argv-abs ninja-abs)
+  row="| processes started (clone, clone3, fork, vfork)"
+  for t in "${tools[@]}"; do
+    row+=" | $(calls "$work/sc.$t.1" | awk -v n="$STRACE_N" '$3 ~ /^(clone|clone3|fork|vfork)$/ { c += $1 } END { printf "%.2f", c / n }')"
+  done
+  echo "$row |"
   row="| all syscalls"
   for t in "${tools[@]}"; do
     row+=" | $(total "$work/sc.$t.1" | awk -v n="$STRACE_N" '{ printf "%.1f", $1 / n }')"
