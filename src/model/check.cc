@@ -23,6 +23,7 @@ class Checker {
 
   void Run() {
     ResolveIds();
+    InheritRetryDefaults();
     CheckPhases();
     CheckDeps();
     CheckAgentsAndPools();
@@ -49,9 +50,10 @@ class Checker {
     }
   }
 
-  const Task* Find(uint32_t symbol) const {
-    uint32_t index = m_.task_of_symbol[symbol];
-    return index == SymbolTable::kNone ? nullptr : &m_.tasks[index];
+  void InheritRetryDefaults() {
+    for (Task& task : m_.tasks) {
+      if (task.detail && task.detail->retry) task.detail->retry->InheritUnset(m_.defaults.retry);
+    }
   }
 
   std::string SuggestTask(std::string_view id) const {

@@ -671,7 +671,7 @@ class Decoder {
       if (*d->timeout_s <= 0) Error(pos, "timeout must be greater than 0");
     }
     if (key == kRetry) {
-      d->retry = m_->defaults.retry;  // a task's retry overrides the defaults field by field
+      d->retry = RetryPolicy::Unset();  // the checker fills the rest in from `defaults`
       DecodeRetry(value, &*d->retry);
     }
     if (key == kOutput) DecodeOutput(value, d);

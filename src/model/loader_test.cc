@@ -46,6 +46,23 @@ tasks:
   }
 }
 
+TEST(LoaderTest, TaskRetryOverridesDefaultsWrittenAfterIt) {
+  // JSON is read front to back: the task's retry must still inherit what `defaults` says later.
+  Milestone m;
+  Diagnostics diags("r.json");
+  ASSERT_TRUE(LoadMilestoneFromString(
+      "r.json",
+      R"({"tasks": [{"id": "a", "run": "x", "retry": {"backoff": {"initial": "1s"}}}],
+          "defaults": {"retry": {"max_attempts": 5, "backoff": {"factor": 3}}}})",
+      &m, &diags))
+      << diags.Format();
+  const RetryPolicy& retry = *m.tasks[0].details()->retry;
+  EXPECT_EQ(retry.max_attempts, 5);
+  EXPECT_DOUBLE_EQ(retry.backoff.initial_s, 1);
+  EXPECT_DOUBLE_EQ(retry.backoff.factor, 3);
+  EXPECT_DOUBLE_EQ(retry.backoff.max_s, 300);
+}
+
 TEST(LoaderTest, JsonPositionsPointAtTheValue) {
   Milestone m;
   Diagnostics diags("p.json");

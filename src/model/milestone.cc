@@ -90,6 +90,18 @@ uint32_t SymbolTable::Find(std::string_view name) const {
   return s == 0 ? kNone : EntryAt(static_cast<uint32_t>(s) - 1)->symbol;
 }
 
+RetryPolicy RetryPolicy::Unset() {
+  return {-1, {-1, -1, -1, -1}};
+}
+
+void RetryPolicy::InheritUnset(const RetryPolicy& defaults) {
+  if (max_attempts < 0) max_attempts = defaults.max_attempts;
+  if (backoff.initial_s < 0) backoff.initial_s = defaults.backoff.initial_s;
+  if (backoff.factor < 0) backoff.factor = defaults.backoff.factor;
+  if (backoff.max_s < 0) backoff.max_s = defaults.backoff.max_s;
+  if (backoff.jitter < 0) backoff.jitter = defaults.backoff.jitter;
+}
+
 const Task* Milestone::FindTask(std::string_view task_id) const {
   uint32_t symbol = symbols.Find(task_id);
   if (symbol == SymbolTable::kNone || symbol >= task_of_symbol.size()) return nullptr;

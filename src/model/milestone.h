@@ -34,6 +34,12 @@ struct Backoff {
 struct RetryPolicy {
   int max_attempts = 3;
   Backoff backoff;
+
+  // A policy with every field unset (-1): a task's `retry:` fills in what it gives, and the rest
+  // comes from `defaults` once the whole file is read (in JSON, `defaults` may follow the task).
+  static RetryPolicy Unset();
+  // Takes each field still unset from `defaults`.
+  void InheritUnset(const RetryPolicy& defaults);
 };
 
 // Before a retry after a resource failure: wait until this much is free, at most `max_wait_s`.
