@@ -24,6 +24,16 @@ std::string_view TaskStateName(TaskState state) {
   return "?";
 }
 
+bool ParseTaskState(std::string_view name, TaskState* state) {
+  for (int s = 0; s <= static_cast<int>(TaskState::kCancelled); ++s) {
+    if (TaskStateName(static_cast<TaskState>(s)) == name) {
+      *state = static_cast<TaskState>(s);
+      return true;
+    }
+  }
+  return false;
+}
+
 bool IsFinal(TaskState state) {
   return state == TaskState::kSucceeded || state == TaskState::kFailed ||
          state == TaskState::kSkipped || state == TaskState::kCancelled;

@@ -21,6 +21,8 @@ enum class TaskState : uint8_t {
 };
 
 std::string_view TaskStateName(TaskState state);
+// The state named `name` (as TaskStateName gives it); false when there is none.
+bool ParseTaskState(std::string_view name, TaskState* state);
 bool IsFinal(TaskState state);
 
 enum class EventKind : uint8_t {

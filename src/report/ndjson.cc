@@ -4,7 +4,7 @@
 
 namespace mex {
 
-void NdjsonReporter::OnEvent(const Event& e) {
+nlohmann::ordered_json EventToJson(const Event& e) {
   nlohmann::ordered_json j = {{"event", EventKindName(e.kind)}, {"time", e.time}, {"run", e.run}};
   if (!e.phase.empty()) j["phase"] = e.phase;
   if (!e.task.empty()) {
@@ -51,7 +51,11 @@ void NdjsonReporter::OnEvent(const Event& e) {
     default:
       break;
   }
-  std::string line = j.dump() + "\n";
+  return j;
+}
+
+void NdjsonReporter::OnEvent(const Event& e) {
+  std::string line = EventToJson(e).dump() + "\n";
   fwrite(line.data(), 1, line.size(), out_);
   fflush(out_);
 }

@@ -18,10 +18,13 @@ struct AttemptRecord {
   double ended_at = 0;  // 0 while running
   int exit_code = -1;
   int signal = 0;
-  std::string end;            // "", "exited", "timed_out", "stall_killed", "cancelled", ...
+  // "" while running; "exited", "timed_out", "stall_killed", "cancelled", "spawn_failed", or
+  // "interrupted": the engine was killed while it ran (recorded when the run resumes).
+  std::string end;
   std::string failure_class;  // "" when it succeeded or is running
   std::string reason;
   std::string log_path;
+  std::string log_tail;  // the end of the log of a failed attempt, "" otherwise
 };
 
 class Store {
@@ -31,8 +34,13 @@ class Store {
   // Called when an attempt starts, and again with the same task and number when it ends.
   virtual void AttemptChanged(const AttemptRecord& attempt) = 0;
   virtual void Append(const Event& event) = 0;
-  // Makes everything recorded since the last Commit durable, as one transaction.
-  virtual void Commit() = 0;
+  // Makes everything recorded since the last Commit durable, as one transaction. False when it
+  // could not (disk full, I/O error): error() says why, and the engine starts nothing more.
+  virtual bool Commit() = 0;
+  virtual std::string error() const { return ""; }
+  // Seconds until the store wants Commit() called again though nothing changed (to refresh
+  // status.json), or -1 for never.
+  virtual double RefreshIn() const { return -1; }
 };
 
 // Keeps the state in memory only: runs are not resumable. Also what tests read.
@@ -41,7 +49,10 @@ class MemoryStore : public Store {
   void TaskChanged(const std::string& task, TaskState state, int attempts) override;
   void AttemptChanged(const AttemptRecord& attempt) override;
   void Append(const Event& event) override { events_.push_back(event); }
-  void Commit() override { ++commits_; }
+  bool Commit() override {
+    ++commits_;
+    return true;
+  }
 
   struct TaskRow {
     std::string task;
