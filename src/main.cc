@@ -10,8 +10,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "mex 0.1.0");
   app.require_subcommand(1);
   std::string debug;
-  app.add_option("-d", debug, "Debugging mode: 'stats' prints where the time went")
-      ->check(CLI::IsMember({"stats"}));
+  app.add_option("-d", debug,
+                 "Debugging mode: 'stats' prints where the time went; 'nostore' runs without "
+                 "state.db (not resumable; to measure what the store costs)")
+      ->check(CLI::IsMember({"stats", "nostore"}));
 
   std::string file;
   auto* validate = app.add_subcommand("validate", "Load and check a milestone file; run nothing");
@@ -43,6 +45,14 @@ int main(int argc, char** argv) {
   run->add_flag("--json", run_options.json, "Print events as NDJSON");
   run->add_flag("--quiet", run_options.quiet, "Print only failures and the summary");
 
+  mex::StatusOptions status_options;
+  auto* status = app.add_subcommand("status", "The latest run's status; changes nothing");
+  status->add_option("FILE", status_options.file,
+                     "Milestone file (default: the latest run of any milestone in .mex/)");
+  status->add_option("--state-dir", status_options.state_dir,
+                     "State folder (default .mex beside FILE, or in the current folder)");
+  status->add_flag("--json", status_options.json, "Print the status object as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -56,6 +66,7 @@ int main(int argc, char** argv) {
     return mex::kExitUsage;
   }
   if (debug == "stats") mex::Metrics::Get().Enable();
+  run_options.durable = debug != "nostore";
   // A reader that goes away (`mex run --json | head`) must not kill mex while its tasks run:
   // their process groups would be left behind. Tasks get SIGPIPE back (see LocalExecutor).
   signal(SIGPIPE, SIG_IGN);
@@ -66,6 +77,7 @@ int main(int argc, char** argv) {
     if (*plan) code = mex::PlanCommand(plan_options);
     if (*graph) code = mex::GraphCommand(file, format);
     if (*run) code = mex::RunCommand(run_options);
+    if (*status) code = mex::StatusCommand(status_options);
   }
   if (mex::Metrics::Get().enabled()) mex::Metrics::Get().Report();
   return code;

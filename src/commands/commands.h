@@ -27,9 +27,17 @@ struct RunOptions {
   std::string executor;   // "": the milestone's
   bool json = false;
   bool quiet = false;
+  bool durable = true;  // false (`-d nostore`): no state.db, no status.json, nothing resumable
 };
 int RunCommand(const RunOptions& options);
 
 int GraphCommand(const std::string& file, const std::string& format);
+
+struct StatusOptions {
+  std::string file;       // "": the latest run of any milestone in .mex of the current folder
+  std::string state_dir;  // "": .mex beside the milestone file, or of the current folder
+  bool json = false;
+};
+int StatusCommand(const StatusOptions& options);
 
 }  // namespace mex

@@ -3,14 +3,22 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
+#include <optional>
 
 #include "commands/commands.h"
 #include "commands/load.h"
+#include "engine/definition.h"
+#include "engine/resume.h"
 #include "engine/scheduler.h"
 #include "exec/local_executor.h"
 #include "plan/roadmap.h"
 #include "report/ndjson.h"
 #include "report/plain.h"
+#include "report/roadmap_json.h"
+#include "store/run_files.h"
+#include "store/sqlite_store.h"
+#include "store/state_lock.h"
+#include "util/metrics.h"
 
 extern char** environ;
 
@@ -56,13 +64,33 @@ int RunCommand(const RunOptions& options) {
   int jobs = options.jobs > 0 ? options.jobs : m.defaults.max_parallel;
   Roadmap roadmap = ComputeRoadmap(m, graph, jobs);
 
-  RunInfo run;
-  run.milestone = &m;
-  run.timestamp = IsoTimestamp();
-  for (char** e = environ; *e != nullptr; ++e) run.base_env.emplace_back(*e);
   std::string state_dir = options.state_dir.empty() ? m.workspace + "/.mex" : options.state_dir;
   std::string err;
-  if (!CreateRunFolder(state_dir, NewRunId(), &run.paths, &err)) {
+  StateLock lock;
+  if (!MakeFolder(state_dir, &err) || !lock.Acquire(state_dir, &err)) {
+    fmt::print(stderr, "mex: {}\n", err);
+    return kExitUsage;
+  }
+  std::unique_ptr<SqliteStore> db;
+  std::optional<StoredRun> earlier;
+  std::string milestone_path = MilestoneKey(options.file);
+  if (options.durable) {
+    {
+      ScopedMetric metric("open state.db");
+      db = SqliteStore::Open(state_dir, false, &err);
+    }
+    if (!db) {
+      fmt::print(stderr, "mex: {}\n", err);
+      return kExitUsage;
+    }
+    if (!options.new_run) earlier = db->LatestRun(milestone_path);
+  }
+
+  RunInfo run;
+  run.milestone = &m;
+  run.timestamp = earlier ? earlier->timestamp : IsoTimestamp();
+  for (char** e = environ; *e != nullptr; ++e) run.base_env.emplace_back(*e);
+  if (!CreateRunFolder(state_dir, earlier ? earlier->id : NewRunId(), &run.paths, &err)) {
     fmt::print(stderr, "mex: {}\n", err);
     return kExitUsage;
   }
@@ -71,16 +99,53 @@ int RunCommand(const RunOptions& options) {
     fmt::print(stderr, "mex: {}\n", executor.init_error());
     return kExitFailed;
   }
-  MemoryStore store;
   std::unique_ptr<EventSink> sink;
   if (options.json) {
     sink = std::make_unique<NdjsonReporter>(stdout);
   } else {
     sink = std::make_unique<PlainReporter>(stdout, options.quiet);
   }
-  Scheduler scheduler(run, graph, roadmap.priority, jobs, &executor, &store, sink.get());
-  int code = scheduler.Run();
-  if (!options.json && !options.quiet) fmt::print("logs and artifacts: {}\n", run.paths.run_dir);
+  MemoryStore memory;
+  Store* store = db ? static_cast<Store*>(db.get()) : &memory;
+  Scheduler scheduler(run, graph, roadmap.priority, jobs, &executor, store, sink.get());
+  if (db) {
+    StoredRun row;
+    row.id = run.paths.run_id;
+    row.milestone = milestone_path;
+    row.name = m.id;
+    row.timestamp = run.timestamp;
+    row.started_at = earlier ? earlier->started_at : WallClockSeconds();
+    db->BeginRun(row, jobs);
+    std::vector<std::string> hashes;
+    {
+      ScopedMetric metric("definition hashes");
+      hashes = DefinitionHashes(run, graph);
+    }
+    {
+      ScopedMetric metric("prepare session");
+      PrepareSession(run, hashes, db.get(), &scheduler);
+    }
+    scheduler.set_resumed(earlier.has_value());
+    db->SetStatusPath(run.paths.run_dir + "/status.json");
+  }
+  {
+    ScopedMetric metric("write roadmap.json");
+    if (!WriteFileAtomically(run.paths.run_dir + "/roadmap.json",
+                             RoadmapJson(m, roadmap).dump(2) + "\n", &err)) {
+      fmt::print(stderr, "mex: {}\n", err);
+      return kExitFailed;
+    }
+  }
+  int code = 0;
+  {
+    ScopedMetric metric("scheduler");
+    code = scheduler.Run();
+  }
+  {
+    ScopedMetric metric("close state.db");
+    db.reset();
+  }
+  if (!options.json && !options.quiet) fmt::print("run folder: {}\n", run.paths.run_dir);
   return code;
 }
 

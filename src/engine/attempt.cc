@@ -88,17 +88,26 @@ bool RenderPrompt(const Renderer& r, const Task& task, const AttemptHistory& his
   return true;
 }
 
-bool BuildCommand(const RunInfo& run, const Task& task, const Renderer& r,
-                  const AttemptHistory& history, AttemptSpec* spec, std::string* err) {
+// The command of an attempt before any file is written: argv, and for an agent task the prompt
+// and how it goes in (the prompt file's path or the prompt itself is added by BuildCommand).
+struct RenderedCommand {
+  std::vector<std::string> argv;
+  bool has_prompt = false;
+  std::string prompt;
+  PromptVia via = PromptVia::kStdin;
+};
+
+bool RenderCommand(const RunInfo& run, const Task& task, const Renderer& r,
+                   const AttemptHistory& history, RenderedCommand* cmd, std::string* err) {
   if (!task.has_prompt()) {
     if (!task.run.is_argv) {
       std::string command;
       if (!r.Render(task.run.shell, true, &command, err)) return false;
-      spec->argv = {"/bin/sh", "-c", std::move(command)};
+      cmd->argv = {"/bin/sh", "-c", std::move(command)};
       return true;
     }
     for (const std::string& word : task.run.argv) {
-      if (!r.Render(word, false, &spec->argv.emplace_back(), err)) return false;
+      if (!r.Render(word, false, &cmd->argv.emplace_back(), err)) return false;
     }
     return true;
   }
@@ -109,13 +118,23 @@ bool BuildCommand(const RunInfo& run, const Task& task, const Renderer& r,
     *err = fmt::format("undefined agent '{}'", name);
     return false;
   }
-  std::string prompt;
-  if (!RenderPrompt(r, task, history, &prompt, err)) return false;
-  spec->argv = agent->command;
+  if (!RenderPrompt(r, task, history, &cmd->prompt, err)) return false;
+  cmd->argv = agent->command;
+  cmd->has_prompt = true;
+  cmd->via = agent->prompt_via;
+  return true;
+}
+
+bool BuildCommand(const RunInfo& run, const Task& task, const Renderer& r,
+                  const AttemptHistory& history, AttemptSpec* spec, std::string* err) {
+  RenderedCommand cmd;
+  if (!RenderCommand(run, task, r, history, &cmd, err)) return false;
+  spec->argv = std::move(cmd.argv);
+  if (!cmd.has_prompt) return true;
   std::string prompt_path =
       fmt::format("{}/{}/{}.prompt", run.paths.logs_dir, task.id, history.number);
-  if (!WriteWholeFile(prompt_path, prompt, err)) return false;
-  switch (agent->prompt_via) {
+  if (!WriteWholeFile(prompt_path, cmd.prompt, err)) return false;
+  switch (cmd.via) {
     case PromptVia::kStdin:
       spec->stdin_path = prompt_path;
       break;
@@ -123,10 +142,17 @@ bool BuildCommand(const RunInfo& run, const Task& task, const Renderer& r,
       spec->argv.push_back(prompt_path);
       break;
     case PromptVia::kArg:
-      spec->argv.push_back(std::move(prompt));
+      spec->argv.push_back(std::move(cmd.prompt));
       break;
   }
   return true;
+}
+
+// Appends `text` with its length first, so that no two lists of fields give the same bytes.
+void AppendField(std::string* out, std::string_view text) {
+  *out += std::to_string(text.size());
+  *out += ':';
+  *out += text;
 }
 
 // Sets NAME in `env`, replacing an earlier value: with two, a program would see the first.
@@ -147,6 +173,36 @@ std::string OutputPath(const RunInfo& run, const Task& task) {
   const TaskDetail* d = task.details();
   if (!d || d->output.path.empty()) return "";
   return run.paths.ArtifactPath(d->output.path);
+}
+
+std::string DefinitionText(const RunInfo& run, const Task& task) {
+  AttemptHistory first;
+  Renderer renderer(run, task, first);
+  RenderedCommand cmd;
+  std::string err;
+  std::string text;
+  if (!RenderCommand(run, task, renderer, first, &cmd, &err)) {
+    AppendField(&text, "error");  // it cannot start; if the error changes, so does the text
+    AppendField(&text, err);
+    return text;
+  }
+  AppendField(&text, cmd.has_prompt ? "agent" : "command");
+  for (const std::string& word : cmd.argv) AppendField(&text, word);
+  if (cmd.has_prompt) {
+    AppendField(&text, std::to_string(static_cast<int>(cmd.via)));
+    AppendField(&text, cmd.prompt);
+  }
+  const TaskDetail* d = task.details();
+  AppendField(&text, d ? d->cwd : "");
+  AppendField(&text, OutputPath(run, task));
+  AppendField(&text, std::to_string(d ? static_cast<int>(d->output.schema) : 0));
+  if (d) {
+    for (const auto& [name, value] : d->env) {
+      AppendField(&text, name);
+      AppendField(&text, value);
+    }
+  }
+  return text;
 }
 
 bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& history,

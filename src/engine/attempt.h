@@ -33,6 +33,11 @@ struct AttemptHistory {
 bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& history,
                   AttemptSpec* spec, std::string* err);
 
+// What an attempt of `task` would run, as one string, without touching any file: the rendered
+// command or prompt of a first attempt, the agent's command, the task's cwd, env and declared
+// output. Two sessions of a run give the same text for a task exactly when it would do the same.
+std::string DefinitionText(const RunInfo& run, const Task& task);
+
 // The absolute path of a task's declared output, or "" when it declares none.
 std::string OutputPath(const RunInfo& run, const Task& task);
 

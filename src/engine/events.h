@@ -58,8 +58,10 @@ struct Event {
   double elapsed_s = 0;       // task events: the attempt's run time; kRunFinished: the run's
   std::string log;            // the attempt's log file
   bool passed = false;        // kPhaseFinished, kRunFinished
+  bool resumed = false;       // kRunStarted: the run goes on from an earlier session
   int exit_code = 0;          // kRunFinished: mex's exit code
-  // kRunFinished: counts of tasks by final state
+  // kRunFinished: counts of tasks by final state; kRunStarted: `succeeded` counts the tasks kept
+  // from an earlier session
   int succeeded = 0, failed = 0, skipped = 0, cancelled = 0;
 };
 

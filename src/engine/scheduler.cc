@@ -62,9 +62,22 @@ Scheduler::Scheduler(const RunInfo& run, const Graph& graph, const std::vector<d
   }
 }
 
+void Scheduler::Resume(uint32_t task, std::vector<AttemptRecord> attempts, bool kept) {
+  TaskRun& run = tasks_[task];
+  for (const AttemptRecord& a : attempts) run.attempts = std::max(run.attempts, a.number);
+  run.prior_attempts = run.attempts;
+  run.history = std::move(attempts);
+  if (kept) {
+    run.state = TaskState::kSucceeded;
+    ++kept_;
+  }
+}
+
 int Scheduler::Run() {
   started_ = MonotonicSeconds();
   Event begin{EventKind::kRunStarted};
+  begin.succeeded = kept_;
+  begin.resumed = resumed_;
   Emit(begin);
   StartPhase(0);
   for (;;) {
@@ -80,6 +93,8 @@ int Scheduler::Run() {
     }
     double timeout = -1;
     if (!retries_.empty()) timeout = std::max(0.0, retries_.top().first - MonotonicSeconds());
+    double refresh = store_->RefreshIn();
+    if (refresh >= 0 && (timeout < 0 || refresh < timeout)) timeout = refresh;
     WaitResult result = executor_->Wait(timeout);
     for (uint64_t key : result.stalled) Emit(TaskEvent(EventKind::kTaskStalled, key));
     for (const AttemptEnd& end : result.ended) HandleEnd(end);
@@ -95,12 +110,17 @@ void Scheduler::StartPhase(size_t phase) {
   Event event{EventKind::kPhaseStarted};
   event.phase = p.name;
   Emit(event);
-  phase_open_ = p.tasks.size();
+  phase_open_ = 0;
   for (uint32_t t : p.tasks) {
-    for (uint32_t dep : graph_.deps(t)) tasks_[t].waiting += m_.tasks[dep].phase == phase ? 1 : 0;
+    if (tasks_[t].state == TaskState::kSucceeded) continue;  // kept from an earlier session
+    ++phase_open_;
+    for (uint32_t dep : graph_.deps(t)) {
+      tasks_[t].waiting +=
+          m_.tasks[dep].phase == phase && tasks_[dep].state != TaskState::kSucceeded ? 1 : 0;
+    }
   }
   for (uint32_t t : p.tasks) {
-    if (tasks_[t].waiting == 0) MakeReady(t);
+    if (tasks_[t].state == TaskState::kPending && tasks_[t].waiting == 0) MakeReady(t);
   }
 }
 
@@ -135,10 +155,39 @@ void Scheduler::StartReadyTasks() {
     to_start_.push_back(task);
     SetState(task, TaskState::kRunning);
   }
-  if (to_start_.empty()) return;
   for (uint32_t task : to_start_) RecordAttemptStart(task);
-  store_->Commit();  // the starts are durable before any process exists or is reported
+  // One transaction per turn of the loop: what ended since the last turn, and these starts,
+  // are durable before any of these processes exists or is reported.
+  Commit();
+  if (store_failed_) return;
   for (uint32_t task : to_start_) LaunchAttempt(task);
+  Deliver();
+}
+
+void Scheduler::Commit() {
+  if (!store_failed_ && !store_->Commit()) {
+    store_failed_ = true;
+    failed_ = true;
+    for (uint32_t task : to_start_) {
+      // Recorded as started, but the record is not durable: these never run.
+      --running_;
+      if (Pool* pool = PoolOf(task)) --pool->in_use;
+      SetState(task, TaskState::kCancelled);
+      --phase_open_;
+    }
+    to_start_.clear();
+    StopStarting();
+    Event event{EventKind::kInterrupted};
+    event.reason = store_->error();
+    Emit(event);
+    executor_->CancelAll();
+  }
+  Deliver();
+}
+
+void Scheduler::Deliver() {
+  for (const Event& event : undelivered_) sink_->OnEvent(event);
+  undelivered_.clear();
 }
 
 void Scheduler::RecordAttemptStart(uint32_t task) {
@@ -199,13 +248,14 @@ void Scheduler::HandleEnd(const AttemptEnd& end) {
       outcome.output_error = ValidateArtifact(OutputPath(run_, m_.tasks[task]), d->output.schema);
     }
   }
-  // Only a failure needs the log's tail (to classify it and to tell the next attempt).
+  // Only a failure needs the log's tail (to classify it, to tell the next attempt, to report).
   if (!exited_zero || !outcome.output_error.empty()) {
     outcome.log_tail = ReadTail(record.log_path, kLogTailBytes);
   }
   if (end.reason == EndReason::kSpawnFailed && outcome.log_tail.empty()) {
     outcome.log_tail = end.error;
   }
+  record.log_tail = outcome.log_tail;
   Classification c = Classify(outcome, m_.classify);
   record.ended_at = end.ended_at;
   record.exit_code = end.exit_code;
@@ -216,18 +266,18 @@ void Scheduler::HandleEnd(const AttemptEnd& end) {
   store_->AttemptChanged(record);
   if (c.succeeded) {
     Succeed(task, elapsed);
-  } else if (interrupt_ != 0 || end.reason == EndReason::kCancelled) {
+  } else if (interrupt_ != 0 || store_failed_ || end.reason == EndReason::kCancelled) {
     SetState(task, TaskState::kCancelled);
     --phase_open_;
     Event event = TaskEvent(EventKind::kTaskCancelled, task);
-    event.reason = interrupt_ ? "interrupted" : "cancelled";
+    event.reason = interrupt_ ? "interrupted" : store_failed_ ? "the store failed" : "cancelled";
     Emit(event);
   } else {
     run.last_class = c.failure_class;
     run.last_error = fmt::format("{} ({}). End of its log:\n{}", c.reason,
                                  FailureClassName(c.failure_class), outcome.log_tail);
-    bool retry = c.failure_class != FailureClass::kPermanent &&
-                 run.attempts < RetryFor(task).max_attempts && !stopping_;
+    bool retry = c.failure_class != FailureClass::kPermanent && run.attempts < AttemptLimit(task) &&
+                 !stopping_;
     if (retry) {
       ScheduleRetry(task, c, elapsed);
     } else {
@@ -363,12 +413,14 @@ int Scheduler::Finish() {
       done.cancelled += run.state == TaskState::kCancelled;
     }
   }
-  done.exit_code = interrupt_ ? 130 : (failed_ || done.failed || done.cancelled) ? 1 : 0;
+  done.exit_code = interrupt_ && !store_failed_                 ? 130
+                   : (failed_ || done.failed || done.cancelled) ? 1
+                                                                : 0;
   done.passed = done.exit_code == 0;
   done.elapsed_s = MonotonicSeconds() - started_;
   done.reason = interrupt_ ? "interrupted" : done.passed ? "succeeded" : "failed";
   Emit(done);
-  store_->Commit();
+  Commit();
   return done.exit_code;
 }
 
@@ -381,7 +433,7 @@ void Scheduler::Emit(Event event) {
   event.time = WallClockSeconds();
   event.run = run_.paths.run_id;
   store_->Append(event);
-  sink_->OnEvent(event);
+  undelivered_.push_back(std::move(event));
 }
 
 Event Scheduler::TaskEvent(EventKind kind, uint32_t task) const {
@@ -389,8 +441,12 @@ Event Scheduler::TaskEvent(EventKind kind, uint32_t task) const {
   event.task = m_.tasks[task].id;
   event.phase = m_.phases[m_.tasks[task].phase].name;
   event.attempt = tasks_[task].attempts;
-  event.max_attempts = RetryFor(task).max_attempts;
+  event.max_attempts = AttemptLimit(task);
   return event;
+}
+
+int Scheduler::AttemptLimit(uint32_t task) const {
+  return tasks_[task].prior_attempts + RetryFor(task).max_attempts;
 }
 
 void Scheduler::WriteFailureReport(uint32_t task, const Classification& c) {
@@ -405,7 +461,7 @@ void Scheduler::WriteFailureReport(uint32_t task, const Classification& c) {
                         {"started_at", a.started_at},
                         {"ended_at", a.ended_at},
                         {"log", a.log_path},
-                        {"log_tail", ReadTail(a.log_path, kLogTailBytes)}});
+                        {"log_tail", a.log_tail}});
   }
   nlohmann::ordered_json report = {{"task", m_.tasks[task].id},
                                    {"class", FailureClassName(c.failure_class)},

@@ -24,6 +24,12 @@ class Scheduler {
   Scheduler(const RunInfo& run, const Graph& graph, const std::vector<double>& priority, int jobs,
             Executor* executor, Store* store, EventSink* sink);
 
+  // Before Run(), for a run that goes on from an earlier session: the task's attempts so far
+  // (numbering goes on after them), and whether it succeeded then and is kept as it is.
+  void Resume(uint32_t task, std::vector<AttemptRecord> attempts, bool kept);
+  // Whether Run() reports the run as resumed (set when an earlier session of it exists).
+  void set_resumed(bool resumed) { resumed_ = resumed; }
+
   // Runs until every task is final; returns mex's exit code: 0 every phase passed, 1 a task or
   // phase failed, 130 interrupted.
   int Run();
@@ -34,9 +40,10 @@ class Scheduler {
  private:
   struct TaskRun {
     TaskState state = TaskState::kPending;
-    int attempts = 0;
-    uint32_t waiting = 0;  // deps of the same phase not yet succeeded
-    double started = 0;    // monotonic start of the running attempt
+    int attempts = 0;        // the number of its latest attempt, this session or earlier
+    int prior_attempts = 0;  // attempts of earlier sessions: this session's budget starts after
+    uint32_t waiting = 0;    // deps of the same phase not yet succeeded
+    double started = 0;      // monotonic start of the running attempt
     FailureClass last_class = FailureClass::kLogic;
     double waiting_since = 0;  // monotonic: when a resource retry began to wait, or 0
     std::string last_error;    // given to the next attempt's prompt
@@ -74,7 +81,14 @@ class Scheduler {
   // Starts nothing more: drops the ready queue and the pending retries.
   void StopStarting();
   void SetState(uint32_t task, TaskState state);
+  // Records `event` in the store; the sink gets it at the next Commit() (or Deliver() when what
+  // it reports is durable already), so nothing is shown that a crash could take back.
   void Emit(Event event);
+  // Commits this turn's changes, then reports their events. On a store failure, stops.
+  void Commit();
+  void Deliver();
+  // The attempts this task may have this session: its retry policy's, after the earlier ones.
+  int AttemptLimit(uint32_t task) const;
   Event TaskEvent(EventKind kind, uint32_t task) const;
   void WriteFailureReport(uint32_t task, const Classification& c);
   const RetryPolicy& RetryFor(uint32_t task) const;
@@ -103,6 +117,10 @@ class Scheduler {
   bool stopping_ = false;  // on_failure: stop, or interrupted: start nothing new
   int interrupt_ = 0;      // the first SIGINT/SIGTERM, or 0
   bool failed_ = false;
+  bool store_failed_ = false;
+  int kept_ = 0;  // tasks kept from an earlier session
+  bool resumed_ = false;
+  std::vector<Event> undelivered_;
   double started_ = 0;
   std::mt19937_64 rng_;
 };

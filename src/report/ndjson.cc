@@ -13,6 +13,10 @@ nlohmann::ordered_json EventToJson(const Event& e) {
     j["max_attempts"] = e.max_attempts;
   }
   switch (e.kind) {
+    case EventKind::kRunStarted:
+      j["resumed"] = e.resumed;
+      j["kept"] = e.succeeded;
+      break;
     case EventKind::kTaskStarted:
       j["log"] = e.log;
       break;

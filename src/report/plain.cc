@@ -18,7 +18,12 @@ void PlainReporter::OnEvent(const Event& e) {
   std::string line;
   switch (e.kind) {
     case EventKind::kRunStarted:
-      if (!quiet_) line = fmt::format("run {}", e.run);
+      if (!quiet_) {
+        line = !e.resumed        ? fmt::format("run {}", e.run)
+               : e.succeeded > 0 ? fmt::format("resume {}: {} task{} that succeeded earlier kept",
+                                               e.run, e.succeeded, e.succeeded == 1 ? "" : "s")
+                                 : fmt::format("resume {}", e.run);
+      }
       break;
     case EventKind::kPhaseStarted:
       if (!quiet_) line = fmt::format("phase {}", e.phase);
@@ -44,8 +49,8 @@ void PlainReporter::OnEvent(const Event& e) {
       if (!quiet_) line = fmt::format("done {} ({})", e.task, Seconds(e.elapsed_s));
       break;
     case EventKind::kTaskFailed:
-      line = fmt::format("FAILED {} after {} attempt{}, {}: {}", e.task, e.attempt,
-                         e.attempt == 1 ? "" : "s", e.failure_class, e.reason);
+      line = fmt::format("FAILED {} (attempt {}/{}), {}: {}", e.task, e.attempt, e.max_attempts,
+                         e.failure_class, e.reason);
       break;
     case EventKind::kTaskSkipped:
       line = fmt::format("skip {}: {}", e.task, e.reason);
@@ -59,8 +64,12 @@ void PlainReporter::OnEvent(const Event& e) {
       }
       break;
     case EventKind::kInterrupted:
-      line = fmt::format("interrupted ({}): ending running tasks; press Ctrl-C again to kill them",
-                         e.reason);
+      line = e.reason.starts_with("SIG")
+                 ? fmt::format(
+                       "interrupted ({}): ending running tasks; press Ctrl-C again to "
+                       "kill them",
+                       e.reason)
+                 : fmt::format("stopping: {}; ending running tasks", e.reason);
       break;
     case EventKind::kRunFinished:
       line = fmt::format("{}: {} succeeded, {} failed, {} skipped, {} cancelled in {}", e.reason,

@@ -65,7 +65,8 @@ bool CreateRunFolder(const std::string& state_dir, const std::string& run_id, Ru
   return true;
 }
 
-bool WriteFileAtomically(const std::string& path, std::string_view content, std::string* err) {
+bool WriteFileAtomically(const std::string& path, std::string_view content, std::string* err,
+                         bool sync) {
   std::string temp = fmt::format("{}.tmp.{}", path, getpid());
   int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -86,7 +87,7 @@ bool WriteFileAtomically(const std::string& path, std::string_view content, std:
     data += n;
     left -= static_cast<size_t>(n);
   }
-  if (fsync(fd) != 0 || close(fd) != 0) {
+  if ((sync && fsync(fd) != 0) || close(fd) != 0) {
     *err = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
     unlink(temp.c_str());
     return false;

@@ -30,8 +30,11 @@ bool MakeFolder(const std::string& dir, std::string* err);
 bool CreateRunFolder(const std::string& state_dir, const std::string& run_id, RunPaths* paths,
                      std::string* err);
 
-// Writes `content` to `path` through a temp file in the same folder, fsync and rename, so that a
+// Writes `content` to `path` through a temp file in the same folder and a rename, so that a
 // reader sees the old file or the new one, never a part. Refuses to write through a symlink.
-bool WriteFileAtomically(const std::string& path, std::string_view content, std::string* err);
+// `sync`: fsync the temp file first, so that the new content also survives a power cut (a file
+// rewritten every 500 ms from the database, like status.json, does not need it).
+bool WriteFileAtomically(const std::string& path, std::string_view content, std::string* err,
+                         bool sync = true);
 
 }  // namespace mex

@@ -1,0 +1,17 @@
+// Definition hashes: whether a task that succeeded in an earlier session of a run may be kept.
+// A task's hash covers what it would run (DefinitionText) and the hashes of its deps, so a
+// change to a task also changes every task downstream of it, as in a Ninja rebuild.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/attempt.h"
+#include "plan/graph.h"
+
+namespace mex {
+
+// One hash per task (32 hex digits, XXH3-128), in task order. The graph must be acyclic.
+std::vector<std::string> DefinitionHashes(const RunInfo& run, const Graph& graph);
+
+}  // namespace mex

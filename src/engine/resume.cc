@@ -1,0 +1,68 @@
+#include "engine/resume.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <unordered_map>
+
+#include "exec/process.h"
+
+namespace mex {
+
+SessionSummary PrepareSession(const RunInfo& run, const std::vector<std::string>& hashes,
+                              SqliteStore* store, Scheduler* scheduler) {
+  const Milestone& m = *run.milestone;
+  SessionSummary summary;
+  summary.interrupted = store->MarkInterrupted(WallClockSeconds());
+
+  std::vector<PhaseRow> phases;
+  for (const Phase& p : m.phases) phases.push_back({p.name, p.weight});
+  store->SetPhases(phases);
+
+  std::unordered_map<std::string, StoredTask> stored;
+  for (StoredTask& t : store->Tasks(run.paths.run_id)) {
+    std::string id = t.id;
+    stored.emplace(std::move(id), std::move(t));
+  }
+  std::unordered_map<std::string, std::vector<AttemptRecord>> attempts;
+  for (AttemptRecord& a : store->Attempts(run.paths.run_id)) {
+    std::string task = a.task;
+    attempts[task].push_back(std::move(a));
+  }
+
+  for (uint32_t t = 0; t < m.tasks.size(); ++t) {
+    const Task& task = m.tasks[t];
+    std::string id(task.id);
+    StoredTask row{id, t, task.phase, task.effort, hashes[t], TaskState::kPending, 0};
+    std::vector<AttemptRecord> earlier;
+    if (auto a = attempts.find(id); a != attempts.end()) earlier = std::move(a->second);
+    for (const AttemptRecord& a : earlier) row.attempts = std::max(row.attempts, a.number);
+    auto old = stored.find(id);
+    bool kept = false;
+    if (old != stored.end()) {
+      const StoredTask& was = old->second;
+      bool same = was.hash == hashes[t];
+      kept = same && was.state == TaskState::kSucceeded;
+      summary.changed += !same && was.state == TaskState::kSucceeded;
+      if (kept) row.state = TaskState::kSucceeded;
+      bool unchanged_row = was.seq == row.seq && was.phase == row.phase &&
+                           was.effort == row.effort && same && was.state == row.state &&
+                           was.attempts == row.attempts;
+      if (!unchanged_row) store->PutTask(row);
+      stored.erase(old);
+    } else {
+      store->PutTask(row);
+    }
+    if (kept) {
+      ++summary.kept;
+    } else if (!earlier.empty()) {
+      // A failure report of an earlier session would stay beside a task that now runs again.
+      unlink(fmt::format("{}/{}.json", run.paths.failures_dir, id).c_str());
+    }
+    scheduler->Resume(t, std::move(earlier), kept);
+  }
+  for (const auto& [id, row] : stored) store->RemoveTask(id);  // no longer in the milestone
+  return summary;
+}
+
+}  // namespace mex

@@ -1,0 +1,27 @@
+// A session of a run (SPEC §5): the first one starts the run, later ones go on with it. Each
+// task that succeeded earlier with the same definition hash is kept; every other task runs
+// again with fresh attempts, numbered after the earlier ones.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/attempt.h"
+#include "engine/scheduler.h"
+#include "store/sqlite_store.h"
+
+namespace mex {
+
+struct SessionSummary {
+  int kept = 0;         // succeeded earlier, same definition: not run again
+  int changed = 0;      // succeeded earlier, definition changed since: run again
+  int interrupted = 0;  // attempts left running by an engine that was killed
+};
+
+// Records the milestone's phases and tasks for this session in `store` (uncommitted: the
+// scheduler's first turn commits them) and tells `scheduler` each task's earlier attempts and
+// whether it is kept. Removes the failure reports of tasks that run again.
+SessionSummary PrepareSession(const RunInfo& run, const std::vector<std::string>& hashes,
+                              SqliteStore* store, Scheduler* scheduler);
+
+}  // namespace mex

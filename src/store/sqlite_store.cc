@@ -1,0 +1,670 @@
+#include "store/sqlite_store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iterator>
+
+#include "exec/process.h"
+#include "report/ndjson.h"
+#include "store/run_files.h"
+#include "store/status.h"
+
+namespace mex {
+
+namespace {
+
+constexpr double kStatusIntervalS = 0.5;
+// status.json may take this share of the engine's time at most: the status of a huge run, which
+// takes longer to build, is written less often than every kStatusIntervalS.
+constexpr double kStatusShare = 0.05;
+
+// Script i takes the schema from version i to i + 1. Never edit a script once released: add one.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  milestone TEXT NOT NULL,  -- MilestoneKey of the milestone file
+  name TEXT NOT NULL,       -- the milestone's id
+  state TEXT NOT NULL,      -- running, succeeded, failed, interrupted
+  jobs INTEGER,
+  pid INTEGER,
+  started_at REAL NOT NULL,  -- seconds since the Unix epoch
+  timestamp TEXT NOT NULL,   -- ISO 8601 of started_at: the run's {{timestamp}}
+  updated_at REAL,
+  ended_at REAL,
+  exit_code INTEGER
+);
+CREATE INDEX runs_by_milestone ON runs (milestone, started_at);
+
+CREATE TABLE phases (
+  run TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  weight REAL NOT NULL,
+  state TEXT NOT NULL,  -- pending, running, passed, failed
+  gate_score REAL,
+  gate_min_score REAL,
+  gate_passed INTEGER,
+  gate_detail TEXT,
+  PRIMARY KEY (run, idx)
+);
+
+CREATE TABLE tasks (
+  run TEXT NOT NULL,
+  id TEXT NOT NULL,
+  seq INTEGER NOT NULL,    -- position in the file
+  phase INTEGER NOT NULL,  -- phases.idx
+  effort REAL NOT NULL,
+  hash TEXT NOT NULL,      -- of the task's definition
+  state TEXT NOT NULL,     -- TaskStateName
+  attempts INTEGER NOT NULL,
+  stalled INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run, id)
+) WITHOUT ROWID;
+CREATE INDEX tasks_by_seq ON tasks (run, seq);
+
+CREATE TABLE attempts (
+  run TEXT NOT NULL,
+  task TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  started_at REAL NOT NULL,
+  ended_at REAL NOT NULL,       -- 0 while running
+  exit_code INTEGER NOT NULL,
+  signal INTEGER NOT NULL,
+  end_reason TEXT NOT NULL,     -- AttemptRecord::end; '' while running
+  class TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  log TEXT NOT NULL,
+  log_tail TEXT NOT NULL,
+  PRIMARY KEY (run, task, n)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  run TEXT NOT NULL,
+  time REAL NOT NULL,
+  kind TEXT NOT NULL,
+  task TEXT,
+  body TEXT NOT NULL  -- the event as `mex run --json` prints it
+);
+)sql",
+};
+static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
+
+// What the first page of the file says it is.
+struct Header {
+  int application_id = 0;
+  int version = 0;
+  int objects = 0;  // tables, indexes, views, triggers
+};
+
+Header ReadHeader(SQLite::Database& db) {
+  Header h;
+  h.application_id = db.execAndGet("PRAGMA application_id").getInt();
+  h.version = db.execAndGet("PRAGMA user_version").getInt();
+  h.objects = db.execAndGet("SELECT count(*) FROM sqlite_master").getInt();
+  return h;
+}
+
+bool IsFresh(const Header& h) {
+  return h.application_id == 0 && h.version == 0 && h.objects == 0;
+}
+
+// Why the file cannot be used as a mex state database, or "".
+std::string Refusal(const std::string& path, const Header& h) {
+  if (IsFresh(h)) return "";
+  if (h.application_id != SqliteStore::kApplicationId) {
+    return fmt::format("{} is not a mex state database", path);
+  }
+  if (h.version > SqliteStore::kSchemaVersion) {
+    return fmt::format("{} was written by a newer mex (schema {}; this mex reads up to {})", path,
+                       h.version, SqliteStore::kSchemaVersion);
+  }
+  return "";
+}
+
+std::string NoRunRecorded(const std::string& state_dir) {
+  return fmt::format("no run recorded in {} (start one with `mex run FILE`)", state_dir);
+}
+
+// The message of an SQLite error met while reading `path`.
+std::string ReadError(const std::string& path, const SQLite::Exception& e) {
+  int code = e.getErrorCode() & 0xff;
+  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
+    return fmt::format(
+        "{}: cannot read the state database: {}; it is damaged — move it away to start afresh",
+        path, e.what());
+  }
+  return fmt::format("{}: cannot read the state database: {}", path, e.what());
+}
+
+// Takes the schema from its version to kSchemaVersion in one transaction. Returns a refusal, or
+// "": another mex may have changed the file since it was first read, so it is read again under
+// the write lock.
+std::string Migrate(const std::string& path, SQLite::Database& db) {
+  SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+  Header h = ReadHeader(db);
+  if (std::string refusal = Refusal(path, h); !refusal.empty()) return refusal;
+  if (h.version == SqliteStore::kSchemaVersion) return "";
+  for (int v = h.version; v < SqliteStore::kSchemaVersion; ++v) db.exec(kMigrations[v]);
+  db.exec(fmt::format("PRAGMA application_id = {}", SqliteStore::kApplicationId));
+  db.exec(fmt::format("PRAGMA user_version = {}", SqliteStore::kSchemaVersion));
+  transaction.commit();
+  return "";
+}
+
+// Creates `path` 0600 whatever the umask, unless it exists; never through a symlink.
+bool CreateDatabaseFile(const std::string& path, std::string* err) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 && errno != EEXIST) {
+    *err = fmt::format("cannot create {}: {}", path, std::strerror(errno));
+    return false;
+  }
+  if (fd >= 0) close(fd);
+  return true;
+}
+
+// Makes a statement ready to be bound and run again. The hot writes bind their strings without a
+// copy (bindNoCopy): every parameter is bound again before each run, and Run() resets the
+// statement before the strings go.
+SQLite::Statement& Fresh(SQLite::Statement& statement) {
+  statement.tryReset();
+  return statement;
+}
+
+void Run(SQLite::Statement& statement) {
+  statement.exec();
+  statement.tryReset();
+}
+
+}  // namespace
+
+std::string MilestoneKey(const std::string& file) {
+  return std::filesystem::absolute(file).lexically_normal().string();
+}
+
+struct SqliteStore::Statements {
+  explicit Statements(SQLite::Database& db)
+      : begin(db, "BEGIN IMMEDIATE"),
+        commit(db, "COMMIT"),
+        touch_run(db, "UPDATE runs SET updated_at = ? WHERE id = ?"),
+        put_task(db,
+                 "INSERT OR REPLACE INTO tasks (run, id, seq, phase, effort, hash, state, "
+                 "attempts, stalled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)"),
+        task_changed(db,
+                     "UPDATE tasks SET state = ?, attempts = ?, stalled = 0 "
+                     "WHERE run = ? AND id = ?"),
+        task_stalled(db, "UPDATE tasks SET stalled = 1 WHERE run = ? AND id = ?"),
+        put_attempt(db,
+                    "INSERT INTO attempts (run, task, n, started_at, ended_at, exit_code, signal, "
+                    "end_reason, class, reason, log, log_tail) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (run, task, n) DO UPDATE SET started_at = excluded.started_at, "
+                    "ended_at = excluded.ended_at, exit_code = excluded.exit_code, "
+                    "signal = excluded.signal, end_reason = excluded.end_reason, "
+                    "class = excluded.class, reason = excluded.reason, log = excluded.log, "
+                    "log_tail = excluded.log_tail"),
+        append_event(db, "INSERT INTO events (run, time, kind, task, body) VALUES (?, ?, ?, ?, ?)"),
+        phase_state(db, "UPDATE phases SET state = ? WHERE run = ? AND name = ?"),
+        run_started(db, "UPDATE runs SET state = 'running' WHERE id = ?"),
+        run_finished(db, "UPDATE runs SET state = ?, exit_code = ?, ended_at = ? WHERE id = ?") {}
+
+  SQLite::Statement begin, commit, touch_run, put_task, task_changed, task_stalled, put_attempt,
+      append_event, phase_state, run_started, run_finished;
+};
+
+std::unique_ptr<SqliteStore> SqliteStore::Open(const std::string& state_dir, bool read_only,
+                                               std::string* err) {
+  std::string path = state_dir + "/state.db";
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) {
+      *err = fmt::format("cannot read {}: {}", path, std::strerror(errno));
+      return nullptr;
+    }
+    if (read_only) {
+      *err = NoRunRecorded(state_dir);
+      return nullptr;
+    }
+    if (!CreateDatabaseFile(path, err)) return nullptr;
+  } else if (S_ISLNK(st.st_mode)) {
+    *err = fmt::format("{} is a symlink; refusing to open it", path);
+    return nullptr;
+  } else if (!S_ISREG(st.st_mode)) {
+    *err = fmt::format("{} is not a mex state database", path);
+    return nullptr;
+  }
+  try {
+    // Never OPEN_CREATE: a read-only open must create nothing, and a read-write one made the file
+    // above with the mode it must have.
+    int flags = (read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE) |
+                SQLite::OPEN_NOFOLLOW | SQLite::OPEN_NOMUTEX;
+    auto db = std::make_unique<SQLite::Database>(path, flags, /*busy timeout ms=*/5000);
+    Header header = ReadHeader(*db);
+    if (std::string refusal = Refusal(path, header); !refusal.empty()) {
+      *err = refusal;
+      return nullptr;
+    }
+    if (read_only) {
+      if (IsFresh(header)) {
+        *err = NoRunRecorded(state_dir);
+        return nullptr;
+      }
+      if (header.version < kSchemaVersion) {
+        *err = fmt::format("{} was written by an older mex (schema {}); `mex run` upgrades it",
+                           path, header.version);
+        return nullptr;
+      }
+    } else {
+      // WAL: readers (`mex status`) read while the engine writes. synchronous=NORMAL syncs the
+      // WAL at checkpoints, not at each commit: a committed transaction survives the engine being
+      // killed (kill -9 too: it is in the file, through the OS), which is what mex promises; on
+      // a power loss or kernel crash the last commits may be lost, but never the file's
+      // consistency.
+      db->execAndGet("PRAGMA journal_mode = WAL");
+      db->exec("PRAGMA synchronous = NORMAL");
+      if (std::string refusal = Migrate(path, *db); !refusal.empty()) {
+        *err = refusal;
+        return nullptr;
+      }
+    }
+    std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(db), read_only));
+    if (!read_only) store->PrepareWrites();
+    return store;
+  } catch (const SQLite::Exception& e) {
+    *err = ReadError(path, e);
+    return nullptr;
+  }
+}
+
+SqliteStore::SqliteStore(std::string path, std::unique_ptr<SQLite::Database> db, bool read_only)
+    : path_(std::move(path)), db_(std::move(db)), read_only_(read_only) {}
+
+SqliteStore::~SqliteStore() {
+  sql_.reset();  // statements are finalized before their connection closes
+  if (read_only_ || !db_) return;
+  try {
+    if (in_transaction_) db_->exec("ROLLBACK");
+    // Checkpoints the WAL into the file and removes it. Needs the file to itself: when a reader
+    // is on it, the file just stays in WAL mode, which is as correct.
+    db_->setBusyTimeout(100);
+    db_->execAndGet("PRAGMA journal_mode = DELETE");
+  } catch (const SQLite::Exception&) {
+  }
+}
+
+void SqliteStore::PrepareWrites() {
+  sql_ = std::make_unique<Statements>(*db_);
+}
+
+void SqliteStore::Fail(const std::string& message) {
+  if (!failed_) error_ = fmt::format("cannot record the run's state in {}: {}", path_, message);
+  failed_ = true;
+  if (in_transaction_) {
+    in_transaction_ = false;
+    try {
+      if (sqlite3_get_autocommit(db_->getHandle()) == 0) db_->exec("ROLLBACK");
+    } catch (const SQLite::Exception&) {
+    }
+  }
+}
+
+template <typename WriteFn>
+void SqliteStore::Write(WriteFn&& write) {
+  if (failed_) return;
+  if (!sql_) {
+    Fail("the state database is open read-only");
+    return;
+  }
+  if (run_id_.empty()) {
+    Fail("no run begun");
+    return;
+  }
+  try {
+    if (!in_transaction_) {
+      Run(sql_->begin);
+      in_transaction_ = true;
+    }
+    write(*sql_);
+  } catch (const SQLite::Exception& e) {
+    Fail(e.what());
+  }
+}
+
+std::optional<StoredRun> SqliteStore::LatestRun(const std::string& milestone_key) {
+  try {
+    SQLite::Statement query(
+        *db_, milestone_key.empty()
+                  ? "SELECT id, milestone, name, state, timestamp, started_at, exit_code, pid "
+                    "FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
+                  : "SELECT id, milestone, name, state, timestamp, started_at, exit_code, pid "
+                    "FROM runs WHERE milestone = ? ORDER BY started_at DESC, rowid DESC LIMIT 1");
+    if (!milestone_key.empty()) query.bind(1, milestone_key);
+    if (!query.executeStep()) return std::nullopt;
+    StoredRun run;
+    run.id = query.getColumn(0).getString();
+    run.milestone = query.getColumn(1).getString();
+    run.name = query.getColumn(2).getString();
+    run.state = query.getColumn(3).getString();
+    run.timestamp = query.getColumn(4).getString();
+    run.started_at = query.getColumn(5).getDouble();
+    run.exit_code = query.isColumnNull(6) ? -1 : query.getColumn(6).getInt();
+    run.pid = query.getColumn(7).getInt();
+    return run;
+  } catch (const SQLite::Exception& e) {
+    error_ = ReadError(path_, e);
+    return std::nullopt;
+  }
+}
+
+std::vector<StoredTask> SqliteStore::Tasks(const std::string& run) {
+  std::vector<StoredTask> tasks;
+  try {
+    SQLite::Statement query(*db_,
+                            "SELECT id, seq, phase, effort, hash, state, attempts FROM tasks "
+                            "WHERE run = ? ORDER BY seq");
+    query.bind(1, run);
+    while (query.executeStep()) {
+      StoredTask& task = tasks.emplace_back();
+      task.id = query.getColumn(0).getString();
+      task.seq = query.getColumn(1).getUInt();
+      task.phase = query.getColumn(2).getUInt();
+      task.effort = query.getColumn(3).getDouble();
+      task.hash = query.getColumn(4).getString();
+      std::string state = query.getColumn(5).getString();
+      if (!ParseTaskState(state, &task.state)) {
+        error_ = fmt::format("{}: task '{}' has an unknown state '{}'", path_, task.id, state);
+        return {};
+      }
+      task.attempts = query.getColumn(6).getInt();
+    }
+  } catch (const SQLite::Exception& e) {
+    error_ = ReadError(path_, e);
+    return {};
+  }
+  return tasks;
+}
+
+std::vector<AttemptRecord> SqliteStore::Attempts(const std::string& run) {
+  std::vector<AttemptRecord> attempts;
+  try {
+    SQLite::Statement query(*db_,
+                            "SELECT task, n, started_at, ended_at, exit_code, signal, end_reason, "
+                            "class, reason, log, log_tail FROM attempts WHERE run = ? "
+                            "ORDER BY task, n");
+    query.bind(1, run);
+    while (query.executeStep()) {
+      AttemptRecord& a = attempts.emplace_back();
+      a.task = query.getColumn(0).getString();
+      a.number = query.getColumn(1).getInt();
+      a.started_at = query.getColumn(2).getDouble();
+      a.ended_at = query.getColumn(3).getDouble();
+      a.exit_code = query.getColumn(4).getInt();
+      a.signal = query.getColumn(5).getInt();
+      a.end = query.getColumn(6).getString();
+      a.failure_class = query.getColumn(7).getString();
+      a.reason = query.getColumn(8).getString();
+      a.log_path = query.getColumn(9).getString();
+      a.log_tail = query.getColumn(10).getString();
+    }
+  } catch (const SQLite::Exception& e) {
+    error_ = ReadError(path_, e);
+    return {};
+  }
+  return attempts;
+}
+
+bool SqliteStore::ReadStatus(const std::string& run, double now, bool live,
+                             nlohmann::ordered_json* status) {
+  try {
+    *status = mex::ReadStatus(*db_, run, now, live);
+    return true;
+  } catch (const SQLite::Exception& e) {
+    error_ = ReadError(path_, e);
+  } catch (const std::exception& e) {
+    error_ = fmt::format("{}: {}", path_, e.what());
+  }
+  return false;
+}
+
+void SqliteStore::BeginRun(const StoredRun& run, int jobs) {
+  run_id_ = run.id;
+  status_due_ = true;
+  finish_pending_ = finished_ = false;
+  Write([&](Statements&) {
+    SQLite::Statement upsert(
+        *db_,
+        "INSERT INTO runs (id, milestone, name, state, jobs, pid, started_at, timestamp, "
+        "updated_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET state = 'running', jobs = excluded.jobs, "
+        "pid = excluded.pid, updated_at = excluded.updated_at, ended_at = NULL, "
+        "exit_code = NULL");
+    double now = WallClockSeconds();
+    upsert.bind(1, run.id);
+    upsert.bind(2, run.milestone);
+    upsert.bind(3, run.name);
+    upsert.bind(4, jobs);
+    upsert.bind(5, static_cast<int>(getpid()));
+    upsert.bind(6, run.started_at > 0 ? run.started_at : now);
+    upsert.bind(7, run.timestamp);
+    upsert.bind(8, now);
+    upsert.exec();
+  });
+}
+
+void SqliteStore::SetPhases(const std::vector<PhaseRow>& phases) {
+  Write([&](Statements&) {
+    SQLite::Statement clear(*db_, "DELETE FROM phases WHERE run = ?");
+    clear.bind(1, run_id_);
+    clear.exec();
+    SQLite::Statement insert(
+        *db_, "INSERT INTO phases (run, idx, name, weight, state) VALUES (?, ?, ?, ?, 'pending')");
+    for (size_t i = 0; i < phases.size(); ++i) {
+      Fresh(insert);
+      insert.bind(1, run_id_);
+      insert.bind(2, static_cast<int64_t>(i));
+      insert.bind(3, phases[i].name);
+      insert.bind(4, phases[i].weight);
+      insert.exec();
+    }
+  });
+}
+
+void SqliteStore::PutTask(const StoredTask& task) {
+  Write([&](Statements& s) {
+    SQLite::Statement& put = Fresh(s.put_task);
+    put.bind(1, run_id_);
+    put.bind(2, task.id);
+    put.bind(3, task.seq);
+    put.bind(4, task.phase);
+    put.bind(5, task.effort);
+    put.bind(6, task.hash);
+    put.bind(7, std::string(TaskStateName(task.state)));
+    put.bind(8, task.attempts);
+    Run(put);
+  });
+}
+
+void SqliteStore::RemoveTask(const std::string& id) {
+  Write([&](Statements&) {
+    SQLite::Statement remove(*db_, "DELETE FROM tasks WHERE run = ? AND id = ?");
+    remove.bind(1, run_id_);
+    remove.bind(2, id);
+    remove.exec();
+  });
+}
+
+int SqliteStore::MarkInterrupted(double now) {
+  int attempts = 0;
+  Write([&](Statements&) {
+    SQLite::Statement end(*db_,
+                          "UPDATE attempts SET end_reason = 'interrupted', ended_at = ?, "
+                          "reason = 'the engine stopped while it ran' "
+                          "WHERE run = ? AND end_reason = ''");
+    end.bind(1, now);
+    end.bind(2, run_id_);
+    attempts = end.exec();
+    SQLite::Statement reset(*db_,
+                            "UPDATE tasks SET state = 'pending', stalled = 0 WHERE run = ? AND "
+                            "state IN ('running', 'ready', 'retry_wait')");
+    reset.bind(1, run_id_);
+    reset.exec();
+  });
+  return attempts;
+}
+
+void SqliteStore::SetStatusPath(std::string path) {
+  status_path_ = std::move(path);
+  status_due_ = true;
+}
+
+void SqliteStore::TaskChanged(const std::string& task, TaskState state, int attempts) {
+  Write([&](Statements& s) {
+    SQLite::Statement& update = Fresh(s.task_changed);
+    update.bindNoCopy(1, TaskStateName(state).data());
+    update.bind(2, attempts);
+    update.bindNoCopy(3, run_id_);
+    update.bindNoCopy(4, task);
+    Run(update);
+  });
+}
+
+void SqliteStore::AttemptChanged(const AttemptRecord& a) {
+  Write([&](Statements& s) {
+    SQLite::Statement& put = Fresh(s.put_attempt);
+    put.bindNoCopy(1, run_id_);
+    put.bindNoCopy(2, a.task);
+    put.bind(3, a.number);
+    put.bind(4, a.started_at);
+    put.bind(5, a.ended_at);
+    put.bind(6, a.exit_code);
+    put.bind(7, a.signal);
+    put.bindNoCopy(8, a.end);
+    put.bindNoCopy(9, a.failure_class);
+    put.bindNoCopy(10, a.reason);
+    put.bindNoCopy(11, a.log_path);
+    put.bindNoCopy(12, a.log_tail);
+    Run(put);
+  });
+}
+
+void SqliteStore::Append(const Event& event) {
+  Write([&](Statements& s) {
+    SQLite::Statement& append = Fresh(s.append_event);
+    append.bindNoCopy(1, run_id_);
+    append.bind(2, event.time);
+    append.bindNoCopy(3, EventKindName(event.kind).data());
+    if (event.task.empty()) {
+      append.bind(4);
+    } else {
+      append.bindNoCopy(4, event.task);
+    }
+    std::string body = EventToJson(event).dump();
+    append.bindNoCopy(5, body);
+    Run(append);
+    switch (event.kind) {
+      case EventKind::kRunStarted: {
+        SQLite::Statement& started = Fresh(s.run_started);
+        started.bindNoCopy(1, run_id_);
+        Run(started);
+        break;
+      }
+      case EventKind::kPhaseStarted:
+      case EventKind::kPhaseFinished: {
+        SQLite::Statement& phase = Fresh(s.phase_state);
+        bool started = event.kind == EventKind::kPhaseStarted;
+        phase.bind(1, started ? "running" : event.passed ? "passed" : "failed");
+        phase.bindNoCopy(2, run_id_);
+        phase.bindNoCopy(3, event.phase);
+        Run(phase);
+        status_due_ = true;
+        break;
+      }
+      case EventKind::kTaskStalled: {
+        SQLite::Statement& stalled = Fresh(s.task_stalled);
+        stalled.bindNoCopy(1, run_id_);
+        stalled.bindNoCopy(2, event.task);
+        Run(stalled);
+        break;
+      }
+      case EventKind::kRunFinished: {
+        SQLite::Statement& finished = Fresh(s.run_finished);
+        finished.bindNoCopy(1, event.reason);
+        finished.bind(2, event.exit_code);
+        finished.bind(3, event.time);
+        finished.bindNoCopy(4, run_id_);
+        Run(finished);
+        status_due_ = true;
+        finish_pending_ = true;
+        break;
+      }
+      default:
+        break;
+    }
+  });
+}
+
+bool SqliteStore::Commit() {
+  if (failed_) return false;
+  if (in_transaction_) {
+    try {
+      // runs.updated_at: when the engine last recorded something, to within kStatusIntervalS
+      // (not at every commit: that would write one more page each time).
+      double now = MonotonicSeconds();
+      if (now >= touched_at_ + kStatusIntervalS) {
+        SQLite::Statement& touch = Fresh(sql_->touch_run);
+        touch.bind(1, WallClockSeconds());
+        touch.bindNoCopy(2, run_id_);
+        Run(touch);
+        touched_at_ = now;
+      }
+      Run(sql_->commit);
+      in_transaction_ = false;
+    } catch (const SQLite::Exception& e) {
+      Fail(e.what());
+      return false;
+    }
+    if (finish_pending_) finished_ = true;
+  }
+  if (!status_path_.empty()) MaybeWriteStatus();
+  return true;
+}
+
+void SqliteStore::MaybeWriteStatus() {
+  if (run_id_.empty() || in_transaction_ || (finished_ && !status_due_)) return;
+  double now = MonotonicSeconds();
+  if (!status_due_ && now < status_written_at_ + status_interval_) return;
+  status_due_ = false;
+  status_written_at_ = now;
+  std::string err;
+  try {
+    nlohmann::ordered_json status = mex::ReadStatus(*db_, run_id_, WallClockSeconds(), true);
+    bool written = WriteFileAtomically(status_path_, status.dump(2) + "\n", &err);
+    status_interval_ = std::max(kStatusIntervalS, (MonotonicSeconds() - now) / kStatusShare);
+    if (written) return;
+  } catch (const std::exception& e) {
+    err = e.what();
+  }
+  if (!status_error_reported_) {
+    fmt::print(stderr, "mex: warning: cannot update {}: {}\n", status_path_, err);
+    status_error_reported_ = true;
+  }
+}
+
+double SqliteStore::RefreshIn() const {
+  if (status_path_.empty() || run_id_.empty() || finished_) return -1;
+  if (status_due_) return 0;
+  return std::max(0.0, status_written_at_ + status_interval_ - MonotonicSeconds());
+}
+
+}  // namespace mex

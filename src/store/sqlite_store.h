@@ -1,0 +1,146 @@
+// The durable Store: STATE_DIR/state.db, one SQLite database per state folder (SPEC §5) holding
+// runs, their phases, tasks and attempts, and an append-only event log. The engine's writes are
+// grouped into one transaction per Commit(); `mex status` reads the same file read-only while a
+// run writes it (WAL). Every SQLite error is caught here and returned as a one-line message.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace SQLite {
+class Database;
+}
+
+namespace mex {
+
+// The key of a milestone in the runs table: the absolute, lexically normal path of its file.
+std::string MilestoneKey(const std::string& file);
+
+struct StoredRun {
+  std::string id;
+  std::string milestone;  // MilestoneKey of the milestone file
+  std::string name;       // the milestone's id
+  std::string state;      // running, succeeded, failed or interrupted
+  std::string timestamp;  // ISO 8601 of started_at: the run's {{timestamp}}
+  double started_at = 0;  // seconds since the Unix epoch
+  int exit_code = -1;     // -1 while running
+  int pid = 0;            // of the engine that began (or resumed) it last
+};
+
+struct StoredTask {
+  std::string id;
+  uint32_t seq = 0;    // position in the file
+  uint32_t phase = 0;  // index of its phase
+  double effort = 0;
+  std::string hash;  // of the task's definition: a changed task runs again
+  TaskState state = TaskState::kPending;
+  int attempts = 0;
+};
+
+struct PhaseRow {
+  std::string name;
+  double weight = 0;
+};
+
+class SqliteStore : public Store {
+ public:
+  // The newest schema this mex reads and writes (PRAGMA user_version).
+  static constexpr int kSchemaVersion = 1;
+  // PRAGMA application_id of a mex state database: "mex1".
+  static constexpr int32_t kApplicationId = 0x6d657831;
+
+  // Opens STATE_DIR/state.db. Read-write (for `mex run`; STATE_DIR must exist): creates the file
+  // 0600 if missing and brings its schema up to date. Read-only (for `mex status`): creates and
+  // changes nothing, and reads while another process writes. Returns null with `err` set when
+  // the file is missing (read-only), a symlink, damaged, not a mex database, or written by a
+  // newer mex; the file is then left as it was.
+  static std::unique_ptr<SqliteStore> Open(const std::string& state_dir, bool read_only,
+                                           std::string* err);
+  // Drops writes not committed. A read-write store leaves the file in rollback-journal mode, so
+  // that a reader of a finished run needs to create no -wal and -shm files beside it.
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Reading. On an SQLite error these return nothing and error() says why.
+
+  // The latest run (by started_at) of the milestone `milestone_key`, or of any milestone for "".
+  std::optional<StoredRun> LatestRun(const std::string& milestone_key);
+  // The tasks of `run` in file order.
+  std::vector<StoredTask> Tasks(const std::string& run);
+  // The attempts of `run`, by task id then number, log tails included.
+  std::vector<AttemptRecord> Attempts(const std::string& run);
+  // The status object of SPEC §5 (see status.h) of `run` at wall clock `now`. `live`: whether the
+  // run's engine is running. False with error() set on failure.
+  bool ReadStatus(const std::string& run, double now, bool live, nlohmann::ordered_json* status);
+
+  // Setting a run up, before the scheduler starts. Like the Store methods these write into the
+  // pending transaction, made durable by the next Commit(); a failure makes it return false.
+
+  // Inserts `run` as running, or resumes it: state running, this process's pid, `jobs`, no end.
+  // Every later write is about this run.
+  void BeginRun(const StoredRun& run, int jobs);
+  // Replaces the run's phases, all pending.
+  void SetPhases(const std::vector<PhaseRow>& phases);
+  // Inserts or replaces one task of the run.
+  void PutTask(const StoredTask& task);
+  // Deletes a task of the run (its attempts stay, for the record).
+  void RemoveTask(const std::string& id);
+  // Ends the attempts a killed engine left running ("interrupted", ended at `now`) and sets the
+  // tasks it left running, ready or waiting back to pending. Returns how many attempts.
+  int MarkInterrupted(double now);
+  // Writes the run's status.json to `path` after commits: at the first, at every phase change and
+  // the end of the run, and otherwise at most every 500 ms (see RefreshIn); less often for a run
+  // so large that building its status takes more than 5% of that time.
+  void SetStatusPath(std::string path);
+
+  // Store. REQUIRES: BeginRun, and PutTask for each task TaskChanged names.
+  void TaskChanged(const std::string& task, TaskState state, int attempts) override;
+  void AttemptChanged(const AttemptRecord& attempt) override;
+  void Append(const Event& event) override;
+  // One transaction per call, however many writes; nothing to do when nothing was written. After
+  // a failure every later call fails too: the engine must start nothing more.
+  bool Commit() override;
+  std::string error() const override { return error_; }
+  double RefreshIn() const override;
+
+ private:
+  struct Statements;
+  SqliteStore(std::string path, std::unique_ptr<SQLite::Database> db, bool read_only);
+
+  // Runs `write` inside the pending transaction (opened here if needed); a failure is recorded
+  // and surfaces at the next Commit().
+  template <typename WriteFn>
+  void Write(WriteFn&& write);
+  void Fail(const std::string& message);
+  void PrepareWrites();
+  void MaybeWriteStatus();
+
+  std::string path_;
+  std::unique_ptr<SQLite::Database> db_;
+  bool read_only_;
+  std::unique_ptr<Statements> sql_;  // prepared once, reused for every write
+  std::string run_id_;
+  bool in_transaction_ = false;
+  bool failed_ = false;
+  double touched_at_ = -1e9;  // CLOCK_MONOTONIC of the last update of runs.updated_at
+  std::string error_;
+
+  std::string status_path_;
+  bool status_due_ = false;          // the next commit writes status.json whatever its age
+  bool finish_pending_ = false;      // kRunFinished written, not yet committed
+  bool finished_ = false;            // kRunFinished committed: status.json is final
+  double status_written_at_ = -1e9;  // CLOCK_MONOTONIC
+  double status_interval_ = 0.5;     // longer when building the status takes long
+  bool status_error_reported_ = false;
+};
+
+}  // namespace mex

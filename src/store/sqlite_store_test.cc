@@ -1,0 +1,478 @@
+// Tests of the state database: schema and refusals (the file is never changed by a refusal),
+// group commit, the run setup API, and status.json's timing. Each test has its own mkdtemp
+// folder.
+#include "store/sqlite_store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "tests/test_util.h"
+
+namespace mex {
+namespace {
+
+namespace fs = std::filesystem;
+using testing_util::ReadFile;
+using testing_util::TempDir;
+using testing_util::WriteFile;
+
+std::set<std::string> Listing(const fs::path& dir) {
+  std::set<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    names.insert(entry.path().filename().string());
+  }
+  return names;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  std::string StateDir() const { return dir_.path().string(); }
+  std::string DbPath() const { return (dir_.path() / "state.db").string(); }
+
+  std::unique_ptr<SqliteStore> Open(bool read_only = false) {
+    std::string err;
+    auto store = SqliteStore::Open(StateDir(), read_only, &err);
+    EXPECT_TRUE(store) << err;
+    return store;
+  }
+  // The error of an open that must fail.
+  std::string OpenError(bool read_only = false) {
+    std::string err;
+    auto store = SqliteStore::Open(StateDir(), read_only, &err);
+    EXPECT_FALSE(store);
+    return err;
+  }
+  // A second connection, as another process would have.
+  SQLite::Database Raw(int flags = SQLite::OPEN_READONLY) const {
+    return SQLite::Database(DbPath(), flags);
+  }
+
+  static StoredRun Run(const std::string& id, const std::string& milestone, double started_at) {
+    StoredRun run;
+    run.id = id;
+    run.milestone = milestone;
+    run.name = fs::path(milestone).stem().string();
+    run.timestamp = "2026-01-01T00:00:00Z";
+    run.started_at = started_at;
+    return run;
+  }
+  static StoredTask Task(const std::string& id, uint32_t seq, TaskState state = TaskState::kPending,
+                         int attempts = 0) {
+    return StoredTask{id, seq, 0, 1.0, "h-" + id, state, attempts};
+  }
+  static Event PhaseEvent(EventKind kind, const std::string& phase, bool passed = false) {
+    Event event(kind);
+    event.phase = phase;
+    event.passed = passed;
+    return event;
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(SqliteStoreTest, FreshDatabaseGetsSchemaWalAndMode0600) {
+  mode_t old_umask = umask(0);  // the mode must not depend on it
+  auto store = Open();
+  umask(old_umask);
+  ASSERT_TRUE(store);
+  struct stat st {};
+  ASSERT_EQ(stat(DbPath().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  SQLite::Database raw = Raw();
+  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), 1);
+  EXPECT_EQ(raw.execAndGet("PRAGMA application_id").getInt(), SqliteStore::kApplicationId);
+  EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
+  for (const char* table : {"runs", "phases", "tasks", "attempts", "events"}) {
+    EXPECT_TRUE(raw.tableExists(table)) << table;
+  }
+}
+
+TEST_F(SqliteStoreTest, ReopenKeepsRows) {
+  {
+    auto store = Open();
+    store->BeginRun(Run("r1", "/w/m.yaml", 100), 4);
+    store->SetPhases({{"design", 15}, {"execute", 85}});
+    store->PutTask(Task("a", 0, TaskState::kSucceeded, 1));
+    store->PutTask(Task("b", 1));
+    AttemptRecord attempt;
+    attempt.task = "a";
+    attempt.number = 1;
+    attempt.started_at = 100;
+    attempt.ended_at = 101;
+    attempt.exit_code = 0;
+    attempt.end = "exited";
+    attempt.log_path = "/w/.mex/runs/r1/logs/a/1.log";
+    attempt.log_tail = "tail";
+    store->AttemptChanged(attempt);
+    ASSERT_TRUE(store->Commit()) << store->error();
+  }
+  auto store = Open();
+  std::optional<StoredRun> run = store->LatestRun("/w/m.yaml");
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->id, "r1");
+  EXPECT_EQ(run->name, "m");
+  EXPECT_EQ(run->state, "running");
+  EXPECT_EQ(run->pid, getpid());
+  EXPECT_EQ(run->exit_code, -1);
+  std::vector<StoredTask> tasks = store->Tasks("r1");
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].id, "a");
+  EXPECT_EQ(tasks[0].state, TaskState::kSucceeded);
+  EXPECT_EQ(tasks[0].attempts, 1);
+  EXPECT_EQ(tasks[0].hash, "h-a");
+  EXPECT_EQ(tasks[1].id, "b");
+  std::vector<AttemptRecord> attempts = store->Attempts("r1");
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].end, "exited");
+  EXPECT_EQ(attempts[0].log_tail, "tail");
+  EXPECT_EQ(attempts[0].log_path, "/w/.mex/runs/r1/logs/a/1.log");
+  EXPECT_EQ(store->error(), "");
+}
+
+TEST_F(SqliteStoreTest, NewerSchemaIsRefusedAndTheFileLeftAsItWas) {
+  Open().reset();
+  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 2");
+  std::string before = ReadFile(DbPath());
+  std::set<std::string> files = Listing(dir_.path());
+  std::string expected =
+      DbPath() + " was written by a newer mex (schema 2; this mex reads up to 1)";
+  EXPECT_EQ(OpenError(), expected);
+  EXPECT_EQ(OpenError(/*read_only=*/true), expected);
+  EXPECT_EQ(ReadFile(DbPath()), before);
+  EXPECT_EQ(Listing(dir_.path()), files);
+}
+
+TEST_F(SqliteStoreTest, GarbageFileIsDamagedAndLeftAsItWas) {
+  std::string garbage;
+  for (int i = 0; i < 300; ++i) garbage += "this is not a database, it is a text file\n";
+  WriteFile(DbPath(), garbage);
+  EXPECT_EQ(OpenError(), DbPath() +
+                             ": cannot read the state database: file is not a database; it is "
+                             "damaged — move it away to start afresh");
+  EXPECT_EQ(OpenError(/*read_only=*/true).find(DbPath() + ": cannot read"), 0u);
+  EXPECT_EQ(ReadFile(DbPath()), garbage);
+  EXPECT_EQ(Listing(dir_.path()), std::set<std::string>{"state.db"});
+}
+
+TEST_F(SqliteStoreTest, ForeignDatabaseIsRefused) {
+  Raw(SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE).exec("CREATE TABLE notes (text TEXT)");
+  std::string before = ReadFile(DbPath());
+  EXPECT_EQ(OpenError(), DbPath() + " is not a mex state database");
+  EXPECT_EQ(ReadFile(DbPath()), before);
+}
+
+TEST_F(SqliteStoreTest, ForeignApplicationIdIsRefused) {
+  Raw(SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE).exec("PRAGMA application_id = 42");
+  EXPECT_EQ(OpenError(), DbPath() + " is not a mex state database");
+  EXPECT_EQ(OpenError(/*read_only=*/true), DbPath() + " is not a mex state database");
+}
+
+TEST_F(SqliteStoreTest, SymlinkIsRefused) {
+  WriteFile(dir_.path() / "elsewhere.db", "");
+  fs::create_symlink(dir_.path() / "elsewhere.db", DbPath());
+  EXPECT_EQ(OpenError(), DbPath() + " is a symlink; refusing to open it");
+  EXPECT_EQ(ReadFile(dir_.path() / "elsewhere.db"), "");
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyOpenOfAMissingDatabaseCreatesNothing) {
+  EXPECT_EQ(OpenError(/*read_only=*/true),
+            "no run recorded in " + StateDir() + " (start one with `mex run FILE`)");
+  EXPECT_TRUE(Listing(dir_.path()).empty());
+  std::string missing = (dir_.path() / "no" / ".mex").string();
+  std::string err;
+  EXPECT_FALSE(SqliteStore::Open(missing, true, &err));
+  EXPECT_EQ(err, "no run recorded in " + missing + " (start one with `mex run FILE`)");
+  EXPECT_TRUE(Listing(dir_.path()).empty());
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyOpenOfAFinishedRunCreatesNothing) {
+  {
+    auto store = Open();
+    store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+    ASSERT_TRUE(store->Commit());
+  }
+  std::set<std::string> files = Listing(dir_.path());
+  auto reader = Open(/*read_only=*/true);
+  ASSERT_TRUE(reader);
+  ASSERT_TRUE(reader->LatestRun(""));
+  reader.reset();
+  EXPECT_EQ(Listing(dir_.path()), files);
+}
+
+TEST_F(SqliteStoreTest, OneCommitIsOneTransaction) {
+  auto store = Open();
+  store->BeginRun(Run("r1", "/w/m.yaml", 100), 2);
+  for (int i = 0; i < 3; ++i) store->PutTask(Task("t" + std::to_string(i), i));
+  ASSERT_TRUE(store->Commit());
+
+  auto reader = Open(/*read_only=*/true);
+  SQLite::Database raw = Raw();
+  auto data_version = [&] { return raw.execAndGet("PRAGMA data_version").getInt64(); };
+  int64_t version = data_version();
+  store->TaskChanged("t0", TaskState::kRunning, 1);
+  AttemptRecord attempt;
+  attempt.task = "t0";
+  attempt.number = 1;
+  attempt.started_at = 101;
+  store->AttemptChanged(attempt);
+  store->TaskChanged("t1", TaskState::kSucceeded, 1);
+  // Written, not committed: another connection sees none of it.
+  EXPECT_EQ(reader->Tasks("r1")[0].state, TaskState::kPending);
+  EXPECT_TRUE(reader->Attempts("r1").empty());
+  EXPECT_EQ(data_version(), version);
+
+  ASSERT_TRUE(store->Commit());
+  EXPECT_EQ(data_version(), version + 1);  // one transaction
+  std::vector<StoredTask> tasks = reader->Tasks("r1");
+  EXPECT_EQ(tasks[0].state, TaskState::kRunning);
+  EXPECT_EQ(tasks[1].state, TaskState::kSucceeded);
+  EXPECT_EQ(reader->Attempts("r1").size(), 1u);
+
+  // Nothing pending: nothing happens.
+  ASSERT_TRUE(store->Commit());
+  EXPECT_EQ(data_version(), version + 1);
+}
+
+TEST_F(SqliteStoreTest, LatestRunByMilestone) {
+  auto store = Open();
+  store->BeginRun(Run("a-old", "/w/a.yaml", 100), 1);
+  store->BeginRun(Run("a-new", "/w/a.yaml", 300), 1);
+  store->BeginRun(Run("b", "/w/b.yaml", 200), 1);
+  ASSERT_TRUE(store->Commit());
+  EXPECT_EQ(store->LatestRun("/w/a.yaml")->id, "a-new");
+  EXPECT_EQ(store->LatestRun("/w/b.yaml")->id, "b");
+  EXPECT_EQ(store->LatestRun("")->id, "a-new");
+  EXPECT_FALSE(store->LatestRun("/w/c.yaml"));
+  EXPECT_EQ(store->error(), "");
+}
+
+TEST_F(SqliteStoreTest, MilestoneKeyIsAbsoluteAndNormal) {
+  EXPECT_EQ(MilestoneKey("/w/x/../m.yaml"), "/w/m.yaml");
+  EXPECT_EQ(MilestoneKey("m.yaml"), (fs::current_path() / "m.yaml").string());
+}
+
+TEST_F(SqliteStoreTest, BeginRunResumesAnEndedRun) {
+  auto store = Open();
+  store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+  Event finished(EventKind::kRunFinished);
+  finished.reason = "failed";
+  finished.exit_code = 1;
+  finished.time = 150;
+  store->Append(finished);
+  ASSERT_TRUE(store->Commit());
+  EXPECT_EQ(store->LatestRun("")->state, "failed");
+  EXPECT_EQ(store->LatestRun("")->exit_code, 1);
+
+  store->BeginRun(Run("r1", "/w/m.yaml", 100), 3);
+  ASSERT_TRUE(store->Commit());
+  std::optional<StoredRun> run = store->LatestRun("");
+  EXPECT_EQ(run->state, "running");
+  EXPECT_EQ(run->exit_code, -1);
+  EXPECT_EQ(run->started_at, 100);
+}
+
+TEST_F(SqliteStoreTest, MarkInterruptedEndsAttemptsLeftRunning) {
+  auto store = Open();
+  store->BeginRun(Run("r1", "/w/m.yaml", 100), 2);
+  store->PutTask(Task("done", 0, TaskState::kSucceeded, 1));
+  store->PutTask(Task("running", 1, TaskState::kRunning, 2));
+  store->PutTask(Task("waiting", 2, TaskState::kRetryWait, 1));
+  store->PutTask(Task("failed", 3, TaskState::kFailed, 3));
+  AttemptRecord ended;
+  ended.task = "done";
+  ended.number = 1;
+  ended.started_at = 100;
+  ended.ended_at = 110;
+  ended.end = "exited";
+  store->AttemptChanged(ended);
+  AttemptRecord first = ended;
+  first.task = "running";
+  store->AttemptChanged(first);
+  AttemptRecord in_flight;
+  in_flight.task = "running";
+  in_flight.number = 2;
+  in_flight.started_at = 120;
+  store->AttemptChanged(in_flight);
+  ASSERT_TRUE(store->Commit());
+
+  EXPECT_EQ(store->MarkInterrupted(500), 1);
+  ASSERT_TRUE(store->Commit());
+  std::vector<StoredTask> tasks = store->Tasks("r1");
+  EXPECT_EQ(tasks[0].state, TaskState::kSucceeded);
+  EXPECT_EQ(tasks[1].state, TaskState::kPending);
+  EXPECT_EQ(tasks[1].attempts, 2);
+  EXPECT_EQ(tasks[2].state, TaskState::kPending);
+  EXPECT_EQ(tasks[3].state, TaskState::kFailed);
+  for (const AttemptRecord& a : store->Attempts("r1")) {
+    if (a.task == "running" && a.number == 2) {
+      EXPECT_EQ(a.end, "interrupted");
+      EXPECT_EQ(a.ended_at, 500);
+      EXPECT_EQ(a.reason, "the engine stopped while it ran");
+    } else {
+      EXPECT_EQ(a.end, "exited") << a.task << " " << a.number;
+      EXPECT_EQ(a.ended_at, 110);
+    }
+  }
+  EXPECT_EQ(store->MarkInterrupted(600), 0);
+}
+
+TEST_F(SqliteStoreTest, RemoveTaskKeepsItsAttempts) {
+  auto store = Open();
+  store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+  store->PutTask(Task("a", 0));
+  store->PutTask(Task("b", 1));
+  AttemptRecord attempt;
+  attempt.task = "a";
+  attempt.number = 1;
+  store->AttemptChanged(attempt);
+  store->RemoveTask("a");
+  ASSERT_TRUE(store->Commit());
+  ASSERT_EQ(store->Tasks("r1").size(), 1u);
+  EXPECT_EQ(store->Tasks("r1")[0].id, "b");
+  EXPECT_EQ(store->Attempts("r1").size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, EventsAreLoggedAndInterpreted) {
+  auto store = Open();
+  store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+  store->SetPhases({{"design", 40}, {"execute", 60}});
+  store->PutTask(Task("a", 0));
+  store->Append(Event(EventKind::kRunStarted));
+  store->Append(PhaseEvent(EventKind::kPhaseStarted, "design"));
+  store->Append(PhaseEvent(EventKind::kPhaseFinished, "design", /*passed=*/true));
+  store->Append(PhaseEvent(EventKind::kPhaseStarted, "execute"));
+  Event stalled(EventKind::kTaskStalled);
+  stalled.task = "a";
+  stalled.attempt = 1;
+  store->Append(stalled);
+  ASSERT_TRUE(store->Commit());
+
+  SQLite::Database raw = Raw();
+  EXPECT_EQ(raw.execAndGet("SELECT stalled FROM tasks WHERE id = 'a'").getInt(), 1);
+  EXPECT_EQ(
+      raw.execAndGet("SELECT group_concat(state) FROM (SELECT state FROM phases ORDER BY idx)")
+          .getString(),
+      "passed,running");
+  EXPECT_EQ(raw.execAndGet("SELECT count(*) FROM events WHERE run = 'r1'").getInt(), 5);
+  std::string body = raw.execAndGet("SELECT body FROM events WHERE kind = 'task_stalled'");
+  EXPECT_EQ(nlohmann::json::parse(body)["task"], "a");
+
+  store->TaskChanged("a", TaskState::kSucceeded, 1);  // a state change ends the stall
+  store->Append(PhaseEvent(EventKind::kPhaseFinished, "execute", /*passed=*/false));
+  Event finished(EventKind::kRunFinished);
+  finished.reason = "failed";
+  finished.exit_code = 1;
+  finished.time = 200;
+  store->Append(finished);
+  ASSERT_TRUE(store->Commit());
+  EXPECT_EQ(raw.execAndGet("SELECT stalled FROM tasks WHERE id = 'a'").getInt(), 0);
+  EXPECT_EQ(raw.execAndGet("SELECT state FROM phases WHERE idx = 1").getString(), "failed");
+  EXPECT_EQ(
+      raw.execAndGet("SELECT state || ' ' || exit_code || ' ' || ended_at FROM runs").getString(),
+      "failed 1 200.0");
+}
+
+TEST_F(SqliteStoreTest, AWriteFailureFailsCommitForGood) {
+  auto store = Open();
+  store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+  store->PutTask(Task("a", 0));
+  ASSERT_TRUE(store->Commit());
+  Raw(SQLite::OPEN_READWRITE).exec("DROP TABLE events");  // every Append fails from now on
+  store->TaskChanged("a", TaskState::kRunning, 1);
+  store->Append(Event(EventKind::kRunStarted));
+  EXPECT_FALSE(store->Commit());
+  EXPECT_EQ(store->error().find("cannot record the run's state in " + DbPath() + ": "), 0u)
+      << store->error();
+  store->TaskChanged("a", TaskState::kSucceeded, 1);
+  EXPECT_FALSE(store->Commit());
+  // What was written with the failed write was rolled back.
+  EXPECT_EQ(Open(/*read_only=*/true)->Tasks("r1")[0].state, TaskState::kPending);
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyStoreRefusesWrites) {
+  {
+    auto store = Open();
+    store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+    ASSERT_TRUE(store->Commit());
+  }
+  auto reader = Open(/*read_only=*/true);
+  reader->BeginRun(Run("r2", "/w/m.yaml", 200), 1);
+  EXPECT_FALSE(reader->Commit());
+  EXPECT_EQ(reader->LatestRun("")->id, "r1");
+}
+
+// --- status.json ---------------------------------------------------------------------------
+
+class StatusFileTest : public SqliteStoreTest {
+ protected:
+  std::string StatusPath() const { return (dir_.path() / "status.json").string(); }
+  // Replaces status.json with a marker: whether the store rewrote it since is then plain.
+  void Mark() const { WriteFile(StatusPath(), "marker"); }
+  bool Rewritten() const { return ReadFile(StatusPath()) != "marker"; }
+};
+
+TEST_F(StatusFileTest, WrittenAtFirstCommitThenAtMostEvery500msOrAtAPhaseChange) {
+  auto store = Open();
+  EXPECT_EQ(store->RefreshIn(), -1);  // no status path
+  store->SetStatusPath(StatusPath());
+  store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+  store->SetPhases({{"execute", 100}});
+  store->PutTask(Task("a", 0));
+  EXPECT_EQ(store->RefreshIn(), 0);
+  ASSERT_TRUE(store->Commit());
+  nlohmann::json status = nlohmann::json::parse(ReadFile(StatusPath()));
+  EXPECT_EQ(status["run"], "r1");
+  EXPECT_EQ(status["state"], "running");
+  EXPECT_GT(store->RefreshIn(), 0.3);  // 500 ms after this write, or more if it took long
+
+  Mark();
+  store->TaskChanged("a", TaskState::kReady, 0);
+  ASSERT_TRUE(store->Commit());
+  EXPECT_FALSE(Rewritten()) << "rewritten within 500 ms though no phase changed";
+
+  store->Append(PhaseEvent(EventKind::kPhaseStarted, "execute"));
+  EXPECT_EQ(store->RefreshIn(), 0);
+  ASSERT_TRUE(store->Commit());
+  EXPECT_TRUE(Rewritten());
+  EXPECT_EQ(nlohmann::json::parse(ReadFile(StatusPath()))["progress"]["phases"][0]["total"], 1);
+
+  Mark();
+  std::this_thread::sleep_for(std::chrono::duration<double>(store->RefreshIn() + 0.02));
+  EXPECT_EQ(store->RefreshIn(), 0);
+  ASSERT_TRUE(store->Commit());  // nothing written, but the status is due
+  EXPECT_TRUE(Rewritten());
+
+  Mark();
+  Event finished(EventKind::kRunFinished);
+  finished.reason = "succeeded";
+  finished.exit_code = 0;
+  store->Append(finished);
+  ASSERT_TRUE(store->Commit());
+  EXPECT_TRUE(Rewritten());
+  EXPECT_EQ(nlohmann::json::parse(ReadFile(StatusPath()))["state"], "succeeded");
+  EXPECT_EQ(store->RefreshIn(), -1);
+}
+
+TEST_F(StatusFileTest, AStatusFileThatCannotBeWrittenIsNotFatal) {
+  auto store = Open();
+  fs::create_directory(dir_.path() / "status.json");  // a folder where the file should go
+  store->SetStatusPath(StatusPath());
+  store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+  testing::internal::CaptureStderr();
+  EXPECT_TRUE(store->Commit());
+  store->Append(PhaseEvent(EventKind::kPhaseStarted, "execute"));
+  EXPECT_TRUE(store->Commit());
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("mex: warning: cannot update " + StatusPath()), std::string::npos) << err;
+  EXPECT_EQ(err.find("warning", err.find("warning") + 1), std::string::npos) << "reported twice";
+}
+
+}  // namespace
+}  // namespace mex

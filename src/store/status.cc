@@ -1,0 +1,396 @@
+#include "store/status.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+namespace mex {
+
+namespace {
+
+constexpr size_t kMaxListedTasks = 20;  // per list in the text form; --json has them all
+
+double RoundTo(double value, double scale) {
+  return std::round(value * scale) / scale;
+}
+
+struct PhaseCounts {
+  int total = 0, succeeded = 0, failed = 0, skipped = 0, running = 0;
+};
+
+// Reads in one transaction when the connection is not in one already (the engine's own reads
+// happen right after its commit).
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(SQLite::Database& db) : db_(db) {
+    if (sqlite3_get_autocommit(db.getHandle()) != 0) {
+      db.exec("BEGIN");
+      open_ = true;
+    }
+  }
+  ~ReadTransaction() {
+    if (open_) db_.tryExec("COMMIT");
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  SQLite::Database& db_;
+  bool open_ = false;
+};
+
+nlohmann::ordered_json PhasesJson(SQLite::Database& db, const std::string& run_id,
+                                  const std::map<int, PhaseCounts>& counts, double* weighted) {
+  SQLite::Statement query(db,
+                          "SELECT idx, name, weight, state, gate_score, gate_min_score, "
+                          "gate_passed FROM phases WHERE run = ? ORDER BY idx");
+  query.bind(1, run_id);
+  nlohmann::ordered_json phases = nlohmann::ordered_json::array();
+  *weighted = 0;
+  while (query.executeStep()) {
+    auto it = counts.find(query.getColumn(0).getInt());
+    PhaseCounts c = it == counts.end() ? PhaseCounts{} : it->second;
+    double weight = query.getColumn(2).getDouble();
+    int finished = c.succeeded + c.failed + c.skipped;
+    double progress = c.total > 0 ? static_cast<double>(finished) / c.total
+                      : query.getColumn(3).getString() == "passed" ? 1.0
+                                                                   : 0.0;
+    *weighted += weight * progress / 100;
+    nlohmann::ordered_json gate = nullptr;
+    if (!query.isColumnNull(4)) {
+      nlohmann::ordered_json min_score = nullptr;
+      if (!query.isColumnNull(5)) min_score = query.getColumn(5).getDouble();
+      gate = {{"score", query.getColumn(4).getDouble()},
+              {"min_score", std::move(min_score)},
+              {"passed", query.getColumn(6).getInt() != 0}};
+    }
+    phases.push_back({{"name", query.getColumn(1).getString()},
+                      {"weight", weight},
+                      {"total", c.total},
+                      {"succeeded", c.succeeded},
+                      {"failed", c.failed},
+                      {"skipped", c.skipped},
+                      {"running", c.running},
+                      {"progress", RoundTo(progress, 1e4)},
+                      {"gate", std::move(gate)}});
+  }
+  return phases;
+}
+
+// What one pass over a run's tasks finds.
+struct TaskTally {
+  std::map<int, PhaseCounts> phases;  // by phase index
+  double remaining_effort = 0;        // of the tasks not final
+  int succeeded = 0;
+  double succeeded_seconds = 0;  // of the succeeded attempts
+  double succeeded_effort = 0;
+  struct Listed {
+    int64_t seq;
+    std::string id;
+    int attempts;
+    bool stalled;
+  };
+  std::vector<Listed> running, failed;  // in file order
+};
+
+// The succeeded attempts of a run in key order (task id, then number), walked alongside the tasks
+// in the same order: a merge join, so that no task costs a lookup.
+class SucceededAttempts {
+ public:
+  SucceededAttempts(SQLite::Database& db, const std::string& run_id)
+      : query_(db,
+               "SELECT task, n, ended_at - started_at FROM attempts WHERE run = ? AND "
+               "end_reason = 'exited' AND class = '' ORDER BY task, n") {
+    query_.bind(1, run_id);
+    Next();
+  }
+  // The run time of attempt `n` of `task`, if it succeeded. REQUIRES: tasks in key order.
+  std::optional<double> Seconds(std::string_view task, int n) {
+    while (has_row_) {
+      std::string_view at(query_.getColumn(0).getText(), query_.getColumn(0).getBytes());
+      int cmp = at.compare(task);
+      if (cmp > 0) break;
+      int at_n = query_.getColumn(1).getInt();
+      if (cmp == 0 && at_n == n) return query_.getColumn(2).getDouble();
+      if (cmp == 0 && at_n > n) break;
+      Next();
+    }
+    return std::nullopt;
+  }
+
+ private:
+  void Next() { has_row_ = query_.executeStep(); }
+
+  SQLite::Statement query_;
+  bool has_row_ = false;
+};
+
+// One pass over the run's tasks: the status of a run of 10k tasks is read twice a second.
+TaskTally TallyTasks(SQLite::Database& db, const std::string& run_id, bool running_now) {
+  SQLite::Statement query(db,
+                          "SELECT id, seq, phase, state, effort, attempts, stalled FROM tasks "
+                          "WHERE run = ? ORDER BY id");
+  query.bind(1, run_id);
+  SucceededAttempts succeeded(db, run_id);
+  TaskTally tally;
+  while (query.executeStep()) {
+    std::string_view id(query.getColumn(0).getText(), query.getColumn(0).getBytes());
+    PhaseCounts& c = tally.phases[query.getColumn(2).getInt()];
+    const char* state = query.getColumn(3).getText();
+    double effort = query.getColumn(4).getDouble();
+    int attempts = query.getColumn(5).getInt();
+    ++c.total;
+    if (std::strcmp(state, "succeeded") == 0) {
+      ++c.succeeded;
+      if (std::optional<double> seconds = succeeded.Seconds(id, attempts)) {
+        ++tally.succeeded;
+        tally.succeeded_seconds += *seconds;
+        tally.succeeded_effort += effort;
+      }
+    } else if (std::strcmp(state, "failed") == 0) {
+      ++c.failed;
+      tally.failed.push_back({query.getColumn(1).getInt64(), std::string(id), attempts, false});
+    } else if (std::strcmp(state, "skipped") == 0) {
+      ++c.skipped;
+    } else if (std::strcmp(state, "cancelled") != 0) {
+      tally.remaining_effort += effort;
+      if (running_now && std::strcmp(state, "running") == 0) {
+        ++c.running;
+        tally.running.push_back({query.getColumn(1).getInt64(), std::string(id), attempts,
+                                 query.getColumn(6).getInt() != 0});
+      }
+    }
+  }
+  auto by_seq = [](const TaskTally::Listed& a, const TaskTally::Listed& b) {
+    return a.seq < b.seq;
+  };
+  std::sort(tally.running.begin(), tally.running.end(), by_seq);
+  std::sort(tally.failed.begin(), tally.failed.end(), by_seq);
+  return tally;
+}
+
+// The attempts in flight of the running tasks.
+void AddInFlight(SQLite::Database& db, const std::string& run_id, const TaskTally& tally,
+                 double now, nlohmann::ordered_json* running, nlohmann::ordered_json* stalled) {
+  SQLite::Statement query(db,
+                          "SELECT n, started_at FROM attempts WHERE run = ? AND task = ? AND "
+                          "end_reason = '' ORDER BY n");
+  for (const TaskTally::Listed& task : tally.running) {
+    query.tryReset();
+    query.bind(1, run_id);
+    query.bind(2, task.id);
+    while (query.executeStep()) {
+      int attempt = query.getColumn(0).getInt();
+      double elapsed = RoundTo(std::max(0.0, now - query.getColumn(1).getDouble()), 10);
+      running->push_back({{"id", task.id},
+                          {"attempt", attempt},
+                          {"elapsed_s", elapsed},
+                          {"stalled", task.stalled}});
+      if (task.stalled) {
+        stalled->push_back({{"id", task.id}, {"attempt", attempt}, {"elapsed_s", elapsed}});
+      }
+    }
+  }
+}
+
+// The failed tasks, with the class and reason of their last attempt.
+nlohmann::ordered_json FailedJson(SQLite::Database& db, const std::string& run_id,
+                                  const TaskTally& tally) {
+  SQLite::Statement query(
+      db, "SELECT class, reason FROM attempts WHERE run = ? AND task = ? AND n = ?");
+  nlohmann::ordered_json failed = nlohmann::ordered_json::array();
+  for (const TaskTally::Listed& task : tally.failed) {
+    query.tryReset();
+    query.bind(1, run_id);
+    query.bind(2, task.id);
+    query.bind(3, task.attempts);
+    bool found = query.executeStep();
+    failed.push_back({{"id", task.id},
+                      {"attempts", task.attempts},
+                      {"class", found ? query.getColumn(0).getString() : ""},
+                      {"reason", found ? query.getColumn(1).getString() : ""}});
+  }
+  return failed;
+}
+
+// "12.3s", "4m05s", "2h07m".
+std::string Duration(double seconds) {
+  if (seconds < 60) return fmt::format("{:.1f}s", seconds);
+  auto s = static_cast<long>(std::lround(seconds));
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
+}
+
+// "2026-11-26T21:15:00.123Z" -> "2026-11-26 21:15:00 UTC".
+std::string ReadableTime(const std::string& iso) {
+  if (iso.size() < 19) return iso;
+  return iso.substr(0, 10) + " " + iso.substr(11, 8) + " UTC";
+}
+
+std::string GateText(const nlohmann::ordered_json& gate) {
+  if (gate.is_null()) return "";
+  std::string text =
+      fmt::format("{} (score {:.2f}", gate["passed"].get<bool>() ? "passed" : "failed",
+                  gate["score"].get<double>());
+  if (gate["min_score"].is_number())
+    text += fmt::format(", min {:.2f}", gate["min_score"].get<double>());
+  return text + ")";
+}
+
+// Rows of cells as aligned columns: numbers right-aligned, the columns `text` says left-aligned.
+void AppendTable(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& text,
+                 std::string* out) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      bool left = c < text.size() && text[c];
+      line += left ? fmt::format("  {:<{}}", row[c], widths[c])
+                   : fmt::format("  {:>{}}", row[c], widths[c]);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    *out += line + "\n";
+  }
+}
+
+void AppendPhases(const nlohmann::ordered_json& phases, std::string* out) {
+  bool gates = false;
+  for (const auto& p : phases) gates = gates || !p["gate"].is_null();
+  std::vector<std::vector<std::string>> rows = {
+      {"phase", "weight", "progress", "done", "succeeded", "failed", "skipped", "running"}};
+  if (gates) rows[0].push_back("gate");
+  for (const auto& p : phases) {
+    int done = p["succeeded"].get<int>() + p["failed"].get<int>() + p["skipped"].get<int>();
+    std::vector<std::string>& row = rows.emplace_back();
+    row = {p["name"].get<std::string>(),
+           fmt::format("{:g}%", p["weight"].get<double>()),
+           fmt::format("{:.0f}%", std::floor(p["progress"].get<double>() * 100)),
+           fmt::format("{}/{}", done, p["total"].get<int>()),
+           std::to_string(p["succeeded"].get<int>()),
+           std::to_string(p["failed"].get<int>()),
+           std::to_string(p["skipped"].get<int>()),
+           std::to_string(p["running"].get<int>())};
+    if (gates) row.push_back(GateText(p["gate"]));
+  }
+  AppendTable(rows, {true, false, false, false, false, false, false, false, true}, out);
+}
+
+// A titled table of tasks, at most kMaxListedTasks of them: the task's id, then `describe`'s
+// cells.
+template <typename Describe>
+void AppendTasks(const char* title, const nlohmann::ordered_json& tasks, Describe describe,
+                 const std::vector<bool>& text, std::string* out) {
+  if (tasks.empty()) return;
+  *out += fmt::format("\n{} ({})\n", title, tasks.size());
+  std::vector<std::vector<std::string>> rows;
+  for (size_t i = 0; i < tasks.size() && i < kMaxListedTasks; ++i) {
+    std::vector<std::string>& row = rows.emplace_back(describe(tasks[i]));
+    row.insert(row.begin(), tasks[i]["id"].get<std::string>());
+  }
+  AppendTable(rows, text, out);
+  if (tasks.size() > kMaxListedTasks) {
+    *out += fmt::format("  ... and {} more (mex status --json lists them all)\n",
+                        tasks.size() - kMaxListedTasks);
+  }
+}
+
+std::vector<std::string> RunningCells(const nlohmann::ordered_json& t) {
+  return {fmt::format("attempt {}", t["attempt"].get<int>()),
+          Duration(t["elapsed_s"].get<double>()), t["stalled"].get<bool>() ? "stalled" : ""};
+}
+
+std::vector<std::string> FailedCells(const nlohmann::ordered_json& t) {
+  int attempts = t["attempts"].get<int>();
+  std::string why = t["reason"].get<std::string>();
+  if (!t["class"].get<std::string>().empty()) why = t["class"].get<std::string>() + ": " + why;
+  return {fmt::format("{} attempt{}", attempts, attempts == 1 ? "" : "s"), why};
+}
+
+}  // namespace
+
+std::string IsoTimeMs(double epoch_s) {
+  double whole = std::floor(epoch_s);
+  auto ms = static_cast<int>(std::lround((epoch_s - whole) * 1000));
+  if (ms == 1000) {
+    whole += 1;
+    ms = 0;
+  }
+  auto seconds = static_cast<std::time_t>(whole);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  return fmt::format("{}.{:03}Z", text, ms);
+}
+
+nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_id, double now,
+                                  bool live) {
+  ReadTransaction transaction(db);
+  SQLite::Statement run(db, "SELECT name, state, started_at, jobs FROM runs WHERE id = ?");
+  run.bind(1, run_id);
+  if (!run.executeStep()) throw std::runtime_error(fmt::format("no run '{}' recorded", run_id));
+  std::string state = run.getColumn(1).getString();
+  // Recorded as running, but its engine is gone (killed): nothing runs any more.
+  if (state == "running" && !live) state = "interrupted";
+  bool running_now = state == "running";
+  int jobs = std::max(1, run.getColumn(3).getInt());
+
+  TaskTally tally = TallyTasks(db, run_id, running_now);
+  double weighted = 0;
+  nlohmann::ordered_json phases = PhasesJson(db, run_id, tally.phases, &weighted);
+
+  // Seconds per unit of effort so far, times the effort left, over the slots.
+  nlohmann::ordered_json eta = nullptr;
+  if (running_now && tally.succeeded > 0 && tally.succeeded_effort > 0) {
+    double rate = tally.succeeded_seconds / tally.succeeded_effort;
+    eta = RoundTo(tally.remaining_effort * rate / jobs, 10);
+  }
+  nlohmann::ordered_json running = nlohmann::ordered_json::array();
+  nlohmann::ordered_json stalled = nlohmann::ordered_json::array();
+  AddInFlight(db, run_id, tally, now, &running, &stalled);
+
+  return {{"milestone", run.getColumn(0).getString()},
+          {"run", run_id},
+          {"state", state},
+          {"started_at", IsoTimeMs(run.getColumn(2).getDouble())},
+          {"updated_at", IsoTimeMs(now)},
+          {"progress", {{"weighted", RoundTo(weighted, 1e4)}, {"phases", std::move(phases)}}},
+          {"eta_seconds", std::move(eta)},
+          {"running", std::move(running)},
+          {"failed", FailedJson(db, run_id, tally)},
+          {"stalled", std::move(stalled)}};
+}
+
+std::string FormatStatus(const nlohmann::ordered_json& status) {
+  std::string out =
+      fmt::format("milestone {}, run {}: {}\n", status["milestone"].get<std::string>(),
+                  status["run"].get<std::string>(), status["state"].get<std::string>());
+  // Rounded down: 99.96% is not done.
+  double percent = std::floor(status["progress"]["weighted"].get<double>() * 1000) / 10;
+  out += fmt::format("started {}, {:.1f}% done",
+                     ReadableTime(status["started_at"].get<std::string>()), percent);
+  if (status["eta_seconds"].is_number()) {
+    out += fmt::format(", about {} left", Duration(status["eta_seconds"].get<double>()));
+  }
+  out += "\n\n";
+  AppendPhases(status["progress"]["phases"], &out);
+  AppendTasks("running", status["running"], RunningCells, {true, true, false, true}, &out);
+  AppendTasks("failed", status["failed"], FailedCells, {true, false, true}, &out);
+  return out;
+}
+
+}  // namespace mex

@@ -1,0 +1,215 @@
+// Tests of the status object (SPEC §5) on a run built by hand through the store, and of its text.
+#include "store/status.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+
+#include "store/sqlite_store.h"
+#include "tests/test_util.h"
+
+namespace mex {
+namespace {
+
+using testing_util::TempDir;
+
+constexpr double kNow = 1000;
+
+// A run of three phases at kNow:
+//   design (15): d1 succeeded in 10 s (effort 2), d2 succeeded in 20 s at its 2nd attempt
+//                (effort 3); passed
+//   spec (25):   s1 failed after 3 attempts (logic), s2 skipped, s3 running attempt 2 since 970
+//                and stalled, s4 pending (effort 4)
+//   execute (60): no tasks
+class StatusTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string err;
+    store_ = SqliteStore::Open(dir_.path().string(), false, &err);
+    ASSERT_TRUE(store_) << err;
+    StoredRun run;
+    run.id = "r1";
+    run.milestone = "/w/build.yaml";
+    run.name = "build";
+    run.timestamp = "1970-01-01T00:01:40Z";
+    run.started_at = 100.25;
+    store_->BeginRun(run, 2);
+    store_->SetPhases({{"design", 15}, {"spec", 25}, {"execute", 60}});
+    Put("d1", 0, 0, 2, TaskState::kSucceeded, 1);
+    Put("d2", 1, 0, 3, TaskState::kSucceeded, 2);
+    Put("s1", 2, 1, 1, TaskState::kFailed, 3);
+    Put("s2", 3, 1, 1, TaskState::kSkipped, 0);
+    Put("s3", 4, 1, 1, TaskState::kRunning, 2);
+    Put("s4", 5, 1, 4, TaskState::kPending, 0);
+    Attempt("d1", 1, 200, 210, "exited", "", "");
+    Attempt("d2", 1, 200, 205, "exited", "transient", "exit code 1");
+    Attempt("d2", 2, 300, 320, "exited", "", "");
+    Attempt("s1", 1, 400, 401, "exited", "logic", "exit code 2");
+    Attempt("s1", 3, 500, 501, "exited", "logic", "exit code 3");
+    Attempt("s3", 1, 900, 910, "timed_out", "transient", "timed out");
+    Attempt("s3", 2, 970, 0, "", "", "");
+    Phase(EventKind::kPhaseStarted, "design");
+    Phase(EventKind::kPhaseFinished, "design", true);
+    Phase(EventKind::kPhaseStarted, "spec");
+    Event stalled(EventKind::kTaskStalled);
+    stalled.task = "s3";
+    store_->Append(stalled);
+    ASSERT_TRUE(store_->Commit()) << store_->error();
+  }
+
+  void Put(const std::string& id, uint32_t seq, uint32_t phase, double effort, TaskState state,
+           int attempts) {
+    store_->PutTask({id, seq, phase, effort, "h", state, attempts});
+  }
+  void Attempt(const std::string& task, int n, double started, double ended, const char* end,
+               const char* failure_class, const char* reason) {
+    AttemptRecord a;
+    a.task = task;
+    a.number = n;
+    a.started_at = started;
+    a.ended_at = ended;
+    a.end = end;
+    a.failure_class = failure_class;
+    a.reason = reason;
+    store_->AttemptChanged(a);
+  }
+  void Phase(EventKind kind, const std::string& name, bool passed = false) {
+    Event event(kind);
+    event.phase = name;
+    event.passed = passed;
+    store_->Append(event);
+  }
+  nlohmann::ordered_json Status(bool live) {
+    nlohmann::ordered_json status;
+    EXPECT_TRUE(store_->ReadStatus("r1", kNow, live, &status)) << store_->error();
+    return status;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST_F(StatusTest, LiveRun) {
+  nlohmann::ordered_json s = Status(/*live=*/true);
+  EXPECT_EQ(s["milestone"], "build");
+  EXPECT_EQ(s["run"], "r1");
+  EXPECT_EQ(s["state"], "running");
+  EXPECT_EQ(s["started_at"], "1970-01-01T00:01:40.250Z");
+  EXPECT_EQ(s["updated_at"], "1970-01-01T00:16:40.000Z");
+
+  const auto& phases = s["progress"]["phases"];
+  ASSERT_EQ(phases.size(), 3u);
+  EXPECT_EQ(phases[0], nlohmann::ordered_json::parse(R"({"name": "design", "weight": 15.0,
+      "total": 2, "succeeded": 2, "failed": 0, "skipped": 0, "running": 0, "progress": 1.0,
+      "gate": null})"));
+  EXPECT_EQ(phases[1], nlohmann::ordered_json::parse(R"({"name": "spec", "weight": 25.0,
+      "total": 4, "succeeded": 0, "failed": 1, "skipped": 1, "running": 1, "progress": 0.5,
+      "gate": null})"));
+  EXPECT_EQ(phases[2]["total"], 0);
+  EXPECT_EQ(phases[2]["progress"], 0.0);  // no tasks, not passed
+  // 15 × 1 + 25 × 0.5 + 60 × 0, over 100
+  EXPECT_DOUBLE_EQ(s["progress"]["weighted"].get<double>(), 0.275);
+
+  // (10 + 20) s over (2 + 3) effort = 6 s per unit; s3 and s4 are left: 5 units, 2 jobs.
+  EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 15.0);
+
+  EXPECT_EQ(s["running"],
+            nlohmann::ordered_json::parse(
+                R"([{"id": "s3", "attempt": 2, "elapsed_s": 30.0, "stalled": true}])"));
+  EXPECT_EQ(s["stalled"],
+            nlohmann::ordered_json::parse(R"([{"id": "s3", "attempt": 2, "elapsed_s": 30.0}])"));
+  EXPECT_EQ(s["failed"], nlohmann::ordered_json::parse(R"([{"id": "s1", "attempts": 3,
+      "class": "logic", "reason": "exit code 3"}])"));
+}
+
+TEST_F(StatusTest, KeysInTheOrderOfTheSpec) {
+  nlohmann::ordered_json status = Status(true);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : status.items()) keys.push_back(key);
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"milestone", "run", "state", "started_at", "updated_at",
+                                      "progress", "eta_seconds", "running", "failed", "stalled"}));
+}
+
+TEST_F(StatusTest, ARunningRunWhoseEngineIsGoneIsInterrupted) {
+  nlohmann::ordered_json s = Status(/*live=*/false);
+  EXPECT_EQ(s["state"], "interrupted");
+  EXPECT_TRUE(s["eta_seconds"].is_null());
+  EXPECT_TRUE(s["running"].empty());
+  EXPECT_TRUE(s["stalled"].empty());
+  EXPECT_EQ(s["progress"]["phases"][1]["running"], 0);
+  EXPECT_EQ(s["failed"].size(), 1u);
+  EXPECT_DOUBLE_EQ(s["progress"]["weighted"].get<double>(), 0.275);
+}
+
+TEST_F(StatusTest, NoEtaBeforeATaskSucceeded) {
+  Put("d1", 0, 0, 2, TaskState::kRunning, 1);
+  Put("d2", 1, 0, 3, TaskState::kFailed, 2);
+  ASSERT_TRUE(store_->Commit());
+  EXPECT_TRUE(Status(true)["eta_seconds"].is_null());
+}
+
+TEST_F(StatusTest, AFinishedRunHasNoEtaAndAPassedEmptyPhaseIsDone) {
+  Phase(EventKind::kPhaseFinished, "spec", false);
+  Phase(EventKind::kPhaseStarted, "execute");
+  Phase(EventKind::kPhaseFinished, "execute", true);
+  Event finished(EventKind::kRunFinished);
+  finished.reason = "failed";
+  finished.exit_code = 1;
+  store_->Append(finished);
+  ASSERT_TRUE(store_->Commit());
+  for (bool live : {true, false}) {
+    nlohmann::ordered_json s = Status(live);
+    EXPECT_EQ(s["state"], "failed");
+    EXPECT_TRUE(s["eta_seconds"].is_null());
+    EXPECT_EQ(s["progress"]["phases"][2]["progress"], 1.0);
+    EXPECT_DOUBLE_EQ(s["progress"]["weighted"].get<double>(), 0.875);
+  }
+}
+
+TEST_F(StatusTest, GateScoresWhenRecorded) {
+  SQLite::Database raw((dir_.path() / "state.db").string(), SQLite::OPEN_READWRITE);
+  raw.exec(
+      "UPDATE phases SET gate_score = 0.92, gate_min_score = 0.8, gate_passed = 1 "
+      "WHERE name = 'design'");
+  nlohmann::ordered_json s = Status(true);
+  EXPECT_EQ(s["progress"]["phases"][0]["gate"],
+            nlohmann::ordered_json::parse(R"({"score": 0.92, "min_score": 0.8, "passed": true})"));
+  EXPECT_TRUE(s["progress"]["phases"][1]["gate"].is_null());
+  EXPECT_NE(FormatStatus(s).find("passed (score 0.92, min 0.80)"), std::string::npos)
+      << FormatStatus(s);
+}
+
+TEST_F(StatusTest, UnknownRunIsAnError) {
+  nlohmann::ordered_json status;
+  EXPECT_FALSE(store_->ReadStatus("r9", kNow, true, &status));
+  EXPECT_NE(store_->error().find("no run 'r9' recorded"), std::string::npos) << store_->error();
+}
+
+TEST_F(StatusTest, Text) {
+  std::string text = FormatStatus(Status(true));
+  EXPECT_EQ(text,
+            "milestone build, run r1: running\n"
+            "started 1970-01-01 00:01:40 UTC, 27.5% done, about 15.0s left\n"
+            "\n"
+            "  phase    weight  progress  done  succeeded  failed  skipped  running\n"
+            "  design      15%      100%   2/2          2       0        0        0\n"
+            "  spec        25%       50%   2/4          0       1        1        1\n"
+            "  execute     60%        0%   0/0          0       0        0        0\n"
+            "\n"
+            "running (1)\n"
+            "  s3  attempt 2  30.0s  stalled\n"
+            "\n"
+            "failed (1)\n"
+            "  s1  3 attempts  logic: exit code 3\n")
+      << text;
+}
+
+TEST(IsoTimeMsTest, Formats) {
+  EXPECT_EQ(IsoTimeMs(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(IsoTimeMs(1.5), "1970-01-01T00:00:01.500Z");
+  EXPECT_EQ(IsoTimeMs(1.9996), "1970-01-01T00:00:02.000Z");
+  EXPECT_EQ(IsoTimeMs(1795727700.123), "2026-11-26T21:15:00.123Z");
+}
+
+}  // namespace
+}  // namespace mex
