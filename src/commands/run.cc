@@ -130,8 +130,10 @@ int RunCommand(const RunOptions& options) {
   }
   {
     ScopedMetric metric("write roadmap.json");
-    if (!WriteFileAtomically(run.paths.run_dir + "/roadmap.json",
-                             RoadmapJson(m, roadmap).dump(2) + "\n", &err)) {
+    std::string path = run.paths.run_dir + "/roadmap.json";
+    std::string text = RoadmapJson(m, roadmap).dump(2) + "\n";
+    // A resumed session of an unchanged milestone has the same roadmap: no need to write it.
+    if (ReadWholeFile(path) != text && !WriteFileAtomically(path, text, &err)) {
       fmt::print(stderr, "mex: {}\n", err);
       return kExitFailed;
     }

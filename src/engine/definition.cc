@@ -1,6 +1,5 @@
 #include "engine/definition.h"
 
-#include <fmt/format.h>
 #include <xxhash.h>
 
 namespace mex {
@@ -31,7 +30,13 @@ std::vector<std::string> DefinitionHashes(const RunInfo& run, const Graph& graph
   }
   std::vector<std::string> hex(n);
   for (uint32_t t = 0; t < n; ++t) {
-    hex[t] = fmt::format("{:016x}{:016x}", hashes[t].high64, hashes[t].low64);
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string& digits = hex[t];
+    digits.resize(32);
+    for (int i = 0; i < 16; ++i) {
+      digits[15 - i] = kDigits[(hashes[t].high64 >> (4 * i)) & 0xf];
+      digits[31 - i] = kDigits[(hashes[t].low64 >> (4 * i)) & 0xf];
+    }
   }
   return hex;
 }

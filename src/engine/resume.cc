@@ -24,10 +24,20 @@ SessionSummary PrepareSession(const RunInfo& run, const std::vector<std::string>
     std::string id = t.id;
     stored.emplace(std::move(id), std::move(t));
   }
+  // The earlier attempts of the tasks that run again (a failure report lists them all). A no-op
+  // session, every task kept, reads none of them.
+  bool any_rerun = false;
+  for (uint32_t t = 0; t < m.tasks.size() && !any_rerun; ++t) {
+    auto old = stored.find(std::string(m.tasks[t].id));
+    any_rerun = old != stored.end() && old->second.attempts > 0 &&
+                !(old->second.state == TaskState::kSucceeded && old->second.hash == hashes[t]);
+  }
   std::unordered_map<std::string, std::vector<AttemptRecord>> attempts;
-  for (AttemptRecord& a : store->Attempts(run.paths.run_id)) {
-    std::string task = a.task;
-    attempts[task].push_back(std::move(a));
+  if (any_rerun) {
+    for (AttemptRecord& a : store->Attempts(run.paths.run_id)) {
+      std::string task = a.task;
+      attempts[task].push_back(std::move(a));
+    }
   }
 
   for (uint32_t t = 0; t < m.tasks.size(); ++t) {
@@ -36,8 +46,8 @@ SessionSummary PrepareSession(const RunInfo& run, const std::vector<std::string>
     StoredTask row{id, t, task.phase, task.effort, hashes[t], TaskState::kPending, 0};
     std::vector<AttemptRecord> earlier;
     if (auto a = attempts.find(id); a != attempts.end()) earlier = std::move(a->second);
-    for (const AttemptRecord& a : earlier) row.attempts = std::max(row.attempts, a.number);
     auto old = stored.find(id);
+    if (old != stored.end()) row.attempts = old->second.attempts;
     bool kept = false;
     if (old != stored.end()) {
       const StoredTask& was = old->second;
@@ -55,11 +65,11 @@ SessionSummary PrepareSession(const RunInfo& run, const std::vector<std::string>
     }
     if (kept) {
       ++summary.kept;
-    } else if (!earlier.empty()) {
+    } else if (row.attempts > 0) {
       // A failure report of an earlier session would stay beside a task that now runs again.
       unlink(fmt::format("{}/{}.json", run.paths.failures_dir, id).c_str());
     }
-    scheduler->Resume(t, std::move(earlier), kept);
+    scheduler->Resume(t, row.attempts, std::move(earlier), kept);
   }
   for (const auto& [id, row] : stored) store->RemoveTask(id);  // no longer in the milestone
   return summary;

@@ -62,11 +62,11 @@ Scheduler::Scheduler(const RunInfo& run, const Graph& graph, const std::vector<d
   }
 }
 
-void Scheduler::Resume(uint32_t task, std::vector<AttemptRecord> attempts, bool kept) {
+void Scheduler::Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history, bool kept) {
   TaskRun& run = tasks_[task];
-  for (const AttemptRecord& a : attempts) run.attempts = std::max(run.attempts, a.number);
-  run.prior_attempts = run.attempts;
-  run.history = std::move(attempts);
+  run.attempts = attempts;
+  run.prior_attempts = attempts;
+  run.history = std::move(history);
   if (kept) {
     run.state = TaskState::kSucceeded;
     ++kept_;
@@ -153,7 +153,6 @@ void Scheduler::StartReadyTasks() {
       ++pool->in_use;
     }
     to_start_.push_back(task);
-    SetState(task, TaskState::kRunning);
   }
   for (uint32_t task : to_start_) RecordAttemptStart(task);
   // One transaction per turn of the loop: what ended since the last turn, and these starts,
@@ -194,6 +193,7 @@ void Scheduler::RecordAttemptStart(uint32_t task) {
   TaskRun& run = tasks_[task];
   ++run.attempts;
   ++running_;
+  SetState(task, TaskState::kRunning);  // with its new attempt count: numbering resumes from it
   AttemptRecord record;
   record.task = m_.tasks[task].id;
   record.number = run.attempts;

@@ -24,9 +24,10 @@ class Scheduler {
   Scheduler(const RunInfo& run, const Graph& graph, const std::vector<double>& priority, int jobs,
             Executor* executor, Store* store, EventSink* sink);
 
-  // Before Run(), for a run that goes on from an earlier session: the task's attempts so far
-  // (numbering goes on after them), and whether it succeeded then and is kept as it is.
-  void Resume(uint32_t task, std::vector<AttemptRecord> attempts, bool kept);
+  // Before Run(), for a run that goes on from an earlier session: the number of the task's last
+  // attempt (numbering goes on after it), those attempts (for its failure report; may be empty
+  // for a kept task), and whether it succeeded then and is kept as it is.
+  void Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history, bool kept);
   // Whether Run() reports the run as resumed (set when an earlier session of it exists).
   void set_resumed(bool resumed) { resumed_ = resumed; }
 

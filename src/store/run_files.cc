@@ -65,6 +65,21 @@ bool CreateRunFolder(const std::string& state_dir, const std::string& run_id, Ru
   return true;
 }
 
+std::string ReadWholeFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string content;
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    content.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  return content;
+}
+
 bool WriteFileAtomically(const std::string& path, std::string_view content, std::string* err,
                          bool sync) {
   std::string temp = fmt::format("{}.tmp.{}", path, getpid());

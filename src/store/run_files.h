@@ -30,6 +30,9 @@ bool MakeFolder(const std::string& dir, std::string* err);
 bool CreateRunFolder(const std::string& state_dir, const std::string& run_id, RunPaths* paths,
                      std::string* err);
 
+// The content of `path`, or "" when it cannot be read (missing, a symlink, not a file).
+std::string ReadWholeFile(const std::string& path);
+
 // Writes `content` to `path` through a temp file in the same folder and a rename, so that a
 // reader sees the old file or the new one, never a part. Refuses to write through a symlink.
 // `sync`: fsync the temp file first, so that the new content also survives a power cut (a file

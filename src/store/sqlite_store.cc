@@ -69,6 +69,7 @@ CREATE TABLE tasks (
   state TEXT NOT NULL,     -- TaskStateName
   attempts INTEGER NOT NULL,
   stalled INTEGER NOT NULL DEFAULT 0,
+  seconds REAL NOT NULL DEFAULT 0,  -- run time of the attempt that succeeded (for the ETA)
   PRIMARY KEY (run, id)
 ) WITHOUT ROWID;
 CREATE INDEX tasks_by_seq ON tasks (run, seq);
@@ -202,7 +203,7 @@ struct SqliteStore::Statements {
                  "INSERT OR REPLACE INTO tasks (run, id, seq, phase, effort, hash, state, "
                  "attempts, stalled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)"),
         task_changed(db,
-                     "UPDATE tasks SET state = ?, attempts = ?, stalled = 0 "
+                     "UPDATE tasks SET state = ?, attempts = ?, stalled = 0, seconds = ? "
                      "WHERE run = ? AND id = ?"),
         task_stalled(db, "UPDATE tasks SET stalled = 1 WHERE run = ? AND id = ?"),
         put_attempt(db,
@@ -372,7 +373,7 @@ std::vector<StoredTask> SqliteStore::Tasks(const std::string& run) {
   try {
     SQLite::Statement query(*db_,
                             "SELECT id, seq, phase, effort, hash, state, attempts FROM tasks "
-                            "WHERE run = ? ORDER BY seq");
+                            "WHERE run = ?");  // in key order: no index lookup per row
     query.bind(1, run);
     while (query.executeStep()) {
       StoredTask& task = tasks.emplace_back();
@@ -504,13 +505,17 @@ void SqliteStore::RemoveTask(const std::string& id) {
   });
 }
 
+// An attempt left without an end belongs to a task recorded running: the engine records the
+// attempt's start with the task's state, and its end with the task's next state, in one
+// transaction. Looking through the running tasks reads their few rows, not every attempt's.
 int SqliteStore::MarkInterrupted(double now) {
   int attempts = 0;
   Write([&](Statements&) {
     SQLite::Statement end(*db_,
-                          "UPDATE attempts SET end_reason = 'interrupted', ended_at = ?, "
+                          "UPDATE attempts SET end_reason = 'interrupted', ended_at = ?1, "
                           "reason = 'the engine stopped while it ran' "
-                          "WHERE run = ? AND end_reason = ''");
+                          "WHERE run = ?2 AND end_reason = '' AND task IN "
+                          "(SELECT id FROM tasks WHERE run = ?2 AND state = 'running')");
     end.bind(1, now);
     end.bind(2, run_id_);
     attempts = end.exec();
@@ -529,17 +534,27 @@ void SqliteStore::SetStatusPath(std::string path) {
 }
 
 void SqliteStore::TaskChanged(const std::string& task, TaskState state, int attempts) {
+  // A ready task is recorded as what it was (pending, or waiting for a retry): after a crash it
+  // is pending again either way, and not writing it saves a row update per task.
+  if (state == TaskState::kReady) return;
+  double seconds =
+      state == TaskState::kSucceeded && task == succeeded_task_ ? succeeded_seconds_ : 0;
   Write([&](Statements& s) {
     SQLite::Statement& update = Fresh(s.task_changed);
     update.bindNoCopy(1, TaskStateName(state).data());
     update.bind(2, attempts);
-    update.bindNoCopy(3, run_id_);
-    update.bindNoCopy(4, task);
+    update.bind(3, seconds);
+    update.bindNoCopy(4, run_id_);
+    update.bindNoCopy(5, task);
     Run(update);
   });
 }
 
 void SqliteStore::AttemptChanged(const AttemptRecord& a) {
+  if (a.ended_at > 0 && a.end == "exited" && a.failure_class.empty()) {
+    succeeded_task_ = a.task;  // the scheduler records the task's success right after
+    succeeded_seconds_ = a.ended_at - a.started_at;
+  }
   Write([&](Statements& s) {
     SQLite::Statement& put = Fresh(s.put_attempt);
     put.bindNoCopy(1, run_id_);

@@ -74,7 +74,7 @@ class SqliteStore : public Store {
 
   // The latest run (by started_at) of the milestone `milestone_key`, or of any milestone for "".
   std::optional<StoredRun> LatestRun(const std::string& milestone_key);
-  // The tasks of `run` in file order.
+  // The tasks of `run` by id (key order, the cheapest to read; `seq` gives the file order).
   std::vector<StoredTask> Tasks(const std::string& run);
   // The attempts of `run`, by task id then number, log tails included.
   std::vector<AttemptRecord> Attempts(const std::string& run);
@@ -133,6 +133,9 @@ class SqliteStore : public Store {
   bool failed_ = false;
   double touched_at_ = -1e9;  // CLOCK_MONOTONIC of the last update of runs.updated_at
   std::string error_;
+
+  std::string succeeded_task_;  // of the last attempt recorded as succeeded, and its run time
+  double succeeded_seconds_ = 0;
 
   std::string status_path_;
   bool status_due_ = false;          // the next commit writes status.json whatever its age

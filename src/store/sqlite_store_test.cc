@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -304,12 +305,13 @@ TEST_F(SqliteStoreTest, MarkInterruptedEndsAttemptsLeftRunning) {
 
   EXPECT_EQ(store->MarkInterrupted(500), 1);
   ASSERT_TRUE(store->Commit());
-  std::vector<StoredTask> tasks = store->Tasks("r1");
-  EXPECT_EQ(tasks[0].state, TaskState::kSucceeded);
-  EXPECT_EQ(tasks[1].state, TaskState::kPending);
-  EXPECT_EQ(tasks[1].attempts, 2);
-  EXPECT_EQ(tasks[2].state, TaskState::kPending);
-  EXPECT_EQ(tasks[3].state, TaskState::kFailed);
+  std::map<std::string, StoredTask> tasks;
+  for (StoredTask& t : store->Tasks("r1")) tasks[t.id] = t;
+  EXPECT_EQ(tasks["done"].state, TaskState::kSucceeded);
+  EXPECT_EQ(tasks["running"].state, TaskState::kPending);
+  EXPECT_EQ(tasks["running"].attempts, 2);
+  EXPECT_EQ(tasks["waiting"].state, TaskState::kPending);
+  EXPECT_EQ(tasks["failed"].state, TaskState::kFailed);
   for (const AttemptRecord& a : store->Attempts("r1")) {
     if (a.task == "running" && a.number == 2) {
       EXPECT_EQ(a.end, "interrupted");

@@ -40,9 +40,12 @@ class StatusTest : public ::testing::Test {
     Put("s2", 3, 1, 1, TaskState::kSkipped, 0);
     Put("s3", 4, 1, 1, TaskState::kRunning, 2);
     Put("s4", 5, 1, 4, TaskState::kPending, 0);
+    // As the engine records a success: the attempt's end, then the task's state.
     Attempt("d1", 1, 200, 210, "exited", "", "");
+    store_->TaskChanged("d1", TaskState::kSucceeded, 1);
     Attempt("d2", 1, 200, 205, "exited", "transient", "exit code 1");
     Attempt("d2", 2, 300, 320, "exited", "", "");
+    store_->TaskChanged("d2", TaskState::kSucceeded, 2);
     Attempt("s1", 1, 400, 401, "exited", "logic", "exit code 2");
     Attempt("s1", 3, 500, 501, "exited", "logic", "exit code 3");
     Attempt("s3", 1, 900, 910, "timed_out", "transient", "timed out");
