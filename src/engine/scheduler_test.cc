@@ -33,13 +33,14 @@ class FakeExecutor : public Executor {
     return result;
   }
   void Cancel(uint64_t) override {}
-  void CancelAll() override {}
+  void CancelAll() override { ++cancel_alls; }
   void KillAll() override {}
   size_t running() const override { return queue_.size(); }
 
   std::vector<std::pair<uint64_t, int>> started;  // (task, commits before it started)
   std::map<uint64_t, int> exit_codes;
   std::vector<std::string> log;  // "start N" and "end N", in order
+  int cancel_alls = 0;
 
  private:
   const MemoryStore* store_;
@@ -118,6 +119,66 @@ TEST(SchedulerTest, LaterPhaseWaitsForTheWholeEarlierPhase) {
   // ended too.
   EXPECT_EQ(executor.log,
             (std::vector<std::string>{"start 1", "start 0", "end 0", "end 1", "start 2", "end 2"}));
+}
+
+// A store whose commits fail from the `fail_from`th on, as on a full disk.
+class FailingStore : public MemoryStore {
+ public:
+  explicit FailingStore(int fail_from) : fail_from_(fail_from) {}
+  bool Commit() override {
+    MemoryStore::Commit();
+    return commits() < fail_from_;
+  }
+  std::string error() const override { return "cannot record the run's state: disk full"; }
+
+ private:
+  int fail_from_;
+};
+
+TEST(SchedulerTest, StoreThatCannotCommitStopsTheRun) {
+  Fixture f(
+      "tasks:\n  - {id: a, run: x}\n  - {id: b, run: x, deps: [a]}\n"
+      "  - {id: c, run: x, deps: [b]}\n");
+  FailingStore store(/*fail_from=*/2);
+  FakeExecutor executor(&store);
+  EXPECT_EQ(f.Run(1, &executor, &store), 1);
+  // a started on the first commit; its end and b's start were in the second, which failed: b
+  // never ran, nothing after it either.
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"start 0", "end 0"}));
+  EXPECT_EQ(f.scheduler->state(1), TaskState::kCancelled);
+  EXPECT_EQ(f.scheduler->state(2), TaskState::kCancelled);
+  EXPECT_EQ(executor.cancel_alls, 1);
+  bool reported = false;
+  for (const Event& e : store.events()) {
+    reported = reported || (e.kind == EventKind::kInterrupted &&
+                            e.reason.find("disk full") != std::string::npos);
+  }
+  EXPECT_TRUE(reported);
+}
+
+TEST(SchedulerTest, ResumedRunKeepsSucceededTasksAndNumbersAttemptsOn) {
+  Fixture f("tasks:\n  - {id: a, run: x}\n  - {id: b, run: x, deps: [a]}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  f.graph = std::make_unique<Graph>(f.m);
+  f.roadmap = ComputeRoadmap(f.m, *f.graph, 1);
+  f.scheduler = std::make_unique<Scheduler>(f.run, *f.graph, f.roadmap.priority, 1, &executor,
+                                            &store, &f.sink);
+  f.scheduler->Resume(0, 1, {}, /*kept=*/true);
+  f.scheduler->Resume(1, 2, {}, /*kept=*/false);
+  EXPECT_EQ(f.scheduler->Run(), 0);
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"start 1", "end 1"}));
+  ASSERT_EQ(store.attempts().size(), 1u);
+  EXPECT_EQ(store.attempts()[0].task, "b");
+  EXPECT_EQ(store.attempts()[0].number, 3);
+  for (const Event& e : store.events()) {
+    if (e.kind == EventKind::kRunStarted) {
+      EXPECT_EQ(e.succeeded, 1);  // kept
+    }
+    if (e.kind == EventKind::kTaskStarted) {
+      EXPECT_EQ(e.max_attempts, 2 + 3);
+    }
+  }
 }
 
 }  // namespace
