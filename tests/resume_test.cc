@@ -22,21 +22,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing_util::ReadFile;
+constexpr auto Events = testing_util::ParseNdjson;
 using testing_util::Result;
 using testing_util::RunMex;
 using testing_util::StartMex;
 using testing_util::TempDir;
 using testing_util::WaitMex;
 using testing_util::WriteFile;
-
-std::vector<nlohmann::json> Events(const std::string& ndjson) {
-  std::vector<nlohmann::json> events;
-  std::istringstream in(ndjson);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) events.push_back(nlohmann::json::parse(line));
-  }
-  return events;
-}
 
 std::vector<std::string> Started(const std::vector<nlohmann::json>& events) {
   std::vector<std::string> ids;

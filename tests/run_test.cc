@@ -18,6 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing_util::ProcessGone;
 using testing_util::ReadFile;
+constexpr auto Events = testing_util::ParseNdjson;
 using testing_util::Result;
 using testing_util::RunMex;
 using testing_util::Source;
@@ -35,15 +36,6 @@ bool GoneWithin5s(pid_t pid) {
 
 std::string Agent(const std::string& name) {
   return Source("tests/agents/" + name).string();
-}
-
-std::vector<nlohmann::json> Events(const std::string& ndjson) {
-  std::vector<nlohmann::json> events;
-  std::istringstream in(ndjson);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) events.push_back(nlohmann::json::parse(line));
-  }
-  return events;
 }
 
 std::vector<nlohmann::json> Of(const std::vector<nlohmann::json>& events, const std::string& kind,

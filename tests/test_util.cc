@@ -120,6 +120,15 @@ int WaitMex(pid_t pid) {
   return ExitCode(status);
 }
 
+std::vector<nlohmann::json> ParseNdjson(const std::string& ndjson) {
+  std::vector<nlohmann::json> objects;
+  std::istringstream in(ndjson);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) objects.push_back(nlohmann::json::parse(line));
+  }
+  return objects;
+}
+
 bool ProcessGone(pid_t pid) {
   if (kill(pid, 0) != 0) return errno == ESRCH;
   std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");

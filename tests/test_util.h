@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ pid_t StartMex(const std::vector<std::string>& args, const std::string& cwd,
                const std::string& out_path);
 // Waits for a process started by StartMex; returns its exit code (128 + signal if killed).
 int WaitMex(pid_t pid);
+
+// The objects of an NDJSON text (`mex run --json`), one per non-empty line.
+std::vector<nlohmann::json> ParseNdjson(const std::string& ndjson);
 
 // Whether `pid` is gone (or a zombie waiting to be collected by init).
 bool ProcessGone(pid_t pid);
