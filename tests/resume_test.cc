@@ -181,6 +181,34 @@ TEST(ResumeTest, SecondEngineOnTheSameStateFolderRefuses) {
   EXPECT_EQ(WaitMex(first), 130);
 }
 
+TEST(ResumeTest, StatusReadsALiveRunFromAnotherProcess) {
+  Workspace ws;
+  ws.Write(
+      "tasks:\n  - {id: quick, run: 'true'}\n"
+      "  - {id: slow, deps: [quick], run: 'echo slow >> side.txt; sleep 30'}\n");
+  std::string out = (ws.dir.path() / "engine.out").string();
+  pid_t engine = StartMex({"run", "m.yaml", "--json"}, ws.dir.path().string(), out);
+  for (int i = 0; i < 200 && ws.Side().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  Result json = RunMex({"status", "m.yaml", "--json"}, ws.dir.path().string());
+  Result text = RunMex({"status"}, ws.dir.path().string());
+  kill(engine, SIGINT);
+  EXPECT_EQ(WaitMex(engine), 130);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  nlohmann::json status = nlohmann::json::parse(json.out);
+  EXPECT_EQ(status["state"], "running");
+  ASSERT_EQ(status["running"].size(), 1u) << json.out;
+  EXPECT_EQ(status["running"][0]["id"], "slow");
+  EXPECT_EQ(status["progress"]["phases"][0]["succeeded"], 1);
+  EXPECT_DOUBLE_EQ(status["progress"]["weighted"].get<double>(), 0.5);
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("running (1)"), std::string::npos) << text.out;
+  // After Ctrl-C the run is recorded interrupted, and status says so.
+  Result after = RunMex({"status", "--json"}, ws.dir.path().string());
+  EXPECT_EQ(nlohmann::json::parse(after.out)["state"], "interrupted");
+}
+
 TEST(ResumeTest, AttemptInFlightAtAKillIsRecordedInterruptedAndRunsAgain) {
   Workspace ws;
   ws.Write(
