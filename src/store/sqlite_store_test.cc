@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "exec/process.h"
 #include "tests/test_util.h"
 
 namespace mex {
@@ -429,15 +430,19 @@ TEST_F(StatusFileTest, WrittenAtFirstCommitThenAtMostEvery500msOrAtAPhaseChange)
   store->PutTask(Task("a", 0));
   EXPECT_EQ(store->RefreshIn(), 0);
   ASSERT_TRUE(store->Commit());
+  double written_at = MonotonicSeconds();
   nlohmann::json status = nlohmann::json::parse(ReadFile(StatusPath()));
   EXPECT_EQ(status["run"], "r1");
   EXPECT_EQ(status["state"], "running");
-  EXPECT_GT(store->RefreshIn(), 0.3);  // 500 ms after this write, or more if it took long
 
   Mark();
-  store->TaskChanged("a", TaskState::kReady, 0);
+  store->TaskChanged("a", TaskState::kRetryWait, 1);
   ASSERT_TRUE(store->Commit());
-  EXPECT_FALSE(Rewritten()) << "rewritten within 500 ms though no phase changed";
+  // Unless this machine stalled for most of the interval (then a rewrite is right):
+  if (MonotonicSeconds() - written_at < 0.4) {
+    EXPECT_GT(store->RefreshIn(), 0);  // 500 ms after the write, or more if it took long
+    EXPECT_FALSE(Rewritten()) << "rewritten within 500 ms though no phase changed";
+  }
 
   store->Append(PhaseEvent(EventKind::kPhaseStarted, "execute"));
   EXPECT_EQ(store->RefreshIn(), 0);
