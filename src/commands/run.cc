@@ -84,6 +84,10 @@ int RunCommand(const RunOptions& options) {
       return kExitUsage;
     }
     if (!options.new_run) earlier = db->LatestRun(milestone_path);
+    if (!db->error().empty()) {  // a read failed: never mistake it for "no earlier run"
+      fmt::print(stderr, "mex: {}\n", db->error());
+      return kExitUsage;
+    }
   }
 
   RunInfo run;
@@ -124,6 +128,10 @@ int RunCommand(const RunOptions& options) {
     {
       ScopedMetric metric("prepare session");
       PrepareSession(run, hashes, db.get(), &scheduler);
+    }
+    if (!db->error().empty()) {  // unread rows would make finished tasks run again
+      fmt::print(stderr, "mex: {}\n", db->error());
+      return kExitUsage;
     }
     scheduler.set_resumed(earlier.has_value());
     db->SetStatusPath(run.paths.run_dir + "/status.json");
