@@ -92,7 +92,11 @@ TEST(ResumeTest, SecondRunKeepsSucceededTasksAndRerunsTheFailedOne) {
   EXPECT_EQ(RunStarted(events)["resumed"], false);
 
   WriteFile(ws.dir.path() / "go", "");
+  // What a session killed between writing status.json's temp file and renaming it leaves.
+  fs::path stale = ws.dir.path() / ".mex" / "runs" / run_id / "status.json.tmp.4242";
+  WriteFile(stale, "{\"half\": ");
   Result second = ws.Run();
+  EXPECT_FALSE(fs::exists(stale));
   ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
   events = Events(second.out);
   EXPECT_EQ(RunStarted(events)["run"], run_id);

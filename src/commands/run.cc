@@ -134,6 +134,9 @@ int RunCommand(const RunOptions& options) {
       return kExitUsage;
     }
     scheduler.set_resumed(earlier.has_value());
+    // Left by a session killed mid-write; this one holds the lock, so nobody else writes here.
+    RemoveStaleTempFiles(run.paths.run_dir);
+    RemoveStaleTempFiles(run.paths.failures_dir);
     db->SetStatusPath(run.paths.run_dir + "/status.json");
   }
   {

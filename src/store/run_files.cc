@@ -65,6 +65,17 @@ bool CreateRunFolder(const std::string& state_dir, const std::string& run_id, Ru
   return true;
 }
 
+void RemoveStaleTempFiles(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos || at + 5 == name.size()) continue;
+    bool pid = name.find_first_not_of("0123456789", at + 5) == std::string::npos;
+    if (pid && entry.is_regular_file(ec)) unlink(entry.path().c_str());
+  }
+}
+
 std::string ReadWholeFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return "";

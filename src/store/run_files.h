@@ -30,6 +30,10 @@ bool MakeFolder(const std::string& dir, std::string* err);
 bool CreateRunFolder(const std::string& state_dir, const std::string& run_id, RunPaths* paths,
                      std::string* err);
 
+// Removes the temp files WriteFileAtomically leaves in `dir` when its process is killed between
+// writing and renaming one ("NAME.tmp.PID"). Only for a folder no other process writes to.
+void RemoveStaleTempFiles(const std::string& dir);
+
 // The content of `path`, or "" when it cannot be read (missing, a symlink, not a file).
 std::string ReadWholeFile(const std::string& path);
 
