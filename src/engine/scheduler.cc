@@ -83,6 +83,9 @@ int Scheduler::Run() {
   for (;;) {
     ReleaseDueRetries();
     StartReadyTasks();
+    std::vector<AttemptEnd> not_started;
+    not_started.swap(not_started_);
+    for (const AttemptEnd& end : not_started) HandleEnd(end);
     if (running_ == 0 && retries_.empty() && ready_.empty()) {
       if (phase_open_ == 0 && !stopping_ && !failed_ && phase_ + 1 < m_.phases.size()) {
         FinishPhase();
@@ -160,7 +163,8 @@ void Scheduler::StartReadyTasks() {
   Commit();
   if (store_failed_) return;
   for (uint32_t task : to_start_) LaunchAttempt(task);
-  Deliver();
+  to_start_.clear();
+  Deliver();  // the starts: each was committed before its launch
 }
 
 void Scheduler::Commit() {
@@ -213,13 +217,14 @@ void Scheduler::LaunchAttempt(uint32_t task) {
   AttemptSpec spec;
   std::string err;
   if (!BuildAttempt(run_, m_.tasks[task], history, &spec, &err)) {
-    // Nothing ran: end the attempt here, through the same path as a spawn failure.
+    // Nothing ran: the attempt ends like one the executor could not spawn, handled with the ends
+    // of this turn and committed with them.
     AttemptEnd end;
     end.key = task;
     end.reason = EndReason::kSpawnFailed;
     end.error = err;
     end.started_at = end.ended_at = WallClockSeconds();
-    HandleEnd(end);
+    not_started_.push_back(std::move(end));
     return;
   }
   spec.key = task;
@@ -301,7 +306,10 @@ void Scheduler::Succeed(uint32_t task, double elapsed) {
 }
 
 void Scheduler::ScheduleRetry(uint32_t task, const Classification& c, double elapsed) {
-  double delay = BackoffDelay(RetryFor(task).backoff, tasks_[task].attempts + 1, &rng_);
+  // The backoff grows with this session's attempts: a resumed task starts from the shortest.
+  const TaskRun& run = tasks_[task];
+  int next = run.attempts - run.prior_attempts + 1;
+  double delay = BackoffDelay(RetryFor(task).backoff, next, &rng_);
   SetState(task, TaskState::kRetryWait);
   retries_.push({MonotonicSeconds() + delay, task});
   Event event = TaskEvent(EventKind::kTaskRetry, task);

@@ -111,7 +111,8 @@ class Scheduler {
   std::priority_queue<Ready> ready_;
   using Retry = std::pair<double, uint32_t>;  // (due, task)
   std::priority_queue<Retry, std::vector<Retry>, std::greater<>> retries_;
-  std::vector<uint32_t> to_start_;
+  std::vector<uint32_t> to_start_;       // picked this turn, not launched yet
+  std::vector<AttemptEnd> not_started_;  // attempts that could not be built this turn
   size_t phase_ = 0;
   size_t phase_open_ = 0;  // tasks of the current phase not yet final
   int running_ = 0;

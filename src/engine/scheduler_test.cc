@@ -181,5 +181,43 @@ TEST(SchedulerTest, ResumedRunKeepsSucceededTasksAndNumbersAttemptsOn) {
   }
 }
 
+TEST(SchedulerTest, ResumedTaskBacksOffFromTheShortestDelay) {
+  Fixture f(
+      "defaults: {retry: {max_attempts: 2, backoff: {initial: 50ms, factor: 10, max: 1s, "
+      "jitter: 0}}}\n"
+      "tasks:\n  - {id: a, run: x}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.exit_codes[0] = 1;  // logic: retried
+  f.graph = std::make_unique<Graph>(f.m);
+  f.roadmap = ComputeRoadmap(f.m, *f.graph, 1);
+  f.scheduler = std::make_unique<Scheduler>(f.run, *f.graph, f.roadmap.priority, 1, &executor,
+                                            &store, &f.sink);
+  f.scheduler->Resume(0, 3, {}, /*kept=*/false);  // three attempts in earlier sessions
+  EXPECT_EQ(f.scheduler->Run(), 1);
+  std::vector<double> delays;
+  for (const Event& e : store.events()) {
+    if (e.kind == EventKind::kTaskRetry) delays.push_back(e.delay_s);
+  }
+  // Attempt 4 failed, the first of this session: the wait before attempt 5 is the first delay.
+  EXPECT_EQ(delays, std::vector<double>{0.05});
+  EXPECT_EQ(f.scheduler->attempts(0), 5);
+}
+
+TEST(SchedulerTest, TaskThatCannotBeBuiltEndsLikeASpawnFailure) {
+  Fixture f(
+      "agents: {bot: {command: [bot]}}\n"
+      "tasks:\n  - {id: a, prompt: 'hi', agent: bot}\n  - {id: b, run: x}\n");
+  // The prompt file cannot be written where its log folder should be: a file is in the way.
+  testing_util::WriteFile(f.run.paths.logs_dir + "/a", "");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  EXPECT_EQ(f.Run(2, &executor, &store), 1);
+  EXPECT_EQ(f.scheduler->state(0), TaskState::kFailed);
+  EXPECT_EQ(f.scheduler->attempts(0), 1);  // permanent: it cannot start at all
+  EXPECT_EQ(f.scheduler->state(1), TaskState::kSucceeded);
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"start 1", "end 1"}));
+}
+
 }  // namespace
 }  // namespace mex
