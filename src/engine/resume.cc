@@ -9,11 +9,19 @@
 
 namespace mex {
 
-SessionSummary PrepareSession(const RunInfo& run, const std::vector<std::string>& hashes,
-                              SqliteStore* store, Scheduler* scheduler) {
+namespace {
+
+// A task that succeeded in an earlier session with the same definition is not run again.
+bool Kept(const StoredTask& was, const std::string& hash) {
+  return was.state == TaskState::kSucceeded && was.hash == hash;
+}
+
+}  // namespace
+
+void PrepareSession(const RunInfo& run, const std::vector<std::string>& hashes, SqliteStore* store,
+                    Scheduler* scheduler) {
   const Milestone& m = *run.milestone;
-  SessionSummary summary;
-  summary.interrupted = store->MarkInterrupted(WallClockSeconds());
+  store->MarkInterrupted(WallClockSeconds());
 
   std::vector<PhaseRow> phases;
   for (const Phase& p : m.phases) phases.push_back({p.name, p.weight});
@@ -29,8 +37,7 @@ SessionSummary PrepareSession(const RunInfo& run, const std::vector<std::string>
   bool any_rerun = false;
   for (uint32_t t = 0; t < m.tasks.size() && !any_rerun; ++t) {
     auto old = stored.find(std::string(m.tasks[t].id));
-    any_rerun = old != stored.end() && old->second.attempts > 0 &&
-                !(old->second.state == TaskState::kSucceeded && old->second.hash == hashes[t]);
+    any_rerun = old != stored.end() && old->second.attempts > 0 && !Kept(old->second, hashes[t]);
   }
   std::unordered_map<std::string, std::vector<AttemptRecord>> attempts;
   if (any_rerun) {
@@ -47,32 +54,26 @@ SessionSummary PrepareSession(const RunInfo& run, const std::vector<std::string>
     std::vector<AttemptRecord> earlier;
     if (auto a = attempts.find(id); a != attempts.end()) earlier = std::move(a->second);
     auto old = stored.find(id);
-    if (old != stored.end()) row.attempts = old->second.attempts;
     bool kept = false;
     if (old != stored.end()) {
       const StoredTask& was = old->second;
-      bool same = was.hash == hashes[t];
-      kept = same && was.state == TaskState::kSucceeded;
-      summary.changed += !same && was.state == TaskState::kSucceeded;
+      kept = Kept(was, hashes[t]);
+      row.attempts = was.attempts;
       if (kept) row.state = TaskState::kSucceeded;
-      bool unchanged_row = was.seq == row.seq && was.phase == row.phase &&
-                           was.effort == row.effort && same && was.state == row.state &&
-                           was.attempts == row.attempts;
-      if (!unchanged_row) store->PutTask(row);
+      bool same_row = was.seq == row.seq && was.phase == row.phase && was.effort == row.effort &&
+                      was.hash == row.hash && was.state == row.state;
+      if (!same_row) store->PutTask(row);
       stored.erase(old);
     } else {
       store->PutTask(row);
     }
-    if (kept) {
-      ++summary.kept;
-    } else if (row.attempts > 0) {
+    if (!kept && row.attempts > 0) {
       // A failure report of an earlier session would stay beside a task that now runs again.
       unlink(fmt::format("{}/{}.json", run.paths.failures_dir, id).c_str());
     }
     scheduler->Resume(t, row.attempts, std::move(earlier), kept);
   }
   for (const auto& [id, row] : stored) store->RemoveTask(id);  // no longer in the milestone
-  return summary;
 }
 
 }  // namespace mex

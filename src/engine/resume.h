@@ -12,16 +12,11 @@
 
 namespace mex {
 
-struct SessionSummary {
-  int kept = 0;         // succeeded earlier, same definition: not run again
-  int changed = 0;      // succeeded earlier, definition changed since: run again
-  int interrupted = 0;  // attempts left running by an engine that was killed
-};
-
 // Records the milestone's phases and tasks for this session in `store` (uncommitted: the
 // scheduler's first turn commits them) and tells `scheduler` each task's earlier attempts and
-// whether it is kept. Removes the failure reports of tasks that run again.
-SessionSummary PrepareSession(const RunInfo& run, const std::vector<std::string>& hashes,
-                              SqliteStore* store, Scheduler* scheduler);
+// whether it is kept. Ends the attempts a killed engine left running ("interrupted"). Removes
+// the failure reports of tasks that run again.
+void PrepareSession(const RunInfo& run, const std::vector<std::string>& hashes, SqliteStore* store,
+                    Scheduler* scheduler);
 
 }  // namespace mex
