@@ -123,7 +123,7 @@ int RunCommand(const RunOptions& options) {
     std::vector<std::string> hashes;
     {
       ScopedMetric metric("definition hashes");
-      hashes = DefinitionHashes(run, graph);
+      hashes = DefinitionHashes(run, graph, roadmap);
     }
     {
       ScopedMetric metric("prepare session");

@@ -4,29 +4,21 @@
 
 namespace mex {
 
-std::vector<std::string> DefinitionHashes(const RunInfo& run, const Graph& graph) {
+std::vector<std::string> DefinitionHashes(const RunInfo& run, const Graph& graph,
+                                          const Roadmap& roadmap) {
   const Milestone& m = *run.milestone;
   size_t n = m.tasks.size();
-  // Kahn's order, so that every dep is hashed before the tasks that depend on it.
-  std::vector<uint32_t> waiting(n), order;
-  order.reserve(n);
-  for (uint32_t t = 0; t < n; ++t) {
-    waiting[t] = static_cast<uint32_t>(graph.deps(t).size());
-    if (waiting[t] == 0) order.push_back(t);
-  }
-  for (size_t i = 0; i < order.size(); ++i) {
-    for (uint32_t d : graph.dependents(order[i])) {
-      if (--waiting[d] == 0) order.push_back(d);
-    }
-  }
   std::vector<XXH128_hash_t> hashes(n);
   std::string text;
-  for (uint32_t t : order) {
-    text = DefinitionText(run, m.tasks[t]);
-    for (uint32_t dep : graph.deps(t)) {
-      text.append(reinterpret_cast<const char*>(&hashes[dep]), sizeof(XXH128_hash_t));
+  // Level by level: every dep is hashed before the tasks that depend on it.
+  for (const std::vector<uint32_t>& batch : roadmap.batches) {
+    for (uint32_t t : batch) {
+      text = DefinitionText(run, m.tasks[t]);
+      for (uint32_t dep : graph.deps(t)) {
+        text.append(reinterpret_cast<const char*>(&hashes[dep]), sizeof(XXH128_hash_t));
+      }
+      hashes[t] = XXH3_128bits(text.data(), text.size());
     }
-    hashes[t] = XXH3_128bits(text.data(), text.size());
   }
   std::vector<std::string> hex(n);
   for (uint32_t t = 0; t < n; ++t) {

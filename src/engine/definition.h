@@ -8,10 +8,13 @@
 
 #include "engine/attempt.h"
 #include "plan/graph.h"
+#include "plan/roadmap.h"
 
 namespace mex {
 
-// One hash per task (32 hex digits, XXH3-128), in task order. The graph must be acyclic.
-std::vector<std::string> DefinitionHashes(const RunInfo& run, const Graph& graph);
+// One hash per task (32 hex digits, XXH3-128), in task order; `roadmap` is the milestone's (its
+// batches give the order in which deps come first).
+std::vector<std::string> DefinitionHashes(const RunInfo& run, const Graph& graph,
+                                          const Roadmap& roadmap);
 
 }  // namespace mex
