@@ -217,11 +217,10 @@ struct SqliteStore::Statements {
                     "log_tail = excluded.log_tail"),
         append_event(db, "INSERT INTO events (run, time, kind, task, body) VALUES (?, ?, ?, ?, ?)"),
         phase_state(db, "UPDATE phases SET state = ? WHERE run = ? AND name = ?"),
-        run_started(db, "UPDATE runs SET state = 'running' WHERE id = ?"),
         run_finished(db, "UPDATE runs SET state = ?, exit_code = ?, ended_at = ? WHERE id = ?") {}
 
   SQLite::Statement begin, commit, touch_run, put_task, task_changed, task_stalled, put_attempt,
-      append_event, phase_state, run_started, run_finished;
+      append_event, phase_state, run_finished;
 };
 
 std::unique_ptr<SqliteStore> SqliteStore::Open(const std::string& state_dir, bool read_only,
@@ -588,12 +587,6 @@ void SqliteStore::Append(const Event& event) {
     append.bindNoCopy(5, body);
     Run(append);
     switch (event.kind) {
-      case EventKind::kRunStarted: {
-        SQLite::Statement& started = Fresh(s.run_started);
-        started.bindNoCopy(1, run_id_);
-        Run(started);
-        break;
-      }
       case EventKind::kPhaseStarted:
       case EventKind::kPhaseFinished: {
         SQLite::Statement& phase = Fresh(s.phase_state);

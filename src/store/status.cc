@@ -325,7 +325,9 @@ std::string IsoTimeMs(double epoch_s) {
 nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_id, double now,
                                   bool live) {
   ReadTransaction transaction(db);
-  SQLite::Statement run(db, "SELECT name, state, started_at, jobs FROM runs WHERE id = ?");
+  SQLite::Statement run(db,
+                        "SELECT name, state, started_at, jobs, coalesce(ended_at, updated_at) FROM "
+                        "runs WHERE id = ?");
   run.bind(1, run_id);
   if (!run.executeStep()) throw std::runtime_error(fmt::format("no run '{}' recorded", run_id));
   std::string state = run.getColumn(1).getString();
@@ -333,6 +335,8 @@ nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_i
   if (state == "running" && !live) state = "interrupted";
   bool running_now = state == "running";
   int jobs = std::max(1, run.getColumn(3).getInt());
+  // A run that is not going on was last updated when its engine last recorded something.
+  double updated = running_now || run.isColumnNull(4) ? now : run.getColumn(4).getDouble();
 
   TaskTally tally = TallyTasks(db, run_id, running_now);
   double weighted = 0;
@@ -352,7 +356,7 @@ nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_i
           {"run", run_id},
           {"state", state},
           {"started_at", IsoTimeMs(run.getColumn(2).getDouble())},
-          {"updated_at", IsoTimeMs(now)},
+          {"updated_at", IsoTimeMs(updated)},
           {"progress", {{"weighted", RoundTo(weighted, 1e4)}, {"phases", std::move(phases)}}},
           {"eta_seconds", std::move(eta)},
           {"running", std::move(running)},

@@ -136,6 +136,10 @@ TEST_F(StatusTest, KeysInTheOrderOfTheSpec) {
 TEST_F(StatusTest, ARunningRunWhoseEngineIsGoneIsInterrupted) {
   nlohmann::ordered_json s = Status(/*live=*/false);
   EXPECT_EQ(s["state"], "interrupted");
+  // Not kNow: when the engine last recorded something (BeginRun, at the real clock's time).
+  SQLite::Database db((dir_.path() / "state.db").string(), SQLite::OPEN_READONLY);
+  double recorded = db.execAndGet("SELECT updated_at FROM runs WHERE id = 'r1'").getDouble();
+  EXPECT_EQ(s["updated_at"], IsoTimeMs(recorded));
   EXPECT_TRUE(s["eta_seconds"].is_null());
   EXPECT_TRUE(s["running"].empty());
   EXPECT_TRUE(s["stalled"].empty());
