@@ -7,14 +7,12 @@
 
 #include "commands/commands.h"
 #include "commands/load.h"
-#include "engine/definition.h"
-#include "engine/resume.h"
 #include "engine/scheduler.h"
+#include "engine/session.h"
 #include "exec/local_executor.h"
 #include "plan/roadmap.h"
 #include "report/ndjson.h"
 #include "report/plain.h"
-#include "report/roadmap_json.h"
 #include "store/run_files.h"
 #include "store/sqlite_store.h"
 #include "store/state_lock.h"
@@ -37,15 +35,6 @@ std::string IsoTimestamp() {
 
 // What this version cannot run yet: said before anything is written.
 bool Supported(const Milestone& m, const RunOptions& options) {
-  for (const Phase& phase : m.phases) {
-    if (!phase.tasks_from.empty()) {
-      fmt::print(stderr,
-                 "{}: error: phase '{}' takes tasks from '{}': tasks_from is not supported by "
-                 "this version of mex run yet\n",
-                 m.file, phase.name, phase.tasks_from);
-      return false;
-    }
-  }
   bool slurm = options.executor == "slurm" || m.defaults.executor == ExecutorKind::kSlurm;
   if (slurm) {
     fmt::print(stderr, "{}: error: the slurm executor is not available in this version\n", m.file);
@@ -112,6 +101,8 @@ int RunCommand(const RunOptions& options) {
   MemoryStore memory;
   Store* store = db ? static_cast<Store*>(db.get()) : &memory;
   Scheduler scheduler(run, graph, roadmap.priority, jobs, &executor, store, sink.get());
+  Session session(&run, &m, &graph, &roadmap, jobs, db.get(), &scheduler);
+  scheduler.set_hooks(&session);
   if (db) {
     StoredRun row;
     row.id = run.paths.run_id;
@@ -120,15 +111,11 @@ int RunCommand(const RunOptions& options) {
     row.timestamp = run.timestamp;
     row.started_at = earlier ? earlier->started_at : WallClockSeconds();
     db->BeginRun(row, jobs);
-    std::vector<std::string> hashes;
-    {
-      ScopedMetric metric("definition hashes");
-      hashes = DefinitionHashes(run, graph, roadmap);
-    }
     {
       ScopedMetric metric("prepare session");
-      PrepareSession(run, hashes, db.get(), &scheduler);
+      session.Prepare();
     }
+    scheduler.set_spent_usd(db->SpentUsd(run.paths.run_id));
     if (!db->error().empty()) {  // unread rows would make finished tasks run again
       fmt::print(stderr, "mex: {}\n", db->error());
       return kExitUsage;
@@ -137,17 +124,12 @@ int RunCommand(const RunOptions& options) {
     // Left by a session killed mid-write; this one holds the lock, so nobody else writes here.
     RemoveStaleTempFiles(run.paths.run_dir);
     RemoveStaleTempFiles(run.paths.failures_dir);
+    RemoveStaleTempFiles(run.paths.validation_dir);
     db->SetStatusPath(run.paths.run_dir + "/status.json");
   }
-  {
-    ScopedMetric metric("write roadmap.json");
-    std::string path = run.paths.run_dir + "/roadmap.json";
-    std::string text = RoadmapJson(m, roadmap).dump(2) + "\n";
-    // A resumed session of an unchanged milestone has the same roadmap: no need to write it.
-    if (ReadWholeFile(path) != text && !WriteFileAtomically(path, text, &err)) {
-      fmt::print(stderr, "mex: {}\n", err);
-      return kExitFailed;
-    }
+  if (!session.WriteRoadmap(&err)) {
+    fmt::print(stderr, "mex: {}\n", err);
+    return kExitFailed;
   }
   int code = 0;
   {
@@ -158,7 +140,15 @@ int RunCommand(const RunOptions& options) {
     ScopedMetric metric("close state.db");
     db.reset();
   }
-  if (!options.json && !options.quiet) fmt::print("run folder: {}\n", run.paths.run_dir);
+  if (!options.json && !options.quiet) {
+    fmt::print("run folder: {}\n", run.paths.run_dir);
+    if (options.durable) {
+      fmt::print("  status:     {}/status.json (or: mex status {})\n", run.paths.run_dir,
+                 options.file);
+    }
+    fmt::print("  gates:      {}/\n", run.paths.validation_dir);
+    fmt::print("  roadmap:    {}/roadmap.json\n", run.paths.run_dir);
+  }
   return code;
 }
 

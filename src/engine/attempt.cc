@@ -85,6 +85,12 @@ bool RenderPrompt(const Renderer& r, const Task& task, const AttemptHistory& his
         "anything else. What it reported:\n\n{}\n",
         history.number - 1, history.last_error);
   }
+  if (!history.gate_missing.empty() && text.find("gate.missing") == std::string::npos) {
+    *prompt += fmt::format(
+        "\n\n## The phase did not pass its gate\n\nThis phase runs again because its validation "
+        "gate failed. Make sure your output fixes this:\n\n{}",
+        history.gate_missing);
+  }
   return true;
 }
 
@@ -155,7 +161,8 @@ void AppendField(std::string* out, std::string_view text) {
   *out += text;
 }
 
-// Sets NAME in `env`, replacing an earlier value: with two, a program would see the first.
+}  // namespace
+
 void SetEnv(std::vector<std::string>* env, std::string_view name, std::string_view value) {
   std::string entry = fmt::format("{}={}", name, value);
   for (std::string& e : *env) {
@@ -166,8 +173,6 @@ void SetEnv(std::vector<std::string>* env, std::string_view name, std::string_vi
   }
   env->push_back(std::move(entry));
 }
-
-}  // namespace
 
 std::string OutputPath(const RunInfo& run, const Task& task) {
   const TaskDetail* d = task.details();

@@ -21,9 +21,9 @@ struct RunInfo {
 
 // What an attempt knows of the ones before it.
 struct AttemptHistory {
-  int number = 1;          // this attempt's number, from 1
-  std::string last_error;  // "" on the first attempt: the previous log tail and its class
-  std::string gate_missing;
+  int number = 1;            // this attempt's number, from 1
+  std::string last_error;    // "" on the first attempt: the previous log tail and its class
+  std::string gate_missing;  // "" unless the phase runs again after its gate failed
 };
 
 // Renders the attempt into `spec` (its key is left to the caller) and prepares its files: the
@@ -37,6 +37,9 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
 // command or prompt of a first attempt, the agent's command, the task's cwd, env and declared
 // output. Two sessions of a run give the same text for a task exactly when it would do the same.
 std::string DefinitionText(const RunInfo& run, const Task& task);
+
+// Sets NAME=value in `env`, replacing an earlier value (with two, a program would see the first).
+void SetEnv(std::vector<std::string>* env, std::string_view name, std::string_view value);
 
 // The absolute path of a task's declared output, or "" when it declares none.
 std::string OutputPath(const RunInfo& run, const Task& task);

@@ -61,8 +61,14 @@ std::string_view EventKindName(EventKind kind) {
       return "task_skipped";
     case EventKind::kTaskCancelled:
       return "task_cancelled";
+    case EventKind::kGateCommand:
+      return "gate_command";
     case EventKind::kPhaseFinished:
       return "phase_finished";
+    case EventKind::kPhaseRerun:
+      return "phase_rerun";
+    case EventKind::kBudgetSpent:
+      return "budget_spent";
     case EventKind::kInterrupted:
       return "interrupted";
     case EventKind::kRunFinished:

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model/milestone.h"
 
@@ -36,7 +37,10 @@ enum class EventKind : uint8_t {
   kTaskFailed,  // the last attempt failed
   kTaskSkipped,
   kTaskCancelled,
-  kPhaseFinished,
+  kGateCommand,    // a gate's command started (`reason` holds it, `log` its output)
+  kPhaseFinished,  // the phase's gate was scored
+  kPhaseRerun,     // its gate failed: the phase runs again (`attempt` of `max_attempts`)
+  kBudgetSpent,    // the agents' reported cost reached budget_usd: nothing new starts
   kInterrupted,
   kRunFinished,
 };
@@ -58,8 +62,13 @@ struct Event {
   double elapsed_s = 0;       // task events: the attempt's run time; kRunFinished: the run's
   std::string log;            // the attempt's log file
   bool passed = false;        // kPhaseFinished, kRunFinished
-  bool resumed = false;       // kRunStarted: the run goes on from an earlier session
-  int exit_code = 0;          // kRunFinished: mex's exit code
+  double score = 0;           // kPhaseFinished: the gate's score, and what it needed
+  double min_score = 0;
+  std::vector<std::string> missing;  // kPhaseFinished: what the gate found missing
+  double progress = 0;               // kPhaseStarted, kPhaseFinished: weighted progress, 0..1
+  double cost_usd = 0;               // kBudgetSpent, kRunFinished: the agents' reported cost so far
+  bool resumed = false;              // kRunStarted: the run goes on from an earlier session
+  int exit_code = 0;                 // kRunFinished: mex's exit code
   // kRunFinished: counts of tasks by final state; kRunStarted: `succeeded` counts the tasks kept
   // from an earlier session
   int succeeded = 0, failed = 0, skipped = 0, cancelled = 0;

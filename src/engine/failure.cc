@@ -319,7 +319,8 @@ std::string_view FailureClassName(FailureClass c) {
 
 Classification Classify(const AttemptOutcome& outcome, const std::vector<ClassifyRule>& rules) {
   const AttemptEnd& end = outcome.end;
-  if (end.reason == EndReason::kExited && end.exit_code == 0 && outcome.output_error.empty()) {
+  if (end.reason == EndReason::kExited && end.exit_code == 0 && outcome.output_error.empty() &&
+      outcome.agent_failure.empty()) {
     return Classification{true, FailureClass::kLogic, "succeeded"};
   }
   // mex ended it: not the task's fault, whatever a rule would make of its log.
@@ -331,6 +332,9 @@ Classification Classify(const AttemptOutcome& outcome, const std::vector<Classif
         "classify rule at line " + std::to_string(rule.pos.line) + ": " + DescribeEnd(outcome);
     if (!rule.pattern.empty()) reason += ", log matched " + Quote(matched);
     return Failed(rule.failure_class, std::move(reason));
+  }
+  if (end.reason == EndReason::kExited && !outcome.agent_failure.empty()) {
+    return Failed(outcome.agent_class, outcome.agent_failure);
   }
   return ClassifyByDefault(outcome);
 }

@@ -13,10 +13,20 @@
 #include "engine/events.h"
 #include "engine/failure.h"
 #include "exec/executor.h"
+#include "flow/gate.h"
 #include "plan/graph.h"
 #include "store/store.h"
 
 namespace mex {
+
+// What the scheduler asks of the milestone's flow at a phase's start.
+class PhaseHooks {
+ public:
+  virtual ~PhaseHooks() = default;
+  // Before phase `phase` starts for the first time in this session: adds its dynamic tasks
+  // (tasks_from), through Scheduler::InsertTasks and Resume. Returns "" or why it could not.
+  virtual std::string ExpandPhase(size_t phase) = 0;
+};
 
 class Scheduler {
  public:
@@ -30,6 +40,12 @@ class Scheduler {
   void Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history, bool kept);
   // Whether Run() reports the run as resumed (set when an earlier session of it exists).
   void set_resumed(bool resumed) { resumed_ = resumed; }
+  // What the agents of earlier sessions of the run reported they cost (for budget_usd).
+  void set_spent_usd(double spent) { spent_usd_ = spent; }
+  void set_hooks(PhaseHooks* hooks) { hooks_ = hooks; }
+  // For PhaseHooks::ExpandPhase: `count` new tasks now sit at index `at` of the milestone (the
+  // graph and priorities given to the constructor already include them), pending.
+  void InsertTasks(uint32_t at, uint32_t count);
 
   // Runs until every task is final; returns mex's exit code: 0 every phase passed, 1 a task or
   // phase failed, 130 interrupted.
@@ -48,6 +64,7 @@ class Scheduler {
     FailureClass last_class = FailureClass::kLogic;
     double waiting_since = 0;  // monotonic: when a resource retry began to wait, or 0
     std::string last_error;    // given to the next attempt's prompt
+    std::string end_reason;    // why it failed, was skipped or cancelled (for its phase's gate)
     std::vector<AttemptRecord> history;
   };
   // Longest remaining critical path first; on a tie, the task first in the file.
@@ -64,8 +81,21 @@ class Scheduler {
     std::priority_queue<Ready> delayed;  // ready, waiting for a slot of the pool
   };
 
-  void StartPhase(size_t phase);
-  void FinishPhase();
+  // False when the phase cannot start (its dynamic tasks could not be added).
+  bool StartPhase(size_t phase);
+  // Fails, before anything starts, the tasks of the phase whose agent's program is missing.
+  void Preflight(size_t phase);
+  // Once the phase's tasks are over: starts its gate's commands. False when it has none.
+  bool StartGateCommands();
+  void HandleGateCommandEnd(const AttemptEnd& end);
+  // Scores the phase's gate; true when the run goes on (next phase, or the phase again).
+  bool FinishPhase();
+  void RerunPhase(const std::string& missing);
+  // Σ weight × share of each phase's tasks that are over (SPEC §5), 0..1.
+  double WeightedProgress() const;
+  // Reads what the agent reported of its result, cost and usage into `outcome` and `record`.
+  void ReadAgentReport(uint32_t task, AttemptOutcome* outcome, AttemptRecord* record);
+  void CheckBudget();
   void MakeReady(uint32_t task);
   void StartReadyTasks();
   void RecordAttemptStart(uint32_t task);
@@ -94,6 +124,9 @@ class Scheduler {
   void WriteFailureReport(uint32_t task, const Classification& c);
   const RetryPolicy& RetryFor(uint32_t task) const;
   Pool* PoolOf(uint32_t task);
+  void AssignPools();
+  // Writes the validation file and records the gate in the store.
+  void RecordGate(const GateResult& result);
   int Finish();
 
   const RunInfo& run_;
@@ -115,14 +148,28 @@ class Scheduler {
   std::vector<AttemptEnd> not_started_;  // attempts that could not be built this turn
   size_t phase_ = 0;
   size_t phase_open_ = 0;  // tasks of the current phase not yet final
-  int running_ = 0;
-  bool stopping_ = false;  // on_failure: stop, or interrupted: start nothing new
+  int running_ = 0;        // attempts and gate commands
+  bool stopping_ = false;  // on_failure: stop, interrupted, budget spent: start nothing new
   int interrupt_ = 0;      // the first SIGINT/SIGTERM, or 0
-  bool failed_ = false;
   bool store_failed_ = false;
   int kept_ = 0;  // tasks kept from an earlier session
   bool resumed_ = false;
   std::vector<Event> undelivered_;
+  PhaseHooks* hooks_ = nullptr;
+  std::vector<bool> expanded_;        // per phase: its dynamic tasks were added
+  std::vector<int> reruns_;           // per phase: how often it ran again after its gate failed
+  std::vector<std::string> missing_;  // per phase: {{gate.missing}} for a re-run
+  bool gating_ = false;               // the current phase's gate commands are running
+  struct GateCommandRun {
+    std::string command;
+    bool passed = false;
+    std::string detail;
+    std::string log;
+  };
+  std::vector<GateCommandRun> gate_commands_;
+  size_t phases_passed_ = 0;
+  double spent_usd_ = 0;
+  bool budget_spent_ = false;
   double started_ = 0;
   std::mt19937_64 rng_;
 };

@@ -206,7 +206,7 @@ TEST(SchedulerTest, ResumedTaskBacksOffFromTheShortestDelay) {
 
 TEST(SchedulerTest, TaskThatCannotBeBuiltEndsLikeASpawnFailure) {
   Fixture f(
-      "agents: {bot: {command: [bot]}}\n"
+      "agents: {bot: {command: [\"true\"]}}\n"
       "tasks:\n  - {id: a, prompt: 'hi', agent: bot}\n  - {id: b, run: x}\n");
   // The prompt file cannot be written where its log folder should be: a file is in the way.
   testing_util::WriteFile(f.run.paths.logs_dir + "/a", "");

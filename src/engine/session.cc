@@ -1,11 +1,15 @@
-#include "engine/resume.h"
+#include "engine/session.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <unordered_map>
+#include <unordered_set>
 
+#include "engine/definition.h"
 #include "exec/process.h"
+#include "flow/breakdown.h"
+#include "report/roadmap_json.h"
+#include "util/metrics.h"
 
 namespace mex {
 
@@ -16,64 +20,163 @@ bool Kept(const StoredTask& was, const std::string& hash) {
   return was.state == TaskState::kSucceeded && was.hash == hash;
 }
 
-}  // namespace
-
-void PrepareSession(const RunInfo& run, const std::vector<std::string>& hashes, SqliteStore* store,
-                    Scheduler* scheduler) {
-  const Milestone& m = *run.milestone;
-  store->MarkInterrupted(WallClockSeconds());
-
-  std::vector<PhaseRow> phases;
-  for (const Phase& p : m.phases) phases.push_back({p.name, p.weight});
-  store->SetPhases(phases);
-
+std::unordered_map<std::string, StoredTask> ByID(std::vector<StoredTask> rows) {
   std::unordered_map<std::string, StoredTask> stored;
-  for (StoredTask& t : store->Tasks(run.paths.run_id)) {
+  for (StoredTask& t : rows) {
     std::string id = t.id;
     stored.emplace(std::move(id), std::move(t));
   }
+  return stored;
+}
+
+}  // namespace
+
+Session::Session(RunInfo* run, Milestone* m, Graph* graph, Roadmap* roadmap, int jobs,
+                 SqliteStore* db, Scheduler* scheduler)
+    : run_(*run),
+      m_(*m),
+      graph_(*graph),
+      roadmap_(*roadmap),
+      jobs_(jobs),
+      db_(db),
+      scheduler_(*scheduler) {}
+
+bool Session::IsDynamicPhase(uint32_t phase) const {
+  return phase < m_.phases.size() && !m_.phases[phase].tasks_from.empty();
+}
+
+void Session::Prepare() {
+  if (db_ == nullptr) return;
+  db_->MarkInterrupted(WallClockSeconds());
+  std::vector<PhaseRow> phases;
+  for (const Phase& p : m_.phases) phases.push_back({p.name, p.weight});
+  db_->SetPhases(phases);
+
+  std::vector<std::string> hashes;
+  {
+    ScopedMetric metric("definition hashes");
+    hashes = DefinitionHashes(run_, graph_, roadmap_);
+  }
+  std::unordered_map<std::string, StoredTask> stored = ByID(db_->Tasks(run_.paths.run_id));
+  std::vector<uint32_t> now, later;
+  for (uint32_t t = 0; t < m_.tasks.size(); ++t) {
+    (IsDynamicPhase(m_.tasks[t].phase) ? later : now).push_back(t);
+  }
+  PrepareTasks(now, hashes, &stored);
+  // Until their phase starts, the static tasks of a phase with tasks_from keep the row of the
+  // last session (or get a pending one) and go on numbering their attempts.
+  for (uint32_t t : later) {
+    const Task& task = m_.tasks[t];
+    std::string id(task.id);
+    auto old = stored.find(id);
+    int attempts = 0;
+    if (old == stored.end()) {
+      db_->PutTask({id, t, task.phase, task.effort, "", TaskState::kPending, 0});
+    } else {
+      attempts = old->second.attempts;
+      stored.erase(old);
+    }
+    scheduler_.Resume(t, attempts, {}, /*kept=*/false);
+  }
+  for (const auto& [id, row] : stored) {
+    // The dynamic tasks of an earlier session wait for their phase to start.
+    if (!IsDynamicPhase(row.phase)) db_->RemoveTask(id);
+  }
+}
+
+void Session::PrepareTasks(const std::vector<uint32_t>& tasks,
+                           const std::vector<std::string>& hashes,
+                           std::unordered_map<std::string, StoredTask>* stored) {
   // The earlier attempts of the tasks that run again (a failure report lists them all). A no-op
   // session, every task kept, reads none of them.
   bool any_rerun = false;
-  for (uint32_t t = 0; t < m.tasks.size() && !any_rerun; ++t) {
-    auto old = stored.find(std::string(m.tasks[t].id));
-    any_rerun = old != stored.end() && old->second.attempts > 0 && !Kept(old->second, hashes[t]);
+  for (uint32_t t : tasks) {
+    auto old = stored->find(std::string(m_.tasks[t].id));
+    any_rerun = any_rerun ||
+                (old != stored->end() && old->second.attempts > 0 && !Kept(old->second, hashes[t]));
+    if (any_rerun) break;
   }
   std::unordered_map<std::string, std::vector<AttemptRecord>> attempts;
   if (any_rerun) {
-    for (AttemptRecord& a : store->Attempts(run.paths.run_id)) {
+    for (AttemptRecord& a : db_->Attempts(run_.paths.run_id)) {
       std::string task = a.task;
       attempts[task].push_back(std::move(a));
     }
   }
-
-  for (uint32_t t = 0; t < m.tasks.size(); ++t) {
-    const Task& task = m.tasks[t];
+  for (uint32_t t : tasks) {
+    const Task& task = m_.tasks[t];
     std::string id(task.id);
     StoredTask row{id, t, task.phase, task.effort, hashes[t], TaskState::kPending, 0};
     std::vector<AttemptRecord> earlier;
     if (auto a = attempts.find(id); a != attempts.end()) earlier = std::move(a->second);
-    auto old = stored.find(id);
+    auto old = stored->find(id);
     bool kept = false;
-    if (old != stored.end()) {
+    if (old != stored->end()) {
       const StoredTask& was = old->second;
       kept = Kept(was, hashes[t]);
       row.attempts = was.attempts;
       if (kept) row.state = TaskState::kSucceeded;
       bool same_row = was.seq == row.seq && was.phase == row.phase && was.effort == row.effort &&
                       was.hash == row.hash && was.state == row.state;
-      if (!same_row) store->PutTask(row);
-      stored.erase(old);
+      if (!same_row) db_->PutTask(row);
+      stored->erase(old);
     } else {
-      store->PutTask(row);
+      db_->PutTask(row);
     }
     if (!kept && row.attempts > 0) {
       // A failure report of an earlier session would stay beside a task that now runs again.
-      unlink(fmt::format("{}/{}.json", run.paths.failures_dir, id).c_str());
+      unlink(fmt::format("{}/{}.json", run_.paths.failures_dir, id).c_str());
     }
-    scheduler->Resume(t, row.attempts, std::move(earlier), kept);
+    scheduler_.Resume(t, row.attempts, std::move(earlier), kept);
   }
-  for (const auto& [id, row] : stored) store->RemoveTask(id);  // no longer in the milestone
+}
+
+bool Session::WriteRoadmap(std::string* err) {
+  ScopedMetric metric("write roadmap.json");
+  std::string path = run_.paths.run_dir + "/roadmap.json";
+  std::string text = RoadmapJson(m_, roadmap_).dump(2) + "\n";
+  // A resumed session of an unchanged milestone has the same roadmap: no need to write it.
+  return ReadWholeFile(path) == text || WriteFileAtomically(path, text, err);
+}
+
+std::string Session::ExpandPhase(size_t phase) {
+  const Phase& p = m_.phases[phase];
+  const Task* source = m_.FindTask(p.tasks_from);
+  if (source == nullptr) return fmt::format("no task '{}'", p.tasks_from);
+  std::vector<BreakdownTask> breakdown;
+  std::string err;
+  if (!ReadBreakdown(OutputPath(run_, *source), &breakdown, &err)) return err;
+  uint32_t at = m_.PhaseEnds()[phase];
+  std::vector<std::string> problems = InsertBreakdown(&m_, phase, breakdown);
+  if (!problems.empty()) {
+    std::string text;
+    for (const std::string& problem : problems) text += (text.empty() ? "" : "; ") + problem;
+    return text;
+  }
+  auto count = static_cast<uint32_t>(breakdown.size());
+  graph_ = Graph(m_);
+  scheduler_.InsertTasks(at, count);
+  for (const std::vector<uint32_t>& cycle : graph_.FindCycles()) {
+    roadmap_.priority.resize(m_.tasks.size(), 0);  // the run ends here; keep the sizes right
+    std::string path;
+    for (uint32_t t : cycle) path += fmt::format("{} -> ", m_.tasks[t].id);
+    return "dependency cycle: " + path + std::string(m_.tasks[cycle.front()].id);
+  }
+  roadmap_ = ComputeRoadmap(m_, graph_, jobs_);
+  if (!WriteRoadmap(&err)) return err;
+  if (db_ != nullptr) {
+    db_->ShiftTasks(at, count);  // the tasks of later phases moved up
+    std::vector<std::string> hashes = DefinitionHashes(run_, graph_, roadmap_);
+    std::unordered_map<std::string, StoredTask> stored = ByID(db_->Tasks(run_.paths.run_id));
+    PrepareTasks(p.tasks, hashes, &stored);
+    for (const auto& [id, row] : stored) {
+      // A task of an earlier breakdown that this one no longer has.
+      if (row.phase == phase && m_.FindTask(id) == nullptr) db_->RemoveTask(id);
+    }
+  } else {
+    for (uint32_t i = 0; i < count; ++i) scheduler_.Resume(at + i, 0, {}, /*kept=*/false);
+  }
+  return "";
 }
 
 }  // namespace mex

@@ -1,22 +1,54 @@
 // A session of a run (SPEC §5): the first one starts the run, later ones go on with it. Each
 // task that succeeded earlier with the same definition hash is kept; every other task runs
-// again with fresh attempts, numbered after the earlier ones.
+// again with fresh attempts, numbered after the earlier ones. The session also adds a phase's
+// dynamic tasks (tasks_from) when the phase starts: it inserts them into the milestone, plans the
+// graph again, rewrites roadmap.json and records them.
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/attempt.h"
 #include "engine/scheduler.h"
+#include "plan/graph.h"
+#include "plan/roadmap.h"
 #include "store/sqlite_store.h"
 
 namespace mex {
 
-// Records the milestone's phases and tasks for this session in `store` (uncommitted: the
-// scheduler's first turn commits them) and tells `scheduler` each task's earlier attempts and
-// whether it is kept. Ends the attempts a killed engine left running ("interrupted"). Removes
-// the failure reports of tasks that run again.
-void PrepareSession(const RunInfo& run, const std::vector<std::string>& hashes, SqliteStore* store,
-                    Scheduler* scheduler);
+class Session : public PhaseHooks {
+ public:
+  // `graph` and `roadmap` are the milestone's, as given to `scheduler`; they are replaced when
+  // tasks are added. `db` is null for a run that keeps no state (-d nostore).
+  Session(RunInfo* run, Milestone* m, Graph* graph, Roadmap* roadmap, int jobs, SqliteStore* db,
+          Scheduler* scheduler);
+
+  // Records the milestone's phases and tasks for this session (uncommitted: the scheduler's
+  // first turn commits them) and tells the scheduler each task's earlier attempts and whether it
+  // is kept. Ends the attempts a killed engine left running ("interrupted"). Removes the failure
+  // reports of tasks that run again. A task of a phase with tasks_from is decided when its phase
+  // starts, since its hash depends on the tasks added then.
+  void Prepare();
+
+  // Writes roadmap.json when it changed.
+  bool WriteRoadmap(std::string* err);
+
+  std::string ExpandPhase(size_t phase) override;
+
+ private:
+  // Decides, for the tasks `tasks`, what Prepare() says.
+  void PrepareTasks(const std::vector<uint32_t>& tasks, const std::vector<std::string>& hashes,
+                    std::unordered_map<std::string, StoredTask>* stored);
+  bool IsDynamicPhase(uint32_t phase) const;
+
+  RunInfo& run_;
+  Milestone& m_;
+  Graph& graph_;
+  Roadmap& roadmap_;
+  int jobs_;
+  SqliteStore* db_;
+  Scheduler& scheduler_;
+};
 
 }  // namespace mex

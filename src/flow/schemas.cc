@@ -178,30 +178,37 @@ std::string ValidateLeaf(const json& leaf, const std::string& pointer,
   return "";
 }
 
+// The node at `leaf_pointer` (a pointer of SpecLeaves(), whose names need no unescaping), or
+// null when it is not there; `problem` says when a node on the way is not an object.
+const json* FindLeaf(const json& doc, const std::string& leaf_pointer, std::string* problem) {
+  const json* node = &doc;
+  std::string walked;
+  size_t start = 1;
+  for (;;) {
+    size_t slash = leaf_pointer.find('/', start);
+    std::string key = leaf_pointer.substr(start, slash - start);
+    auto it = node->find(key);
+    if (it == node->end()) return nullptr;
+    walked = At(walked, key);
+    node = &*it;
+    if (slash == std::string::npos) return node;
+    if (!node->is_object()) {
+      *problem = Problem(walked, "expected an object");
+      return nullptr;
+    }
+    start = slash + 1;
+  }
+}
+
 std::string ValidateSpec(const json& doc) {
   if (!doc.is_object()) return Problem("", "expected an object");
   std::map<std::string, std::string> criterion_ids;  // id -> where it was first seen
   for (const std::string& leaf_pointer : SpecLeaves()) {
-    // Walk the pointer's tokens (none of the leaves' names need unescaping).
-    const json* node = &doc;
-    std::string walked;
-    size_t start = 1;
-    while (node != nullptr) {
-      size_t slash = leaf_pointer.find('/', start);
-      std::string key = leaf_pointer.substr(start, slash - start);
-      auto it = node->find(key);
-      if (it == node->end()) {
-        node = nullptr;  // not written yet: the spec_completeness gate counts it
-        break;
-      }
-      walked = At(walked, key);
-      node = &*it;
-      if (slash == std::string::npos) break;
-      if (!node->is_object()) return Problem(walked, "expected an object");
-      start = slash + 1;
-    }
-    if (node == nullptr) continue;
-    if (std::string error = ValidateLeaf(*node, leaf_pointer, &criterion_ids); !error.empty()) {
+    std::string problem;
+    const json* leaf = FindLeaf(doc, leaf_pointer, &problem);
+    if (!problem.empty()) return problem;
+    if (leaf == nullptr) continue;  // not written yet: the spec_completeness gate counts it
+    if (std::string error = ValidateLeaf(*leaf, leaf_pointer, &criterion_ids); !error.empty()) {
       return error;
     }
   }
@@ -323,6 +330,37 @@ const std::vector<std::string>& SpecLeaves() {
       "/validation_specs/success_metrics",
   };
   return leaves;
+}
+
+SpecContent ReadSpec(const std::string& path) {
+  SpecContent content;
+  json doc;
+  if (std::string error = ReadJson(path, &doc); !error.empty()) {
+    content.error = error;
+    return content;
+  }
+  if (!doc.is_object()) {
+    content.error = Problem("", "expected an object");
+    return content;
+  }
+  std::map<std::string, std::string> ids;
+  for (const std::string& leaf_pointer : SpecLeaves()) {
+    std::string problem;
+    const json* leaf = FindLeaf(doc, leaf_pointer, &problem);
+    if (leaf == nullptr) {
+      content.leaf_problems.push_back(problem.empty() ? leaf_pointer + ": missing" : problem);
+      continue;
+    }
+    std::map<std::string, std::string> leaf_ids = ids;
+    problem = ValidateLeaf(*leaf, leaf_pointer, &leaf_ids);
+    content.leaf_problems.push_back(problem);
+    if (!problem.empty() || !leaf_pointer.starts_with(kFunctionalRequirements)) continue;
+    ids = std::move(leaf_ids);
+    for (const json& criterion : *leaf) {
+      if (criterion.is_object()) content.criteria.push_back(criterion.at("id").get<std::string>());
+    }
+  }
+  return content;
 }
 
 std::string ValidateArtifact(const std::string& path, Schema schema) {

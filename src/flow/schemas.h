@@ -22,4 +22,15 @@ const std::vector<std::string>& SpecLeaves();
 // that is not JSON, is an error for every schema but kNone (for which the file need only exist).
 std::string ValidateArtifact(const std::string& path, Schema schema);
 
+// What the spec_completeness and task_coverage criteria need of a spec artifact.
+struct SpecContent {
+  std::string error;  // the file cannot be read or is not a JSON object: nothing below is set
+  // Per leaf of SpecLeaves(), in its order: "" when the leaf is filled (non-empty, or
+  // {"not_applicable": "why"}), else what is wrong with it ("missing", or the schema problem).
+  std::vector<std::string> leaf_problems;
+  // The acceptance criteria ids ("AC-1", ...) the spec defines, in the order it gives them.
+  std::vector<std::string> criteria;
+};
+SpecContent ReadSpec(const std::string& path);
+
 }  // namespace mex

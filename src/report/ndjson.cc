@@ -40,8 +40,29 @@ nlohmann::ordered_json EventToJson(const Event& e) {
     case EventKind::kInterrupted:
       j["reason"] = e.reason;
       break;
+    case EventKind::kPhaseStarted:
+      j["progress"] = e.progress;
+      break;
+    case EventKind::kGateCommand:
+      j["command"] = e.reason;
+      j["log"] = e.log;
+      break;
     case EventKind::kPhaseFinished:
       j["passed"] = e.passed;
+      j["score"] = e.score;
+      j["min_score"] = e.min_score;
+      j["progress"] = e.progress;
+      j["missing"] = e.missing;
+      if (!e.reason.empty()) j["reason"] = e.reason;
+      break;
+    case EventKind::kPhaseRerun:
+      j["rerun"] = e.attempt;
+      j["max_reruns"] = e.max_attempts;
+      j["reason"] = e.reason;
+      break;
+    case EventKind::kBudgetSpent:
+      j["cost_usd"] = e.cost_usd;
+      j["reason"] = e.reason;
       break;
     case EventKind::kRunFinished:
       j["result"] = e.reason;
@@ -51,6 +72,7 @@ nlohmann::ordered_json EventToJson(const Event& e) {
       j["failed"] = e.failed;
       j["skipped"] = e.skipped;
       j["cancelled"] = e.cancelled;
+      j["cost_usd"] = e.cost_usd;
       break;
     default:
       break;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "model/duration.h"
 
 namespace mex {
@@ -58,10 +60,34 @@ void PlainReporter::OnEvent(const Event& e) {
     case EventKind::kTaskCancelled:
       line = fmt::format("cancel {}: {}", e.task, e.reason);
       break;
+    case EventKind::kGateCommand:
+      if (!quiet_) line = fmt::format("gate {}: run {}", e.phase, e.reason);
+      break;
     case EventKind::kPhaseFinished:
       if (!quiet_ || !e.passed) {
-        line = fmt::format("phase {} {}", e.phase, e.passed ? "passed" : "failed");
+        line = fmt::format(
+            "phase {} {}: gate score {:.2f} (needs {:.2f}), {:.0f}% of the milestone "
+            "done",
+            e.phase, e.passed ? "passed" : "FAILED", e.score, e.min_score,
+            std::floor(e.progress * 100));
+        if (!e.reason.empty()) line += "\n  " + e.reason;
+        if (!e.passed) {
+          constexpr size_t kShown = 10;  // the validation file has them all
+          for (size_t i = 0; i < e.missing.size() && i < kShown; ++i) {
+            line += "\n  missing: " + e.missing[i];
+          }
+          if (e.missing.size() > kShown) {
+            line += fmt::format("\n  ... and {} more", e.missing.size() - kShown);
+          }
+        }
       }
+      break;
+    case EventKind::kPhaseRerun:
+      line =
+          fmt::format("rerun phase {} ({}/{}): {}", e.phase, e.attempt, e.max_attempts, e.reason);
+      break;
+    case EventKind::kBudgetSpent:
+      line = fmt::format("budget spent: {}; no new attempt starts", e.reason);
       break;
     case EventKind::kInterrupted:
       line = e.reason.starts_with("SIG")

@@ -58,8 +58,9 @@ bool CreateRunFolder(const std::string& state_dir, const std::string& run_id, Ru
   paths->logs_dir = paths->run_dir + "/logs";
   paths->artifacts_dir = paths->run_dir + "/artifacts";
   paths->failures_dir = paths->run_dir + "/failures";
-  for (const std::string* dir :
-       {&paths->state_dir, &paths->logs_dir, &paths->artifacts_dir, &paths->failures_dir}) {
+  paths->validation_dir = paths->run_dir + "/validation";
+  for (const std::string* dir : {&paths->state_dir, &paths->logs_dir, &paths->artifacts_dir,
+                                 &paths->failures_dir, &paths->validation_dir}) {
     if (!MakeFolder(*dir, err)) return false;
   }
   return true;

@@ -14,6 +14,7 @@ struct RunPaths {
   std::string logs_dir;
   std::string artifacts_dir;
   std::string failures_dir;
+  std::string validation_dir;  // validation/PHASE.json, and the logs of gate commands
 
   std::string LogPath(std::string_view task, int attempt) const;
   std::string ArtifactPath(std::string_view relative) const;

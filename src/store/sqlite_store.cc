@@ -99,6 +99,15 @@ CREATE TABLE events (
   body TEXT NOT NULL  -- the event as `mex run --json` prints it
 );
 )sql",
+    // 2: what an agent reported of its cost and usage, per attempt (NULL: nothing reported).
+    R"sql(
+ALTER TABLE attempts ADD COLUMN cost_usd REAL;
+ALTER TABLE attempts ADD COLUMN input_tokens INTEGER;
+ALTER TABLE attempts ADD COLUMN output_tokens INTEGER;
+ALTER TABLE runs ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;  -- the sums over its attempts
+ALTER TABLE runs ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
@@ -208,19 +217,26 @@ struct SqliteStore::Statements {
         task_stalled(db, "UPDATE tasks SET stalled = 1 WHERE run = ? AND id = ?"),
         put_attempt(db,
                     "INSERT INTO attempts (run, task, n, started_at, ended_at, exit_code, signal, "
-                    "end_reason, class, reason, log, log_tail) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "end_reason, class, reason, log, log_tail, cost_usd, input_tokens, "
+                    "output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (run, task, n) DO UPDATE SET started_at = excluded.started_at, "
                     "ended_at = excluded.ended_at, exit_code = excluded.exit_code, "
                     "signal = excluded.signal, end_reason = excluded.end_reason, "
                     "class = excluded.class, reason = excluded.reason, log = excluded.log, "
-                    "log_tail = excluded.log_tail"),
+                    "log_tail = excluded.log_tail, cost_usd = excluded.cost_usd, "
+                    "input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens"),
         append_event(db, "INSERT INTO events (run, time, kind, task, body) VALUES (?, ?, ?, ?, ?)"),
         phase_state(db, "UPDATE phases SET state = ? WHERE run = ? AND name = ?"),
-        run_finished(db, "UPDATE runs SET state = ?, exit_code = ?, ended_at = ? WHERE id = ?") {}
+        phase_gate(db,
+                   "UPDATE phases SET gate_score = ?, gate_min_score = ?, gate_passed = ?, "
+                   "gate_detail = ? WHERE run = ? AND idx = ?"),
+        run_finished(db, "UPDATE runs SET state = ?, exit_code = ?, ended_at = ? WHERE id = ?"),
+        add_usage(db,
+                  "UPDATE runs SET cost_usd = cost_usd + ?, input_tokens = input_tokens + ?, "
+                  "output_tokens = output_tokens + ? WHERE id = ?") {}
 
   SQLite::Statement begin, commit, touch_run, put_task, task_changed, task_stalled, put_attempt,
-      append_event, phase_state, run_finished;
+      append_event, phase_state, phase_gate, run_finished, add_usage;
 };
 
 std::unique_ptr<SqliteStore> SqliteStore::Open(const std::string& state_dir, bool read_only,
@@ -400,7 +416,9 @@ std::vector<AttemptRecord> SqliteStore::Attempts(const std::string& run) {
   try {
     SQLite::Statement query(*db_,
                             "SELECT task, n, started_at, ended_at, exit_code, signal, end_reason, "
-                            "class, reason, log, log_tail FROM attempts WHERE run = ? "
+                            "class, reason, log, log_tail, coalesce(cost_usd, -1), "
+                            "coalesce(input_tokens, -1), coalesce(output_tokens, -1) "
+                            "FROM attempts WHERE run = ? "
                             "ORDER BY task, n");
     query.bind(1, run);
     while (query.executeStep()) {
@@ -416,6 +434,9 @@ std::vector<AttemptRecord> SqliteStore::Attempts(const std::string& run) {
       a.reason = query.getColumn(8).getString();
       a.log_path = query.getColumn(9).getString();
       a.log_tail = query.getColumn(10).getString();
+      a.cost_usd = query.getColumn(11).getDouble();
+      a.input_tokens = query.getColumn(12).getInt64();
+      a.output_tokens = query.getColumn(13).getInt64();
     }
   } catch (const SQLite::Exception& e) {
     error_ = ReadError(path_, e);
@@ -495,6 +516,16 @@ void SqliteStore::PutTask(const StoredTask& task) {
   });
 }
 
+void SqliteStore::ShiftTasks(uint32_t from, uint32_t by) {
+  Write([&](Statements&) {
+    SQLite::Statement shift(*db_, "UPDATE tasks SET seq = seq + ? WHERE run = ? AND seq >= ?");
+    shift.bind(1, by);
+    shift.bind(2, run_id_);
+    shift.bind(3, from);
+    shift.exec();
+  });
+}
+
 void SqliteStore::RemoveTask(const std::string& id) {
   Write([&](Statements&) {
     SQLite::Statement remove(*db_, "DELETE FROM tasks WHERE run = ? AND id = ?");
@@ -568,8 +599,57 @@ void SqliteStore::AttemptChanged(const AttemptRecord& a) {
     put.bindNoCopy(10, a.reason);
     put.bindNoCopy(11, a.log_path);
     put.bindNoCopy(12, a.log_tail);
+    if (a.cost_usd >= 0) {
+      put.bind(13, a.cost_usd);
+    } else {
+      put.bind(13);
+    }
+    if (a.input_tokens >= 0) {
+      put.bind(14, a.input_tokens);
+    } else {
+      put.bind(14);
+    }
+    if (a.output_tokens >= 0) {
+      put.bind(15, a.output_tokens);
+    } else {
+      put.bind(15);
+    }
     Run(put);
+    // An attempt's end is recorded once, and only an end carries what the agent reported.
+    if (a.cost_usd >= 0 || a.input_tokens >= 0 || a.output_tokens >= 0) {
+      SQLite::Statement& add = Fresh(s.add_usage);
+      add.bind(1, std::max(a.cost_usd, 0.0));
+      add.bind(2, std::max<int64_t>(a.input_tokens, 0));
+      add.bind(3, std::max<int64_t>(a.output_tokens, 0));
+      add.bindNoCopy(4, run_id_);
+      Run(add);
+    }
   });
+}
+
+void SqliteStore::GateScored(size_t phase, const GateRecord& gate) {
+  Write([&](Statements& s) {
+    SQLite::Statement& update = Fresh(s.phase_gate);
+    update.bind(1, gate.score);
+    update.bind(2, gate.min_score);
+    update.bind(3, gate.passed ? 1 : 0);
+    update.bindNoCopy(4, gate.detail);
+    update.bindNoCopy(5, run_id_);
+    update.bind(6, static_cast<int64_t>(phase));
+    Run(update);
+  });
+  status_due_ = true;
+}
+
+double SqliteStore::SpentUsd(const std::string& run) {
+  try {
+    SQLite::Statement query(*db_, "SELECT cost_usd FROM runs WHERE id = ?");
+    query.bind(1, run);
+    return query.executeStep() ? query.getColumn(0).getDouble() : 0;
+  } catch (const SQLite::Exception& e) {
+    error_ = ReadError(path_, e);
+    return 0;
+  }
 }
 
 void SqliteStore::Append(const Event& event) {

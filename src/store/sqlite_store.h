@@ -51,7 +51,7 @@ struct PhaseRow {
 class SqliteStore : public Store {
  public:
   // The newest schema this mex reads and writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   // PRAGMA application_id of a mex state database: "mex1".
   static constexpr int32_t kApplicationId = 0x6d657831;
 
@@ -78,6 +78,8 @@ class SqliteStore : public Store {
   std::vector<StoredTask> Tasks(const std::string& run);
   // The attempts of `run`, by task id then number, log tails included.
   std::vector<AttemptRecord> Attempts(const std::string& run);
+  // What the agents of `run` reported they cost, in US dollars, over all its sessions.
+  double SpentUsd(const std::string& run);
   // The status object of SPEC §5 (see status.h) of `run` at wall clock `now`. `live`: whether the
   // run's engine is running. False with error() set on failure.
   bool ReadStatus(const std::string& run, double now, bool live, nlohmann::ordered_json* status);
@@ -92,6 +94,9 @@ class SqliteStore : public Store {
   void SetPhases(const std::vector<PhaseRow>& phases);
   // Inserts or replaces one task of the run.
   void PutTask(const StoredTask& task);
+  // Moves the tasks at position `from` and after in the file down by `by` places (tasks were
+  // inserted before them).
+  void ShiftTasks(uint32_t from, uint32_t by);
   // Deletes a task of the run (its attempts stay, for the record).
   void RemoveTask(const std::string& id);
   // Ends the attempts a killed engine left running ("interrupted", ended at `now`) and sets the
@@ -105,6 +110,7 @@ class SqliteStore : public Store {
   // Store. REQUIRES: BeginRun, and PutTask for each task TaskChanged names.
   void TaskChanged(const std::string& task, TaskState state, int attempts) override;
   void AttemptChanged(const AttemptRecord& attempt) override;
+  void GateScored(size_t phase, const GateRecord& gate) override;
   void Append(const Event& event) override;
   // One transaction per call, however many writes; nothing to do when nothing was written. After
   // a failure every later call fails too: the engine must start nothing more.

@@ -4,6 +4,7 @@
 #include "store/sqlite_store.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,7 +89,7 @@ TEST_F(SqliteStoreTest, FreshDatabaseGetsSchemaWalAndMode0600) {
   ASSERT_EQ(stat(DbPath().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   SQLite::Database raw = Raw();
-  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), 1);
+  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), SqliteStore::kSchemaVersion);
   EXPECT_EQ(raw.execAndGet("PRAGMA application_id").getInt(), SqliteStore::kApplicationId);
   EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
   for (const char* table : {"runs", "phases", "tasks", "attempts", "events"}) {
@@ -138,13 +139,70 @@ TEST_F(SqliteStoreTest, ReopenKeepsRows) {
   EXPECT_EQ(store->error(), "");
 }
 
+TEST_F(SqliteStoreTest, CostAndUsageAreRecordedAndSummedPerRun) {
+  auto store = Open();
+  store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+  store->PutTask(Task("a", 0));
+  AttemptRecord attempt;
+  attempt.task = "a";
+  attempt.number = 1;
+  attempt.started_at = 100;
+  store->AttemptChanged(attempt);  // its start: nothing reported yet
+  attempt.ended_at = 101;
+  attempt.end = "exited";
+  attempt.cost_usd = 0.25;
+  attempt.input_tokens = 100;
+  attempt.output_tokens = 20;
+  store->AttemptChanged(attempt);
+  attempt.number = 2;
+  attempt.cost_usd = 0.5;
+  store->AttemptChanged(attempt);
+  ASSERT_TRUE(store->Commit()) << store->error();
+  EXPECT_DOUBLE_EQ(store->SpentUsd("r1"), 0.75);
+  std::vector<AttemptRecord> attempts = store->Attempts("r1");
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_DOUBLE_EQ(attempts[0].cost_usd, 0.25);
+  EXPECT_EQ(attempts[0].input_tokens, 100);
+  nlohmann::ordered_json status;
+  ASSERT_TRUE(store->ReadStatus("r1", 102, true, &status));
+  EXPECT_DOUBLE_EQ(status["cost_usd"].get<double>(), 0.75);
+  EXPECT_EQ(status["tokens"]["input"], 200);
+  EXPECT_EQ(status["tokens"]["output"], 40);
+}
+
+TEST_F(SqliteStoreTest, SchemaOneIsUpgradedKeepingItsRows) {
+  {
+    auto store = Open();
+    store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+    store->PutTask(Task("a", 0, TaskState::kSucceeded, 1));
+    ASSERT_TRUE(store->Commit()) << store->error();
+  }
+  {
+    // What schema 1 was: the same tables without the columns of migration 2.
+    SQLite::Database raw = Raw(SQLite::OPEN_READWRITE);
+    for (const char* column : {"cost_usd", "input_tokens", "output_tokens"}) {
+      raw.exec(fmt::format("ALTER TABLE attempts DROP COLUMN {}", column));
+      raw.exec(fmt::format("ALTER TABLE runs DROP COLUMN {}", column));
+    }
+    raw.exec("PRAGMA user_version = 1");
+  }
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(Raw().execAndGet("PRAGMA user_version").getInt(), SqliteStore::kSchemaVersion);
+  std::vector<StoredTask> tasks = store->Tasks("r1");
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].state, TaskState::kSucceeded);
+  EXPECT_DOUBLE_EQ(store->SpentUsd("r1"), 0);
+  EXPECT_EQ(store->error(), "");
+}
+
 TEST_F(SqliteStoreTest, NewerSchemaIsRefusedAndTheFileLeftAsItWas) {
   Open().reset();
-  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 2");
+  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 3");
   std::string before = ReadFile(DbPath());
   std::set<std::string> files = Listing(dir_.path());
   std::string expected =
-      DbPath() + " was written by a newer mex (schema 2; this mex reads up to 1)";
+      DbPath() + " was written by a newer mex (schema 3; this mex reads up to 2)";
   EXPECT_EQ(OpenError(), expected);
   EXPECT_EQ(OpenError(/*read_only=*/true), expected);
   EXPECT_EQ(ReadFile(DbPath()), before);

@@ -326,8 +326,8 @@ nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_i
                                   bool live) {
   ReadTransaction transaction(db);
   SQLite::Statement run(db,
-                        "SELECT name, state, started_at, jobs, coalesce(ended_at, updated_at) FROM "
-                        "runs WHERE id = ?");
+                        "SELECT name, state, started_at, jobs, coalesce(ended_at, updated_at), "
+                        "cost_usd, input_tokens, output_tokens FROM runs WHERE id = ?");
   run.bind(1, run_id);
   if (!run.executeStep()) throw std::runtime_error(fmt::format("no run '{}' recorded", run_id));
   std::string state = run.getColumn(1).getString();
@@ -352,16 +352,19 @@ nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_i
   nlohmann::ordered_json stalled = nlohmann::ordered_json::array();
   AddInFlight(db, run_id, tally, now, &running, &stalled);
 
-  return {{"milestone", run.getColumn(0).getString()},
-          {"run", run_id},
-          {"state", state},
-          {"started_at", IsoTimeMs(run.getColumn(2).getDouble())},
-          {"updated_at", IsoTimeMs(updated)},
-          {"progress", {{"weighted", RoundTo(weighted, 1e4)}, {"phases", std::move(phases)}}},
-          {"eta_seconds", std::move(eta)},
-          {"running", std::move(running)},
-          {"failed", FailedJson(db, run_id, tally)},
-          {"stalled", std::move(stalled)}};
+  return {
+      {"milestone", run.getColumn(0).getString()},
+      {"run", run_id},
+      {"state", state},
+      {"started_at", IsoTimeMs(run.getColumn(2).getDouble())},
+      {"updated_at", IsoTimeMs(updated)},
+      {"progress", {{"weighted", RoundTo(weighted, 1e4)}, {"phases", std::move(phases)}}},
+      {"eta_seconds", std::move(eta)},
+      {"cost_usd", RoundTo(run.getColumn(5).getDouble(), 1e6)},
+      {"tokens", {{"input", run.getColumn(6).getInt64()}, {"output", run.getColumn(7).getInt64()}}},
+      {"running", std::move(running)},
+      {"failed", FailedJson(db, run_id, tally)},
+      {"stalled", std::move(stalled)}};
 }
 
 std::string FormatStatus(const nlohmann::ordered_json& status) {
@@ -374,6 +377,9 @@ std::string FormatStatus(const nlohmann::ordered_json& status) {
                      ReadableTime(status["started_at"].get<std::string>()), percent);
   if (status["eta_seconds"].is_number()) {
     out += fmt::format(", about {} left", Duration(status["eta_seconds"].get<double>()));
+  }
+  if (status["cost_usd"].get<double>() > 0) {
+    out += fmt::format(", agents cost ${:.4f}", status["cost_usd"].get<double>());
   }
   out += "\n\n";
   AppendPhases(status["progress"]["phases"], &out);

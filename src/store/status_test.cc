@@ -128,9 +128,9 @@ TEST_F(StatusTest, KeysInTheOrderOfTheSpec) {
   nlohmann::ordered_json status = Status(true);
   std::vector<std::string> keys;
   for (const auto& [key, value] : status.items()) keys.push_back(key);
-  EXPECT_EQ(keys,
-            (std::vector<std::string>{"milestone", "run", "state", "started_at", "updated_at",
-                                      "progress", "eta_seconds", "running", "failed", "stalled"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"milestone", "run", "state", "started_at", "updated_at",
+                                            "progress", "eta_seconds", "cost_usd", "tokens",
+                                            "running", "failed", "stalled"}));
 }
 
 TEST_F(StatusTest, ARunningRunWhoseEngineIsGoneIsInterrupted) {
