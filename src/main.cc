@@ -53,6 +53,13 @@ int main(int argc, char** argv) {
                      "State folder (default .mex beside FILE, or in the current folder)");
   status->add_flag("--json", status_options.json, "Print the status object as JSON");
 
+  mex::InitOptions init_options;
+  auto* init = app.add_subcommand("init", "Write a KIRO milestone template: DIR/milestone.yaml");
+  init->add_option("DIR", init_options.dir, "Folder to write into, made when missing (default .)");
+  init->add_option("--agent", init_options.agent,
+                   "Agent of the prompts: claude (default), codex, gemini, or demo (offline; "
+                   "also writes DIR/demo-agent)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -78,6 +85,7 @@ int main(int argc, char** argv) {
     if (*graph) code = mex::GraphCommand(file, format);
     if (*run) code = mex::RunCommand(run_options);
     if (*status) code = mex::StatusCommand(status_options);
+    if (*init) code = mex::InitCommand(init_options);
   }
   if (mex::Metrics::Get().enabled()) mex::Metrics::Get().Report();
   return code;

@@ -40,4 +40,10 @@ struct StatusOptions {
 };
 int StatusCommand(const StatusOptions& options);
 
+struct InitOptions {
+  std::string dir = ".";         // where milestone.yaml goes; made when missing
+  std::string agent = "claude";  // claude, codex, gemini or demo (which also writes demo-agent)
+};
+int InitCommand(const InitOptions& options);
+
 }  // namespace mex
