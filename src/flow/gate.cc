@@ -52,7 +52,7 @@ class Scorer {
         break;
       case CriterionKind::kTasksSucceeded:
         TasksSucceeded(&r);
-        break;
+        return r;  // scored by itself: its checks list only the tasks that did not succeed
       case CriterionKind::kArtifact:
         Artifact(c.argument, &r);
         break;
@@ -222,19 +222,23 @@ class Scorer {
     r->checks.push_back({"acceptance criteria covered", problems.empty(), detail});
   }
 
+  // One check per task that did not succeed: a phase of ten thousand tasks that all succeeded
+  // gets a validation file of one line, not ten thousand.
   void TasksSucceeded(CriterionResult* r) {
     size_t succeeded = 0;
     for (const GateInputs::TaskEnd& t : in_.tasks) {
-      std::string detail = t.succeeded ? "" : t.state + (t.reason.empty() ? "" : ": " + t.reason);
-      r->checks.push_back({t.id, t.succeeded, detail});
       if (t.succeeded) {
         ++succeeded;
-      } else {
-        Missing(fmt::format("task {} {}", t.id, detail));
+        continue;
       }
+      std::string detail = t.state + (t.reason.empty() ? "" : ": " + t.reason);
+      r->checks.push_back({t.id, false, detail});
+      Missing(fmt::format("task {} {}", t.id, detail));
     }
-    if (in_.tasks.empty()) r->checks.push_back({"tasks", true, "the phase has no tasks"});
-    r->detail = fmt::format("{} of {} tasks succeeded", succeeded, in_.tasks.size());
+    size_t total = in_.tasks.size();
+    r->score = total == 0 ? 1 : static_cast<double>(succeeded) / static_cast<double>(total);
+    r->passed = succeeded == total;
+    r->detail = fmt::format("{} of {} tasks succeeded", succeeded, total);
   }
 
   void Artifact(const std::string& id, CriterionResult* r) {

@@ -20,10 +20,10 @@ struct GateCheck {
 struct CriterionResult {
   std::string name;  // "kiro_decisions", "artifact: spec", "command: make test"
   double weight = 1;
-  double score = 0;  // 0..1: the share of its checks that passed
+  double score = 0;  // 0..1: the share of its checks that passed (tasks_succeeded: of the tasks)
   bool passed = false;
   std::string detail;
-  std::vector<GateCheck> checks;
+  std::vector<GateCheck> checks;  // tasks_succeeded: only the tasks that did not succeed
 };
 
 struct GateResult {
