@@ -3,6 +3,8 @@
 // and the preflight of agents. The agent is tests/agents/artifact-agent, which writes the
 // artifacts each test prepares.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -396,6 +398,32 @@ TEST_F(FlowTest, ArtifactAndCommandCriteriaScoreWithTheirWeights) {
   EXPECT_TRUE(validation["criteria"][2]["passed"]);
   EXPECT_EQ(ReadFile(RunFolder() / "validation" / "spec.3.log"), "fine\n");
   EXPECT_EQ(Events("gate_command").size(), 2u);
+}
+
+TEST_F(FlowTest, CtrlCDuringAGateCommandEndsItAndTheRunIsInterrupted) {
+  std::string milestone = R"(phases:
+  - name: only
+    weight: 100
+    gate: {criteria: [{command: "echo $$ > gate.pid; exec sleep 30"}]}
+    tasks:
+      - {id: a, run: "true"}
+)";
+  WriteFile(dir_.path() / "m.yaml", milestone);
+  fs::path out = dir_.path() / "out.txt";
+  pid_t mex = testing_util::StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), out);
+  fs::path pid_file = dir_.path() / "gate.pid";
+  for (int i = 0; i < 200 && ReadFile(pid_file).empty(); ++i) usleep(25000);
+  ASSERT_FALSE(ReadFile(pid_file).empty()) << ReadFile(out);
+  pid_t gate = std::stoi(ReadFile(pid_file));
+  kill(mex, SIGINT);
+  EXPECT_EQ(testing_util::WaitMex(mex), 130) << ReadFile(out);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = testing_util::ProcessGone(gate);
+    if (!gone) usleep(50000);
+  }
+  EXPECT_TRUE(gone) << "the gate's command is still running";
+  EXPECT_FALSE(fs::exists(RunFolder() / "validation" / "only.json"));  // never scored
 }
 
 TEST_F(FlowTest, TasksSucceededScoresTheShareThatSucceeded) {
