@@ -67,7 +67,7 @@ std::string OptionalTextArray(const json& object, const std::string& pointer,
 std::string ReadJson(const std::string& path, json* doc) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return "missing: the agent did not write " + path;
+    if (errno == ENOENT || errno == ENOTDIR) return "missing: the task did not write " + path;
     return path + ": cannot read: " + std::strerror(errno);
   }
   std::string text;
@@ -367,7 +367,7 @@ std::string ValidateArtifact(const std::string& path, Schema schema) {
   if (schema == Schema::kNone) {
     struct stat st;
     if (stat(path.c_str(), &st) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return "missing: the agent did not write " + path;
+      if (errno == ENOENT || errno == ENOTDIR) return "missing: the task did not write " + path;
       return path + ": cannot read: " + std::strerror(errno);
     }
     return S_ISREG(st.st_mode) ? "" : path + ": not a regular file";

@@ -61,7 +61,7 @@ TEST(SchemaLeavesTest, SpecHas23LeavesInSpecOrder) {
 TEST_F(SchemaTest, MissingFileSaysTheAgentDidNotWriteIt) {
   std::string path = dir_ + "/design/keep.json";
   for (Schema schema : {Schema::kNone, Schema::kKiro, Schema::kSpec, Schema::kTasks}) {
-    EXPECT_EQ(ValidateArtifact(path, schema), "missing: the agent did not write " + path);
+    EXPECT_EQ(ValidateArtifact(path, schema), "missing: the task did not write " + path);
   }
 }
 

@@ -51,8 +51,10 @@ void PlainReporter::OnEvent(const Event& e) {
       if (!quiet_) line = fmt::format("done {} ({})", e.task, Seconds(e.elapsed_s));
       break;
     case EventKind::kTaskFailed:
-      line = fmt::format("FAILED {} (attempt {}/{}), {}: {}", e.task, e.attempt, e.max_attempts,
-                         e.failure_class, e.reason);
+      line = e.attempt == 0  // failed before it could start (its agent's program is missing)
+                 ? fmt::format("FAILED {} (not started), {}: {}", e.task, e.failure_class, e.reason)
+                 : fmt::format("FAILED {} (attempt {}/{}), {}: {}", e.task, e.attempt,
+                               e.max_attempts, e.failure_class, e.reason);
       break;
     case EventKind::kTaskSkipped:
       line = fmt::format("skip {}: {}", e.task, e.reason);
