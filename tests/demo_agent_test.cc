@@ -2,15 +2,10 @@
 // mex runs it (prompt file as its argument, the MEX_* environment, cwd the workspace), on the
 // prompts of the quickstart's milestone rendered here; its outputs are checked with mex's own
 // schema checks (ValidateArtifact).
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -38,11 +33,7 @@ const char* const kQuickstart = "examples/quickstart/milestone.yaml";
 const std::vector<std::string> kDesign = {"keep", "improve", "remove", "originate"};
 const std::vector<std::string> kStaticExecute = {"tests", "docs", "quality"};
 
-struct AgentRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using AgentRun = testing_util::Result;
 
 // What mex appends to the prompt of a retry whose prompt does not use {{attempt.last_error}},
 // after an attempt whose output was invalid.
@@ -114,8 +105,6 @@ class DemoWorld {
                const std::string& output) const {
     fs::path prompt_path = run_ / "logs" / (task_id + "." + std::to_string(attempt) + ".prompt");
     WriteFile(prompt_path, prompt);
-    fs::path out_path = run_ / "logs" / (task_id + ".out");
-    fs::path err_path = run_ / "logs" / (task_id + ".err");
     std::vector<std::string> env = {
         std::string("PATH=") + (getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin"),
         "MEX_TASK_ID=" + task_id,
@@ -125,38 +114,9 @@ class DemoWorld {
         "MEX_DEMO_PAUSE=0",
     };
     if (!output.empty()) env.push_back("MEX_OUTPUT=" + output);
-    std::string script = Source("examples/quickstart/demo-agent").string();
-    std::vector<std::string> args = {script, prompt_path.string()};
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addchdir_np(&actions, workspace_.c_str());
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (std::string& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_t pid = 0;
-    int rc = posix_spawn(&pid, script.c_str(), &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    AgentRun run;
-    if (rc != 0) {
-      ADD_FAILURE() << "posix_spawn " << script << ": " << std::strerror(rc);
-      return run;
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    run.out = ReadFile(out_path);
-    run.err = ReadFile(err_path);
-    return run;
+    return testing_util::RunProgram(
+        {Source("examples/quickstart/demo-agent").string(), prompt_path.string()},
+        workspace_.string(), env);
   }
 
   // Runs static task `id` on its first prompt and expects it to succeed.

@@ -50,8 +50,11 @@ fs::path Source(const std::string& relative) {
 
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& args, const std::string& cwd,
-            const std::string& out_path, const std::string& err_path) {
+// Starts `words` (words[0]: the program's path) in `cwd` with `env` (null: this process's),
+// stdin at /dev/null, in a process group of its own.
+pid_t SpawnProgram(std::vector<std::string> words, const std::string& cwd,
+                   const std::string& out_path, const std::string& err_path,
+                   const std::vector<std::string>* env) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -60,26 +63,36 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& cwd,
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addchdir_np(&actions, cwd.empty() ? MEX_SOURCE_DIR : cwd.c_str());
-  // mex in a process group of its own, as a shell would start it: a signal sent to the test's
-  // group does not reach it, and the tests can signal it alone.
+  // A process group of its own, as a shell would start it: a signal sent to the test's group
+  // does not reach it, and the tests can signal it alone.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
-  std::vector<std::string> words = {MEX_BINARY};
-  words.insert(words.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& word : words) argv.push_back(word.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env_copy = env ? *env : std::vector<std::string>{};
+  std::vector<char*> envp;
+  for (std::string& e : env_copy) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, MEX_BINARY, &actions, &attr, argv.data(), environ);
+  int rc = posix_spawn(&pid, words[0].c_str(), &actions, &attr, argv.data(),
+                       env ? envp.data() : environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    ADD_FAILURE() << "posix_spawn " << MEX_BINARY << ": " << std::strerror(rc);
+    ADD_FAILURE() << "posix_spawn " << words[0] << ": " << std::strerror(rc);
     return -1;
   }
   return pid;
+}
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& cwd,
+            const std::string& out_path, const std::string& err_path) {
+  std::vector<std::string> words = {MEX_BINARY};
+  words.insert(words.end(), args.begin(), args.end());
+  return SpawnProgram(std::move(words), cwd, out_path, err_path, nullptr);
 }
 
 int ExitCode(int status) {
@@ -88,14 +101,9 @@ int ExitCode(int status) {
   return -1;
 }
 
-}  // namespace
-
-Result RunMex(const std::vector<std::string>& args, const std::string& cwd) {
-  TempDir dir;
-  std::string out_path = (dir.path() / "stdout").string();
-  std::string err_path = (dir.path() / "stderr").string();
+// Waits for `pid` (-1: it did not start) and reads what it wrote.
+Result Collect(pid_t pid, const std::string& out_path, const std::string& err_path) {
   Result result;
-  pid_t pid = Spawn(args, cwd, out_path, err_path);
   if (pid < 0) return result;
   int status = 0;
   struct rusage usage {};
@@ -106,6 +114,23 @@ Result RunMex(const std::vector<std::string>& args, const std::string& cwd) {
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
   return result;
+}
+
+}  // namespace
+
+Result RunMex(const std::vector<std::string>& args, const std::string& cwd) {
+  TempDir dir;
+  std::string out_path = (dir.path() / "stdout").string();
+  std::string err_path = (dir.path() / "stderr").string();
+  return Collect(Spawn(args, cwd, out_path, err_path), out_path, err_path);
+}
+
+Result RunProgram(const std::vector<std::string>& words, const std::string& cwd,
+                  const std::vector<std::string>& env) {
+  TempDir dir;
+  std::string out_path = (dir.path() / "stdout").string();
+  std::string err_path = (dir.path() / "stderr").string();
+  return Collect(SpawnProgram(words, cwd, out_path, err_path, &env), out_path, err_path);
 }
 
 pid_t StartMex(const std::vector<std::string>& args, const std::string& cwd,

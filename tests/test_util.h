@@ -39,6 +39,11 @@ struct Result {
 // Runs `mex ARGS...` in `cwd` (default: the source root), stdin at /dev/null, and waits.
 Result RunMex(const std::vector<std::string>& args, const std::string& cwd = "");
 
+// Runs `words` (words[0]: the program's path) in `cwd` with exactly the environment `env`, stdin
+// at /dev/null, and waits.
+Result RunProgram(const std::vector<std::string>& words, const std::string& cwd,
+                  const std::vector<std::string>& env);
+
 // Starts `mex ARGS...` in `cwd` with stdout and stderr going to `out_path`; returns its pid.
 pid_t StartMex(const std::vector<std::string>& args, const std::string& cwd,
                const std::string& out_path);
