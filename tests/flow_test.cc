@@ -493,6 +493,35 @@ TEST_F(FlowTest, FinishedFlowRunsNothingTheSecondTime) {
   EXPECT_EQ(status["progress"]["phases"][3]["succeeded"], 4);
 }
 
+TEST_F(FlowTest, PhaseAfterTheDynamicOneRunsAfterItAndIsKeptOnResume) {
+  AllArtifacts();
+  std::string execute = kExecute;
+  execute.replace(execute.find("weight: 40"), 10, "weight: 30");
+  std::string release = R"(  - name: release
+    weight: 10
+    tasks:
+      - {id: ship, run: "echo shipped", deps: [check]}
+)";
+  std::string milestone = Head() + kDesign + kSpec + kTask + execute + release;
+  ASSERT_EQ(Run(milestone).exit_code, 0);
+  std::vector<std::string> last;
+  for (const json& e : Events("task_succeeded")) last.push_back(e["task"]);
+  EXPECT_EQ(last.back(), "ship");
+  Result again = Run(milestone);
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(Events("task_started").size(), 0u) << again.out;
+  // A breakdown task that changed (here, edited in the artifact) runs again, and so does
+  // everything downstream of it, into the phase after.
+  json changed = Breakdown();
+  changed["tasks"][2]["description"] = "Make c work better";
+  WriteFile(RunFolder() / "artifacts" / "tasks.json", changed.dump());
+  Result edited = Run(milestone);
+  ASSERT_EQ(edited.exit_code, 0) << edited.out << edited.err;
+  std::vector<std::string> started;
+  for (const json& e : Events("task_started")) started.push_back(e["task"]);
+  EXPECT_EQ(started, (std::vector<std::string>{"c", "check", "ship"}));
+}
+
 TEST_F(FlowTest, ExecuteTaskThatFailedRunsAgainOnResumeAndTheOthersAreKept) {
   AllArtifacts();
   WriteFile(Fixtures() / "b.fail", "broken\n");

@@ -58,13 +58,16 @@ void Session::Prepare() {
     hashes = DefinitionHashes(run_, graph_, roadmap_);
   }
   std::unordered_map<std::string, StoredTask> stored = ByID(db_->Tasks(run_.paths.run_id));
+  // The tasks from the first phase with tasks_from on are decided when it starts: their hashes
+  // (through deps: [all], or deps into it) depend on the tasks it adds.
+  uint32_t first_dynamic = NextDynamicPhase(0);
   std::vector<uint32_t> now, later;
   for (uint32_t t = 0; t < m_.tasks.size(); ++t) {
-    (IsDynamicPhase(m_.tasks[t].phase) ? later : now).push_back(t);
+    (m_.tasks[t].phase < first_dynamic ? now : later).push_back(t);
   }
   PrepareTasks(now, hashes, &stored);
-  // Until their phase starts, the static tasks of a phase with tasks_from keep the row of the
-  // last session (or get a pending one) and go on numbering their attempts.
+  // Until then they keep the row of the last session (or get a pending one) and go on numbering
+  // their attempts.
   for (uint32_t t : later) {
     const Task& task = m_.tasks[t];
     std::string id(task.id);
@@ -80,8 +83,14 @@ void Session::Prepare() {
   }
   for (const auto& [id, row] : stored) {
     // The dynamic tasks of an earlier session wait for their phase to start.
-    if (!IsDynamicPhase(row.phase)) db_->RemoveTask(id);
+    if (row.phase < first_dynamic) db_->RemoveTask(id);
   }
+}
+
+uint32_t Session::NextDynamicPhase(uint32_t from) const {
+  auto phase = from;
+  while (phase < m_.phases.size() && !IsDynamicPhase(phase)) ++phase;
+  return phase;
 }
 
 void Session::PrepareTasks(const std::vector<uint32_t>& tasks,
@@ -166,12 +175,21 @@ std::string Session::ExpandPhase(size_t phase) {
   if (!WriteRoadmap(&err)) return err;
   if (db_ != nullptr) {
     db_->ShiftTasks(at, count);  // the tasks of later phases moved up
+    // This phase's tasks and those of the phases after it, up to the next with tasks_from.
+    auto end = NextDynamicPhase(static_cast<uint32_t>(phase) + 1);
+    std::vector<uint32_t> decided;
+    for (uint32_t t = m_.PhaseEnds()[phase] - static_cast<uint32_t>(p.tasks.size());
+         t < m_.tasks.size() && m_.tasks[t].phase < end; ++t) {
+      decided.push_back(t);
+    }
     std::vector<std::string> hashes = DefinitionHashes(run_, graph_, roadmap_);
     std::unordered_map<std::string, StoredTask> stored = ByID(db_->Tasks(run_.paths.run_id));
-    PrepareTasks(p.tasks, hashes, &stored);
+    PrepareTasks(decided, hashes, &stored);
     for (const auto& [id, row] : stored) {
       // A task of an earlier breakdown that this one no longer has.
-      if (row.phase == phase && m_.FindTask(id) == nullptr) db_->RemoveTask(id);
+      if (row.phase >= phase && row.phase < end && m_.FindTask(id) == nullptr) {
+        db_->RemoveTask(id);
+      }
     }
   } else {
     for (uint32_t i = 0; i < count; ++i) scheduler_.Resume(at + i, 0, {}, /*kept=*/false);

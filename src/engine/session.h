@@ -27,8 +27,8 @@ class Session : public PhaseHooks {
   // Records the milestone's phases and tasks for this session (uncommitted: the scheduler's
   // first turn commits them) and tells the scheduler each task's earlier attempts and whether it
   // is kept. Ends the attempts a killed engine left running ("interrupted"). Removes the failure
-  // reports of tasks that run again. A task of a phase with tasks_from is decided when its phase
-  // starts, since its hash depends on the tasks added then.
+  // reports of tasks that run again. The tasks of a phase with tasks_from, and of the phases
+  // after it, are decided when it starts, since their hashes depend on the tasks added then.
   void Prepare();
 
   // Writes roadmap.json when it changed.
@@ -41,6 +41,8 @@ class Session : public PhaseHooks {
   void PrepareTasks(const std::vector<uint32_t>& tasks, const std::vector<std::string>& hashes,
                     std::unordered_map<std::string, StoredTask>* stored);
   bool IsDynamicPhase(uint32_t phase) const;
+  // The first phase at or after `from` with tasks_from, or the number of phases.
+  uint32_t NextDynamicPhase(uint32_t from) const;
 
   RunInfo& run_;
   Milestone& m_;
