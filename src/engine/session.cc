@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <unordered_set>
 
 #include "engine/definition.h"
 #include "exec/process.h"
