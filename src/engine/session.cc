@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-
 #include "engine/definition.h"
 #include "exec/process.h"
 #include "flow/breakdown.h"
