@@ -195,6 +195,9 @@ TEST_F(FlowTest, TasksFromAddsTheBreakdownAndTheEngineWritesTheRoadmap) {
   }
   // The breakdown's chain, then the static task that depends on all of them.
   EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "c", "check"}));
+  json execute = Events("phase_started")[3];
+  EXPECT_EQ(execute["added"], 3) << execute;
+  EXPECT_EQ(execute["from"], "breakdown");
   EXPECT_EQ(Prompt("b", 1), "Implement b: Build b. Make b work");
   json roadmap = json::parse(ReadFile(RunFolder() / "roadmap.json"));
   std::string text = roadmap.dump();
@@ -488,6 +491,7 @@ TEST_F(FlowTest, FinishedFlowRunsNothingTheSecondTime) {
   EXPECT_EQ(Events("task_started").size(), 0u) << again.out;
   // The tasks of the execute phase are decided when it starts, after the breakdown is read.
   EXPECT_EQ(Events("run_started")[0]["kept"], 6);
+  EXPECT_EQ(Events("phase_started")[3]["kept"], 4);
   json status = json::parse(ReadFile(RunFolder() / "status.json"));
   EXPECT_EQ(status["progress"]["phases"][3]["total"], 4);
   EXPECT_EQ(status["progress"]["phases"][3]["succeeded"], 4);

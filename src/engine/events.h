@@ -69,8 +69,9 @@ struct Event {
   double cost_usd = 0;               // kBudgetSpent, kRunFinished: the agents' reported cost so far
   bool resumed = false;              // kRunStarted: the run goes on from an earlier session
   int exit_code = 0;                 // kRunFinished: mex's exit code
-  // kRunFinished: counts of tasks by final state; kRunStarted: `succeeded` counts the tasks kept
-  // from an earlier session
+  int added = 0;                     // kPhaseStarted: tasks added from the phase's tasks_from
+  // kRunFinished: counts of tasks by final state; kRunStarted and kPhaseStarted: `succeeded`
+  // counts the tasks kept from an earlier session
   int succeeded = 0, failed = 0, skipped = 0, cancelled = 0;
 };
 

@@ -154,32 +154,37 @@ int Scheduler::Run() {
 bool Scheduler::StartPhase(size_t phase) {
   phase_ = phase;
   const Phase& p = m_.phases[phase];
+  size_t own_tasks = p.tasks.size();
+  std::string err;
+  if (!p.tasks_from.empty() && !expanded_[phase] && hooks_ != nullptr) {
+    err = hooks_->ExpandPhase(phase);
+    expanded_[phase] = err.empty();
+  }
   Event event{EventKind::kPhaseStarted};
   event.phase = p.name;
   event.progress = WeightedProgress();
+  event.added = err.empty() ? static_cast<int>(p.tasks.size() - own_tasks) : 0;
+  if (event.added > 0) event.reason = p.tasks_from;
+  for (uint32_t t : p.tasks) event.succeeded += tasks_[t].state == TaskState::kSucceeded;
   Emit(event);
-  if (!p.tasks_from.empty() && !expanded_[phase] && hooks_ != nullptr) {
-    std::string err = hooks_->ExpandPhase(phase);
-    if (!err.empty()) {
-      GateResult result;
-      result.phase = p.name;
-      result.min_score = EffectiveGate(p).min_score;
-      result.missing.push_back(
-          fmt::format("the tasks of phase '{}' could not be added from "
-                      "'{}': {}",
-                      p.name, p.tasks_from, err));
-      RecordGate(result);
-      Event failed{EventKind::kPhaseFinished};
-      failed.phase = p.name;
-      failed.reason = err;
-      failed.score = 0;
-      failed.min_score = result.min_score;
-      failed.missing = result.missing;
-      failed.progress = WeightedProgress();
-      Emit(failed);
-      return false;
-    }
-    expanded_[phase] = true;
+  if (!err.empty()) {
+    GateResult result;
+    result.phase = p.name;
+    result.min_score = EffectiveGate(p).min_score;
+    result.missing.push_back(
+        fmt::format("the tasks of phase '{}' could not be added from "
+                    "'{}': {}",
+                    p.name, p.tasks_from, err));
+    RecordGate(result);
+    Event failed{EventKind::kPhaseFinished};
+    failed.phase = p.name;
+    failed.reason = err;
+    failed.score = 0;
+    failed.min_score = result.min_score;
+    failed.missing = result.missing;
+    failed.progress = WeightedProgress();
+    Emit(failed);
+    return false;
   }
   phase_open_ = 0;
   for (uint32_t t : p.tasks) {

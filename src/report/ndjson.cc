@@ -42,6 +42,9 @@ nlohmann::ordered_json EventToJson(const Event& e) {
       break;
     case EventKind::kPhaseStarted:
       j["progress"] = e.progress;
+      j["added"] = e.added;
+      if (e.added > 0) j["from"] = e.reason;
+      j["kept"] = e.succeeded;
       break;
     case EventKind::kGateCommand:
       j["command"] = e.reason;

@@ -28,7 +28,16 @@ void PlainReporter::OnEvent(const Event& e) {
       }
       break;
     case EventKind::kPhaseStarted:
-      if (!quiet_) line = fmt::format("phase {}", e.phase);
+      if (!quiet_) {
+        line = fmt::format("phase {}", e.phase);
+        std::string added = e.added > 0 ? fmt::format("{} task{} added from {}", e.added,
+                                                      e.added == 1 ? "" : "s", e.reason)
+                                        : "";
+        std::string kept = e.succeeded > 0 ? fmt::format("{} kept", e.succeeded) : "";
+        if (!added.empty() || !kept.empty()) {
+          line += ": " + added + (!added.empty() && !kept.empty() ? ", " : "") + kept;
+        }
+      }
       break;
     case EventKind::kTaskStarted:
       if (!quiet_) {
