@@ -117,8 +117,7 @@ bool RenderCommand(const RunInfo& run, const Task& task, const Renderer& r,
     }
     return true;
   }
-  const TaskDetail& d = *task.details();
-  const std::string& name = d.agent.empty() ? run.milestone->defaults.agent : d.agent;
+  const std::string& name = AgentName(*run.milestone, task);
   const Agent* agent = FindAgent(*run.milestone, name);
   if (agent == nullptr) {
     *err = fmt::format("undefined agent '{}'", name);

@@ -175,15 +175,7 @@ bool Scheduler::StartPhase(size_t phase) {
         fmt::format("the tasks of phase '{}' could not be added from "
                     "'{}': {}",
                     p.name, p.tasks_from, err));
-    RecordGate(result);
-    Event failed{EventKind::kPhaseFinished};
-    failed.phase = p.name;
-    failed.reason = err;
-    failed.score = 0;
-    failed.min_score = result.min_score;
-    failed.missing = result.missing;
-    failed.progress = WeightedProgress();
-    Emit(failed);
+    RecordGate(result, err);
     return false;
   }
   phase_open_ = 0;
@@ -208,8 +200,7 @@ void Scheduler::Preflight(size_t phase) {
   for (uint32_t t : m_.phases[phase].tasks) {
     const Task& task = m_.tasks[t];
     if (tasks_[t].state != TaskState::kPending || !task.has_prompt()) continue;
-    const std::string& name =
-        task.details()->agent.empty() ? m_.defaults.agent : task.details()->agent;
+    const std::string& name = AgentName(m_, task);
     auto known = problems.find(name);
     if (known == problems.end()) {
       const Agent* agent = FindAgent(m_, name);
@@ -217,7 +208,7 @@ void Scheduler::Preflight(size_t phase) {
                                              : MissingProgram(*agent, m_.workspace);
       known = problems.emplace(name, std::move(problem)).first;
     }
-    if (known->second.empty() || tasks_[t].state != TaskState::kPending) continue;
+    if (known->second.empty()) continue;
     Classification c;
     c.failure_class = FailureClass::kPermanent;
     c.reason = known->second;
@@ -278,15 +269,7 @@ bool Scheduler::FinishPhase() {
   for (const GateCommandRun& c : gate_commands_) in.commands.push_back({c.passed, c.detail});
   gate_commands_.clear();
   GateResult result = EvaluateGate(in);
-  RecordGate(result);
-  Event event{EventKind::kPhaseFinished};
-  event.phase = p.name;
-  event.passed = result.passed;
-  event.score = result.score;
-  event.min_score = result.min_score;
-  event.missing = result.missing;
-  event.progress = WeightedProgress();
-  Emit(event);
+  RecordGate(result, "");
   if (result.passed) {
     ++phases_passed_;
     return phase_ + 1 < m_.phases.size() && StartPhase(phase_ + 1);
@@ -315,13 +298,22 @@ void Scheduler::RerunPhase(const std::string& missing) {
   StartPhase(phase_);
 }
 
-void Scheduler::RecordGate(const GateResult& result) {
+void Scheduler::RecordGate(const GateResult& result, const std::string& reason) {
   nlohmann::ordered_json validation = ValidationJson(result);
   std::string text = validation.dump(2) + "\n";
   std::string err;
   std::string path = fmt::format("{}/{}.json", run_.paths.validation_dir, result.phase);
   if (!WriteFileAtomically(path, text, &err)) fmt::print(stderr, "mex: {}\n", err);
   store_->GateScored(phase_, {result.score, result.min_score, result.passed, validation.dump()});
+  Event event{EventKind::kPhaseFinished};
+  event.phase = result.phase;
+  event.passed = result.passed;
+  event.score = result.score;
+  event.min_score = result.min_score;
+  event.missing = result.missing;
+  event.reason = reason;
+  event.progress = WeightedProgress();
+  Emit(event);
 }
 
 double Scheduler::WeightedProgress() const {
@@ -584,8 +576,7 @@ void Scheduler::Fail(uint32_t task, const Classification& c, double elapsed) {
 void Scheduler::ReadAgentReport(uint32_t task, AttemptOutcome* outcome, AttemptRecord* record) {
   const Task& t = m_.tasks[task];
   if (!t.has_prompt()) return;
-  const std::string& name = t.details()->agent.empty() ? m_.defaults.agent : t.details()->agent;
-  const Agent* agent = FindAgent(m_, name);
+  const Agent* agent = FindAgent(m_, AgentName(m_, t));
   AgentDialect dialect = agent ? DialectOf(*agent) : AgentDialect::kNone;
   if (dialect == AgentDialect::kNone || outcome->end.reason == EndReason::kSpawnFailed) return;
   bool exited = outcome->end.reason == EndReason::kExited;

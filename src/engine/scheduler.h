@@ -125,8 +125,9 @@ class Scheduler {
   const RetryPolicy& RetryFor(uint32_t task) const;
   Pool* PoolOf(uint32_t task);
   void AssignPools();
-  // Writes the validation file and records the gate in the store.
-  void RecordGate(const GateResult& result);
+  // Writes the validation file, records the gate in the store and reports the phase finished;
+  // `reason`: why the phase could not even start, or "".
+  void RecordGate(const GateResult& result, const std::string& reason);
   int Finish();
 
   const RunInfo& run_;

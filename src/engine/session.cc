@@ -165,9 +165,7 @@ std::string Session::ExpandPhase(size_t phase) {
   scheduler_.InsertTasks(at, count);
   for (const std::vector<uint32_t>& cycle : graph_.FindCycles()) {
     roadmap_.priority.resize(m_.tasks.size(), 0);  // the run ends here; keep the sizes right
-    std::string path;
-    for (uint32_t t : cycle) path += fmt::format("{} -> ", m_.tasks[t].id);
-    return "dependency cycle: " + path + std::string(m_.tasks[cycle.front()].id);
+    return "dependency cycle: " + CycleText(m_, cycle);
   }
   roadmap_ = ComputeRoadmap(m_, graph_, jobs_);
   if (!WriteRoadmap(&err)) return err;

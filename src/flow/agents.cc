@@ -70,6 +70,11 @@ std::string MissingProgram(const Agent& agent, const std::string& workspace) {
       agent.name, program);
 }
 
+const std::string& AgentName(const Milestone& m, const Task& task) {
+  const std::string& own = task.details()->agent;
+  return own.empty() ? m.defaults.agent : own;
+}
+
 const Agent* FindAgent(const Milestone& m, std::string_view name) {
   auto it = m.agents.find(std::string(name));
   if (it != m.agents.end()) return &it->second;

@@ -2,9 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <unordered_set>
 
 #include "flow/schemas.h"
@@ -72,16 +70,9 @@ void Insert(Milestone* m, size_t phase, const std::vector<BreakdownTask>& tasks)
 }  // namespace
 
 bool ReadBreakdown(const std::string& path, std::vector<BreakdownTask>* tasks, std::string* err) {
-  if (std::string problem = ValidateArtifact(path, Schema::kTasks); !problem.empty()) {
+  json doc;
+  if (std::string problem = ReadArtifact(path, Schema::kTasks, &doc); !problem.empty()) {
     *err = problem;
-    return false;
-  }
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  json doc = json::parse(text.str(), nullptr, false);
-  if (doc.is_discarded()) {  // changed since it was validated
-    *err = path + ": not valid JSON";
     return false;
   }
   tasks->clear();
@@ -158,9 +149,7 @@ BreakdownPlan PlanBreakdown(const std::vector<BreakdownTask>& tasks) {
   Insert(&scratch, 0, tasks);
   Graph graph(scratch);
   for (const std::vector<uint32_t>& cycle : graph.FindCycles()) {
-    std::string path;
-    for (uint32_t t : cycle) path += fmt::format("{} -> ", scratch.tasks[t].id);
-    plan.cycles.push_back(path + std::string(scratch.tasks[cycle.front()].id));
+    plan.cycles.push_back(CycleText(scratch, cycle));
   }
   if (!plan.cycles.empty() || tasks.empty()) return plan;
   Roadmap roadmap = ComputeRoadmap(scratch, graph, 1);

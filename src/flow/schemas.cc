@@ -373,14 +373,18 @@ std::string ValidateArtifact(const std::string& path, Schema schema) {
     return S_ISREG(st.st_mode) ? "" : path + ": not a regular file";
   }
   json doc;
-  if (std::string error = ReadJson(path, &doc); !error.empty()) return error;
+  return ReadArtifact(path, schema, &doc);
+}
+
+std::string ReadArtifact(const std::string& path, Schema schema, nlohmann::json* doc) {
+  if (std::string error = ReadJson(path, doc); !error.empty()) return error;
   switch (schema) {
     case Schema::kKiro:
-      return ValidateKiro(doc);
+      return ValidateKiro(*doc);
     case Schema::kSpec:
-      return ValidateSpec(doc);
+      return ValidateSpec(*doc);
     case Schema::kTasks:
-      return ValidateTasks(doc);
+      return ValidateTasks(*doc);
     case Schema::kNone:
       break;
   }

@@ -2,6 +2,7 @@
 // and the checks an agent's output must pass.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,10 @@ const std::vector<std::string>& SpecLeaves();
 // "/decisions/2/rationale: expected a non-empty string". A missing or unreadable file, or text
 // that is not JSON, is an error for every schema but kNone (for which the file need only exist).
 std::string ValidateArtifact(const std::string& path, Schema schema);
+
+// ValidateArtifact for a JSON schema (kiro, spec, tasks) that also gives the document it read:
+// one read and one parse for a caller that goes on to use the content.
+std::string ReadArtifact(const std::string& path, Schema schema, nlohmann::json* doc);
 
 // What the spec_completeness and task_coverage criteria need of a spec artifact.
 struct SpecContent {

@@ -264,12 +264,9 @@ class Checker {
   void CheckCycles() {
     Graph graph(m_);
     for (const std::vector<uint32_t>& cycle : graph.FindCycles()) {
-      std::string path;
-      for (uint32_t t : cycle) path += fmt::format("{} -> ", m_.tasks[t].id);
-      path += m_.tasks[cycle.front()].id;
       const Task& first = m_.tasks[cycle.front()];
       const Task& second = m_.tasks[cycle.size() > 1 ? cycle[1] : cycle[0]];
-      Error(EdgePos(first, second), "dependency cycle: " + path);
+      Error(EdgePos(first, second), "dependency cycle: " + CycleText(m_, cycle));
     }
   }
 

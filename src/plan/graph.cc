@@ -85,4 +85,13 @@ std::vector<std::vector<uint32_t>> Graph::FindCycles() const {
   return cycles;
 }
 
+std::string CycleText(const Milestone& m, const std::vector<uint32_t>& cycle) {
+  std::string text;
+  for (uint32_t t : cycle) {
+    text += m.tasks[t].id;
+    text += " -> ";
+  }
+  return text + std::string(m.tasks[cycle.front()].id);
+}
+
 }  // namespace mex

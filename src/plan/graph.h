@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "model/milestone.h"
@@ -34,5 +35,8 @@ class Graph {
   std::vector<uint32_t> dep_begin_, deps_;
   std::vector<uint32_t> dependent_begin_, dependents_;
 };
+
+// A cycle of FindCycles() as a person reads it: "a -> b -> c -> a" ("a depends on b").
+std::string CycleText(const Milestone& m, const std::vector<uint32_t>& cycle);
 
 }  // namespace mex

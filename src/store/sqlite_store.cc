@@ -143,6 +143,16 @@ std::string Refusal(const std::string& path, const Header& h) {
   return "";
 }
 
+// Binds what an agent reported, or NULL for -1 (nothing reported).
+template <typename T>
+void BindReported(SQLite::Statement& statement, int index, T value) {
+  if (value >= 0) {
+    statement.bind(index, value);
+  } else {
+    statement.bind(index);
+  }
+}
+
 std::string NoRunRecorded(const std::string& state_dir) {
   return fmt::format("no run recorded in {} (start one with `mex run FILE`)", state_dir);
 }
@@ -599,21 +609,9 @@ void SqliteStore::AttemptChanged(const AttemptRecord& a) {
     put.bindNoCopy(10, a.reason);
     put.bindNoCopy(11, a.log_path);
     put.bindNoCopy(12, a.log_tail);
-    if (a.cost_usd >= 0) {
-      put.bind(13, a.cost_usd);
-    } else {
-      put.bind(13);
-    }
-    if (a.input_tokens >= 0) {
-      put.bind(14, a.input_tokens);
-    } else {
-      put.bind(14);
-    }
-    if (a.output_tokens >= 0) {
-      put.bind(15, a.output_tokens);
-    } else {
-      put.bind(15);
-    }
+    BindReported(put, 13, a.cost_usd);
+    BindReported(put, 14, a.input_tokens);
+    BindReported(put, 15, a.output_tokens);
     Run(put);
     // An attempt's end is recorded once, and only an end carries what the agent reported.
     if (a.cost_usd >= 0 || a.input_tokens >= 0 || a.output_tokens >= 0) {
