@@ -44,7 +44,4 @@ Classification Classify(const AttemptOutcome& outcome, const std::vector<Classif
 // moved by up to ±jitter of itself. With the defaults: 2 s before attempt 2, 4 s before 3.
 double BackoffDelay(const Backoff& backoff, int next_attempt, std::mt19937_64* rng);
 
-// Reads up to `max_bytes` from the end of the file at `path` ("" when it cannot be read).
-std::string ReadTail(const std::string& path, size_t max_bytes);
-
 }  // namespace mex

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/failure.h"
+#include "store/run_files.h"
 
 namespace mex {
 namespace {

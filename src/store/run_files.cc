@@ -133,4 +133,37 @@ bool WriteFileAtomically(const std::string& path, std::string_view content, std:
   return true;
 }
 
+std::string ReadTail(const std::string& path, size_t max_bytes) {
+  // O_NONBLOCK: a FIFO planted at `path` must not block the engine.
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return "";
+  std::string tail;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && max_bytes > 0) {
+    auto size = static_cast<size_t>(st.st_size);
+    size_t length = std::min(size, max_bytes);
+    off_t offset = static_cast<off_t>(size - length);
+    tail.resize(length);
+    size_t done = 0;
+    while (done < length) {
+      ssize_t n = pread(fd, tail.data() + done, length - done, offset + static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // the file shrank: keep what was read
+      done += static_cast<size_t>(n);
+    }
+    tail.resize(done);
+    // A cut through a UTF-8 sequence would leave stray continuation bytes at the start.
+    if (offset > 0) {
+      size_t skip = 0;
+      while (skip < 3 && skip < tail.size() &&
+             (static_cast<unsigned char>(tail[skip]) & 0xC0) == 0x80) {
+        ++skip;
+      }
+      tail.erase(0, skip);
+    }
+  }
+  close(fd);
+  return tail;
+}
+
 }  // namespace mex

@@ -38,6 +38,10 @@ void RemoveStaleTempFiles(const std::string& dir);
 // The content of `path`, or "" when it cannot be read (missing, a symlink, not a file).
 std::string ReadWholeFile(const std::string& path);
 
+// Reads up to `max_bytes` from the end of the file at `path` ("" when it cannot be read, or is a
+// symlink); the tail never starts inside a UTF-8 sequence. For attempt logs.
+std::string ReadTail(const std::string& path, size_t max_bytes);
+
 // Writes `content` to `path` through a temp file in the same folder and a rename, so that a
 // reader sees the old file or the new one, never a part. Refuses to write through a symlink.
 // `sync`: fsync the temp file first, so that the new content also survives a power cut (a file
