@@ -1,5 +1,4 @@
 // mex init: writes a KIRO milestone template, and for `--agent demo` the offline demo agent.
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "commands/commands.h"
 #include "flow/kiro_template.h"
 #include "model/template.h"
+#include "store/run_files.h"
 
 namespace mex {
 
@@ -68,50 +68,6 @@ bool MakeFolders(const std::string& dir, std::vector<std::string>* created, std:
   return true;
 }
 
-// Writes `file` through a temp file beside it, then moves the temp file to its name only if
-// nothing has that name: an existing file or symlink is never replaced nor written through.
-bool WriteNewFile(const NewFile& file, std::string* err) {
-  std::string temp = fmt::format("{}.tmp.{}", file.path, getpid());
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, file.mode);
-  if (fd < 0) {
-    *err = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
-    return false;
-  }
-  const char* data = file.content.data();
-  size_t left = file.content.size();
-  bool ok = true;
-  while (ok && left > 0) {
-    ssize_t n = write(fd, data, left);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) {
-      data += n;
-      left -= static_cast<size_t>(n);
-    }
-  }
-  ok = ok && fsync(fd) == 0;
-  if (!ok) *err = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
-  if (close(fd) != 0 && ok) {
-    *err = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
-    ok = false;
-  }
-  if (ok && renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, file.path.c_str(), RENAME_NOREPLACE) != 0) {
-    // A filesystem without RENAME_NOREPLACE: a hard link is as atomic, and as unwilling to
-    // replace what is there.
-    if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) {
-      ok = link(temp.c_str(), file.path.c_str()) == 0;
-    } else {
-      ok = false;
-    }
-    if (!ok) {
-      *err = errno == EEXIST ? fmt::format("{} already exists; not overwriting it", file.path)
-                             : fmt::format("cannot write {}: {}", file.path, std::strerror(errno));
-    }
-  }
-  unlink(temp.c_str());  // after a rename, a no-op
-  return ok;
-}
-
 std::string AgentList() {
   std::string list;
   for (std::string_view name : InitAgentNames()) {
@@ -155,7 +111,8 @@ int InitCommand(const InitOptions& options) {
   bool ok = MakeFolders(dir, &created, &err);
   size_t written = 0;
   while (ok && written < files.size()) {
-    ok = WriteNewFile(files[written], &err);
+    const NewFile& file = files[written];
+    ok = WriteFileAtomically(file.path, file.content, &err, {.mode = file.mode, .replace = false});
     if (ok) ++written;
   }
   if (!ok) {  // leave things as they were

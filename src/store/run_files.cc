@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -93,9 +94,10 @@ std::string ReadWholeFile(const std::string& path) {
 }
 
 bool WriteFileAtomically(const std::string& path, std::string_view content, std::string* err,
-                         bool sync) {
+                         const WriteOptions& options) {
   std::string temp = fmt::format("{}.tmp.{}", path, getpid());
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (options.replace ? O_TRUNC : O_EXCL);
+  int fd = open(temp.c_str(), flags, options.mode);
   if (fd < 0) {
     *err = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
     return false;
@@ -114,10 +116,24 @@ bool WriteFileAtomically(const std::string& path, std::string_view content, std:
     data += n;
     left -= static_cast<size_t>(n);
   }
-  if ((sync && fsync(fd) != 0) || close(fd) != 0) {
+  if ((options.sync && fsync(fd) != 0) || close(fd) != 0) {
     *err = fmt::format("cannot write {}: {}", temp, std::strerror(errno));
     unlink(temp.c_str());
     return false;
+  }
+  if (!options.replace) {
+    // Moved to its name only if nothing has that name. A filesystem without RENAME_NOREPLACE:
+    // a hard link is as atomic, and as unwilling to replace what is there.
+    bool ok = renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0;
+    if (!ok && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
+      ok = link(temp.c_str(), path.c_str()) == 0;
+    }
+    if (!ok) {
+      *err = errno == EEXIST ? fmt::format("{} already exists; not overwriting it", path)
+                             : fmt::format("cannot write {}: {}", path, std::strerror(errno));
+    }
+    unlink(temp.c_str());  // after a rename, a no-op
+    return ok;
   }
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {

@@ -2,6 +2,8 @@
 // atomically (temp file, fsync, rename), never through a symlink.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 
@@ -42,11 +44,19 @@ std::string ReadWholeFile(const std::string& path);
 // symlink); the tail never starts inside a UTF-8 sequence. For attempt logs.
 std::string ReadTail(const std::string& path, size_t max_bytes);
 
+struct WriteOptions {
+  // fsync the temp file first, so that the new content also survives a power cut (a file
+  // rewritten every 500 ms from the database, like status.json, does not need it).
+  bool sync = true;
+  mode_t mode = 0600;  // of a new file, before the umask
+  // false: write only a new file; when something (a file, a symlink) has the name already, fail
+  // with "PATH already exists; not overwriting it" and leave it as it was.
+  bool replace = true;
+};
+
 // Writes `content` to `path` through a temp file in the same folder and a rename, so that a
 // reader sees the old file or the new one, never a part. Refuses to write through a symlink.
-// `sync`: fsync the temp file first, so that the new content also survives a power cut (a file
-// rewritten every 500 ms from the database, like status.json, does not need it).
 bool WriteFileAtomically(const std::string& path, std::string_view content, std::string* err,
-                         bool sync = true);
+                         const WriteOptions& options = {});
 
 }  // namespace mex

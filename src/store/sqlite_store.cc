@@ -737,7 +737,7 @@ void SqliteStore::MaybeWriteStatus() {
     nlohmann::ordered_json status = mex::ReadStatus(*db_, run_id_, WallClockSeconds(), true);
     // No fsync: readers see a whole file either way (rename), and after a power cut the next
     // session rewrites it from the database.
-    bool written = WriteFileAtomically(status_path_, status.dump(2) + "\n", &err, /*sync=*/false);
+    bool written = WriteFileAtomically(status_path_, status.dump(2) + "\n", &err, {.sync = false});
     status_interval_ = std::max(kStatusIntervalS, (MonotonicSeconds() - now) / kStatusShare);
     if (written) return;
   } catch (const std::exception& e) {
