@@ -192,6 +192,29 @@ TEST(RunTest, InvalidJsonOutputIsRetriedWithTheErrorInThePrompt) {
   EXPECT_EQ(output["decisions"][0]["id"], "K-1");
 }
 
+TEST(RunTest, AgentEnvIsSetAndTheTasksEnvWinsAndAChangeRunsItAgain) {
+  auto milestone = [](const std::string& value) {
+    return "agents: {probe: {command: [" + Agent("show-env") +
+           "], prompt_via: file, env: {MEX_PROBE: " + value +
+           "}}}\n"
+           "defaults: {agent: probe}\n"
+           "tasks:\n  - {id: a, prompt: hi}\n  - {id: b, prompt: hi, env: {MEX_PROBE: task}}\n";
+  };
+  MexRun run(milestone("agent"));
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.out << run.result.err;
+  EXPECT_NE(ReadFile(run.RunFolder() / "logs" / "a" / "1.log").find("MEX_PROBE=agent\n"),
+            std::string::npos);
+  EXPECT_NE(ReadFile(run.RunFolder() / "logs" / "b" / "1.log").find("MEX_PROBE=task\n"),
+            std::string::npos);
+  // The agent's env is part of each task's definition: a new value runs them again.
+  WriteFile(run.dir.path() / "m.yaml", milestone("changed"));
+  Result again = RunMex({"run", "m.yaml", "--json"}, run.dir.path().string());
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_EQ(Of(Events(again.out), "task_started", "a").size(), 1u);
+  EXPECT_NE(ReadFile(run.RunFolder() / "logs" / "a" / "2.log").find("MEX_PROBE=changed\n"),
+            std::string::npos);
+}
+
 TEST(RunTest, HungAgentWithStallKillIsRetried) {
   MexRun run(
       "defaults: {stall_after: 500ms, stall_action: kill, retry: {backoff: {initial: 100ms}}}\n"

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "flow/agent_launch.h"
+#include "flow/agent_result.h"
 #include "flow/agents.h"
 #include "model/template.h"
 
@@ -101,6 +103,7 @@ struct RenderedCommand {
   bool has_prompt = false;
   std::string prompt;
   PromptVia via = PromptVia::kStdin;
+  const Agent* agent = nullptr;  // the agent of a prompt task
 };
 
 bool RenderCommand(const RunInfo& run, const Task& task, const Renderer& r,
@@ -125,16 +128,19 @@ bool RenderCommand(const RunInfo& run, const Task& task, const Renderer& r,
   }
   if (!RenderPrompt(r, task, history, &cmd->prompt, err)) return false;
   cmd->argv = agent->command;
+  cmd->agent = agent;
   cmd->has_prompt = true;
   cmd->via = agent->prompt_via;
   return true;
 }
 
 bool BuildCommand(const RunInfo& run, const Task& task, const Renderer& r,
-                  const AttemptHistory& history, AttemptSpec* spec, std::string* err) {
+                  const AttemptHistory& history, AttemptSpec* spec, const Agent** agent,
+                  std::string* err) {
   RenderedCommand cmd;
   if (!RenderCommand(run, task, r, history, &cmd, err)) return false;
   spec->argv = std::move(cmd.argv);
+  *agent = cmd.agent;
   if (!cmd.has_prompt) return true;
   std::string prompt_path =
       fmt::format("{}/{}/{}.prompt", run.paths.logs_dir, task.id, history.number);
@@ -162,17 +168,6 @@ void AppendField(std::string* out, std::string_view text) {
 
 }  // namespace
 
-void SetEnv(std::vector<std::string>* env, std::string_view name, std::string_view value) {
-  std::string entry = fmt::format("{}={}", name, value);
-  for (std::string& e : *env) {
-    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
-      e = std::move(entry);
-      return;
-    }
-  }
-  env->push_back(std::move(entry));
-}
-
 std::string OutputPath(const RunInfo& run, const Task& task) {
   const TaskDetail* d = task.details();
   if (!d || d->output.path.empty()) return "";
@@ -195,6 +190,10 @@ std::string DefinitionText(const RunInfo& run, const Task& task) {
   if (cmd.has_prompt) {
     AppendField(&text, std::to_string(static_cast<int>(cmd.via)));
     AppendField(&text, cmd.prompt);
+    for (const auto& [name, value] : cmd.agent->env) {
+      AppendField(&text, name);
+      AppendField(&text, value);
+    }
   }
   const TaskDetail* d = task.details();
   AppendField(&text, d ? d->cwd : "");
@@ -225,7 +224,8 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
     std::filesystem::create_directories(std::filesystem::path(output).parent_path(), ec);
   }
   Renderer renderer(run, task, history);
-  if (!BuildCommand(run, task, renderer, history, spec, err)) return false;
+  const Agent* agent = nullptr;
+  if (!BuildCommand(run, task, renderer, history, spec, &agent, err)) return false;
   spec->cwd = m.workspace;
   if (d && !d->cwd.empty()) spec->cwd = m.workspace + "/" + d->cwd;
   spec->env = run.base_env;
@@ -234,9 +234,13 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
   SetEnv(&spec->env, "MEX_ATTEMPT", std::to_string(history.number));
   SetEnv(&spec->env, "MEX_ARTIFACTS", run.paths.artifacts_dir);
   if (!output.empty()) SetEnv(&spec->env, "MEX_OUTPUT", output);
+  if (agent != nullptr) {
+    for (const auto& [name, value] : agent->env) SetEnv(&spec->env, name, value);
+  }
   if (d) {
     for (const auto& [name, value] : d->env) SetEnv(&spec->env, name, value);
   }
+  if (agent != nullptr) CapAgentRetries(DialectOf(*agent), spec);
   spec->log_path = run.paths.LogPath(task.id, history.number);
   spec->timeout_s = d && d->timeout_s ? *d->timeout_s : m.defaults.timeout_s;
   spec->stall_after_s = m.defaults.stall_after_s;

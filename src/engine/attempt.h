@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "exec/environment.h"
 #include "exec/executor.h"
 #include "model/milestone.h"
 #include "store/run_files.h"
@@ -37,9 +38,6 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
 // command or prompt of a first attempt, the agent's command, the task's cwd, env and declared
 // output. Two sessions of a run give the same text for a task exactly when it would do the same.
 std::string DefinitionText(const RunInfo& run, const Task& task);
-
-// Sets NAME=value in `env`, replacing an earlier value (with two, a program would see the first).
-void SetEnv(std::vector<std::string>* env, std::string_view name, std::string_view value);
 
 // The absolute path of a task's declared output, or "" when it declares none.
 std::string OutputPath(const RunInfo& run, const Task& task);

@@ -402,6 +402,19 @@ std::optional<Cause> FindCodexCause(std::string_view text) {
   return Cause{FailureClass::kLogic, "API error " + std::to_string(*status)};
 }
 
+// What codex's sandbox or approval policy refused during the turn, as a few words, or "".
+std::string CodexRefusal(std::string_view log) {
+  std::string lower = Lower(log);
+  if (Contains(lower, "patch rejected") || Contains(lower, "blocked by read-only sandbox")) {
+    return "the sandbox refused a file write (apply_patch: writing is blocked by the read-only "
+           "sandbox; -s workspace-write allows it)";
+  }
+  if (Contains(lower, "rejected by user approval settings")) {
+    return "a tool call was rejected by its approval settings";
+  }
+  return "";
+}
+
 bool IsCodexTurnEnd(const json& object) {
   std::string type = StringField(object, "type");
   return type == "turn.completed" || type == "turn.failed";
@@ -426,7 +439,16 @@ AgentVerdict JudgeCodex(int exit_code, std::string_view log) {
     if (cause) return Fail(v, cause->failure_class, "codex: " + cause->label);
     return Fail(v, FailureClass::kLogic, "codex: turn failed: " + Quote(message));
   }
-  if (exit_code == 0) return turn ? Done(v, "codex: done") : v;
+  if (exit_code == 0) {
+    if (!turn) return v;
+    // A write refused by the sandbox still completes the turn with exit 0; only a line on
+    // stderr tells ("ERROR codex_core::tools::router: error=patch rejected: writing is blocked
+    // by read-only sandbox; rejected by user approval settings").
+    if (std::string refused = CodexRefusal(log); !refused.empty()) {
+      return Fail(v, FailureClass::kLogic, "codex: " + refused + " (the work was not done)");
+    }
+    return Done(v, "codex: done");
+  }
   if (exit_code == 2) {
     return Fail(v, FailureClass::kPermanent, "codex: exit 2: bad command-line arguments");
   }
@@ -483,6 +505,34 @@ void ReadGeminiUsage(const json& object, AgentVerdict* v) {
     v->input_tokens = in;
     v->output_tokens = out;
   }
+}
+
+// The tools gemini refused in a run that still exited 0, or "". An approval mode that does not
+// allow a tool removes it, and a call to it fails with `Tool "write_file" not found` on stderr
+// (stats.tools.byName.write_file.fail counts it); a call a policy rejects counts in
+// decisions.reject.
+std::string GeminiRefusal(const json& result, std::string_view log) {
+  std::vector<std::string> names;
+  auto add = [&](std::string name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  };
+  const json* stats = Field(result, "stats");
+  const json* tools = stats ? Field(*stats, "tools") : nullptr;
+  const json* by_name = tools ? Field(*tools, "byName") : nullptr;
+  if (by_name != nullptr && by_name->is_object()) {
+    for (const auto& [name, tool] : by_name->items()) {
+      const json* decisions = Field(tool, "decisions");
+      bool rejected = decisions && IntField(*decisions, "reject").value_or(0) > 0;
+      bool failed = IntField(tool, "fail").value_or(0) > 0;
+      std::string missing = "tool \"" + Lower(name) + "\" not found";
+      if (rejected || (failed && Contains(Lower(log), missing))) add(name);
+    }
+  }
+  if (names.empty()) return "";
+  std::string joined;
+  for (const std::string& name : names) joined += (joined.empty() ? "" : ", ") + name;
+  return "the approval mode refused " + joined +
+         " (--approval-mode auto_edit allows file edits, yolo also shell commands)";
 }
 
 // gemini's own exit codes (its local checks), by what they mean.
@@ -542,6 +592,9 @@ AgentVerdict JudgeGemini(int exit_code, std::string_view log) {
       return Fail(
           v, FailureClass::kTransient,
           "gemini: exit 0 but the answer broke off (" + (type.empty() ? "error" : type) + ")");
+    }
+    if (std::string refused = GeminiRefusal(*object, log); !refused.empty()) {
+      return Fail(v, FailureClass::kLogic, "gemini: " + refused + " (the work was not done)");
     }
     return Done(v, "gemini: done");
   }

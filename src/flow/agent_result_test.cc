@@ -70,7 +70,7 @@ void ExpectFailed(const AgentVerdict& v, FailureClass c, const std::string& reas
 
 TEST(AgentDialectTest, ComesFromTheProgramsBasename) {
   auto dialect = [](std::vector<std::string> command) {
-    return DialectOf(Agent{"a", std::move(command), PromptVia::kArg, {}});
+    return DialectOf(Agent{"a", std::move(command), PromptVia::kArg, {}, {}});
   };
   EXPECT_EQ(dialect({"claude", "-p", "--output-format", "json"}), AgentDialect::kClaude);
   EXPECT_EQ(dialect({"/usr/local/bin/claude", "-p"}), AgentDialect::kClaude);
@@ -458,6 +458,34 @@ TEST_F(AgentResultTest, CodexTurnCompletedReadsUsage) {
   EXPECT_FALSE(v.cost_usd);
 }
 
+// codex with its default read-only sandbox, asked to write a file: the patch is refused, the
+// model says it is done, the turn completes and codex exits 0 (measured on 0.171.0).
+TEST_F(AgentResultTest, CodexSandboxRefusalOnExitZeroIsLogicNamingApplyPatch) {
+  std::string log =
+      std::string("Reading additional input from stdin...\n") + kCodexJsonStart +
+      "2026-11-27T04:52:05.614454Z ERROR codex_core::tools::router: error=patch rejected: "
+      "writing is blocked by read-only sandbox; rejected by user approval settings\n"
+      R"({"type":"item.completed","item":{"id":"item_1","type":"agent_message","text":"done"}})"
+      "\n"
+      R"({"type":"turn.completed","usage":{"input_tokens":200,"output_tokens":40}})"
+      "\n";
+  AgentVerdict v = Read(AgentDialect::kCodex, 0, log);
+  ExpectFailed(v, FailureClass::kLogic,
+               "codex: the sandbox refused a file write (apply_patch: writing is blocked by the "
+               "read-only sandbox; -s workspace-write allows it) (the work was not done)");
+  EXPECT_EQ(v.input_tokens, 200);
+}
+
+TEST_F(AgentResultTest, CodexApprovalRejectionOnExitZeroIsLogic) {
+  std::string log = std::string(kCodexJsonStart) +
+                    "ERROR codex_core::tools::router: error=exec rejected by user approval "
+                    "settings\n"
+                    R"({"type":"turn.completed","usage":{"input_tokens":1,"output_tokens":1}})"
+                    "\n";
+  ExpectFailed(Read(AgentDialect::kCodex, 0, log), FailureClass::kLogic,
+               "codex: a tool call was rejected by its approval settings (the work was not done)");
+}
+
 TEST_F(AgentResultTest, CodexTurnFailedIsJudgedFromItsMessage) {
   std::string log =
       std::string(kCodexJsonStart) +
@@ -630,6 +658,45 @@ TEST_F(AgentResultTest, GeminiExitOneTexts) {
   EXPECT_FALSE(
       Read(AgentDialect::kGemini, 1, "An unexpected critical error occurred:[object Object]\n")
           .judged);
+}
+
+// gemini in its default approval mode, asked to write a file: write_file is not offered, the
+// call fails, the model answers "done" and gemini exits 0 (measured on 0.61.0).
+std::string GeminiWithTools(const std::string& by_name) {
+  return R"({"session_id":"7d1c-4444","response":"done, wrote out.txt","stats":{"models":{)"
+         R"("gemini-2.5-flash":{"tokens":{"input":200,"candidates":40}}},"tools":{)"
+         R"("totalCalls":1,"totalSuccess":0,"totalFail":1,"byName":{)" +
+         by_name + "}}}}\n";
+}
+
+TEST_F(AgentResultTest, GeminiToolMissingInItsApprovalModeIsLogicNamingIt) {
+  std::string log =
+      "Warning: 256-color support not detected.\n"
+      "Error executing tool write_file: Tool \"write_file\" not found. Did you mean one of: "
+      "\"read_file\", \"update_topic\", \"grep_search\"?\n" +
+      GeminiWithTools(R"("write_file":{"count":1,"success":0,"fail":1,"decisions":{)"
+                      R"("accept":0,"reject":0,"modify":0,"auto_accept":0}})");
+  AgentVerdict v = Read(AgentDialect::kGemini, 0, log);
+  ExpectFailed(v, FailureClass::kLogic,
+               "gemini: the approval mode refused write_file (--approval-mode auto_edit allows "
+               "file edits, yolo also shell commands) (the work was not done)");
+  EXPECT_EQ(v.input_tokens, 200);
+}
+
+TEST_F(AgentResultTest, GeminiRejectedDecisionIsLogic) {
+  std::string log = GeminiWithTools(
+      R"("run_shell_command":{"count":1,"success":0,"fail":1,"decisions":{"reject":1}})");
+  AgentVerdict v = Read(AgentDialect::kGemini, 0, log);
+  EXPECT_TRUE(v.failed);
+  EXPECT_NE(v.reason.find("refused run_shell_command"), std::string::npos) << v.reason;
+}
+
+TEST_F(AgentResultTest, GeminiToolThatFailedOnItsOwnIsNoRefusal) {
+  // A replace whose old text was not found fails without any refusal: the model goes on.
+  std::string log = GeminiWithTools(R"("replace":{"count":2,"success":1,"fail":1})");
+  AgentVerdict v = Read(AgentDialect::kGemini, 0, log);
+  EXPECT_TRUE(v.judged);
+  EXPECT_FALSE(v.failed);
 }
 
 TEST_F(AgentResultTest, GeminiOtherOutcomesAreNotJudged) {

@@ -19,14 +19,16 @@ const std::vector<Agent>& Presets() {
       {"claude",
        {"claude", "-p", "--output-format", "json", "--permission-mode", "acceptEdits"},
        PromptVia::kStdin,
+       {},
        {}},
-      {"codex", {"codex", "exec", "-s", "workspace-write"}, PromptVia::kArg, {}},
+      {"codex", {"codex", "exec", "--json", "-s", "workspace-write"}, PromptVia::kArg, {}, {}},
       {"gemini",
        {"gemini", "-o", "json", "--approval-mode", "auto_edit", "-p"},
        PromptVia::kArg,
+       {},
        {}},
       // The quickstart's offline agent, beside the milestone (`mex init --agent demo` writes it).
-      {"demo", {"./demo-agent"}, PromptVia::kFile, {}},
+      {"demo", {"./demo-agent"}, PromptVia::kFile, {}, {}},
   };
   return kPresets;
 }

@@ -322,9 +322,10 @@ class Decoder {
       agent.name = name;
       agent.pos = name_pos;
       bool has_command = false;
-      Members(value, fmt::format("agent '{}'", name), {"command", "prompt_via"},
+      Members(value, fmt::format("agent '{}'", name), {"command", "prompt_via", "env"},
               [&](std::string_view key, Pos, N v) {
                 if (key == "command") has_command = DecodeArgv(v, "agent command", &agent.command);
+                if (key == "env") DecodeEnv(v, &agent.env);
                 if (key == "prompt_via") {
                   Enum(v, "prompt_via", {"stdin", "file", "arg"}, &agent.prompt_via);
                 }
@@ -675,7 +676,7 @@ class Decoder {
       DecodeRetry(value, &*d->retry);
     }
     if (key == kOutput) DecodeOutput(value, d);
-    if (key == kEnv) DecodeEnv(value, d);
+    if (key == kEnv) DecodeEnv(value, &d->env);
     if (key == kCwd && String(value, "cwd", &d->cwd) && EscapesFolder(d->cwd)) {
       Error(pos, fmt::format("cwd '{}' leaves the workspace ({})", d->cwd, PathAdvice(d->cwd)));
     }
@@ -718,7 +719,7 @@ class Decoder {
     if (!has_path && node.kind() == NodeKind::kMap) Error(d->output.pos, "output has no 'path'");
   }
 
-  void DecodeEnv(N node, TaskDetail* d) {
+  void DecodeEnv(N node, std::vector<std::pair<std::string, std::string>>* env) {
     if (node.kind() != NodeKind::kMap) {
       Error(node.pos(), "'env' must be a mapping of variable names to values");
       return;
@@ -728,7 +729,7 @@ class Decoder {
         Error(name_pos, fmt::format("invalid environment variable name '{}'", name));
       }
       std::string text;
-      if (String(value, "env value", &text)) d->env.emplace_back(name, std::move(text));
+      if (String(value, "env value", &text)) env->emplace_back(name, std::move(text));
     });
   }
 

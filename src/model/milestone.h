@@ -67,6 +67,8 @@ struct Agent {
   std::string name;
   std::vector<std::string> command;
   PromptVia prompt_via = PromptVia::kStdin;
+  // Set in the environment of each attempt, after mex's own and before the task's `env`.
+  std::vector<std::pair<std::string, std::string>> env;
   Pos pos;
 };
 
