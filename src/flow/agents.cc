@@ -17,7 +17,8 @@ const std::vector<Agent>& Presets() {
   // edits files, codex writes inside its workspace sandbox, gemini's edit tools are approved.
   static const std::vector<Agent> kPresets = {
       {"claude",
-       {"claude", "-p", "--output-format", "json", "--permission-mode", "acceptEdits"},
+       {"claude", "-p", "--output-format", "stream-json", "--verbose", "--permission-mode",
+        "acceptEdits"},
        PromptVia::kStdin,
        {},
        {}},
