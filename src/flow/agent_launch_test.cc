@@ -1,32 +1,23 @@
 #include "flow/agent_launch.h"
 
-#include <errno.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "exec/environment.h"
+#include "tests/test_util.h"
 
 namespace mex {
 namespace {
 
+using testing_util::TempDir;
 using Words = std::vector<std::string>;
 
 class AgentLaunchTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "mex-agent-launch-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
-    home_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(home_); }
-
   // A codex attempt whose CODEX_HOME holds `config` (none when empty).
   AttemptSpec Codex(const std::string& config, Words argv = {"codex", "exec", "--json", "P"}) {
     if (!config.empty()) std::ofstream(home_ + "/config.toml") << config;
@@ -37,7 +28,8 @@ class AgentLaunchTest : public ::testing::Test {
     return spec;
   }
 
-  std::string home_;
+  TempDir dir_;
+  std::string home_ = dir_.path().string();
 };
 
 TEST(AgentLaunchEnvTest, ClaudeGetsItsRetryCapUnlessSet) {

@@ -15,6 +15,8 @@ const std::vector<Agent>& Presets() {
   // an open pipe. codex and gemini take the prompt as an argument, claude on stdin. Each may
   // write files in its workspace, none may run any command it likes (docs/agents.md): claude
   // edits files, codex writes inside its workspace sandbox, gemini's edit tools are approved.
+  // claude prints stream-json, a line per message as it comes, so that a long session is not
+  // taken for a stalled one; codex prints --json, the only form with its token usage.
   static const std::vector<Agent> kPresets = {
       {"claude",
        {"claude", "-p", "--output-format", "stream-json", "--verbose", "--permission-mode",
