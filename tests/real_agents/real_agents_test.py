@@ -212,6 +212,7 @@ tasks:
             # claude prices the tokens itself; mex records what it reported.
             reported = json.loads(self.log("alpha", 1).strip().splitlines()[-1])["total_cost_usd"]
             self.assertGreater(reported, 0)
+            self.assertIsNotNone(a["cost_usd"], "the cost claude reported is recorded")
             self.assertAlmostEqual(a["cost_usd"], reported)
             self.assertAlmostEqual(status["cost_usd"], reported)
         else:
@@ -246,7 +247,9 @@ tasks:
         self.serve([{"match": "TASK=alpha", "turns": [{"error": 401}]}])
         self.one_task(retry="max_attempts: 3, backoff: {initial: 1s}")
         self.assertEqual(self.mex("run", "m.yaml"), 1, self.output)
-        [a] = self.attempts("alpha")
+        attempts = self.attempts("alpha")
+        self.assertEqual(len(attempts), 1, f"a permanent failure is not retried: {attempts}")
+        a = attempts[0]
         self.assertEqual(a["class"], "permanent", a["reason"])
         self.assertTrue(a["reason"].startswith(f"{self.cli}: "), a["reason"])
         self.assertIn("credentials refused", a["reason"])
