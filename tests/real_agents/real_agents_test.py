@@ -350,17 +350,17 @@ tasks:
     def test_output_between_turns_keeps_a_long_session_from_stalling(self):
         # The preset's stream-json prints each message as it comes: a session longer than
         # stall_after, whose turns each come within it, is not stalled (with --output-format
-        # json claude prints nothing until the end, and this run would be killed at 4 s).
+        # json claude prints nothing until the end, and this run would be killed at 5 s).
         self.serve([{"match": "TASK=alpha", "turns": [
             {"write_file": {"path": "*/alpha.json", "content": KIRO}, "delay": 2.5},
             {"shell": "echo checked", "delay": 2.5},
             {"text": "Wrote and checked the decisions.", "delay": 2.5}]}])
-        self.one_task(defaults="  stall_after: 4s\n  stall_action: kill", retry="max_attempts: 1")
+        self.one_task(defaults="  stall_after: 5s\n  stall_action: kill", retry="max_attempts: 1")
         self.assertEqual(self.mex("run", "m.yaml"), 0, self.output)
         [a] = self.attempts("alpha")
         self.assertGreater(a["ended_at"] - a["started_at"], 7)
         self.note("long session", exit=0, seconds=f"{a['ended_at'] - a['started_at']:.1f}",
-                  stall_after=4)
+                  stall_after=5)
 
 
 class Codex(Agents):
