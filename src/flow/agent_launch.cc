@@ -40,8 +40,9 @@ struct CodexConfig {
 CodexConfig ReadCodexConfig(const std::string& text, std::string_view forced_provider) {
   CodexConfig config;
   config.provider = forced_provider;
+  // TOML puts the top-level keys before the first table: the provider is known by its table.
   std::string table;  // the table the current line is in, "" at the top level
-  std::vector<std::pair<std::string, std::string>> keys;  // (table, key) of every table
+  bool in_provider = false;
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find('\n', start);
@@ -52,20 +53,18 @@ CodexConfig ReadCodexConfig(const std::string& text, std::string_view forced_pro
     if (line.front() == '[') {
       size_t close = line.find(']');
       table = close == std::string_view::npos ? "" : std::string(Trim(line.substr(1, close - 1)));
+      in_provider =
+          !config.provider.empty() && (table == "model_providers." + config.provider ||
+                                       table == "model_providers.\"" + config.provider + "\"");
       continue;
     }
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) continue;
-    std::string key(Trim(line.substr(0, eq)));
+    std::string_view key = Trim(line.substr(0, eq));
     if (table.empty() && key == "model_provider" && forced_provider.empty()) {
       config.provider = Unquote(Trim(line.substr(eq + 1)));
-    }
-    keys.emplace_back(table, std::move(key));
-  }
-  std::string wanted = "model_providers." + config.provider;
-  for (auto& [in_table, key] : keys) {
-    if (in_table == wanted || in_table == "model_providers.\"" + config.provider + "\"") {
-      config.provider_keys.push_back(key);
+    } else if (in_provider) {
+      config.provider_keys.emplace_back(key);
     }
   }
   return config;

@@ -73,10 +73,11 @@ TEST_F(AgentLaunchTest, CodexKeepsACapTheConfigSets) {
 }
 
 TEST_F(AgentLaunchTest, CodexKeepsACapTheCommandSets) {
-  AttemptSpec spec = Codex("model_provider = \"mock\"\n",
-                           {"codex", "exec", "-c", "model_providers.mock.stream_max_retries=4",
-                            "-c", "model_providers.mock.request_max_retries=0", "P"});
-  EXPECT_EQ(spec.argv.size(), 7U);
+  Words own = {"codex", "exec",
+               "-c",    "model_providers.mock.stream_max_retries=4",
+               "-c",    "model_providers.mock.request_max_retries=0",
+               "P"};
+  EXPECT_EQ(Codex("model_provider = \"mock\"\n", own).argv, own);
 }
 
 TEST_F(AgentLaunchTest, CodexProviderChosenOnTheCommandLine) {

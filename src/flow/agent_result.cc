@@ -519,13 +519,15 @@ std::string GeminiRefusal(const json& result, std::string_view log) {
   const json* stats = Field(result, "stats");
   const json* tools = stats ? Field(*stats, "tools") : nullptr;
   const json* by_name = tools ? Field(*tools, "byName") : nullptr;
-  if (by_name != nullptr && by_name->is_object()) {
-    for (const auto& [name, tool] : by_name->items()) {
-      const json* decisions = Field(tool, "decisions");
-      bool rejected = decisions && IntField(*decisions, "reject").value_or(0) > 0;
-      bool failed = IntField(tool, "fail").value_or(0) > 0;
-      std::string missing = "tool \"" + Lower(name) + "\" not found";
-      if (rejected || (failed && Contains(Lower(log), missing))) add(name);
+  if (by_name == nullptr || !by_name->is_object()) return "";
+  std::string lower;  // the log in lower case, made for the first failed call
+  for (const auto& [name, tool] : by_name->items()) {
+    const json* decisions = Field(tool, "decisions");
+    bool rejected = decisions && IntField(*decisions, "reject").value_or(0) > 0;
+    bool failed = IntField(tool, "fail").value_or(0) > 0;
+    if (failed && lower.empty()) lower = Lower(log);
+    if (rejected || (failed && Contains(lower, "tool \"" + Lower(name) + "\" not found"))) {
+      add(name);
     }
   }
   if (names.empty()) return "";
@@ -628,20 +630,6 @@ AgentDialect DialectOf(const Agent& agent) {
   if (program == "codex") return AgentDialect::kCodex;
   if (program == "gemini") return AgentDialect::kGemini;
   return AgentDialect::kNone;
-}
-
-std::string_view DialectName(AgentDialect d) {
-  switch (d) {
-    case AgentDialect::kNone:
-      return "none";
-    case AgentDialect::kClaude:
-      return "claude";
-    case AgentDialect::kCodex:
-      return "codex";
-    case AgentDialect::kGemini:
-      return "gemini";
-  }
-  return "none";
 }
 
 AgentVerdict ReadAgentResult(AgentDialect d, int exit_code, const std::string& log_path) {

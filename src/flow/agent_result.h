@@ -17,7 +17,6 @@ enum class AgentDialect : uint8_t { kNone, kClaude, kCodex, kGemini };
 // The dialect of an agent: from the basename of command[0] ("claude", "codex", "gemini"; also a
 // path like /usr/local/bin/claude or node_modules/.bin/codex), else kNone (plain exit codes).
 AgentDialect DialectOf(const Agent& agent);
-std::string_view DialectName(AgentDialect d);
 
 struct AgentVerdict {
   bool judged = false;  // true: the dialect's rules decided success/failure and the class below
