@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -258,10 +259,21 @@ TEST(ResumeTest, KilledFifteenTimesLosesNoFinishedWork) {
   }
   ws.Write(yaml);
   std::mt19937 rng(std::random_device{}());
-  std::uniform_int_distribution<int> delay_ms(30, 250);
+  std::uniform_int_distribution<int> delay_ms(0, 120);
   for (int kill_n = 0; kill_n < 15; ++kill_n) {
     std::string out = (ws.dir.path() / ("session" + std::to_string(kill_n))).string();
+    std::string side_before = ws.Side();
+    auto lines_before = std::count(side_before.begin(), side_before.end(), '\n');
     pid_t engine = StartMex({"run", "m.yaml", "--quiet"}, ws.dir.path().string(), out);
+    // The kill lands a random moment after this session has started a task, not after a fixed
+    // time from its start: under ASan on a loaded machine the engine may take longer than any
+    // such time to reach its first attempt. With 4 slots kept busy by 80 ms tasks, attempts are
+    // in flight at nearly every moment from then on.
+    for (int i = 0; i < 6000; ++i) {
+      std::string side = ws.Side();
+      if (std::count(side.begin(), side.end(), '\n') > lines_before) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
     kill(engine, SIGKILL);
     // 300 tasks of 80 ms on 4 slots take 6 s or more: every kill lands on a running engine.
