@@ -170,7 +170,7 @@ class DemoWorld {
       if (name.starts_with("artifact.")) return Output(name.substr(9));
       return task_value(name);  // task.*, output; gate.missing is "" on a first run
     };
-    return RenderTemplate(pieces, lookup, nullptr);
+    return RenderTemplate(pieces, lookup);
   }
 
   TempDir dir_;

@@ -11,6 +11,7 @@
 #include "flow/agent_launch.h"
 #include "flow/agent_result.h"
 #include "flow/agents.h"
+#include "model/command_template.h"
 #include "model/template.h"
 
 namespace mex {
@@ -46,14 +47,26 @@ class Renderer {
     return "";
   }
 
-  // Renders `text`; `quote` shell-quotes each value (for `run:` strings).
-  bool Render(std::string_view text, bool quote, std::string* out, std::string* err) const {
+  // Renders a prompt: the values as they are.
+  bool Render(std::string_view text, std::string* out, std::string* err) const {
     std::vector<TemplatePiece> pieces;
     size_t offset = 0;
     if (!ParseTemplate(text, &pieces, err, &offset)) return false;
-    auto lookup = [this](std::string_view name) { return Value(name); };
-    *out = RenderTemplate(pieces, lookup, quote ? ShellQuote : nullptr);
+    *out = RenderTemplate(pieces, [this](std::string_view name) { return Value(name); });
     return true;
+  }
+
+  // Renders a `run:` command: a script refers to each value's environment variable, which
+  // `cmd->values` holds (model/command_template.h).
+  bool RenderRun(const Command& run, RenderedArgv* cmd, std::string* err) const {
+    CommandPlan plan;
+    CommandProblem problem;
+    if (!PlanCommand(run, &plan, &problem)) {
+      *err = problem.message;
+      return false;
+    }
+    return RenderCommandPlan(
+        plan, [this](std::string_view name) { return Value(name); }, cmd, err);
   }
 
  private:
@@ -79,7 +92,7 @@ bool WriteWholeFile(const std::string& path, std::string_view content, std::stri
 bool RenderPrompt(const Renderer& r, const Task& task, const AttemptHistory& history,
                   std::string* prompt, std::string* err) {
   const std::string& text = task.details()->prompt;
-  if (!r.Render(text, false, prompt, err)) return false;
+  if (!r.Render(text, prompt, err)) return false;
   bool uses_error = text.find("attempt.last_error") != std::string::npos;
   if (!history.last_error.empty() && !uses_error) {
     *prompt += fmt::format(
@@ -100,6 +113,7 @@ bool RenderPrompt(const Renderer& r, const Task& task, const AttemptHistory& his
 // and how it goes in (the prompt file's path or the prompt itself is added by BuildCommand).
 struct RenderedCommand {
   std::vector<std::string> argv;
+  std::vector<std::pair<std::string, std::string>> values;  // the environment a script refers to
   bool has_prompt = false;
   std::string prompt;
   PromptVia via = PromptVia::kStdin;
@@ -109,15 +123,10 @@ struct RenderedCommand {
 bool RenderCommand(const RunInfo& run, const Task& task, const Renderer& r,
                    const AttemptHistory& history, RenderedCommand* cmd, std::string* err) {
   if (!task.has_prompt()) {
-    if (!task.run.is_argv) {
-      std::string command;
-      if (!r.Render(task.run.shell, true, &command, err)) return false;
-      cmd->argv = {"/bin/sh", "-c", std::move(command)};
-      return true;
-    }
-    for (const std::string& word : task.run.argv) {
-      if (!r.Render(word, false, &cmd->argv.emplace_back(), err)) return false;
-    }
+    RenderedArgv rendered;
+    if (!r.RenderRun(task.run, &rendered, err)) return false;
+    cmd->argv = std::move(rendered.argv);
+    cmd->values = std::move(rendered.values);
     return true;
   }
   const std::string& name = AgentName(*run.milestone, task);
@@ -136,10 +145,11 @@ bool RenderCommand(const RunInfo& run, const Task& task, const Renderer& r,
 
 bool BuildCommand(const RunInfo& run, const Task& task, const Renderer& r,
                   const AttemptHistory& history, AttemptSpec* spec, const Agent** agent,
-                  std::string* err) {
+                  std::vector<std::pair<std::string, std::string>>* values, std::string* err) {
   RenderedCommand cmd;
   if (!RenderCommand(run, task, r, history, &cmd, err)) return false;
   spec->argv = std::move(cmd.argv);
+  *values = std::move(cmd.values);
   *agent = cmd.agent;
   if (!cmd.has_prompt) return true;
   std::string prompt_path =
@@ -187,6 +197,10 @@ std::string DefinitionText(const RunInfo& run, const Task& task) {
   }
   AppendField(&text, cmd.has_prompt ? "agent" : "command");
   for (const std::string& word : cmd.argv) AppendField(&text, word);
+  for (const auto& [name, value] : cmd.values) {
+    AppendField(&text, name);
+    AppendField(&text, value);
+  }
   if (cmd.has_prompt) {
     AppendField(&text, std::to_string(static_cast<int>(cmd.via)));
     AppendField(&text, cmd.prompt);
@@ -225,7 +239,8 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
   }
   Renderer renderer(run, task, history);
   const Agent* agent = nullptr;
-  if (!BuildCommand(run, task, renderer, history, spec, &agent, err)) return false;
+  std::vector<std::pair<std::string, std::string>> values;
+  if (!BuildCommand(run, task, renderer, history, spec, &agent, &values, err)) return false;
   spec->cwd = m.workspace;
   if (d && !d->cwd.empty()) spec->cwd = m.workspace + "/" + d->cwd;
   spec->env = run.base_env;
@@ -240,6 +255,8 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
   if (d) {
     for (const auto& [name, value] : d->env) SetEnv(&spec->env, name, value);
   }
+  // Last, so that a task's env cannot change what its script's placeholders stand for.
+  for (const auto& [name, value] : values) SetEnv(&spec->env, name, value);
   if (agent != nullptr) CapAgentRetries(DialectOf(*agent), spec);
   spec->log_path = run.paths.LogPath(task.id, history.number);
   spec->timeout_s = d && d->timeout_s ? *d->timeout_s : m.defaults.timeout_s;

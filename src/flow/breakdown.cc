@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "flow/schemas.h"
+#include "model/command_template.h"
 #include "plan/graph.h"
 #include "plan/roadmap.h"
 
@@ -67,6 +68,24 @@ void Insert(Milestone* m, size_t phase, const std::vector<BreakdownTask>& tasks)
   }
 }
 
+// What is wrong with a breakdown task's own `run` (a command a model wrote), or "": its
+// templates are held to the rules of the milestone file's (model/command_template.h).
+std::string CheckRun(const Command& run) {
+  if (run.shell.empty() && run.argv.empty()) return "";
+  CommandPlan plan;
+  CommandProblem problem;
+  if (!PlanCommand(run, &plan, &problem)) return problem.message;
+  for (const CommandWordPlan& word : plan.words) {
+    for (const TemplatePiece& piece : word.pieces) {
+      std::string_view artifact;
+      if (piece.is_variable && !IsKnownVariable(piece.text, &artifact)) {
+        return fmt::format("unknown template variable '{{{{{}}}}}' in its run", piece.text);
+      }
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 bool ReadBreakdown(const std::string& path, std::vector<BreakdownTask>* tasks, std::string* err) {
@@ -119,6 +138,9 @@ std::vector<std::string> InsertBreakdown(Milestone* m, size_t phase,
             fmt::format("breakdown task '{}' depends on '{}' of the later phase '{}'", b.id, dep,
                         m->phases[target->phase].name));
       }
+    }
+    if (std::string problem = CheckRun(b.run); !problem.empty()) {
+      problems.push_back(fmt::format("breakdown task '{}': {}", b.id, problem));
     }
     bool has_command = !b.run.shell.empty() || !b.run.argv.empty() || p.task_template;
     if (!has_command) {

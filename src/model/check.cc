@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "flow/agents.h"
+#include "model/command_template.h"
 #include "model/template.h"
 #include "plan/graph.h"
 #include "util/metrics.h"
@@ -240,6 +241,18 @@ class Checker {
   void CheckCommandTemplates(const Command& run, const Task* task) {
     CheckTemplate(run.shell, run.pos, task);
     for (const std::string& word : run.argv) CheckTemplate(word, run.pos, task);
+    bool templated = run.shell.find("{{") != std::string::npos;
+    for (const std::string& word : run.argv) templated |= word.find("{{") != std::string::npos;
+    if (!templated) return;  // nothing to plan: most tasks of a large DAG
+    CommandPlan plan;
+    CommandProblem problem;
+    if (PlanCommand(run, &plan, &problem)) return;
+    std::string_view text = run.is_argv ? std::string_view(run.argv[problem.word]) : run.shell;
+    size_t close = text.find("}}", problem.offset);
+    std::string_view raw = text.substr(
+        problem.offset, close == std::string_view::npos ? 2 : close + 2 - problem.offset);
+    if (!raw.starts_with("{{")) return;  // a template error, reported by CheckTemplate
+    Error(PosInString(text, run.pos, problem.offset, raw), problem.message);
   }
 
   void CheckTemplates() {

@@ -60,16 +60,13 @@ bool IsKnownVariable(std::string_view name, std::string_view* artifact_id) {
 }
 
 std::string RenderTemplate(const std::vector<TemplatePiece>& pieces,
-                           const std::function<std::string(std::string_view)>& lookup,
-                           const std::function<std::string(std::string_view)>& quote) {
+                           const std::function<std::string(std::string_view)>& lookup) {
   std::string out;
   for (const TemplatePiece& piece : pieces) {
-    if (!piece.is_variable) {
-      out += piece.text;
-    } else if (quote) {
-      out += quote(lookup(piece.text));
-    } else {
+    if (piece.is_variable) {
       out += lookup(piece.text);
+    } else {
+      out += piece.text;
     }
   }
   return out;

@@ -26,13 +26,13 @@ bool IsKnownVariable(std::string_view name, std::string_view* artifact_id);
 // Every variable name mex knows, for "did you mean" (artifact.ID shown as "artifact.").
 const std::vector<std::string_view>& KnownVariables();
 
-// Replaces each variable by lookup(name). `quote` (may be null) is applied to each substituted
-// value, e.g. shell quoting for `run:` strings.
+// Replaces each variable by lookup(name), as it is: for prompts and argv words, never for text a
+// shell reads (model/command_template.h).
 std::string RenderTemplate(const std::vector<TemplatePiece>& pieces,
-                           const std::function<std::string(std::string_view)>& lookup,
-                           const std::function<std::string(std::string_view)>& quote);
+                           const std::function<std::string(std::string_view)>& lookup);
 
-// A single-quoted POSIX shell word that stands for exactly `value`.
+// A single-quoted POSIX shell word that stands for exactly `value` (for text mex prints, such as
+// the command lines `mex init` suggests).
 std::string ShellQuote(std::string_view value);
 
 }  // namespace mex

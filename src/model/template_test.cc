@@ -39,14 +39,18 @@ TEST(TemplateTest, KnowsTheSpecVariables) {
   EXPECT_FALSE(IsKnownVariable("task.name", &artifact));
 }
 
-TEST(TemplateTest, RunStringsGetEveryValueShellQuoted) {
+TEST(TemplateTest, RendersValuesAsTheyAre) {
   std::vector<TemplatePiece> pieces;
   std::string err;
   size_t offset = 0;
-  ASSERT_TRUE(ParseTemplate("echo {{task.title}}", &pieces, &err, &offset));
-  std::string out = RenderTemplate(
-      pieces, [](std::string_view) { return std::string("it's $(rm -rf /)"); }, ShellQuote);
-  EXPECT_EQ(out, "echo 'it'\\''s $(rm -rf /)'");
+  ASSERT_TRUE(ParseTemplate("Fix {{task.title}}.", &pieces, &err, &offset));
+  std::string out =
+      RenderTemplate(pieces, [](std::string_view) { return std::string("it's $(rm -rf /)"); });
+  EXPECT_EQ(out, "Fix it's $(rm -rf /).");
+}
+
+TEST(TemplateTest, ShellQuoteKeepsAnyValueOneWord) {
+  EXPECT_EQ(ShellQuote("it's $(rm -rf /)"), "'it'\\''s $(rm -rf /)'");
 }
 
 }  // namespace
