@@ -23,6 +23,14 @@ namespace mex {
 namespace {
 
 namespace fs = std::filesystem;
+
+// ValidateArtifact of the file at `path`, read beneath its own folder.
+std::string Validate(const fs::path& path, Schema schema) {
+  Folder folder;
+  std::string err;
+  if (!Folder::Open(path.parent_path().string(), false, &folder, &err)) return err;
+  return ValidateArtifact(folder, path.string(), schema);
+}
 using nlohmann::json;
 using testing_util::ReadFile;
 using testing_util::Source;
@@ -130,7 +138,7 @@ class DemoWorld {
     for (const std::string& id : kDesign) RunStatic(id);
     RunStatic("spec");
     RunStatic("breakdown");
-    std::string error = ValidateArtifact(Output("breakdown"), Schema::kTasks);
+    std::string error = Validate(Output("breakdown"), Schema::kTasks);
     AgentRun retry = Run("breakdown", Prompt("breakdown") + PreviousAttemptFailed(error), 2,
                          Output("breakdown"));
     EXPECT_EQ(retry.exit_code, 0) << retry.out << retry.err;
@@ -210,7 +218,7 @@ TEST(DemoAgentTest, DesignTasksWriteValidDecisionsOfTheirOwn) {
     AgentRun run = world.Run(id, prompt, 1, world.Output(id));
     ASSERT_EQ(run.exit_code, 0) << id << ": " << run.out << run.err;
     EXPECT_NE(run.out.find("asked: " + FirstLine(prompt)), std::string::npos) << run.out;
-    EXPECT_EQ(ValidateArtifact(world.Output(id), Schema::kKiro), "") << id;
+    EXPECT_EQ(Validate(world.Output(id), Schema::kKiro), "") << id;
     json doc = ReadJson(world.Output(id));
     ASSERT_TRUE(doc["decisions"].is_array()) << id;
     EXPECT_GE(doc["decisions"].size(), 2u) << id;
@@ -229,7 +237,7 @@ TEST(DemoAgentTest, SpecFillsAll23SectionsAndNumbersItsAcceptanceCriteria) {
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_NE(run.out.find("read 2 KEEP decisions from " + world.Output("keep")), std::string::npos)
       << "it reads its inputs, named in the prompt: " << run.out;
-  EXPECT_EQ(ValidateArtifact(world.Output("spec"), Schema::kSpec), "");
+  EXPECT_EQ(Validate(world.Output("spec"), Schema::kSpec), "");
   json spec = ReadJson(world.Output("spec"));
   ASSERT_EQ(SpecLeaves().size(), 23u);
   for (const std::string& leaf : SpecLeaves()) {
@@ -256,7 +264,7 @@ TEST(DemoAgentTest, BreakdownFailsOnceThenReadsTheFailureAndCoversEveryCriterion
                            ": AC-1 AC-2 AC-3 AC-4 AC-5"),
             std::string::npos)
       << first.out;
-  std::string error = ValidateArtifact(output, Schema::kTasks);
+  std::string error = Validate(output, Schema::kTasks);
   EXPECT_EQ(error, "/tasks/2/effort: missing, expected a number > 0");
 
   std::string prompt = world.Prompt("breakdown") + PreviousAttemptFailed(error);
@@ -265,7 +273,7 @@ TEST(DemoAgentTest, BreakdownFailsOnceThenReadsTheFailureAndCoversEveryCriterion
   EXPECT_NE(second.out.find("the previous attempt failed; it reported: " + error + " (logic).\n"),
             std::string::npos)
       << second.out;
-  EXPECT_EQ(ValidateArtifact(output, Schema::kTasks), "");
+  EXPECT_EQ(Validate(output, Schema::kTasks), "");
 
   json tasks = ReadJson(output)["tasks"];
   ASSERT_TRUE(tasks.is_array());
@@ -344,7 +352,7 @@ TEST(DemoAgentTest, NeverWritesThroughASymlink) {
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_EQ(ReadFile(outside), "untouched\n");
   EXPECT_FALSE(fs::is_symlink(world.Output("keep")));
-  EXPECT_EQ(ValidateArtifact(world.Output("keep"), Schema::kKiro), "");
+  EXPECT_EQ(Validate(world.Output("keep"), Schema::kKiro), "");
 }
 
 TEST(DemoAgentTest, RefusesAnOutputOutsideTheArtifactFolder) {

@@ -186,6 +186,47 @@ TEST(ResumeTest, SecondEngineOnTheSameStateFolderRefuses) {
   EXPECT_EQ(WaitMex(first), 130);
 }
 
+// The lock is the state folder's own descriptor, not a file: deleting every file the folder
+// holds but state.db (the old `.mex/lock` among them) does not let a second engine in.
+TEST(ResumeTest, TheLockCannotBeDeletedAway) {
+  Workspace ws;
+  ws.Write("tasks:\n  - {id: slow, run: 'sleep 30'}\n");
+  std::string out = (ws.dir.path() / "first.out").string();
+  pid_t first = StartMex({"run", "m.yaml", "--json"}, ws.dir.path().string(), out);
+  for (int i = 0; i < 2400 && ReadFile(out).find("task_started") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_NE(ReadFile(out).find("task_started"), std::string::npos) << ReadFile(out + ".err");
+  for (const auto& entry : fs::directory_iterator(ws.dir.path() / ".mex")) {
+    if (entry.is_regular_file() && !entry.path().filename().string().starts_with("state.db")) {
+      fs::remove(entry.path());
+    }
+  }
+  Result second = ws.Run();
+  EXPECT_EQ(second.exit_code, 2);
+  EXPECT_NE(second.err.find("another mex run (pid " + std::to_string(first) + ")"),
+            std::string::npos)
+      << second.err;
+  kill(first, SIGINT);
+  EXPECT_EQ(WaitMex(first), 130);
+}
+
+// A state folder renamed while the engine runs (here by a task) stops the engine with the
+// reason, instead of a run reported as a success that no state folder holds.
+TEST(ResumeTest, AStateFolderMovedAwayStopsTheEngine) {
+  Workspace ws;
+  ws.Write(
+      "tasks:\n"
+      "  - {id: mover, run: 'mv .mex .mex-moved'}\n"
+      "  - {id: after, deps: [mover], run: 'echo after >> side.txt'}\n");
+  Result r = ws.Run();
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("/.mex is gone: it was removed or renamed while mex ran"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(ws.Side(), "");  // nothing started after it
+  EXPECT_FALSE(fs::exists(ws.dir.path() / ".mex"));
+}
+
 TEST(ResumeTest, StatusReadsALiveRunFromAnotherProcess) {
   Workspace ws;
   ws.Write(

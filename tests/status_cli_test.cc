@@ -132,7 +132,9 @@ TEST_F(StatusCliTest, PrintsTheLatestRunAsJsonAndAsText) {
 TEST_F(StatusCliTest, ARunIsRunningWhileItsEngineHoldsTheLockElseInterrupted) {
   StateLock lock;
   std::string err;
-  ASSERT_TRUE(lock.Acquire(StateDir().string(), &err)) << err;
+  auto state = std::make_shared<Folder>();
+  ASSERT_TRUE(Folder::Open(StateDir().string(), false, state.get(), &err)) << err;
+  ASSERT_TRUE(lock.Acquire(state, &err)) << err;
   auto engine = Record("");  // this process is the run's engine: BeginRun recorded its pid
   Result live = RunMex({"status", "--json"}, dir_.path().string());
   EXPECT_EQ(live.exit_code, 0) << live.err;

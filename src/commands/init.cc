@@ -13,14 +13,15 @@
 #include "commands/commands.h"
 #include "flow/kiro_template.h"
 #include "model/template.h"
-#include "store/run_files.h"
+#include "util/folder.h"
 
 namespace mex {
 
 namespace {
 
 struct NewFile {
-  std::string path;
+  std::string name;  // in the folder
+  std::string path;  // as the user named it
   std::string_view content;
   mode_t mode;  // before the umask, as for any file a program creates
   std::string what;
@@ -90,9 +91,10 @@ int InitCommand(const InitOptions& options) {
   bool demo = options.agent == "demo";
   std::vector<NewFile> files;
   if (demo) {
-    files.push_back({Join(dir, "demo-agent"), DemoAgentScript(), 0755, "the offline demo agent"});
+    files.push_back(
+        {"demo-agent", Join(dir, "demo-agent"), DemoAgentScript(), 0755, "the offline demo agent"});
   }
-  files.push_back({Join(dir, "milestone.yaml"), milestone, 0644,
+  files.push_back({"milestone.yaml", Join(dir, "milestone.yaml"), milestone, 0644,
                    fmt::format("a KIRO milestone whose prompts go to {}", options.agent)});
 
   bool clash = false;
@@ -108,15 +110,17 @@ int InitCommand(const InitOptions& options) {
 
   std::vector<std::string> created;
   std::string err;
-  bool ok = MakeFolders(dir, &created, &err);
+  Folder folder;
+  bool ok = MakeFolders(dir, &created, &err) && Folder::Open(dir, false, &folder, &err);
   size_t written = 0;
   while (ok && written < files.size()) {
     const NewFile& file = files[written];
-    ok = WriteFileAtomically(file.path, file.content, &err, {.mode = file.mode, .replace = false});
+    ok = folder.WriteAtomically(file.name, file.content, &err,
+                                {.mode = file.mode, .replace = false});
     if (ok) ++written;
   }
   if (!ok) {  // leave things as they were
-    for (size_t i = 0; i < written; ++i) unlink(files[i].path.c_str());
+    for (size_t i = 0; i < written; ++i) folder.RemoveFile(files[i].name, &err);
     for (auto it = created.rbegin(); it != created.rend(); ++it) rmdir(it->c_str());
     fmt::print(stderr, "mex init: {}\nmex init: nothing written\n", err);
     return kExitUsage;

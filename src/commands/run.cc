@@ -55,8 +55,12 @@ int RunCommand(const RunOptions& options) {
 
   std::string state_dir = options.state_dir.empty() ? m.workspace + "/.mex" : options.state_dir;
   std::string err;
+  // Every file of the run is made beneath these two, held open from here (util/folder.h).
+  auto state = std::make_shared<Folder>();
+  Folder workspace;
   StateLock lock;
-  if (!MakeFolder(state_dir, &err) || !lock.Acquire(state_dir, &err)) {
+  if (!Folder::Open(state_dir, true, state.get(), &err) || !lock.Acquire(state, &err) ||
+      !Folder::Open(m.workspace, false, &workspace, &err)) {
     fmt::print(stderr, "mex: {}\n", err);
     return kExitUsage;
   }
@@ -83,11 +87,11 @@ int RunCommand(const RunOptions& options) {
   run.milestone = &m;
   run.timestamp = earlier ? earlier->timestamp : IsoTimestamp();
   for (char** e = environ; *e != nullptr; ++e) run.base_env.emplace_back(*e);
-  if (!CreateRunFolder(state_dir, earlier ? earlier->id : NewRunId(), &run.paths, &err)) {
+  if (!CreateRunFolder(state, earlier ? earlier->id : NewRunId(), &run.paths, &err)) {
     fmt::print(stderr, "mex: {}\n", err);
     return kExitUsage;
   }
-  LocalExecutor executor;
+  LocalExecutor executor(state.get(), &workspace);
   if (!executor.init_error().empty()) {
     fmt::print(stderr, "mex: {}\n", executor.init_error());
     return kExitFailed;
@@ -122,10 +126,10 @@ int RunCommand(const RunOptions& options) {
     }
     scheduler.set_resumed(earlier.has_value());
     // Left by a session killed mid-write; this one holds the lock, so nobody else writes here.
-    RemoveStaleTempFiles(run.paths.run_dir);
-    RemoveStaleTempFiles(run.paths.failures_dir);
-    RemoveStaleTempFiles(run.paths.validation_dir);
-    db->SetStatusPath(run.paths.run_dir + "/status.json");
+    state->RemoveStaleTempFiles(run.paths.run_dir);
+    state->RemoveStaleTempFiles(run.paths.failures_dir);
+    state->RemoveStaleTempFiles(run.paths.validation_dir);
+    db->SetRunFiles(state, run.paths.run_dir + "/status.json");
   }
   if (!session.WriteRoadmap(&err)) {
     fmt::print(stderr, "mex: {}\n", err);

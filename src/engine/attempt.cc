@@ -75,16 +75,25 @@ class Renderer {
   const AttemptHistory& history_;
 };
 
-bool WriteWholeFile(const std::string& path, std::string_view content, std::string* err) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    *err = fmt::format("cannot write {}: {}", path, std::strerror(errno));
+// Writes a file of the attempt beneath the state folder; false with `err` and `*err_no`.
+bool WriteAttemptFile(const Folder& state, const std::string& path, std::string_view content,
+                      std::string* err, int* err_no) {
+  UniqueFd fd = state.OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC, 0600, err);
+  if (!fd.valid()) {
+    *err_no = errno;
     return false;
   }
-  bool ok = write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
-  ok = close(fd) == 0 && ok;
-  if (!ok) *err = fmt::format("cannot write {}: {}", path, std::strerror(errno));
-  return ok;
+  for (size_t done = 0; done < content.size();) {
+    ssize_t n = write(fd.get(), content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *err_no = errno;
+      *err = fmt::format("cannot write {}: {}", path, std::strerror(errno));
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 // The prompt of this attempt: a retry after a failure gets the failure, in the prompt's own
@@ -145,7 +154,8 @@ bool RenderCommand(const RunInfo& run, const Task& task, const Renderer& r,
 
 bool BuildCommand(const RunInfo& run, const Task& task, const Renderer& r,
                   const AttemptHistory& history, AttemptSpec* spec, const Agent** agent,
-                  std::vector<std::pair<std::string, std::string>>* values, std::string* err) {
+                  std::vector<std::pair<std::string, std::string>>* values, std::string* err,
+                  int* err_no) {
   RenderedCommand cmd;
   if (!RenderCommand(run, task, r, history, &cmd, err)) return false;
   spec->argv = std::move(cmd.argv);
@@ -154,7 +164,7 @@ bool BuildCommand(const RunInfo& run, const Task& task, const Renderer& r,
   if (!cmd.has_prompt) return true;
   std::string prompt_path =
       fmt::format("{}/{}/{}.prompt", run.paths.logs_dir, task.id, history.number);
-  if (!WriteWholeFile(prompt_path, cmd.prompt, err)) return false;
+  if (!WriteAttemptFile(*run.paths.state, prompt_path, cmd.prompt, err, err_no)) return false;
   switch (cmd.via) {
     case PromptVia::kStdin:
       spec->stdin_path = prompt_path;
@@ -223,24 +233,30 @@ std::string DefinitionText(const RunInfo& run, const Task& task) {
 }
 
 bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& history,
-                  AttemptSpec* spec, std::string* err) {
+                  AttemptSpec* spec, std::string* err, int* err_no) {
   const Milestone& m = *run.milestone;
   const TaskDetail* d = task.details();
-  std::error_code ec;
-  std::filesystem::create_directories(fmt::format("{}/{}", run.paths.logs_dir, task.id), ec);
-  if (ec) {
-    *err = fmt::format("cannot create the log folder of {}: {}", task.id, ec.message());
+  const Folder& state = *run.paths.state;
+  *err_no = 0;
+  auto file_failure = [&] {
+    *err_no = errno ? errno : EIO;
     return false;
+  };
+  if (!state.MakeFolders(fmt::format("{}/{}", run.paths.logs_dir, task.id), err)) {
+    return file_failure();
   }
   std::string output = OutputPath(run, task);
   if (!output.empty()) {
-    std::filesystem::remove(output, ec);
-    std::filesystem::create_directories(std::filesystem::path(output).parent_path(), ec);
+    if (!state.RemoveFile(output, err)) return file_failure();
+    std::string folder = output.substr(0, output.rfind('/'));
+    if (!state.MakeFolders(folder, err)) return file_failure();
   }
   Renderer renderer(run, task, history);
   const Agent* agent = nullptr;
   std::vector<std::pair<std::string, std::string>> values;
-  if (!BuildCommand(run, task, renderer, history, spec, &agent, &values, err)) return false;
+  if (!BuildCommand(run, task, renderer, history, spec, &agent, &values, err, err_no)) {
+    return false;
+  }
   spec->cwd = m.workspace;
   if (d && !d->cwd.empty()) spec->cwd = m.workspace + "/" + d->cwd;
   spec->env = run.base_env;

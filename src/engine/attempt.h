@@ -27,12 +27,13 @@ struct AttemptHistory {
   std::string gate_missing;  // "" unless the phase runs again after its gate failed
 };
 
-// Renders the attempt into `spec` (its key is left to the caller) and prepares its files: the
-// log folder, the prompt file, and the declared output, removed so that a stale one from an
-// earlier attempt cannot pass for this one's. Returns false with `err` when the task cannot
-// start at all (a permanent failure).
+// Renders the attempt into `spec` (its key is left to the caller) and prepares its files beneath
+// the state folder: the log folder, the prompt file, and the declared output, removed so that a
+// stale one from an earlier attempt cannot pass for this one's. Returns false with `err` when
+// the attempt cannot start: `err_no` 0 when the task cannot start at all (its command cannot be
+// rendered), else the errno of the file operation that failed (ELOOP: a symlink on the way).
 bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& history,
-                  AttemptSpec* spec, std::string* err);
+                  AttemptSpec* spec, std::string* err, int* err_no);
 
 // What an attempt of `task` would run, as one string, without touching any file: the rendered
 // command or prompt of a first attempt, the agent's command, the task's cwd, env and declared

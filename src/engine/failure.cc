@@ -276,6 +276,11 @@ Classification ClassifyByDefault(const AttemptOutcome& outcome) {
     case EndReason::kCancelled:
       return Failed(FailureClass::kTransient, DescribeEnd(outcome));
     case EndReason::kSpawnFailed:
+      // A file of the attempt that mex refused to go through (a symlink on its way, a FIFO at a
+      // log's name): something a task or an agent planted, which the next attempt may not meet.
+      if (end.spawn_errno == ELOOP || end.spawn_errno == EXDEV || end.spawn_errno == ENXIO) {
+        return Failed(FailureClass::kLogic, DescribeEnd(outcome));
+      }
       return Failed(FailureClass::kPermanent, DescribeEnd(outcome));
     case EndReason::kExited:
       break;

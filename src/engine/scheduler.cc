@@ -303,7 +303,7 @@ void Scheduler::RecordGate(const GateResult& result, const std::string& reason) 
   std::string text = validation.dump(2) + "\n";
   std::string err;
   std::string path = fmt::format("{}/{}.json", run_.paths.validation_dir, result.phase);
-  if (!WriteFileAtomically(path, text, &err)) fmt::print(stderr, "mex: {}\n", err);
+  if (!run_.paths.state->WriteAtomically(path, text, &err)) fmt::print(stderr, "mex: {}\n", err);
   store_->GateScored(phase_, {result.score, result.min_score, result.passed, validation.dump()});
   Event event{EventKind::kPhaseFinished};
   event.phase = result.phase;
@@ -415,12 +415,14 @@ void Scheduler::LaunchAttempt(uint32_t task) {
   AttemptHistory history{run.attempts, run.last_error, missing_[m_.tasks[task].phase]};
   AttemptSpec spec;
   std::string err;
-  if (!BuildAttempt(run_, m_.tasks[task], history, &spec, &err)) {
+  int err_no = 0;
+  if (!BuildAttempt(run_, m_.tasks[task], history, &spec, &err, &err_no)) {
     // Nothing ran: the attempt ends like one the executor could not spawn, handled with the ends
     // of this turn and committed with them.
     AttemptEnd end;
     end.key = task;
     end.reason = EndReason::kSpawnFailed;
+    end.spawn_errno = err_no;
     end.error = err;
     end.started_at = end.ended_at = WallClockSeconds();
     not_started_.push_back(std::move(end));
@@ -449,13 +451,14 @@ void Scheduler::HandleEnd(const AttemptEnd& end) {
   if (exited_zero) {
     const TaskDetail* d = m_.tasks[task].details();
     if (d && !d->output.path.empty()) {
-      outcome.output_error = ValidateArtifact(OutputPath(run_, m_.tasks[task]), d->output.schema);
+      outcome.output_error =
+          ValidateArtifact(*run_.paths.state, OutputPath(run_, m_.tasks[task]), d->output.schema);
     }
   }
   // Only a failure needs the log's tail (to classify it, to tell the next attempt, to report).
   ReadAgentReport(task, &outcome, &record);
   if (!exited_zero || !outcome.output_error.empty() || !outcome.agent_failure.empty()) {
-    outcome.log_tail = ReadTail(record.log_path, kLogTailBytes);
+    outcome.log_tail = run_.paths.state->ReadTail(record.log_path, kLogTailBytes);
   }
   if (end.reason == EndReason::kSpawnFailed && outcome.log_tail.empty()) {
     outcome.log_tail = end.error;
@@ -580,8 +583,8 @@ void Scheduler::ReadAgentReport(uint32_t task, AttemptOutcome* outcome, AttemptR
   AgentDialect dialect = agent ? DialectOf(*agent) : AgentDialect::kNone;
   if (dialect == AgentDialect::kNone || outcome->end.reason == EndReason::kSpawnFailed) return;
   bool exited = outcome->end.reason == EndReason::kExited;
-  AgentVerdict verdict =
-      ReadAgentResult(dialect, exited ? outcome->end.exit_code : -1, record->log_path);
+  AgentVerdict verdict = ReadAgentResult(dialect, exited ? outcome->end.exit_code : -1,
+                                         *run_.paths.state, record->log_path);
   if (verdict.cost_usd) record->cost_usd = *verdict.cost_usd;
   if (verdict.input_tokens) record->input_tokens = *verdict.input_tokens;
   if (verdict.output_tokens) record->output_tokens = *verdict.output_tokens;
@@ -719,7 +722,7 @@ void Scheduler::WriteFailureReport(uint32_t task, const Classification& c) {
                                    {"attempts", std::move(attempts)}};
   std::string err;
   std::string path = fmt::format("{}/{}.json", run_.paths.failures_dir, m_.tasks[task].id);
-  if (!WriteFileAtomically(path, report.dump(2) + "\n", &err)) {
+  if (!run_.paths.state->WriteAtomically(path, report.dump(2) + "\n", &err)) {
     fmt::print(stderr, "mex: {}\n", err);
   }
 }

@@ -58,7 +58,9 @@ struct Fixture {
     EXPECT_TRUE(LoadMilestoneFromString("s.yaml", yaml, &m, &diags)) << diags.Format();
     run.milestone = &m;
     std::string err;
-    EXPECT_TRUE(CreateRunFolder(dir.path().string(), "r1", &run.paths, &err)) << err;
+    auto state = std::make_shared<Folder>();
+    EXPECT_TRUE(Folder::Open(dir.path().string(), false, state.get(), &err)) << err;
+    EXPECT_TRUE(CreateRunFolder(state, "r1", &run.paths, &err)) << err;
   }
   // Runs the milestone with `jobs` slots on `executor`; returns the exit code.
   int Run(int jobs, FakeExecutor* executor, MemoryStore* store) {

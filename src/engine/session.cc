@@ -132,7 +132,8 @@ void Session::PrepareTasks(const std::vector<uint32_t>& tasks,
     }
     if (!kept && row.attempts > 0) {
       // A failure report of an earlier session would stay beside a task that now runs again.
-      unlink(fmt::format("{}/{}.json", run_.paths.failures_dir, id).c_str());
+      std::string err;
+      run_.paths.state->RemoveFile(fmt::format("{}/{}.json", run_.paths.failures_dir, id), &err);
     }
     scheduler_.Resume(t, row.attempts, std::move(earlier), kept);
   }
@@ -143,7 +144,8 @@ bool Session::WriteRoadmap(std::string* err) {
   std::string path = run_.paths.run_dir + "/roadmap.json";
   std::string text = RoadmapJson(m_, roadmap_).dump(2) + "\n";
   // A resumed session of an unchanged milestone has the same roadmap: no need to write it.
-  return ReadWholeFile(path) == text || WriteFileAtomically(path, text, err);
+  const Folder& state = *run_.paths.state;
+  return state.ReadFile(path) == text || state.WriteAtomically(path, text, err);
 }
 
 std::string Session::ExpandPhase(size_t phase) {
@@ -152,7 +154,7 @@ std::string Session::ExpandPhase(size_t phase) {
   if (source == nullptr) return fmt::format("no task '{}'", p.tasks_from);
   std::vector<BreakdownTask> breakdown;
   std::string err;
-  if (!ReadBreakdown(OutputPath(run_, *source), &breakdown, &err)) return err;
+  if (!ReadBreakdown(*run_.paths.state, OutputPath(run_, *source), &breakdown, &err)) return err;
   uint32_t at = m_.PhaseEnds()[phase];
   std::vector<std::string> problems = InsertBreakdown(&m_, phase, breakdown);
   if (!problems.empty()) {

@@ -1,5 +1,6 @@
 #include "exec/local_executor.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -37,9 +38,56 @@ std::string Describe(const std::string& what, const std::string& path, int err_n
   return "cannot open " + what + " " + path + ": " + std::strerror(err_no);
 }
 
+// Whether `path` is `folder` or beneath it.
+bool Within(const Folder* folder, const std::string& path) {
+  if (folder == nullptr) return false;
+  const std::string& root = folder->path();
+  return path == root ||
+         (path.starts_with(root) && path.size() > root.size() && path[root.size()] == '/');
+}
+
 }  // namespace
 
-LocalExecutor::LocalExecutor() : signals_(&init_error_) {}
+LocalExecutor::LocalExecutor(const Folder* state, const Folder* workspace)
+    : state_(state), workspace_(workspace), signals_(&init_error_) {}
+
+UniqueFd LocalExecutor::OpenLog(const std::string& path, int* err_no, std::string* err) const {
+  if (!Within(state_, path)) {
+    UniqueFd fd = OpenLogForAppend(path, err_no);
+    if (!fd.valid()) *err = Describe("log", path, *err_no);
+    return fd;
+  }
+  UniqueFd fd = state_->OpenFile(path, O_WRONLY | O_CREAT | O_APPEND, 0600, err);
+  if (!fd.valid()) {
+    *err_no = errno;
+    return fd;
+  }
+  return AboveStdio(std::move(fd), err_no);
+}
+
+UniqueFd LocalExecutor::OpenInput(const std::string& path, int* err_no, std::string* err) const {
+  if (!Within(state_, path)) {
+    UniqueFd fd = OpenForReading(path, err_no);
+    if (!fd.valid()) *err = Describe("stdin", path, *err_no);
+    return fd;
+  }
+  UniqueFd fd = state_->OpenFile(path, O_RDONLY, 0, err);
+  if (!fd.valid()) {
+    *err_no = errno;
+    return fd;
+  }
+  return AboveStdio(std::move(fd), err_no);
+}
+
+UniqueFd LocalExecutor::OpenCwd(const std::string& path, int* err_no, std::string* err) const {
+  if (!Within(workspace_, path)) return UniqueFd();  // spawned by path, checked there
+  UniqueFd fd = workspace_->OpenFolder(path, err);
+  if (!fd.valid()) {
+    *err_no = errno;
+    *err = "cannot enter folder " + path + ": " + *err;
+  }
+  return fd;
+}
 
 LocalExecutor::~LocalExecutor() {
   KillAll();
@@ -49,14 +97,16 @@ LocalExecutor::~LocalExecutor() {
 void LocalExecutor::Start(const AttemptSpec& spec) {
   if (!signals_.valid()) return FailSpawn(spec, EINVAL, init_error_);
   int err_no = 0;
-  UniqueFd log = OpenLogForAppend(spec.log_path, &err_no);
-  if (!log.valid()) return FailSpawn(spec, err_no, Describe("log", spec.log_path, err_no));
-  const std::string stdin_path = spec.stdin_path.empty() ? "/dev/null" : spec.stdin_path;
-  UniqueFd input = OpenForReading(stdin_path, &err_no);
-  if (!input.valid()) return FailSpawn(spec, err_no, Describe("stdin", stdin_path, err_no));
-
-  SpawnRequest request{spec.argv, spec.cwd, spec.env, input.get(), log.get()};
   std::string error;
+  UniqueFd log = OpenLog(spec.log_path, &err_no, &error);
+  if (!log.valid()) return FailSpawn(spec, err_no, error);
+  const std::string stdin_path = spec.stdin_path.empty() ? "/dev/null" : spec.stdin_path;
+  UniqueFd input = OpenInput(stdin_path, &err_no, &error);
+  if (!input.valid()) return FailSpawn(spec, err_no, error);
+  UniqueFd cwd = OpenCwd(spec.cwd, &err_no, &error);
+  if (!cwd.valid() && !error.empty()) return FailSpawn(spec, err_no, error);
+
+  SpawnRequest request{spec.argv, spec.cwd, cwd.get(), spec.env, input.get(), log.get()};
   const pid_t pid = SpawnProcessGroup(request, &err_no, &error);
   if (pid < 0) return FailSpawn(spec, err_no, error);
 

@@ -9,6 +9,7 @@
 
 #include "exec/executor.h"
 #include "exec/process.h"
+#include "util/folder.h"
 
 namespace mex {
 
@@ -17,7 +18,10 @@ class LocalExecutor : public Executor {
   // Blocks SIGCHLD, SIGINT and SIGTERM in the calling thread for the executor's lifetime; they
   // are read by Wait. REQUIRES: one LocalExecutor per process (two would steal each other's
   // SIGCHLD), and every other thread blocks these signals too, or they may be lost to it.
-  LocalExecutor();
+  // With `state` and `workspace`, logs and prompt files are opened beneath the state folder and
+  // working directories beneath the workspace (or the workspace itself), never through a
+  // symlink (util/folder.h); a path that is not beneath them is opened as it is.
+  explicit LocalExecutor(const Folder* state = nullptr, const Folder* workspace = nullptr);
   // Kills and collects every attempt still running, then restores the signal mask.
   ~LocalExecutor() override;
   LocalExecutor(const LocalExecutor&) = delete;
@@ -68,6 +72,13 @@ class LocalExecutor : public Executor {
   // Waits on the signalfd until `deadline` (monotonic) or a signal; false on a poll error.
   bool PollUntil(double deadline, WaitResult* result);
 
+  // The attempt's files and folder, opened beneath the run's folders when they hold them.
+  UniqueFd OpenLog(const std::string& path, int* err_no, std::string* err) const;
+  UniqueFd OpenInput(const std::string& path, int* err_no, std::string* err) const;
+  UniqueFd OpenCwd(const std::string& path, int* err_no, std::string* err) const;
+
+  const Folder* state_ = nullptr;
+  const Folder* workspace_ = nullptr;
   std::string init_error_;
   SignalChannel signals_;
   std::vector<Attempt> live_;               // spawned and not yet reported as ended

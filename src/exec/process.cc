@@ -23,14 +23,6 @@ double ClockSeconds(clockid_t clock) {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-// Moves a descriptor above 2: dup2 onto itself would keep close-on-exec and lose the stream.
-UniqueFd AboveStdio(UniqueFd fd, int* err_no) {
-  if (!fd.valid() || fd.get() > 2) return fd;
-  UniqueFd moved(fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
-  if (!moved.valid()) *err_no = errno;
-  return moved;
-}
-
 std::string SpawnError(int err_no, const std::string& command) {
   switch (err_no) {
     case ENOENT:
@@ -69,7 +61,9 @@ class SpawnSetup {
     if (rc == 0) rc = posix_spawnattr_setpgroup(&attr_, 0);
     if (rc == 0) rc = posix_spawnattr_setsigmask(&attr_, &empty);
     if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr_, &defaulted);
-    if (rc == 0 && !request.cwd.empty()) {
+    if (rc == 0 && request.cwd_fd >= 0) {
+      rc = posix_spawn_file_actions_addfchdir_np(&actions_, request.cwd_fd);
+    } else if (rc == 0 && !request.cwd.empty()) {
       rc = posix_spawn_file_actions_addchdir_np(&actions_, request.cwd.c_str());
     }
     if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, request.stdin_fd, 0);
@@ -96,27 +90,18 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) Reset(other.Release());
-  return *this;
-}
-
-int UniqueFd::Release() {
-  int fd = fd_;
-  fd_ = -1;
-  return fd;
-}
-
-void UniqueFd::Reset(int fd) {
-  if (fd_ >= 0) close(fd_);
-  fd_ = fd;
-}
-
 double WallClockSeconds() {
   return ClockSeconds(CLOCK_REALTIME);
 }
 double MonotonicSeconds() {
   return ClockSeconds(CLOCK_MONOTONIC);
+}
+
+UniqueFd AboveStdio(UniqueFd fd, int* err_no) {
+  if (!fd.valid() || fd.get() > 2) return fd;
+  UniqueFd moved(fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
+  if (!moved.valid()) *err_no = errno;
+  return moved;
 }
 
 UniqueFd OpenLogForAppend(const std::string& path, int* err_no) {
@@ -138,7 +123,7 @@ pid_t SpawnProcessGroup(const SpawnRequest& request, int* err_no, std::string* e
     return -1;
   }
   // Checked here because a failed chdir in the child reports ENOENT, like a missing command.
-  if (!request.cwd.empty()) {
+  if (!request.cwd.empty() && request.cwd_fd < 0) {
     struct stat st {};
     int cwd_errno = stat(request.cwd.c_str(), &st) != 0 ? errno : 0;
     if (cwd_errno == 0 && !S_ISDIR(st.st_mode)) cwd_errno = ENOTDIR;

@@ -9,29 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "util/unique_fd.h"
+
 namespace mex {
-
-// Owns a file descriptor and closes it when destroyed; -1 means none.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { Reset(); }
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  // Gives up ownership without closing.
-  int Release();
-  // Closes the descriptor held, if any, and takes `fd`.
-  void Reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
 
 // Seconds since the Unix epoch, for records a person reads.
 double WallClockSeconds();
@@ -43,10 +23,14 @@ double MonotonicSeconds();
 UniqueFd OpenLogForAppend(const std::string& path, int* err_no);
 // Opens `path` read-only, close-on-exec. Returns an invalid fd and sets *err_no on failure.
 UniqueFd OpenForReading(const std::string& path, int* err_no);
+// Moves a descriptor above 2 (a child's stdio is dup2'ed onto 0-2; dup2 onto itself would keep
+// close-on-exec and lose the stream). Invalid with *err_no set on failure.
+UniqueFd AboveStdio(UniqueFd fd, int* err_no);
 
 struct SpawnRequest {
   std::vector<std::string> argv;  // argv[0] without '/' is looked up in mex's PATH
   std::string cwd;                // empty: mex's own working directory
+  int cwd_fd = -1;                // >= 0: this open folder instead of `cwd`
   std::vector<std::string> env;   // the complete environment of the child
   int stdin_fd = -1;              // becomes the child's fd 0
   int output_fd = -1;             // becomes the child's fds 1 and 2

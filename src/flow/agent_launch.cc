@@ -6,7 +6,7 @@
 #include <array>
 
 #include "exec/environment.h"
-#include "store/run_files.h"  // ReadWholeFile
+#include "util/folder.h"  // ReadRegularFile
 
 namespace mex {
 namespace {
@@ -95,7 +95,7 @@ void CapCodex(AttemptSpec* spec) {
   } else if (auto user_home = FindEnv(spec->env, "HOME")) {
     home = std::string(*user_home) + "/.codex";
   }
-  std::string text = home.empty() ? "" : ReadWholeFile(home + "/config.toml");
+  std::string text = home.empty() ? "" : ReadRegularFile(home + "/config.toml");
   CodexConfig config = ReadCodexConfig(text, ProviderInArgs(spec->argv));
   // codex refuses to start when a setting names a built-in provider.
   static constexpr std::array<std::string_view, 5> kBuiltIn = {"", "openai", "oss", "ollama",

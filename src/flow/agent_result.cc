@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "store/run_files.h"
-
 namespace mex {
 namespace {
 
@@ -632,9 +630,10 @@ AgentDialect DialectOf(const Agent& agent) {
   return AgentDialect::kNone;
 }
 
-AgentVerdict ReadAgentResult(AgentDialect d, int exit_code, const std::string& log_path) {
+AgentVerdict ReadAgentResult(AgentDialect d, int exit_code, const Folder& folder,
+                             const std::string& log_path) {
   if (d == AgentDialect::kNone) return AgentVerdict{};
-  std::string log = ReadTail(log_path, kTailBytes);
+  std::string log = folder.ReadTail(log_path, kTailBytes);
   switch (d) {
     case AgentDialect::kClaude:
       return JudgeClaude(exit_code, log);

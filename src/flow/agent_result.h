@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "model/milestone.h"
+#include "util/folder.h"
 
 namespace mex {
 
@@ -30,12 +31,13 @@ struct AgentVerdict {
   std::optional<int64_t> input_tokens, output_tokens;
 };
 
-// Reads the attempt's log (the file at log_path: at most its last 256 KiB, robust to other lines
-// around the JSON, to partial or huge output and to a missing file) for the result of `d`.
-// exit_code is -1 when the process did not exit normally (killed by a signal): then only cost and
-// usage may be filled and judged stays false. judged stays false too when the dialect finds
-// nothing to judge (kNone, text it does not know, exit 0 without a result object), so that the
-// engine's default rules apply.
-AgentVerdict ReadAgentResult(AgentDialect d, int exit_code, const std::string& log_path);
+// Reads the attempt's log (the file at log_path beneath `folder`: at most its last 256 KiB, robust
+// to other lines around the JSON, to partial or huge output and to a missing file) for the result
+// of `d`. exit_code is -1 when the process did not exit normally (killed by a signal): then only
+// cost and usage may be filled and judged stays false. judged stays false too when the dialect
+// finds nothing to judge (kNone, text it does not know, exit 0 without a result object), so that
+// the engine's default rules apply.
+AgentVerdict ReadAgentResult(AgentDialect d, int exit_code, const Folder& folder,
+                             const std::string& log_path);
 
 }  // namespace mex

@@ -48,6 +48,8 @@ class AgentResultTest : public ::testing::Test {
         (std::filesystem::temp_directory_path() / "mex-agent-result-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
     dir_ = pattern;
+    std::string err;
+    ASSERT_TRUE(Folder::Open(dir_, false, &folder_, &err)) << err;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -55,10 +57,11 @@ class AgentResultTest : public ::testing::Test {
   AgentVerdict Read(AgentDialect d, int exit_code, const std::string& log) {
     std::string path = dir_ + "/1.log";
     std::ofstream(path, std::ios::binary | std::ios::trunc) << log;
-    return ReadAgentResult(d, exit_code, path);
+    return ReadAgentResult(d, exit_code, folder_, path);
   }
 
   std::string dir_;
+  Folder folder_;
 };
 
 void ExpectFailed(const AgentVerdict& v, FailureClass c, const std::string& reason) {
@@ -267,7 +270,7 @@ TEST_F(AgentResultTest, ClaudeTruncatedResultIsNotJudged) {
 
 TEST_F(AgentResultTest, MissingLogIsNotJudged) {
   for (AgentDialect d : {AgentDialect::kClaude, AgentDialect::kCodex, AgentDialect::kGemini}) {
-    AgentVerdict v = ReadAgentResult(d, 0, dir_ + "/no-such.log");
+    AgentVerdict v = ReadAgentResult(d, 0, folder_, dir_ + "/no-such.log");
     EXPECT_FALSE(v.judged) << static_cast<int>(d);
     EXPECT_FALSE(v.cost_usd) << static_cast<int>(d);
     EXPECT_FALSE(v.input_tokens) << static_cast<int>(d);

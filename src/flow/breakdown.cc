@@ -88,9 +88,10 @@ std::string CheckRun(const Command& run) {
 
 }  // namespace
 
-bool ReadBreakdown(const std::string& path, std::vector<BreakdownTask>* tasks, std::string* err) {
+bool ReadBreakdown(const Folder& folder, const std::string& path, std::vector<BreakdownTask>* tasks,
+                   std::string* err) {
   json doc;
-  if (std::string problem = ReadArtifact(path, Schema::kTasks, &doc); !problem.empty()) {
+  if (std::string problem = ReadArtifact(folder, path, Schema::kTasks, &doc); !problem.empty()) {
     *err = problem;
     return false;
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/milestone.h"
+#include "util/folder.h"
 
 namespace mex {
 
@@ -21,8 +22,10 @@ struct BreakdownTask {
   Command run;                      // its own command, when the breakdown gives one
 };
 
-// Reads a breakdown artifact; it must match the `tasks` schema. False with `err` otherwise.
-bool ReadBreakdown(const std::string& path, std::vector<BreakdownTask>* tasks, std::string* err);
+// Reads a breakdown artifact (beneath `folder`); it must match the `tasks` schema. False with
+// `err` otherwise.
+bool ReadBreakdown(const Folder& folder, const std::string& path, std::vector<BreakdownTask>* tasks,
+                   std::string* err);
 
 // Inserts `tasks` into phase `phase` of `m`, after the phase's own tasks (the tasks of later
 // phases move up by tasks.size()), each with the phase's task_template as its prompt or command

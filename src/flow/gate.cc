@@ -95,7 +95,7 @@ class Scorer {
     }
     size_t valid = 0;
     for (const Task* t : writers) {
-      std::string problem = ValidateArtifact(PathOf(*t), Schema::kKiro);
+      std::string problem = ValidateArtifact(*in_.paths->state, PathOf(*t), Schema::kKiro);
       r->checks.push_back({std::string(t->id), problem.empty(), problem});
       if (problem.empty()) {
         ++valid;
@@ -114,7 +114,7 @@ class Scorer {
       return;
     }
     const Task& t = *writers.front();
-    SpecContent spec = ReadSpec(PathOf(t));
+    SpecContent spec = ReadSpec(*in_.paths->state, PathOf(t));
     const std::vector<std::string>& leaves = SpecLeaves();
     size_t filled = 0;
     for (size_t i = 0; i < leaves.size(); ++i) {
@@ -141,7 +141,7 @@ class Scorer {
     const Task& t = *writers.front();
     std::vector<BreakdownTask> tasks;
     std::string err;
-    bool valid = ReadBreakdown(PathOf(t), &tasks, &err);
+    bool valid = ReadBreakdown(*in_.paths->state, PathOf(t), &tasks, &err);
     r->checks.push_back({"breakdown valid", valid, err});
     if (!valid) {
       Missing(fmt::format("{} ({}): {}", Shown(t), t.id, err));
@@ -189,7 +189,7 @@ class Scorer {
       r->checks.push_back({"acceptance criteria covered", true, "no spec in the milestone"});
       return;
     }
-    SpecContent spec = ReadSpec(PathOf(*specs.front()));
+    SpecContent spec = ReadSpec(*in_.paths->state, PathOf(*specs.front()));
     if (!spec.error.empty()) {
       r->checks.push_back({"acceptance criteria covered", false, "the spec: " + spec.error});
       Missing("task_coverage: the spec cannot be read: " + spec.error);
@@ -245,7 +245,7 @@ class Scorer {
     const Task* t = m_.FindTask(id);
     std::string problem = "task '" + id + "' declares no output";
     if (t && t->details() && !t->details()->output.path.empty()) {
-      problem = ValidateArtifact(PathOf(*t), t->details()->output.schema);
+      problem = ValidateArtifact(*in_.paths->state, PathOf(*t), t->details()->output.schema);
     }
     r->checks.push_back({id, problem.empty(), problem});
     if (!problem.empty()) Missing(fmt::format("artifact of {}: {}", id, problem));

@@ -64,26 +64,24 @@ std::string OptionalTextArray(const json& object, const std::string& pointer,
 }
 
 // Reads and parses the artifact; returns "" and fills `doc`, or says what is wrong.
-std::string ReadJson(const std::string& path, json* doc) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
+std::string ReadJson(const Folder& folder, const std::string& path, json* doc) {
+  std::string error;
+  UniqueFd fd = folder.OpenFile(path, O_RDONLY, 0, &error);
+  if (!fd.valid()) {
     if (errno == ENOENT || errno == ENOTDIR) return "missing: the task did not write " + path;
-    return path + ": cannot read: " + std::strerror(errno);
+    return error;
   }
   std::string text;
-  std::string error;
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (fstat(fd.get(), &st) != 0) {
     error = path + ": cannot read: " + std::strerror(errno);
-  } else if (!S_ISREG(st.st_mode)) {
-    error = path + ": not a regular file";
   } else if (static_cast<size_t>(st.st_size) > kMaxArtifactBytes) {
     error = path + ": larger than 64 MiB, too large to check";
   } else {
     text.resize(static_cast<size_t>(st.st_size));
     size_t done = 0;
     while (done < text.size()) {
-      ssize_t n = read(fd, text.data() + done, text.size() - done);
+      ssize_t n = read(fd.get(), text.data() + done, text.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) error = path + ": cannot read: " + std::strerror(errno);
       if (n <= 0) break;
@@ -91,7 +89,6 @@ std::string ReadJson(const std::string& path, json* doc) {
     }
     text.resize(done);
   }
-  close(fd);
   if (!error.empty()) return error;
   try {
     *doc = json::parse(text);
@@ -332,10 +329,10 @@ const std::vector<std::string>& SpecLeaves() {
   return leaves;
 }
 
-SpecContent ReadSpec(const std::string& path) {
+SpecContent ReadSpec(const Folder& folder, const std::string& path) {
   SpecContent content;
   json doc;
-  if (std::string error = ReadJson(path, &doc); !error.empty()) {
+  if (std::string error = ReadJson(folder, path, &doc); !error.empty()) {
     content.error = error;
     return content;
   }
@@ -363,21 +360,21 @@ SpecContent ReadSpec(const std::string& path) {
   return content;
 }
 
-std::string ValidateArtifact(const std::string& path, Schema schema) {
+std::string ValidateArtifact(const Folder& folder, const std::string& path, Schema schema) {
   if (schema == Schema::kNone) {
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return "missing: the task did not write " + path;
-      return path + ": cannot read: " + std::strerror(errno);
-    }
-    return S_ISREG(st.st_mode) ? "" : path + ": not a regular file";
+    std::string error;
+    UniqueFd fd = folder.OpenFile(path, O_RDONLY, 0, &error);
+    if (fd.valid()) return "";
+    if (errno == ENOENT || errno == ENOTDIR) return "missing: the task did not write " + path;
+    return error;
   }
   json doc;
-  return ReadArtifact(path, schema, &doc);
+  return ReadArtifact(folder, path, schema, &doc);
 }
 
-std::string ReadArtifact(const std::string& path, Schema schema, nlohmann::json* doc) {
-  if (std::string error = ReadJson(path, doc); !error.empty()) return error;
+std::string ReadArtifact(const Folder& folder, const std::string& path, Schema schema,
+                         nlohmann::json* doc) {
+  if (std::string error = ReadJson(folder, path, doc); !error.empty()) return error;
   switch (schema) {
     case Schema::kKiro:
       return ValidateKiro(*doc);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/milestone.h"
+#include "util/folder.h"
 
 namespace mex {
 
@@ -17,15 +18,17 @@ std::string_view SchemaName(Schema schema);
 // endpoints", ...), in the order of SPEC §3.
 const std::vector<std::string>& SpecLeaves();
 
-// Checks the file at `path` against `schema`. Returns "" when it is valid, else one sentence for
-// a person that names the JSON pointer of the first bad field, e.g.
+// Checks the file at `path` (beneath `folder`, never through a symlink) against `schema`. Returns
+// "" when it is valid, else one sentence for a person that names the JSON pointer of the first bad
+// field, e.g.
 // "/decisions/2/rationale: expected a non-empty string". A missing or unreadable file, or text
 // that is not JSON, is an error for every schema but kNone (for which the file need only exist).
-std::string ValidateArtifact(const std::string& path, Schema schema);
+std::string ValidateArtifact(const Folder& folder, const std::string& path, Schema schema);
 
 // ValidateArtifact for a JSON schema (kiro, spec, tasks) that also gives the document it read:
 // one read and one parse for a caller that goes on to use the content.
-std::string ReadArtifact(const std::string& path, Schema schema, nlohmann::json* doc);
+std::string ReadArtifact(const Folder& folder, const std::string& path, Schema schema,
+                         nlohmann::json* doc);
 
 // What the spec_completeness and task_coverage criteria need of a spec artifact.
 struct SpecContent {
@@ -36,6 +39,6 @@ struct SpecContent {
   // The acceptance criteria ids ("AC-1", ...) the spec defines, in the order it gives them.
   std::vector<std::string> criteria;
 };
-SpecContent ReadSpec(const std::string& path);
+SpecContent ReadSpec(const Folder& folder, const std::string& path);
 
 }  // namespace mex

@@ -29,6 +29,8 @@ class SchemaTest : public ::testing::Test {
     std::string pattern = (std::filesystem::temp_directory_path() / "mex-schema-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
     dir_ = pattern;
+    std::string err;
+    ASSERT_TRUE(Folder::Open(dir_, false, &folder_, &err)) << err;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -36,10 +38,11 @@ class SchemaTest : public ::testing::Test {
   std::string Check(Schema schema, const std::string& text) {
     std::string path = dir_ + "/artifact.json";
     std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-    return ValidateArtifact(path, schema);
+    return ValidateArtifact(folder_, path, schema);
   }
 
   std::string dir_;
+  Folder folder_;
 };
 
 TEST(SchemaNameTest, NamesEverySchema) {
@@ -61,7 +64,7 @@ TEST(SchemaLeavesTest, SpecHas23LeavesInSpecOrder) {
 TEST_F(SchemaTest, MissingFileSaysTheAgentDidNotWriteIt) {
   std::string path = dir_ + "/design/keep.json";
   for (Schema schema : {Schema::kNone, Schema::kKiro, Schema::kSpec, Schema::kTasks}) {
-    EXPECT_EQ(ValidateArtifact(path, schema), "missing: the task did not write " + path);
+    EXPECT_EQ(ValidateArtifact(folder_, path, schema), "missing: the task did not write " + path);
   }
 }
 
@@ -71,7 +74,7 @@ TEST_F(SchemaTest, NoneNeedsOnlyAFile) {
 }
 
 TEST_F(SchemaTest, NoneRejectsAFolder) {
-  EXPECT_TRUE(HasSubstr(ValidateArtifact(dir_, Schema::kNone), "not a regular file"));
+  EXPECT_TRUE(HasSubstr(ValidateArtifact(folder_, dir_, Schema::kNone), "not a regular file"));
 }
 
 TEST_F(SchemaTest, TextThatIsNotJsonIsRejected) {

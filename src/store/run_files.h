@@ -1,15 +1,18 @@
-// The run folder of SPEC §5 (.mex/runs/RUN_ID/) and how files get into it: created 0700, written
-// atomically (temp file, fsync, rename), never through a symlink.
+// The run folder of SPEC §5 (.mex/runs/RUN_ID/) in the state folder, which mex holds open for
+// the whole run: every file of a run is made, read and removed beneath it, never through a
+// symlink (util/folder.h).
 #pragma once
 
-#include <sys/types.h>
-
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include "util/folder.h"
 
 namespace mex {
 
 struct RunPaths {
+  std::shared_ptr<const Folder> state;  // the state folder, held open
   std::string run_id;
   std::string state_dir;  // absolute
   std::string run_dir;
@@ -25,38 +28,8 @@ struct RunPaths {
 // A new run id, sortable by time: "20261126T211500Z-3f9a".
 std::string NewRunId();
 
-// Creates `dir` (and missing parents) with mode 0700; fails when it, or a parent made here, is a
-// symlink or not a folder.
-bool MakeFolder(const std::string& dir, std::string* err);
-
-// Creates the state folder and the run folder with its subfolders.
-bool CreateRunFolder(const std::string& state_dir, const std::string& run_id, RunPaths* paths,
-                     std::string* err);
-
-// Removes the temp files WriteFileAtomically leaves in `dir` when its process is killed between
-// writing and renaming one ("NAME.tmp.PID"). Only for a folder no other process writes to.
-void RemoveStaleTempFiles(const std::string& dir);
-
-// The content of `path`, or "" when it cannot be read (missing, a symlink, not a file).
-std::string ReadWholeFile(const std::string& path);
-
-// Reads up to `max_bytes` from the end of the file at `path` ("" when it cannot be read, or is a
-// symlink); the tail never starts inside a UTF-8 sequence. For attempt logs.
-std::string ReadTail(const std::string& path, size_t max_bytes);
-
-struct WriteOptions {
-  // fsync the temp file first, so that the new content also survives a power cut (a file
-  // rewritten every 500 ms from the database, like status.json, does not need it).
-  bool sync = true;
-  mode_t mode = 0600;  // of a new file, before the umask
-  // false: write only a new file; when something (a file, a symlink) has the name already, fail
-  // with "PATH already exists; not overwriting it" and leave it as it was.
-  bool replace = true;
-};
-
-// Writes `content` to `path` through a temp file in the same folder and a rename, so that a
-// reader sees the old file or the new one, never a part. Refuses to write through a symlink.
-bool WriteFileAtomically(const std::string& path, std::string_view content, std::string* err,
-                         const WriteOptions& options = {});
+// Creates the run folder of `run_id` with its subfolders in the state folder `state`.
+bool CreateRunFolder(std::shared_ptr<const Folder> state, const std::string& run_id,
+                     RunPaths* paths, std::string* err);
 
 }  // namespace mex

@@ -568,9 +568,26 @@ int SqliteStore::MarkInterrupted(double now) {
   return attempts;
 }
 
-void SqliteStore::SetStatusPath(std::string path) {
-  status_path_ = std::move(path);
+void SqliteStore::SetRunFiles(std::shared_ptr<const Folder> state, std::string status_path) {
+  state_ = std::move(state);
+  status_path_ = std::move(status_path);
   status_due_ = true;
+  struct stat st {};
+  if (stat(path_.c_str(), &st) == 0) {
+    db_device_ = st.st_dev;
+    db_inode_ = st.st_ino;
+  }
+}
+
+bool SqliteStore::StillInPlace(std::string* err) const {
+  if (!state_) return true;
+  if (!state_->StillInPlace(err)) return false;
+  struct stat st {};
+  if (lstat(path_.c_str(), &st) != 0 || st.st_dev != db_device_ || st.st_ino != db_inode_) {
+    *err = fmt::format("{} was removed or replaced while mex ran", path_);
+    return false;
+  }
+  return true;
 }
 
 void SqliteStore::TaskChanged(const std::string& task, TaskState state, int attempts) {
@@ -702,6 +719,11 @@ void SqliteStore::Append(const Event& event) {
 
 bool SqliteStore::Commit() {
   if (failed_) return false;
+  // Two syscalls a commit: a run must not go on, or report success, in a folder that is gone.
+  if (std::string err; !StillInPlace(&err)) {
+    Fail(err);
+    return false;
+  }
   if (in_transaction_) {
     try {
       // runs.updated_at: when the engine last recorded something, to within kStatusIntervalS
@@ -737,7 +759,8 @@ void SqliteStore::MaybeWriteStatus() {
     nlohmann::ordered_json status = mex::ReadStatus(*db_, run_id_, WallClockSeconds(), true);
     // No fsync: readers see a whole file either way (rename), and after a power cut the next
     // session rewrites it from the database.
-    bool written = WriteFileAtomically(status_path_, status.dump(2) + "\n", &err, {.sync = false});
+    bool written =
+        state_->WriteAtomically(status_path_, status.dump(2) + "\n", &err, {.sync = false});
     status_interval_ = std::max(kStatusIntervalS, (MonotonicSeconds() - now) / kStatusShare);
     if (written) return;
   } catch (const std::exception& e) {

@@ -4,6 +4,8 @@
 // run writes it (WAL). Every SQLite error is caught here and returned as a one-line message.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "store/store.h"
+#include "util/folder.h"
 
 namespace SQLite {
 class Database;
@@ -102,10 +105,13 @@ class SqliteStore : public Store {
   // Ends the attempts a killed engine left running ("interrupted", ended at `now`) and sets the
   // tasks it left running, ready or waiting back to pending. Returns how many attempts.
   int MarkInterrupted(double now);
-  // Writes the run's status.json to `path` after commits: at the first, at every phase change and
-  // the end of the run, and otherwise at most every 500 ms (see RefreshIn); less often for a run
-  // so large that building its status takes more than 5% of that time.
-  void SetStatusPath(std::string path);
+  // Writes the run's status.json to `status_path` (beneath the state folder `state`) after
+  // commits: at the first, at every phase change and the end of the run, and otherwise at most
+  // every 500 ms (see RefreshIn); less often for a run so large that building its status takes
+  // more than 5% of that time. From then on each commit first checks that the state folder and
+  // state.db are still the ones opened: one removed or replaced while the engine runs fails the
+  // store, which stops the engine.
+  void SetRunFiles(std::shared_ptr<const Folder> state, std::string status_path);
 
   // Store. REQUIRES: BeginRun, and PutTask for each task TaskChanged names.
   void TaskChanged(const std::string& task, TaskState state, int attempts) override;
@@ -129,6 +135,8 @@ class SqliteStore : public Store {
   void Fail(const std::string& message);
   void PrepareWrites();
   void MaybeWriteStatus();
+  // False with `err` when the state folder or state.db was removed or replaced.
+  bool StillInPlace(std::string* err) const;
 
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
@@ -143,6 +151,9 @@ class SqliteStore : public Store {
   std::string succeeded_task_;  // of the last attempt recorded as succeeded, and its run time
   double succeeded_seconds_ = 0;
 
+  std::shared_ptr<const Folder> state_;
+  dev_t db_device_ = 0;  // of state.db as opened
+  ino_t db_inode_ = 0;
   std::string status_path_;
   bool status_due_ = false;          // the next commit writes status.json whatever its age
   bool finish_pending_ = false;      // kRunFinished written, not yet committed

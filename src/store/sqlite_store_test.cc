@@ -477,12 +477,19 @@ class StatusFileTest : public SqliteStoreTest {
   // Replaces status.json with a marker: whether the store rewrote it since is then plain.
   void Mark() const { WriteFile(StatusPath(), "marker"); }
   bool Rewritten() const { return ReadFile(StatusPath()) != "marker"; }
+  // The state folder, held open as `mex run` holds it.
+  std::shared_ptr<const Folder> State() const {
+    auto folder = std::make_shared<Folder>();
+    std::string err;
+    EXPECT_TRUE(Folder::Open(StateDir(), false, folder.get(), &err)) << err;
+    return folder;
+  }
 };
 
 TEST_F(StatusFileTest, WrittenAtFirstCommitThenAtMostEvery500msOrAtAPhaseChange) {
   auto store = Open();
   EXPECT_EQ(store->RefreshIn(), -1);  // no status path
-  store->SetStatusPath(StatusPath());
+  store->SetRunFiles(State(), StatusPath());
   store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
   store->SetPhases({{"execute", 100}});
   store->PutTask(Task("a", 0));
@@ -528,7 +535,7 @@ TEST_F(StatusFileTest, WrittenAtFirstCommitThenAtMostEvery500msOrAtAPhaseChange)
 TEST_F(StatusFileTest, AStatusFileThatCannotBeWrittenIsNotFatal) {
   auto store = Open();
   fs::create_directory(dir_.path() / "status.json");  // a folder where the file should go
-  store->SetStatusPath(StatusPath());
+  store->SetRunFiles(State(), StatusPath());
   store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
   testing::internal::CaptureStderr();
   EXPECT_TRUE(store->Commit());

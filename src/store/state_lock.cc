@@ -1,61 +1,67 @@
 #include "store/state_lock.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace mex {
 
-namespace {
-
-std::string LockPath(const std::string& state_dir) {
-  return state_dir + "/lock";
-}
-
-struct flock WholeFile(short type) {
-  struct flock lock {};
-  lock.l_type = type;
-  lock.l_whence = SEEK_SET;
-  return lock;  // l_start = l_len = 0: the whole file
-}
-
-}  // namespace
-
-bool StateLock::Acquire(const std::string& state_dir, std::string* err) {
-  std::string path = LockPath(state_dir);
-  UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.valid()) {
-    *err = fmt::format("cannot open {}: {}", path, std::strerror(errno));
-    return false;
+StateLock& StateLock::operator=(StateLock&& other) noexcept {
+  if (this != &other) {
+    Release();
+    state_ = std::move(other.state_);
   }
-  struct flock lock = WholeFile(F_WRLCK);
-  if (fcntl(fd.get(), F_SETLK, &lock) != 0) {
-    if (errno != EACCES && errno != EAGAIN) {
-      *err = fmt::format("cannot lock {}: {}", path, std::strerror(errno));
+  return *this;
+}
+
+void StateLock::Release() {
+  if (state_) flock(state_->fd(), LOCK_UN);
+  state_.reset();
+}
+
+bool StateLock::Acquire(std::shared_ptr<const Folder> state, std::string* err) {
+  if (flock(state->fd(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) {
+      *err = fmt::format("cannot lock {}: {}", state->path(), std::strerror(errno));
       return false;
     }
-    int holder = Holder(state_dir);
+    int holder = Holder(state->path());
     *err = fmt::format(
         "another mex run{} is using the state folder {}; wait for it to end, or "
         "give this run its own --state-dir",
-        holder > 0 ? fmt::format(" (pid {})", holder) : "", state_dir);
+        holder > 0 ? fmt::format(" (pid {})", holder) : "", state->path());
     return false;
   }
-  fd_ = std::move(fd);
+  state_ = std::move(state);
   return true;
 }
 
 int StateLock::Holder(const std::string& state_dir) {
-  std::string path = LockPath(state_dir);
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return 0;
-  // F_GETLK asks whether a write lock could be taken, and by whom it is held, without taking it.
-  struct flock lock = WholeFile(F_WRLCK);
-  if (fcntl(fd.get(), F_GETLK, &lock) != 0 || lock.l_type == F_UNLCK) return 0;
-  return lock.l_pid;
+  struct stat st {};
+  if (stat(state_dir.c_str(), &st) != 0) return 0;
+  // "1: FLOCK  ADVISORY  WRITE 4242 fe:00:10952849 0 EOF": the device in hex, the inode.
+  std::ifstream locks("/proc/locks");
+  for (std::string line; std::getline(locks, line);) {
+    std::istringstream in(line);
+    std::string number, kind, advisory, mode, file;
+    int pid = 0;
+    if (!(in >> number >> kind >> advisory >> mode >> pid >> file)) continue;
+    if (kind != "FLOCK" || mode != "WRITE") continue;
+    unsigned major_no = 0, minor_no = 0;
+    unsigned long inode = 0;
+    if (std::sscanf(file.c_str(), "%x:%x:%lu", &major_no, &minor_no, &inode) != 3) continue;
+    if (inode == st.st_ino && major_no == major(st.st_dev) && minor_no == minor(st.st_dev)) {
+      return pid;
+    }
+  }
+  return 0;
 }
 
 }  // namespace mex
