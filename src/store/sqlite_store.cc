@@ -270,6 +270,13 @@ std::unique_ptr<SqliteStore> SqliteStore::Open(const std::string& state_dir, boo
     *err = fmt::format("{} is not a mex state database", path);
     return nullptr;
   }
+  // SQLite refuses these through a symlink too (OPEN_NOFOLLOW), but only as "unable to open".
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    if (lstat((path + suffix).c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      *err = fmt::format("{}{} is a symlink; refusing to open {}", path, suffix, path);
+      return nullptr;
+    }
+  }
   try {
     // Never OPEN_CREATE: a read-only open must create nothing, and a read-write one made the file
     // above with the mode it must have.

@@ -241,6 +241,16 @@ TEST_F(SqliteStoreTest, SymlinkIsRefused) {
   EXPECT_EQ(ReadFile(dir_.path() / "elsewhere.db"), "");
 }
 
+TEST_F(SqliteStoreTest, ASymlinkBesideItIsRefusedAndNotWrittenThrough) {
+  Open().reset();
+  WriteFile(dir_.path() / "elsewhere", "precious");
+  fs::create_symlink(dir_.path() / "elsewhere", DbPath() + "-wal");
+  EXPECT_EQ(OpenError(), DbPath() + "-wal is a symlink; refusing to open " + DbPath());
+  EXPECT_EQ(OpenError(/*read_only=*/true),
+            DbPath() + "-wal is a symlink; refusing to open " + DbPath());
+  EXPECT_EQ(ReadFile(dir_.path() / "elsewhere"), "precious");
+}
+
 TEST_F(SqliteStoreTest, ReadOnlyOpenOfAMissingDatabaseCreatesNothing) {
   EXPECT_EQ(OpenError(/*read_only=*/true),
             "no run recorded in " + StateDir() + " (start one with `mex run FILE`)");

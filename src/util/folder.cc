@@ -83,7 +83,7 @@ int ReadAll(int fd, std::string* out) {
 
 // A file is opened with O_NONBLOCK so that a FIFO cannot block mex: a regular file is kept (its
 // reads and writes never block anyway; the flag is taken off), anything else closed, with why.
-bool KeepRegularFile(UniqueFd* fd, std::string* problem) {
+bool KeepRegularFile(UniqueFd* fd, bool writing, std::string* problem) {
   struct stat st {};
   if (fstat(fd->get(), &st) != 0) {
     *problem = std::strerror(errno);
@@ -93,6 +93,12 @@ bool KeepRegularFile(UniqueFd* fd, std::string* problem) {
     *problem = S_ISDIR(st.st_mode)    ? "it is a folder, not a regular file"
                : S_ISFIFO(st.st_mode) ? "it is a FIFO, not a regular file"
                                       : "it is not a regular file";
+    fd->Reset();
+    return false;
+  }
+  // A hard link planted at a name mex writes would send the writes into another file.
+  if (writing && st.st_nlink > 1) {
+    *problem = "it has another hard link, and a file mex writes must be its own";
     fd->Reset();
     return false;
   }
@@ -209,7 +215,7 @@ UniqueFd Folder::OpenFile(std::string_view path, int flags, mode_t mode, std::st
     return fd;
   }
   std::string problem;
-  if (!KeepRegularFile(&fd, &problem)) {
+  if (!KeepRegularFile(&fd, (flags & O_ACCMODE) != O_RDONLY, &problem)) {
     *err = fmt::format("cannot open {}: {}", Display(path), problem);
     errno = ENXIO;
   }
@@ -423,7 +429,7 @@ bool Folder::StillInPlace(std::string* err) const {
 std::string ReadRegularFile(const std::string& path) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   std::string problem, content;
-  if (!fd.valid() || !KeepRegularFile(&fd, &problem) || ReadAll(fd.get(), &content) != 0) {
+  if (!fd.valid() || !KeepRegularFile(&fd, false, &problem) || ReadAll(fd.get(), &content) != 0) {
     return "";
   }
   return content;

@@ -46,7 +46,7 @@ class Folder {
 
   // Opens a regular file (`flags`: O_RDONLY, O_WRONLY | O_CREAT | O_APPEND, ...; close-on-exec
   // is added). Anything but a regular file at the end (a FIFO, a device, a folder) is refused
-  // at once, without blocking.
+  // at once, without blocking; so is a file to write that has another hard link.
   UniqueFd OpenFile(std::string_view path, int flags, mode_t mode, std::string* err) const;
   // Opens a folder beneath this one ("" or "." for this one).
   UniqueFd OpenFolder(std::string_view path, std::string* err) const;

@@ -109,6 +109,18 @@ TEST_P(FolderTest, AFifoIsRefusedAtOnceNotWaitedFor) {
   EXPECT_EQ(folder_.ReadTail("1.log", 10), "");
 }
 
+TEST_P(FolderTest, AHardLinkIsNotWrittenThrough) {
+  fs::create_directories(Outside());
+  WriteFile(Outside() / "bashrc", "mine\n");
+  fs::create_hard_link(Outside() / "bashrc", Root() / "1.log");
+  std::string err;
+  EXPECT_FALSE(folder_.OpenFile("1.log", O_WRONLY | O_APPEND, 0600, &err).valid());
+  EXPECT_NE(err.find("another hard link"), std::string::npos) << err;
+  EXPECT_EQ(errno, ENXIO);
+  EXPECT_TRUE(folder_.WriteAtomically("1.log", "new", &err)) << err;  // a new file, by rename
+  EXPECT_EQ(ReadFile(Outside() / "bashrc"), "mine\n");
+}
+
 TEST_P(FolderTest, PathsOutsideItAreRefused) {
   std::string err;
   EXPECT_FALSE(folder_.OpenFile("../outside.txt", O_WRONLY | O_CREAT, 0600, &err).valid());
