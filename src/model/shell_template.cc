@@ -1,12 +1,14 @@
+// The reader of shell syntax behind model/shell_template.h. Past 600 lines because shell quoting
+// has many forms (quotes of three kinds, five expansions, here-documents, comments, [[ ]]), each
+// read by a small method of one class; what a command does with its words is apart, in
+// model/shell_command.cc.
 #include "model/shell_template.h"
 
 #include <fmt/format.h>
 
-#include <map>
 #include <optional>
-#include <set>
 
-#include "model/code_arguments.h"
+#include "model/shell_command.h"
 
 namespace mex {
 
@@ -17,15 +19,6 @@ bool IsNameStart(char c) {
 }
 bool IsNameChar(char c) {
   return IsNameStart(c) || (c >= '0' && c <= '9');
-}
-
-// Whether `text` is a shell variable name.
-bool IsName(std::string_view text) {
-  if (text.empty() || !IsNameStart(text[0])) return false;
-  for (char c : text) {
-    if (!IsNameChar(c)) return false;
-  }
-  return true;
 }
 
 // One word of a command as the reader builds it.
@@ -49,23 +42,12 @@ struct Word {
     raw_open = false;
   }
   bool has_placeholder() const { return first_placeholder != std::string_view::npos; }
-  // NAME of a word NAME=..., NAME+=... or NAME[...]=..., or "".
-  std::string_view AssignedName() const {
-    size_t end = 0;
-    while (end < raw.size() && IsNameChar(raw[end])) ++end;
-    if (end == 0 || !IsNameStart(raw[0]) || end == raw.size()) return "";
-    char next = raw[end];
-    bool assigns =
-        next == '=' || next == '[' || (next == '+' && end + 1 < raw.size() && raw[end + 1] == '=');
-    return assigns ? std::string_view(raw).substr(0, end) : "";
-  }
 };
 
 struct SimpleCommand {
   std::vector<Word> words;
   bool in_condition = false;     // between [[ and ]]
   bool arithmetic_test = false;  // [[ ... -eq ... ]]
-  size_t condition_placeholder = std::string_view::npos;
 };
 
 struct HereDocument {
@@ -132,7 +114,7 @@ class ShellReader {
       // a[{{i}}]=x: bash evaluates an indexed array's subscript as arithmetic.
       std::string_view raw = word->raw;
       size_t bracket = raw.find('[');
-      if (bracket != std::string_view::npos && IsName(raw.substr(0, bracket)) &&
+      if (bracket != std::string_view::npos && IsShellName(raw.substr(0, bracket)) &&
           raw.find(']', bracket) == std::string_view::npos) {
         Fail(pos_, fmt::format("{} stands in an array subscript, which bash evaluates as "
                                "arithmetic, running code a value holds (a[$(cmd)]); use an "
@@ -144,134 +126,129 @@ class ShellReader {
     pos_ = piece_end_[static_cast<size_t>(piece)];
   }
 
-  // A list of commands, up to the end of the text or, with `in_parens`, the `)` that closes it.
-  void ReadList(bool in_parens) {
+  // What is being read of one list of commands.
+  struct List {
     SimpleCommand command;
     Word word;
-    int open_cases = 0;
-    auto end_word = [&] {
-      if (!word.started) return;
-      if (word.redirect_target) {
-        word = Word();
-        return;
-      }
-      bool first = command.words.empty();
-      const std::string& text = word.text;
-      if (word.known && first && text == "case") ++open_cases;
-      if (word.known && first && text == "esac" && open_cases > 0) --open_cases;
-      if (word.known && first && text == "[[") command.in_condition = true;
-      if (command.in_condition && word.known &&
-          (text == "-eq" || text == "-ne" || text == "-lt" || text == "-le" || text == "-gt" ||
-           text == "-ge")) {
-        command.arithmetic_test = true;
-      }
-      if (command.in_condition && word.known && text == "]]") command.in_condition = false;
-      command.words.push_back(std::move(word));
+    int open_cases = 0;          // `case` commands whose `esac` is still to come
+    bool redirect_next = false;  // the next word is the target of a redirection
+  };
+
+  void EndWord(List* list) {
+    Word& word = list->word;
+    SimpleCommand& command = list->command;
+    if (!word.started) return;
+    if (word.redirect_target) {
       word = Word();
-    };
-    auto end_command = [&] {
-      end_word();
-      CheckCommand(command);
-      command = SimpleCommand();
-    };
-    bool redirect_next = false;
+      return;
+    }
+    bool first = command.words.empty();
+    const std::string& text = word.text;
+    if (word.known && first && text == "case") ++list->open_cases;
+    if (word.known && first && text == "esac" && list->open_cases > 0) --list->open_cases;
+    if (word.known && first && text == "[[") command.in_condition = true;
+    if (command.in_condition && word.known &&
+        (text == "-eq" || text == "-ne" || text == "-lt" || text == "-le" || text == "-gt" ||
+         text == "-ge")) {
+      command.arithmetic_test = true;
+    }
+    if (command.in_condition && word.known && text == "]]") command.in_condition = false;
+    command.words.push_back(std::move(word));
+    word = Word();
+  }
+
+  void EndCommand(List* list) {
+    EndWord(list);
+    CheckCommand(list->command);
+    list->command = SimpleCommand();
+  }
+
+  // A list of commands, up to the end of the text or, with `in_parens`, the `)` that closes it.
+  void ReadList(bool in_parens) {
+    List list;
     while (!AtEnd()) {
       if (PieceAt(pos_) >= 0) {
-        if (command.in_condition && command.condition_placeholder == std::string_view::npos) {
-          command.condition_placeholder = pos_;
-        }
-        word.redirect_target = word.redirect_target || redirect_next;
-        redirect_next = false;
-        TakePlaceholder(&word, ShellContext::kUnquoted);
+        list.word.redirect_target = list.word.redirect_target || list.redirect_next;
+        list.redirect_next = false;
+        TakePlaceholder(&list.word, ShellContext::kUnquoted);
         continue;
       }
       char c = At(0);
       if (c == ' ' || c == '\t') {
-        end_word();
+        EndWord(&list);
         ++pos_;
-        continue;
-      }
-      if (c == '\n') {
-        end_command();
+      } else if (c == '\n') {
+        EndCommand(&list);
         ++pos_;
         ReadHereDocuments();
-        continue;
-      }
-      if (command.in_condition &&
-          (c == '&' || c == '|' || c == '<' || c == '>' || c == '(' || c == ')' || c == '!')) {
-        end_word();  // inside [[ ]], operators are part of the expression
-        ++pos_;
-        continue;
-      }
-      if (c == ';' || c == '|' || (c == '&' && At(1) != '>')) {
-        end_command();
-        ++pos_;
-        continue;
-      }
-      if (c == '<' || c == '>' || c == '&') {
-        end_word();
-        if (c == '<' && At(1) == '<' && At(2) == '<') {
-          pos_ += 3;  // a here-string: its word is an ordinary one
-        } else if (c == '<' && At(1) == '<') {
-          pos_ += 2;
-          ReadHereDocumentOperator();
-        } else if ((c == '<' || c == '>') && At(1) == '(') {
-          pos_ += 2;  // process substitution: a list of its own
-          ReadList(true);
-          word.Close();
-          word.known = false;
-        } else {
-          while (!AtEnd() && (At(0) == '<' || At(0) == '>' || At(0) == '&' || At(0) == '|')) {
-            ++pos_;
-          }
-          redirect_next = true;
-        }
-        continue;
-      }
-      if (c == '(') {
-        end_word();
-        if (At(1) == ')') {  // name() { ...; }
-          pos_ += 2;
-          continue;
-        }
-        bool arithmetic =
-            At(1) == '(' && (command.words.empty() ||
-                             (command.words.back().known && command.words.back().text == "for"));
-        if (arithmetic) {
-          pos_ += 2;
-          ReadArithmetic(')');
-        } else {
-          ++pos_;
-          ReadList(true);
-        }
-        continue;
-      }
-      if (c == ')') {
-        if (open_cases > 0) {  // the end of a case pattern
-          end_command();
-          ++pos_;
-          continue;
-        }
-        if (in_parens) {
-          end_command();
-          ++pos_;
-          return;
-        }
-        end_word();
-        ++pos_;
-        continue;
-      }
-      if (c == '#' && !word.started) {
+      } else if (std::string_view(";&|<>()").find(c) != std::string_view::npos ||
+                 (c == '!' && list.command.in_condition)) {
+        if (ReadOperator(&list, in_parens)) return;
+      } else if (c == '#' && !list.word.started) {
         ReadComment();
-        continue;
+      } else {
+        if (!list.word.started) {
+          list.word.redirect_target = list.redirect_next;
+          list.redirect_next = false;
+        }
+        ReadWordPart(&list.word);
       }
-      if (!word.started) {
-        word.redirect_target = redirect_next;
-        redirect_next = false;
-      }
-      ReadWordPart(&word);
     }
-    end_command();
+    EndCommand(&list);
+  }
+
+  // At an operator character. Returns true at the `)` that ends a list `in_parens`.
+  bool ReadOperator(List* list, bool in_parens) {
+    char c = At(0);
+    if (list->command.in_condition) {  // inside [[ ]], operators are part of the expression
+      EndWord(list);
+      ++pos_;
+      return false;
+    }
+    if (c == ';' || c == '|' || (c == '&' && At(1) != '>')) {
+      EndCommand(list);
+      ++pos_;
+      return false;
+    }
+    if (c == ')') {
+      bool ends_pattern = list->open_cases > 0;  // case x in a) ...
+      if (ends_pattern || in_parens) {
+        EndCommand(list);
+      } else {
+        EndWord(list);
+      }
+      ++pos_;
+      return in_parens && !ends_pattern;
+    }
+    EndWord(list);
+    if (c == '(') {
+      const std::vector<Word>& words = list->command.words;
+      bool arithmetic =
+          At(1) == '(' && (words.empty() || (words.back().known && words.back().text == "for"));
+      if (At(1) == ')') {  // name() { ...; }
+        pos_ += 2;
+      } else if (arithmetic) {
+        pos_ += 2;
+        ReadArithmetic(')');
+      } else {
+        ++pos_;
+        ReadList(true);
+      }
+    } else if (c == '<' && At(1) == '<' && At(2) == '<') {
+      pos_ += 3;  // a here-string: its word is an ordinary one
+    } else if (c == '<' && At(1) == '<') {
+      pos_ += 2;
+      ReadHereDocumentOperator();
+    } else if (At(1) == '(') {  // <( and >(: process substitution, a list of its own
+      pos_ += 2;
+      ReadList(true);
+      list->word.Close();
+      list->word.known = false;
+    } else {
+      while (!AtEnd() && std::string_view("<>&|").find(At(0)) != std::string_view::npos) ++pos_;
+      list->redirect_next = true;
+    }
+    return false;
   }
 
   // One piece of a word at pos_: a character, an escape, a quoted string or an expansion.
@@ -615,109 +592,16 @@ class ShellReader {
   // The checks that need a whole simple command: what its program does with each word.
   void CheckCommand(const SimpleCommand& command) {
     if (failed_ || command.words.empty()) return;
-    if (command.arithmetic_test && command.condition_placeholder != std::string_view::npos) {
-      size_t at = command.condition_placeholder;
-      return Fail(at, fmt::format("{} stands in [[ ... ]] with an arithmetic comparison (-eq, "
-                                  "-lt, ...), where bash evaluates the value and runs code it "
-                                  "holds; compare with [ ... ] (test), which does not",
-                                  Placeholder(at)));
+    std::vector<ShellWord> words;
+    for (const Word& w : command.words) {
+      words.push_back({w.known ? std::optional<std::string_view>(w.text) : std::nullopt, w.raw,
+                       w.first_placeholder});
     }
-    size_t first = 0;
-    const std::vector<Word>& words = command.words;
-    for (; first < words.size(); ++first) {
-      const Word& w = words[first];
-      std::string_view assigned = w.AssignedName();
-      if (!assigned.empty()) {
-        if (w.has_placeholder() && integer_names_.count(std::string(assigned))) {
-          return FailInteger(w.first_placeholder);
-        }
-        continue;
-      }
-      static const std::set<std::string_view> kReserved = {"!",     "{",     "}",   "if", "then",
-                                                           "else",  "elif",  "fi",  "do", "done",
-                                                           "while", "until", "time"};
-      if (w.known && kReserved.count(w.text)) continue;
-      break;
+    ShellCommandChecker::Problem problem;
+    auto placeholder = [this](size_t offset) { return Placeholder(offset); };
+    if (!commands_.Check(words, command.arithmetic_test, placeholder, &problem)) {
+      Fail(problem.offset, std::move(problem.message));
     }
-    if (first == words.size()) return;
-    std::vector<std::optional<std::string_view>> texts;
-    for (size_t i = first; i < words.size(); ++i) {
-      texts.push_back(words[i].known ? std::optional<std::string_view>(words[i].text)
-                                     : std::nullopt);
-    }
-    if (texts[0]) CheckBuiltin(*texts[0], words, first);
-    if (failed_) return;
-    CodeArgument code = FindCodeArgument(texts);
-    if (!code.found()) return;
-    for (size_t i = 0; i < texts.size(); ++i) {
-      const Word& w = words[first + i];
-      if (!code.IsCode(i) || !w.has_placeholder()) continue;
-      return Fail(w.first_placeholder, CodeArgumentMessage(Placeholder(w.first_placeholder), code));
-    }
-  }
-
-  void FailInteger(size_t at) {
-    Fail(at, fmt::format("{} is given to an integer variable (declare -i) or to let, which bash "
-                         "evaluates as arithmetic, running code the value holds; check it is a "
-                         "number first",
-                         Placeholder(at)));
-  }
-
-  // Builtins that take a value as a variable name, or evaluate it as arithmetic.
-  void CheckBuiltin(std::string_view name, const std::vector<Word>& words, size_t first) {
-    static const std::set<std::string_view> kDeclare = {"declare", "typeset", "local", "export",
-                                                        "readonly"};
-    if (kDeclare.count(name)) {
-      bool integer = false;
-      for (size_t i = first + 1; i < words.size(); ++i) {
-        const Word& w = words[i];
-        if (w.known && w.text.size() > 1 && w.text[0] == '-' && w.text != "--" &&
-            w.text.find('i') != std::string::npos) {
-          integer = true;
-        }
-      }
-      for (size_t i = first + 1; i < words.size(); ++i) {
-        const Word& w = words[i];
-        std::string_view assigned = w.AssignedName();
-        if (integer && !assigned.empty()) integer_names_.insert(std::string(assigned));
-        if (integer && IsName(w.text)) integer_names_.insert(w.text);
-        if (!w.has_placeholder()) continue;
-        if (integer) return FailInteger(w.first_placeholder);
-        if (assigned.empty() || w.raw.find('[') != std::string::npos) {
-          return FailName(w.first_placeholder, name);
-        }
-      }
-      return;
-    }
-    // Builtins whose operands are variable names, and their options that take a value.
-    static const std::map<std::string_view, std::string_view> kNameTakers = {
-        {"unset", ""},
-        {"read", "adinNptu"},
-        {"mapfile", "dnOsuCc"},
-        {"readarray", "dnOsuCc"},
-        {"printf", "v"}};
-    auto takes = kNameTakers.find(name);
-    if (takes == kNameTakers.end()) return;
-    for (size_t i = first + 1; i < words.size(); ++i) {
-      const Word& w = words[i];
-      if (w.known && w.text.size() > 1 && w.text[0] == '-' && w.text != "--") {
-        char letter = w.text.back();
-        if (takes->second.find(letter) == std::string_view::npos) continue;
-        bool names = letter == 'v' || (letter == 'a' && name == "read");  // printf -v, read -a
-        if (++i < words.size() && names && words[i].has_placeholder()) {
-          return FailName(words[i].first_placeholder, name);
-        }
-        continue;
-      }
-      if (name == "printf") return;  // the format and its arguments are data
-      if (w.has_placeholder()) return FailName(w.first_placeholder, name);
-    }
-  }
-
-  void FailName(size_t at, std::string_view program) {
-    Fail(at, fmt::format("{} is taken as a variable name by {}, and bash evaluates an array "
-                         "subscript in a name (a[$(cmd)]); write the name itself",
-                         Placeholder(at), program));
   }
 
   std::string_view text_;
@@ -726,7 +610,7 @@ class ShellReader {
   std::vector<int> piece_at_;                 // per byte: the variable piece starting there, or -1
   std::vector<size_t> piece_end_;             // per piece: one past its "}}"
   std::vector<HereDocument> here_documents_;  // operators read, bodies not yet
-  std::set<std::string> integer_names_;       // declared with -i so far
+  ShellCommandChecker commands_;
   size_t pos_ = 0;
   bool failed_ = false;
   TemplateProblem problem_;
