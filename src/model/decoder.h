@@ -637,7 +637,9 @@ class Decoder {
         id = value.text();
         task->pos = pos;
         if (!IsValidId(id)) {
-          Error(pos, fmt::format("invalid task id '{}' (use letters, digits, '_', '.', '-')", id));
+          Error(pos, fmt::format("invalid task id '{}' (use letters, digits, '_', '.', '-'; not . "
+                                 "or ..)",
+                                 id));
         }
         task->symbol = m_->symbols.Intern(id);
         task->id = m_->symbols.Name(task->symbol);

@@ -15,7 +15,8 @@
 namespace mex {
 
 bool IsValidId(std::string_view id) {
-  if (id.empty()) return false;
+  // An id names folders (logs/ID/): "." and ".." would name others.
+  if (id.empty() || id == "." || id == "..") return false;
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '-';

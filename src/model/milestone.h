@@ -14,7 +14,7 @@
 
 namespace mex {
 
-// Whether `id` is a valid task, phase or pool name: [A-Za-z0-9_.-]+.
+// Whether `id` is a valid task, phase or pool name: [A-Za-z0-9_.-]+, but not "." or "..".
 bool IsValidId(std::string_view id);
 
 enum class Schema : uint8_t { kNone, kKiro, kSpec, kTasks };
