@@ -40,14 +40,16 @@ bool IsHiddenControl(char32_t code) {
          (code >= 0x2066 && code <= 0x2069);
 }
 
-std::string Replace(std::string_view text, bool keep_newline) {
+}  // namespace
+
+std::string TerminalSafeLine(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
     auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
-      bool keep = (c >= 0x20 && c != 0x7F) || c == '\t' || (c == '\n' && keep_newline);
+      bool keep = (c >= 0x20 && c != 0x7F) || c == '\t';
       out += keep ? static_cast<char>(c) : '?';
       ++i;
       continue;
@@ -66,16 +68,6 @@ std::string Replace(std::string_view text, bool keep_newline) {
     }
   }
   return out;
-}
-
-}  // namespace
-
-std::string TerminalSafe(std::string_view text) {
-  return Replace(text, /*keep_newline=*/true);
-}
-
-std::string TerminalSafeLine(std::string_view text) {
-  return Replace(text, /*keep_newline=*/false);
 }
 
 }  // namespace mex

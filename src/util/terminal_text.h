@@ -6,15 +6,13 @@
 
 namespace mex {
 
-// `text` with every character that a terminal could take as a command, or that could make the
-// text look other than it is, replaced by '?', as `ls` does on a terminal: C0 controls but tab
-// and newline, DEL, C1 controls (U+0080-U+009F), each byte that is not part of valid UTF-8 (a
-// lone 0x9b is CSI to an 8-bit terminal), and the bidi embeddings, overrides and isolates
-// (U+202A-U+202E, U+2066-U+2069: "Trojan Source"). The printers apply it; the engine, the
-// store and --json keep the raw bytes.
-std::string TerminalSafe(std::string_view text);
-
-// The same, and a newline becomes '?' too: for a value printed inside one line of output.
+// `text` as one line for a terminal: every character that a terminal could take as a command,
+// or that could make the text look other than it is, replaced by '?', as `ls` does on a
+// terminal. That is C0 controls but tab (newline too: a line break is mex's to print), DEL, C1
+// controls (U+0080-U+009F), each byte that is not part of valid UTF-8 (a lone 0x9b is CSI to an
+// 8-bit terminal), and the bidi embeddings, overrides and isolates (U+202A-U+202E,
+// U+2066-U+2069: "Trojan Source"). The printers apply it; the engine, the store and --json keep
+// the raw bytes.
 std::string TerminalSafeLine(std::string_view text);
 
 }  // namespace mex
