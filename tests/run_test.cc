@@ -109,6 +109,23 @@ TEST(RunTest, CommandNotFoundRunsOnceAsPermanent) {
             std::string::npos);
 }
 
+TEST(RunTest, ClassifyPatternThatBacktracksExponentiallyStillClassifies) {
+  // "(a+)+b" against a line of 44 a's: std::regex backtracked for days at 100% CPU and mex
+  // answered no signal. RE2 finds no match at once, and the next rule classifies the attempt.
+  MexRun run(
+      "classify:\n"
+      "  - {pattern: '(a+)+b', class: transient}\n"
+      "  - {pattern: '^(a+)+$', class: permanent}\n"
+      "tasks:\n  - {id: t, run: 'printf \"%044d\\n\" 0 | tr 0 a; exit 1'}\n");
+  EXPECT_EQ(run.result.exit_code, 1) << run.result.err;
+  auto failed = Of(run.events, "task_failed", "t");
+  ASSERT_EQ(failed.size(), 1u) << run.result.out;
+  EXPECT_EQ(failed[0]["class"], "permanent");
+  EXPECT_EQ(failed[0]["attempt"], 1);
+  EXPECT_EQ(failed[0]["reason"],
+            "classify rule at line 3: exit 1, log matched \"" + std::string(44, 'a') + "\"");
+}
+
 TEST(RunTest, ArgvCommandThatDoesNotExistIsPermanent) {
   MexRun run("tasks:\n  - {id: missing, run: [no-such-program-anywhere]}\n");
   EXPECT_EQ(run.result.exit_code, 1);

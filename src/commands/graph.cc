@@ -6,6 +6,7 @@
 #include "commands/commands.h"
 #include "commands/load.h"
 #include "plan/roadmap.h"
+#include "util/terminal_text.h"
 
 namespace mex {
 
@@ -26,20 +27,49 @@ Marked MarkCriticalPath(const Milestone& m, const Roadmap& r) {
   return marked;
 }
 
+// `text` as a DOT string in double quotes. Inside them only '"' and '\' take a backslash: "\\" is
+// one backslash in a label, and a lone one before the closing quote would swallow it. '<', '>',
+// '{', '}' and '|' mean something only to record shapes and HTML labels, which mex does not use.
+// A control character becomes '?': the output goes to a terminal as often as to dot.
+std::string DotString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : TerminalSafeLine(text)) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// `text` inside a mermaid label in double quotes. Mermaid decodes entity codes ("#35;") there, so
+// '#' is written as one, and so are '"' (it would end the label), '<', '>', '&' (labels are HTML)
+// and '`' (it starts a markdown label).
+std::string MermaidLabel(std::string_view text) {
+  std::string out;
+  for (char c : TerminalSafeLine(text)) {
+    if (std::string_view("\"#<>&`").find(c) != std::string_view::npos) {
+      out += fmt::format("#{};", static_cast<int>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 void PrintDot(const Milestone& m, const Graph& g, const Marked& cp) {
-  fmt::print("digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box, style=rounded];\n", m.id);
+  fmt::print("digraph {} {{\n  rankdir=LR;\n  node [shape=box, style=rounded];\n", DotString(m.id));
   for (size_t p = 0; p < m.phases.size(); ++p) {
-    fmt::print("  subgraph \"cluster_{}\" {{\n    label=\"{} ({:g}%)\";\n", m.phases[p].name,
-               m.phases[p].name, m.phases[p].weight);
-    for (uint32_t t : m.phases[p].tasks) {
-      fmt::print("    \"{}\"{};\n", m.tasks[t].id,
+    const Phase& phase = m.phases[p];
+    fmt::print("  subgraph {} {{\n    label={};\n", DotString("cluster_" + phase.name),
+               DotString(fmt::format("{} ({:g}%)", phase.name, phase.weight)));
+    for (uint32_t t : phase.tasks) {
+      fmt::print("    {}{};\n", DotString(m.tasks[t].id),
                  cp.task[t] ? " [color=red, penwidth=2, fontcolor=red]" : "");
     }
     fmt::print("  }}\n");
   }
   for (uint32_t t = 0; t < g.size(); ++t) {
     for (uint32_t dep : g.deps(t)) {
-      fmt::print("  \"{}\" -> \"{}\"{};\n", m.tasks[dep].id, m.tasks[t].id,
+      fmt::print("  {} -> {}{};\n", DotString(m.tasks[dep].id), DotString(m.tasks[t].id),
                  cp.edge.count({dep, t}) ? " [color=red, penwidth=2]" : "");
     }
   }
@@ -50,9 +80,11 @@ void PrintMermaid(const Milestone& m, const Graph& g, const Marked& cp) {
   // Mermaid ids are generated (n0, n1, ...): task ids may hold '.' and '-'.
   fmt::print("flowchart LR\n");
   for (size_t p = 0; p < m.phases.size(); ++p) {
-    fmt::print("  subgraph {}[\"{} ({:g}%)\"]\n", fmt::format("phase{}", p), m.phases[p].name,
-               m.phases[p].weight);
-    for (uint32_t t : m.phases[p].tasks) fmt::print("    n{}[\"{}\"]\n", t, m.tasks[t].id);
+    fmt::print("  subgraph phase{}[\"{}\"]\n", p,
+               MermaidLabel(fmt::format("{} ({:g}%)", m.phases[p].name, m.phases[p].weight)));
+    for (uint32_t t : m.phases[p].tasks) {
+      fmt::print("    n{}[\"{}\"]\n", t, MermaidLabel(m.tasks[t].id));
+    }
     fmt::print("  end\n");
   }
   size_t edge_index = 0;

@@ -14,6 +14,7 @@
 #include "flow/kiro_template.h"
 #include "model/template.h"
 #include "util/folder.h"
+#include "util/terminal_text.h"
 
 namespace mex {
 
@@ -83,8 +84,8 @@ std::string AgentList() {
 int InitCommand(const InitOptions& options) {
   std::string milestone = KiroMilestone(options.agent);
   if (milestone.empty()) {
-    fmt::print(stderr, "mex init: unknown agent '{}' (expected one of {})\n", options.agent,
-               AgentList());
+    fmt::print(stderr, "mex init: unknown agent '{}' (expected one of {})\n",
+               TerminalSafeLine(options.agent), AgentList());
     return kExitUsage;
   }
   std::string dir = options.dir.empty() ? "." : options.dir;
@@ -100,7 +101,8 @@ int InitCommand(const InitOptions& options) {
   bool clash = false;
   for (const NewFile& file : files) {
     if (!Exists(file.path)) continue;
-    fmt::print(stderr, "mex init: {} already exists; not overwriting it\n", file.path);
+    fmt::print(stderr, "mex init: {} already exists; not overwriting it\n",
+               TerminalSafeLine(file.path));
     clash = true;
   }
   if (clash) {
@@ -120,14 +122,18 @@ int InitCommand(const InitOptions& options) {
     if (ok) ++written;
   }
   if (!ok) {  // leave things as they were
-    for (size_t i = 0; i < written; ++i) folder.RemoveFile(files[i].name, &err);
+    std::string ignored;
+    for (size_t i = 0; i < written; ++i) folder.RemoveFile(files[i].name, &ignored);
     for (auto it = created.rbegin(); it != created.rend(); ++it) rmdir(it->c_str());
-    fmt::print(stderr, "mex init: {}\nmex init: nothing written\n", err);
+    fmt::print(stderr, "mex init: {}\nmex init: nothing written\n", TerminalSafeLine(err));
     return kExitUsage;
   }
 
-  for (const NewFile& file : files) fmt::print("wrote {}: {}\n", file.path, file.what);
-  std::string path = ShellWord(Join(dir, "milestone.yaml"));
+  for (const NewFile& file : files) {
+    fmt::print("wrote {}: {}\n", TerminalSafeLine(file.path), file.what);
+  }
+  // Quoting keeps a control byte of DIR: on a terminal it is shown as '?'.
+  std::string path = TerminalSafeLine(ShellWord(Join(dir, "milestone.yaml")));
   fmt::print("\nnext:\n");
   if (!demo) fmt::print("  edit `milestone:` in {}: every prompt works from its goal\n", path);
   fmt::print("  mex validate {}\n  mex plan {}\n  mex run {}\n", path, path, path);

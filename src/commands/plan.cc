@@ -8,6 +8,7 @@
 #include "plan/roadmap.h"
 #include "report/roadmap_json.h"
 #include "util/metrics.h"
+#include "util/terminal_text.h"
 
 namespace mex {
 
@@ -41,8 +42,11 @@ std::string CriticalPathText(const Milestone& m, const std::vector<uint32_t>& pa
                      path.size() - 2 * kShownPathEnds, JoinIds(m, tail, tail.size(), " -> "));
 }
 
+// Task ids and phase names are [A-Za-z0-9_.-] (IsValidId); the milestone's id and title are
+// free text.
 void PrintSummary(const Milestone& m, const Roadmap& r) {
-  fmt::print("milestone {}{}\n", m.id, m.title.empty() ? "" : ": " + m.title);
+  fmt::print("milestone {}{}\n", TerminalSafeLine(m.id),
+             m.title.empty() ? "" : ": " + TerminalSafeLine(m.title));
   fmt::print("{} in {}, total effort {:g}, {}, widest batch {}\n",
              Plural(m.tasks.size(), "task", "tasks"), Plural(m.phases.size(), "phase", "phases"),
              r.total_effort, Plural(r.batches.size(), "batch", "batches"), r.max_width);

@@ -17,6 +17,7 @@
 #include "store/sqlite_store.h"
 #include "store/state_lock.h"
 #include "util/metrics.h"
+#include "util/terminal_text.h"
 
 extern char** environ;
 
@@ -37,7 +38,8 @@ std::string IsoTimestamp() {
 bool Supported(const Milestone& m, const RunOptions& options) {
   bool slurm = options.executor == "slurm" || m.defaults.executor == ExecutorKind::kSlurm;
   if (slurm) {
-    fmt::print(stderr, "{}: error: the slurm executor is not available in this version\n", m.file);
+    fmt::print(stderr, "{}: error: the slurm executor is not available in this version\n",
+               TerminalSafeLine(m.file));
     return false;
   }
   return true;
@@ -61,7 +63,7 @@ int RunCommand(const RunOptions& options) {
   StateLock lock;
   if (!Folder::Open(state_dir, true, state.get(), &err) || !lock.Acquire(state, &err) ||
       !Folder::Open(m.workspace, false, &workspace, &err)) {
-    fmt::print(stderr, "mex: {}\n", err);
+    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
     return kExitUsage;
   }
   std::unique_ptr<SqliteStore> db;
@@ -73,12 +75,12 @@ int RunCommand(const RunOptions& options) {
       db = SqliteStore::Open(state_dir, false, &err);
     }
     if (!db) {
-      fmt::print(stderr, "mex: {}\n", err);
+      fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
       return kExitUsage;
     }
     if (!options.new_run) earlier = db->LatestRun(milestone_path);
     if (!db->error().empty()) {  // a read failed: never mistake it for "no earlier run"
-      fmt::print(stderr, "mex: {}\n", db->error());
+      fmt::print(stderr, "mex: {}\n", TerminalSafeLine(db->error()));
       return kExitUsage;
     }
   }
@@ -88,12 +90,12 @@ int RunCommand(const RunOptions& options) {
   run.timestamp = earlier ? earlier->timestamp : IsoTimestamp();
   for (char** e = environ; *e != nullptr; ++e) run.base_env.emplace_back(*e);
   if (!CreateRunFolder(state, earlier ? earlier->id : NewRunId(), &run.paths, &err)) {
-    fmt::print(stderr, "mex: {}\n", err);
+    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
     return kExitUsage;
   }
   LocalExecutor executor(state.get(), &workspace);
   if (!executor.init_error().empty()) {
-    fmt::print(stderr, "mex: {}\n", executor.init_error());
+    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(executor.init_error()));
     return kExitFailed;
   }
   std::unique_ptr<EventSink> sink;
@@ -121,7 +123,7 @@ int RunCommand(const RunOptions& options) {
     }
     scheduler.set_spent_usd(db->SpentUsd(run.paths.run_id));
     if (!db->error().empty()) {  // unread rows would make finished tasks run again
-      fmt::print(stderr, "mex: {}\n", db->error());
+      fmt::print(stderr, "mex: {}\n", TerminalSafeLine(db->error()));
       return kExitUsage;
     }
     scheduler.set_resumed(earlier.has_value());
@@ -132,7 +134,7 @@ int RunCommand(const RunOptions& options) {
     db->SetRunFiles(state, run.paths.run_dir + "/status.json");
   }
   if (!session.WriteRoadmap(&err)) {
-    fmt::print(stderr, "mex: {}\n", err);
+    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
     return kExitFailed;
   }
   int code = 0;
@@ -145,13 +147,14 @@ int RunCommand(const RunOptions& options) {
     db.reset();
   }
   if (!options.json && !options.quiet) {
-    fmt::print("run folder: {}\n", run.paths.run_dir);
+    std::string run_dir = TerminalSafeLine(run.paths.run_dir);
+    fmt::print("run folder: {}\n", run_dir);
     if (options.durable) {
-      fmt::print("  status:     {}/status.json (or: mex status {})\n", run.paths.run_dir,
-                 options.file);
+      fmt::print("  status:     {}/status.json (or: mex status {})\n", run_dir,
+                 TerminalSafeLine(options.file));
     }
-    fmt::print("  gates:      {}/\n", run.paths.validation_dir);
-    fmt::print("  roadmap:    {}/roadmap.json\n", run.paths.run_dir);
+    fmt::print("  gates:      {}/\n", TerminalSafeLine(run.paths.validation_dir));
+    fmt::print("  roadmap:    {}/roadmap.json\n", run_dir);
   }
   return code;
 }

@@ -8,6 +8,7 @@
 #include "exec/process.h"
 #include "store/sqlite_store.h"
 #include "store/state_lock.h"
+#include "util/terminal_text.h"
 
 namespace mex {
 
@@ -26,16 +27,17 @@ int StatusCommand(const StatusOptions& options) {
   std::string err;
   std::unique_ptr<SqliteStore> store = SqliteStore::Open(state_dir, /*read_only=*/true, &err);
   if (!store) {
-    fmt::print(stderr, "mex: {}\n", err);
+    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
     return kExitUsage;
   }
   std::optional<StoredRun> run = store->LatestRun(milestone_key);
   if (!run) {
     if (!store->error().empty()) {
-      fmt::print(stderr, "mex: {}\n", store->error());
+      fmt::print(stderr, "mex: {}\n", TerminalSafeLine(store->error()));
     } else {
-      fmt::print(stderr, "mex: no run of {} recorded in {} (start one with `mex run {}`)\n",
-                 options.file, state_dir, options.file);
+      std::string file = TerminalSafeLine(options.file);
+      fmt::print(stderr, "mex: no run of {} recorded in {} (start one with `mex run {}`)\n", file,
+                 TerminalSafeLine(state_dir), file);
     }
     return kExitUsage;
   }
@@ -45,7 +47,7 @@ int StatusCommand(const StatusOptions& options) {
   bool live = holder != 0 && holder == run->pid;
   nlohmann::ordered_json status;
   if (!store->ReadStatus(run->id, WallClockSeconds(), live, &status)) {
-    fmt::print(stderr, "mex: {}\n", store->error());
+    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(store->error()));
     return kExitUsage;
   }
   if (options.json) {

@@ -2,6 +2,7 @@
 
 #include "commands/commands.h"
 #include "commands/load.h"
+#include "util/terminal_text.h"
 
 namespace mex {
 
@@ -16,7 +17,7 @@ int ValidateCommand(const std::string& file) {
           "when it starts",
           phase.name, phase.tasks_from);
   }
-  fmt::print("{}: ok: {} task{} in {} phase{}{}\n", file, m.tasks.size(),
+  fmt::print("{}: ok: {} task{} in {} phase{}{}\n", TerminalSafeLine(file), m.tasks.size(),
              m.tasks.size() == 1 ? "" : "s", m.phases.size(), m.phases.size() == 1 ? "" : "s",
              dynamic);
   return kExitOk;

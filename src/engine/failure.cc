@@ -7,18 +7,13 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
-#include <regex>
 #include <string>
+
+#include "model/classify_pattern.h"
 
 namespace mex {
 namespace {
 
-// libstdc++'s regex recurses once per character a repetition consumes: a 16 KiB line overflows
-// the stack (sooner under ASan). User patterns therefore see the log a line at a time, and a
-// longer line as overlapping windows of this size (a match up to kRegexOverlap long is always
-// found). Small windows also bound the quadratic cost of a pattern like ".*x" on a long line.
-constexpr size_t kRegexWindow = 1024;
-constexpr size_t kRegexOverlap = 256;
 constexpr size_t kMaxQuote = 60;
 
 // Texts that name the cause of a failure, matched case-insensitively in the log tail.
@@ -211,32 +206,6 @@ std::string Quote(std::string_view text) {
   return "\"" + quoted + "\"";
 }
 
-// Searches each line of `text` (long lines in overlapping windows); fills `matched` on success.
-bool SearchLines(std::string_view text, const std::regex& re, std::string* matched) {
-  size_t line_start = 0;
-  while (line_start <= text.size()) {
-    size_t line_end = text.find('\n', line_start);
-    if (line_end == std::string_view::npos) line_end = text.size();
-    size_t start = line_start;
-    while (true) {
-      size_t end = std::min(line_end, start + kRegexWindow);
-      auto flags = std::regex_constants::match_default;
-      if (start != line_start) flags |= std::regex_constants::match_not_bol;
-      if (end != line_end) flags |= std::regex_constants::match_not_eol;
-      std::match_results<std::string_view::const_iterator> m;
-      if (std::regex_search(text.begin() + start, text.begin() + end, m, re, flags)) {
-        *matched = m.str();
-        return true;
-      }
-      if (end == line_end) break;
-      start = end - kRegexOverlap;
-    }
-    if (line_end == text.size()) break;
-    line_start = line_end + 1;
-  }
-  return false;
-}
-
 bool Contains(const std::vector<int>& values, int value) {
   return std::find(values.begin(), values.end(), value) != values.end();
 }
@@ -254,12 +223,11 @@ bool RuleMatches(const ClassifyRule& rule, const AttemptOutcome& outcome, std::s
   }
   if (rule.timeout && *rule.timeout != (end.reason == EndReason::kTimedOut)) return false;
   if (!rule.pattern.empty()) {
-    try {
-      std::regex re(rule.pattern, std::regex::ECMAScript);
-      if (!SearchLines(outcome.log_tail, re, matched)) return false;
-    } catch (const std::regex_error&) {
-      return false;  // the loader rejects such patterns; a rule that cannot match does not
-    }
+    // One search of the whole tail: RE2 takes time linear in it, whatever the pattern. The
+    // loader compiled the pattern (a rule made elsewhere without one never matches).
+    std::string_view match;
+    if (!rule.regex || !SearchClassifyPattern(*rule.regex, outcome.log_tail, &match)) return false;
+    *matched = match;
   }
   return true;
 }

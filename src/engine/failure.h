@@ -16,7 +16,7 @@ std::string_view FailureClassName(FailureClass c);
 // What is known of an attempt once it is over.
 struct AttemptOutcome {
   AttemptEnd end;
-  std::string log_tail;      // the last few KiB of the attempt's log
+  std::string log_tail;      // the last 4 KiB of the attempt's log (kLogTailBytes, scheduler.cc)
   std::string output_error;  // non-empty: exit 0 but the declared output is missing or invalid
   // Non-empty: the agent's own result says the attempt failed, whatever its exit code (claude's
   // "is_error": true, gemini's exit codes, ...), as `agent_class`.
@@ -30,7 +30,8 @@ struct Classification {
   std::string reason;  // one line for a person: "exit 127: command not found", "timed out"
 };
 
-// The user's rules first (every condition of a rule must hold), then what the agent's own result
+// The user's rules first (every condition of a rule must hold; a pattern is searched with the
+// RE2 the loader compiled, in time linear in the log tail), then what the agent's own result
 // says (for an attempt that exited by itself), then the defaults of SPEC §4:
 // timeout and stall kill → transient; spawn failure, exit 126/127 → permanent; exit 137, SIGKILL
 // not sent by mex, or "No space left on device" / "Cannot allocate memory" / "Too many open

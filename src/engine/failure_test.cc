@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "model/classify_pattern.h"
+
 namespace mex {
 namespace {
 
@@ -44,6 +46,14 @@ ClassifyRule Rule(FailureClass c, uint32_t line) {
   rule.failure_class = c;
   rule.pos.line = line;
   return rule;
+}
+
+// A rule's pattern as the loader sets it: the text and its compiled RE2.
+void SetPattern(ClassifyRule* rule, const std::string& pattern) {
+  std::string err;
+  rule->pattern = pattern;
+  rule->regex = CompileClassifyPattern(pattern, &err);
+  ASSERT_TRUE(rule->regex) << pattern << ": " << err;
 }
 
 TEST(FailureTest, ClassNames) {
@@ -91,7 +101,7 @@ TEST(FailureTest, CancelledIgnoresUserRules) {
   AttemptOutcome o = EndedBy(EndReason::kCancelled);
   o.log_tail = "fatal: bad config";
   ClassifyRule rule = Rule(FailureClass::kPermanent, 4);
-  rule.pattern = "fatal";
+  SetPattern(&rule, "fatal");
   EXPECT_EQ(Classify(o, {rule}).failure_class, FailureClass::kTransient);
 }
 
@@ -227,7 +237,7 @@ TEST(FailureTest, UserRuleTakesPrecedence) {
 TEST(FailureTest, UserRuleNeedsEveryCondition) {
   ClassifyRule rule = Rule(FailureClass::kPermanent, 7);
   rule.exit_codes = {1, 3};
-  rule.pattern = "quota (exceeded|reached)";
+  SetPattern(&rule, "quota (exceeded|reached)");
   // Exit code matches, pattern does not.
   EXPECT_EQ(Classify(Exited(1, "something else"), {rule}).failure_class, FailureClass::kLogic);
   // Pattern matches, exit code does not.
@@ -278,9 +288,9 @@ TEST(FailureTest, UserRuleExitCodeNeedsAnExit) {
 }
 
 TEST(FailureTest, UserPatternSurvivesAHugeLogLine) {
-  // One regex match over 32 KiB would overflow the stack in libstdc++'s recursive matcher.
+  // libstdc++'s recursive matcher overflowed the stack on one match over 32 KiB.
   ClassifyRule rule = Rule(FailureClass::kPermanent, 6);
-  rule.pattern = "FATAL: x+";
+  SetPattern(&rule, "FATAL: x+");
   std::string log = std::string(60000, 'y') + "FATAL: " + std::string(32000, 'x') + "\n";
   Classification c = Classify(Exited(1, log), {rule});
   EXPECT_EQ(c.failure_class, FailureClass::kPermanent);
@@ -289,9 +299,9 @@ TEST(FailureTest, UserPatternSurvivesAHugeLogLine) {
             FailureClass::kLogic);
 }
 
-TEST(FailureTest, UserPatternFindsAMatchAcrossWindows) {
+TEST(FailureTest, UserPatternFindsAMatchAnywhereInALongLine) {
   ClassifyRule rule = Rule(FailureClass::kPermanent, 6);
-  rule.pattern = "quota exceeded for project [a-z]+";
+  SetPattern(&rule, "quota exceeded for project [a-z]+");
   for (size_t at : {1000u, 1010u, 1020u, 1030u, 5000u}) {
     std::string log =
         std::string(at, 'y') + " quota exceeded for project alpha " + std::string(3000, 'y');
@@ -301,11 +311,55 @@ TEST(FailureTest, UserPatternFindsAMatchAcrossWindows) {
 
 TEST(FailureTest, UserPatternAnchorsAtLineStart) {
   ClassifyRule rule = Rule(FailureClass::kPermanent, 6);
-  rule.pattern = "^fatal:";
+  SetPattern(&rule, "^fatal:");
   EXPECT_EQ(Classify(Exited(1, "ok\nfatal: no repo\n"), {rule}).failure_class,
             FailureClass::kPermanent);
   EXPECT_EQ(Classify(Exited(1, "ok\nnot fatal: fine\n"), {rule}).failure_class,
             FailureClass::kLogic);
+}
+
+TEST(FailureTest, UserPatternThatBacktracksExponentiallyReturns) {
+  // A backtracking matcher tries 2^n ways to split n a's between the two '+' before it gives up:
+  // std::regex did not return from 44 of them (killed after 60 s). RE2 runs in linear time.
+  ClassifyRule rule = Rule(FailureClass::kPermanent, 3);
+  SetPattern(&rule, "(a+)+b");
+  EXPECT_EQ(Classify(Exited(1, std::string(44, 'a')), {rule}).failure_class, FailureClass::kLogic);
+  EXPECT_EQ(Classify(Exited(1, std::string(64 * 1024, 'a')), {rule}).failure_class,
+            FailureClass::kLogic);
+  Classification c = Classify(Exited(1, std::string(44, 'a') + "b\n"), {rule});
+  EXPECT_EQ(c.failure_class, FailureClass::kPermanent);
+  EXPECT_EQ(c.reason,
+            "classify rule at line 3: exit 1, log matched \"" + std::string(44, 'a') + "b\"");
+}
+
+TEST(FailureTest, UserPatternAnchorsAtLineEnd) {
+  ClassifyRule rule = Rule(FailureClass::kPermanent, 6);
+  SetPattern(&rule, "failed$");
+  EXPECT_EQ(Classify(Exited(1, "build failed\nok\n"), {rule}).failure_class,
+            FailureClass::kPermanent);
+  EXPECT_EQ(Classify(Exited(1, "build failed twice\n"), {rule}).failure_class,
+            FailureClass::kLogic);
+}
+
+TEST(FailureTest, UserPatternNeverSpansLines) {
+  ClassifyRule rule = Rule(FailureClass::kPermanent, 6);
+  for (const char* pattern : {"fatal.*repo", "fatal\\s+repo", "fatal[^x]+repo"}) {
+    SetPattern(&rule, pattern);
+    EXPECT_EQ(Classify(Exited(1, "fatal\nrepo\n"), {rule}).failure_class, FailureClass::kLogic)
+        << pattern;
+    EXPECT_EQ(Classify(Exited(1, "fatal \t repo\n"), {rule}).failure_class,
+              FailureClass::kPermanent)
+        << pattern;
+  }
+}
+
+TEST(FailureTest, UserPatternIsCaseSensitiveUnlessItSaysOtherwise) {
+  ClassifyRule rule = Rule(FailureClass::kPermanent, 6);
+  SetPattern(&rule, "quota exceeded");
+  EXPECT_EQ(Classify(Exited(1, "Quota Exceeded\n"), {rule}).failure_class, FailureClass::kLogic);
+  SetPattern(&rule, "(?i)quota exceeded");
+  EXPECT_EQ(Classify(Exited(1, "Quota Exceeded\n"), {rule}).failure_class,
+            FailureClass::kPermanent);
 }
 
 TEST(FailureTest, BackoffDefaultsDoubleUpToMax) {

@@ -35,7 +35,8 @@ std::string_view EndName(EndReason reason) {
 // How often a retry waiting for memory or disk looks again, in seconds.
 constexpr double kResourcePoll = 1;
 
-// How much of a failed attempt's log the next attempt and the failure report get.
+// How much of a failed attempt's log the next attempt and the failure report get, and what the
+// classify rules' patterns search (the bound of their cost).
 constexpr size_t kLogTailBytes = 4096;
 
 // The executor keys of a gate's commands: the top bit set, the command's index below.

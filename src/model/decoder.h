@@ -9,8 +9,8 @@
 #include <cmath>
 #include <csignal>
 #include <initializer_list>
-#include <regex>
 
+#include "model/classify_pattern.h"
 #include "model/duration.h"
 #include "model/milestone.h"
 #include "model/size.h"
@@ -361,7 +361,7 @@ class Decoder {
                 if (key == "exit") DecodeInts(value, "exit", &rule.exit_codes);
                 if (key == "signal") DecodeSignals(value, &rule.signals);
                 if (key == "timeout") rule.timeout = Bool(value, "timeout");
-                if (key == "pattern") DecodePattern(value, &rule.pattern);
+                if (key == "pattern") DecodePattern(value, &rule);
                 if (key == "class") {
                   has_class = Enum(value, "class", {"transient", "resource", "logic", "permanent"},
                                    &rule.failure_class);
@@ -408,14 +408,12 @@ class Decoder {
     }
   }
 
-  void DecodePattern(N node, std::string* pattern) {
+  void DecodePattern(N node, ClassifyRule* rule) {
     Pos pos = node.pos();
-    if (!String(node, "pattern", pattern)) return;
-    try {
-      std::regex re(*pattern);
-    } catch (const std::regex_error& e) {
-      Error(pos, fmt::format("invalid pattern '{}': {}", *pattern, e.what()));
-    }
+    if (!String(node, "pattern", &rule->pattern)) return;
+    std::string err;
+    rule->regex = CompileClassifyPattern(rule->pattern, &err);
+    if (!rule->regex) Error(pos, fmt::format("invalid pattern '{}': {}", rule->pattern, err));
   }
 
   void DecodeSlurm(N node) {

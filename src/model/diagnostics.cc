@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "util/terminal_text.h"
+
 namespace mex {
 
 void Diagnostics::Error(Pos pos, std::string message) {
@@ -15,12 +17,15 @@ std::string Diagnostics::Format() const {
   std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return a.pos.line != b.pos.line ? a.pos.line < b.pos.line : a.pos.col < b.pos.col;
   });
+  // Messages quote the file's own text (ids, values, patterns): each error stays one clean line.
+  std::string file = TerminalSafeLine(file_);
   std::string out;
   for (const Diagnostic& d : sorted) {
+    std::string message = TerminalSafeLine(d.message);
     if (d.pos.line == 0) {
-      out += fmt::format("{}: error: {}\n", file_, d.message);
+      out += fmt::format("{}: error: {}\n", file, message);
     } else {
-      out += fmt::format("{}:{}:{}: error: {}\n", file_, d.pos.line, d.pos.col, d.message);
+      out += fmt::format("{}:{}:{}: error: {}\n", file, d.pos.line, d.pos.col, message);
     }
   }
   return out;

@@ -30,7 +30,8 @@ class Diagnostics {
   const std::vector<Diagnostic>& errors() const { return errors_; }
   const std::string& file() const { return file_; }
 
-  // Errors sorted by position, each as "FILE:LINE:COL: error: MESSAGE\n".
+  // Errors sorted by position, each as "FILE:LINE:COL: error: MESSAGE\n", for a terminal:
+  // control characters of FILE and MESSAGE shown as '?' (util/terminal_text.h).
   std::string Format() const;
 
  private:

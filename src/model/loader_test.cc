@@ -102,6 +102,49 @@ TEST(LoaderTest, ReportsEveryErrorOfTheFileSortedByLine) {
             "5m, 2h, 1h30m or seconds)\n");
 }
 
+TEST(LoaderTest, PatternsRe2CannotExpressAreErrorsAtTheirPosition) {
+  // RE2 matches in linear time because it leaves out what needs backtracking.
+  for (const char* name : {"bad.yaml", "bad.json"}) {
+    SCOPED_TRACE(name);
+    bool json = std::string(name) == "bad.json";
+    std::string text =
+        json ? "{\"classify\": [\n  {\"pattern\": \"(a)\\\\1\", \"class\": \"logic\"},\n"
+               "  {\"class\": \"logic\", \"pattern\": \"x(?=y)\"}],\n"
+               " \"tasks\": [{\"id\": \"a\", \"run\": \"x\"}]}"
+             : "classify:\n  - {pattern: '(a)\\1', class: logic}\n"
+               "  - {class: logic, pattern: 'x(?=y)'}\ntasks: [{id: a, run: x}]\n";
+    Milestone m;
+    Diagnostics diags(name);
+    EXPECT_FALSE(LoadMilestoneFromString(name, text, &m, &diags));
+    ASSERT_EQ(diags.size(), 2u) << diags.Format();
+    const char* hint =
+        " (RE2 syntax has no backreferences, lookahead or lookbehind, which can take exponential "
+        "time: rewrite the pattern without them)";
+    EXPECT_EQ(diags.errors()[0].pos.line, 2u);
+    EXPECT_EQ(diags.errors()[0].pos.col, 15u);  // the value's opening quote
+    EXPECT_EQ(diags.errors()[0].message,
+              std::string("invalid pattern '(a)\\1': invalid escape sequence: \\1") + hint);
+    EXPECT_EQ(diags.errors()[1].pos.line, 3u);
+    EXPECT_EQ(diags.errors()[1].pos.col, json ? 33u : 29u);
+    EXPECT_EQ(diags.errors()[1].message,
+              std::string("invalid pattern 'x(?=y)': invalid perl operator: (?=") + hint);
+  }
+}
+
+TEST(LoaderTest, PatternIsCompiledByTheLoader) {
+  Milestone m;
+  Diagnostics diags("p.yaml");
+  ASSERT_TRUE(LoadMilestoneFromString(
+      "p.yaml",
+      "classify: [{pattern: 'a+b', class: logic}, {exit: 1, class: logic}]\n"
+      "tasks: [{id: a, run: x}]\n",
+      &m, &diags))
+      << diags.Format();
+  ASSERT_EQ(m.classify.size(), 2u);
+  EXPECT_NE(m.classify[0].regex, nullptr);
+  EXPECT_EQ(m.classify[1].regex, nullptr);  // no pattern
+}
+
 TEST(LoaderTest, SymbolTableInternsOnce) {
   SymbolTable symbols;
   uint32_t a = symbols.Intern("alpha");

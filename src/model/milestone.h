@@ -12,6 +12,10 @@
 
 #include "model/diagnostics.h"
 
+namespace re2 {
+class RE2;
+}
+
 namespace mex {
 
 // Whether `id` is a valid task, phase or pool name: [A-Za-z0-9_.-]+, but not "." or "..".
@@ -78,7 +82,8 @@ struct ClassifyRule {
   std::vector<int> exit_codes;
   std::vector<int> signals;
   std::optional<bool> timeout;
-  std::string pattern;  // ECMAScript regex over the attempt's log tail
+  std::string pattern;  // searched in the attempt's log tail (model/classify_pattern.h)
+  std::shared_ptr<const re2::RE2> regex;  // `pattern` as the loader compiled it, once
   FailureClass failure_class = FailureClass::kLogic;
   Pos pos;
 };

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "model/duration.h"
+#include "util/terminal_text.h"
 
 namespace mex {
 
@@ -17,6 +18,9 @@ std::string Seconds(double s) {
 }  // namespace
 
 void PlainReporter::OnEvent(const Event& e) {
+  // A reason can quote an agent's result or a task's log, and a gate's missing items come from
+  // artifacts: free text. Ids, phase names and classes are mex's own or [A-Za-z0-9_.-].
+  std::string reason = TerminalSafeLine(e.reason);
   std::string line;
   switch (e.kind) {
     case EventKind::kRunStarted:
@@ -31,7 +35,7 @@ void PlainReporter::OnEvent(const Event& e) {
       if (!quiet_) {
         line = fmt::format("phase {}", e.phase);
         std::string added = e.added > 0 ? fmt::format("{} task{} added from {}", e.added,
-                                                      e.added == 1 ? "" : "s", e.reason)
+                                                      e.added == 1 ? "" : "s", reason)
                                         : "";
         std::string kept = e.succeeded > 0 ? fmt::format("{} kept", e.succeeded) : "";
         if (!added.empty() || !kept.empty()) {
@@ -51,28 +55,28 @@ void PlainReporter::OnEvent(const Event& e) {
       break;
     case EventKind::kTaskRetry:
       line = fmt::format("retry {} in {}: attempt {}/{} failed, {}: {}", e.task, Seconds(e.delay_s),
-                         e.attempt, e.max_attempts, e.failure_class, e.reason);
+                         e.attempt, e.max_attempts, e.failure_class, reason);
       break;
     case EventKind::kTaskWaiting:
-      line = fmt::format("wait {}: {}", e.task, e.reason);
+      line = fmt::format("wait {}: {}", e.task, reason);
       break;
     case EventKind::kTaskSucceeded:
       if (!quiet_) line = fmt::format("done {} ({})", e.task, Seconds(e.elapsed_s));
       break;
     case EventKind::kTaskFailed:
       line = e.attempt == 0  // failed before it could start (its agent's program is missing)
-                 ? fmt::format("FAILED {} (not started), {}: {}", e.task, e.failure_class, e.reason)
+                 ? fmt::format("FAILED {} (not started), {}: {}", e.task, e.failure_class, reason)
                  : fmt::format("FAILED {} (attempt {}/{}), {}: {}", e.task, e.attempt,
-                               e.max_attempts, e.failure_class, e.reason);
+                               e.max_attempts, e.failure_class, reason);
       break;
     case EventKind::kTaskSkipped:
-      line = fmt::format("skip {}: {}", e.task, e.reason);
+      line = fmt::format("skip {}: {}", e.task, reason);
       break;
     case EventKind::kTaskCancelled:
-      line = fmt::format("cancel {}: {}", e.task, e.reason);
+      line = fmt::format("cancel {}: {}", e.task, reason);
       break;
     case EventKind::kGateCommand:
-      if (!quiet_) line = fmt::format("gate {}: run {}", e.phase, e.reason);
+      if (!quiet_) line = fmt::format("gate {}: run {}", e.phase, reason);
       break;
     case EventKind::kPhaseFinished:
       if (!quiet_ || !e.passed) {
@@ -81,11 +85,11 @@ void PlainReporter::OnEvent(const Event& e) {
             "done",
             e.phase, e.passed ? "passed" : "FAILED", e.score, e.min_score,
             std::floor(e.progress * 100));
-        if (!e.reason.empty()) line += "\n  " + e.reason;
+        if (!reason.empty()) line += "\n  " + reason;
         if (!e.passed) {
           constexpr size_t kShown = 10;  // the validation file has them all
           for (size_t i = 0; i < e.missing.size() && i < kShown; ++i) {
-            line += "\n  missing: " + e.missing[i];
+            line += "\n  missing: " + TerminalSafeLine(e.missing[i]);
           }
           if (e.missing.size() > kShown) {
             line += fmt::format("\n  ... and {} more", e.missing.size() - kShown);
@@ -94,22 +98,21 @@ void PlainReporter::OnEvent(const Event& e) {
       }
       break;
     case EventKind::kPhaseRerun:
-      line =
-          fmt::format("rerun phase {} ({}/{}): {}", e.phase, e.attempt, e.max_attempts, e.reason);
+      line = fmt::format("rerun phase {} ({}/{}): {}", e.phase, e.attempt, e.max_attempts, reason);
       break;
     case EventKind::kBudgetSpent:
-      line = fmt::format("budget spent: {}; no new attempt starts", e.reason);
+      line = fmt::format("budget spent: {}; no new attempt starts", reason);
       break;
     case EventKind::kInterrupted:
-      line = e.reason.starts_with("SIG")
+      line = reason.starts_with("SIG")
                  ? fmt::format(
                        "interrupted ({}): ending running tasks; press Ctrl-C again to "
                        "kill them",
-                       e.reason)
-                 : fmt::format("stopping: {}; ending running tasks", e.reason);
+                       reason)
+                 : fmt::format("stopping: {}; ending running tasks", reason);
       break;
     case EventKind::kRunFinished:
-      line = fmt::format("{}: {} succeeded, {} failed, {} skipped, {} cancelled in {}", e.reason,
+      line = fmt::format("{}: {} succeeded, {} failed, {} skipped, {} cancelled in {}", reason,
                          e.succeeded, e.failed, e.skipped, e.cancelled, Seconds(e.elapsed_s));
       break;
   }

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/terminal_text.h"
+
 namespace mex {
 
 namespace {
@@ -233,8 +235,13 @@ std::string GateText(const nlohmann::ordered_json& gate) {
 }
 
 // Rows of cells as aligned columns: numbers right-aligned, the columns `text` says left-aligned.
-void AppendTable(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& text,
+// Cells hold what the database holds (a failure's reason quotes agents and logs): each is made
+// one clean line first.
+void AppendTable(std::vector<std::vector<std::string>> rows, const std::vector<bool>& text,
                  std::string* out) {
+  for (auto& row : rows) {
+    for (std::string& cell : row) cell = TerminalSafeLine(cell);
+  }
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     widths.resize(std::max(widths.size(), row.size()));
@@ -271,7 +278,7 @@ void AppendPhases(const nlohmann::ordered_json& phases, std::string* out) {
            std::to_string(p["running"].get<int>())};
     if (gates) row.push_back(GateText(p["gate"]));
   }
-  AppendTable(rows, {true, false, false, false, false, false, false, false, true}, out);
+  AppendTable(std::move(rows), {true, false, false, false, false, false, false, false, true}, out);
 }
 
 // A titled table of tasks, at most kMaxListedTasks of them: the task's id, then `describe`'s
@@ -286,7 +293,7 @@ void AppendTasks(const char* title, const nlohmann::ordered_json& tasks, Describ
     std::vector<std::string>& row = rows.emplace_back(describe(tasks[i]));
     row.insert(row.begin(), tasks[i]["id"].get<std::string>());
   }
-  AppendTable(rows, text, out);
+  AppendTable(std::move(rows), text, out);
   if (tasks.size() > kMaxListedTasks) {
     *out += fmt::format("  ... and {} more (mex status --json lists them all)\n",
                         tasks.size() - kMaxListedTasks);
@@ -368,9 +375,10 @@ nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_i
 }
 
 std::string FormatStatus(const nlohmann::ordered_json& status) {
-  std::string out =
-      fmt::format("milestone {}, run {}: {}\n", status["milestone"].get<std::string>(),
-                  status["run"].get<std::string>(), status["state"].get<std::string>());
+  // The milestone's id is free text from the milestone file.
+  std::string out = fmt::format(
+      "milestone {}, run {}: {}\n", TerminalSafeLine(status["milestone"].get<std::string>()),
+      TerminalSafeLine(status["run"].get<std::string>()), status["state"].get<std::string>());
   // Rounded down: 99.96% is not done.
   double percent = std::floor(status["progress"]["weighted"].get<double>() * 1000) / 10;
   out += fmt::format("started {}, {:.1f}% done",
