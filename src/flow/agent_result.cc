@@ -634,7 +634,10 @@ AgentDialect DialectOf(const Agent& agent) {
 
 AgentVerdict ReadAgentResult(AgentDialect d, int exit_code, const std::string& log_path) {
   if (d == AgentDialect::kNone) return AgentVerdict{};
-  std::string log = ReadTail(log_path, kTailBytes);
+  return JudgeAgentLog(d, exit_code, ReadTail(log_path, kTailBytes));
+}
+
+AgentVerdict JudgeAgentLog(AgentDialect d, int exit_code, std::string_view log) {
   switch (d) {
     case AgentDialect::kClaude:
       return JudgeClaude(exit_code, log);

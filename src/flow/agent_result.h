@@ -38,4 +38,8 @@ struct AgentVerdict {
 // engine's default rules apply.
 AgentVerdict ReadAgentResult(AgentDialect d, int exit_code, const std::string& log_path);
 
+// ReadAgentResult for a log already in memory (the fuzz targets): `log` stands for the tail
+// ReadAgentResult would read, so it should hold at most 256 KiB.
+AgentVerdict JudgeAgentLog(AgentDialect d, int exit_code, std::string_view log);
+
 }  // namespace mex

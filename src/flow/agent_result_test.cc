@@ -700,5 +700,18 @@ TEST_F(AgentResultTest, GeminiOtherOutcomesAreNotJudged) {
   EXPECT_EQ(v.input_tokens, 42);
 }
 
+TEST_F(AgentResultTest, LogInMemoryIsJudgedAsItsFileIs) {
+  for (AgentDialect d : {AgentDialect::kClaude, AgentDialect::kCodex, AgentDialect::kGemini}) {
+    for (int exit_code : {0, 1, -1}) {
+      AgentVerdict from_file = Read(d, exit_code, kClaudeSuccess);
+      AgentVerdict from_text = JudgeAgentLog(d, exit_code, kClaudeSuccess);
+      EXPECT_EQ(from_text.judged, from_file.judged);
+      EXPECT_EQ(from_text.failed, from_file.failed);
+      EXPECT_EQ(from_text.reason, from_file.reason);
+      EXPECT_EQ(from_text.cost_usd, from_file.cost_usd);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mex

@@ -67,14 +67,8 @@ void Insert(Milestone* m, size_t phase, const std::vector<BreakdownTask>& tasks)
   }
 }
 
-}  // namespace
-
-bool ReadBreakdown(const std::string& path, std::vector<BreakdownTask>* tasks, std::string* err) {
-  json doc;
-  if (std::string problem = ReadArtifact(path, Schema::kTasks, &doc); !problem.empty()) {
-    *err = problem;
-    return false;
-  }
+// The tasks of a breakdown `doc` that matches the `tasks` schema.
+void TasksOf(const json& doc, std::vector<BreakdownTask>* tasks) {
   tasks->clear();
   for (const json& t : doc["tasks"]) {
     BreakdownTask& b = tasks->emplace_back();
@@ -94,6 +88,27 @@ bool ReadBreakdown(const std::string& path, std::vector<BreakdownTask>* tasks, s
       }
     }
   }
+}
+
+}  // namespace
+
+bool ReadBreakdown(const std::string& path, std::vector<BreakdownTask>* tasks, std::string* err) {
+  json doc;
+  if (std::string problem = ReadArtifact(path, Schema::kTasks, &doc); !problem.empty()) {
+    *err = problem;
+    return false;
+  }
+  TasksOf(doc, tasks);
+  return true;
+}
+
+bool ParseBreakdown(std::string_view text, std::vector<BreakdownTask>* tasks, std::string* err) {
+  json doc;
+  if (std::string problem = ParseArtifact(text, Schema::kTasks, &doc); !problem.empty()) {
+    *err = problem;
+    return false;
+  }
+  TasksOf(doc, tasks);
   return true;
 }
 
