@@ -165,8 +165,14 @@ bool LoadYaml(const std::string& text, Milestone* m, Diagnostics* diags) {
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    diags->Error({static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)},
-                 "invalid YAML: " + e.msg);
+    Pos pos{static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)};
+    // yaml-cpp can place an error past the end of a text that is not UTF-8 ("t\xff\0" at 1:5):
+    // then it is at the end of the file.
+    SourceText source(text);
+    if (pos.line != 0 && source.OffsetOf(pos) == std::string_view::npos) {
+      pos = source.PosOf(text.size());
+    }
+    diags->Error(pos, "invalid YAML: " + e.msg);
     return false;
   }
   Decoder<YamlNode> decoder(m, diags);

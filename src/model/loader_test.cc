@@ -102,6 +102,17 @@ TEST(LoaderTest, ReportsEveryErrorOfTheFileSortedByLine) {
             "5m, 2h, 1h30m or seconds)\n");
 }
 
+TEST(LoaderTest, YamlErrorPastTheEndOfTheTextIsAtItsEnd) {
+  // Found by fuzz_loader_yaml: yaml-cpp put "unknown escape character" of these 3 bytes, which
+  // are not UTF-8, at 1:5, past the end of the file.
+  Milestone m;
+  Diagnostics diags("x.yaml");
+  EXPECT_FALSE(LoadMilestoneFromString("x.yaml", std::string("t\xff\0", 3), &m, &diags));
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags.errors()[0].pos.line, 1u);
+  EXPECT_EQ(diags.errors()[0].pos.col, 4u);
+}
+
 TEST(LoaderTest, SymbolTableInternsOnce) {
   SymbolTable symbols;
   uint32_t a = symbols.Intern("alpha");
