@@ -220,6 +220,11 @@ AgentVerdict& Fail(AgentVerdict& v, FailureClass c, std::string reason) {
   v.judged = true;
   v.failed = true;
   v.failure_class = c;
+  // A reason names what the agent's JSON says (claude's subtype and refused tools, gemini's error
+  // type and tools), where "\n" is a newline: the reason stays one line, as Quote keeps a text.
+  for (char& ch : reason) {
+    if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+  }
   v.reason = std::move(reason);
   return v;
 }
