@@ -409,8 +409,16 @@ class Decoder {
   }
 
   void DecodePattern(N node, std::string* pattern) {
+    // libstdc++ compiles a regex by recursion, a call per character and per group: 90000 bytes,
+    // or 30000 nested groups, overflowed the stack of `mex validate` (under ASan 16 KB did).
+    constexpr size_t kMaxPatternBytes = 4096;
     Pos pos = node.pos();
     if (!String(node, "pattern", pattern)) return;
+    if (pattern->size() > kMaxPatternBytes) {
+      Error(pos, fmt::format("pattern is {} bytes long, more than {}", pattern->size(),
+                             kMaxPatternBytes));
+      return;
+    }
     try {
       std::regex re(*pattern);
     } catch (const std::regex_error& e) {

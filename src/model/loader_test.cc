@@ -161,6 +161,30 @@ TEST(LoaderTest, AliasesWithinReasonAreRead) {
   EXPECT_NE(nested.Format().find("duplicate phase name 'p'"), std::string::npos);
 }
 
+TEST(LoaderTest, ClassifyPatternsLongEnoughToOverflowTheRegexCompilerAreRefused) {
+  // Found while writing the YAML target: std::regex compiles by recursion, and a pattern of 90000
+  // bytes (30000 nested groups) crashed `mex validate` with a stack overflow.
+  for (const std::string& pattern :
+       {std::string(90000, 'a'), std::string(30000, '(') + std::string(30000, ')')}) {
+    Milestone m;
+    Diagnostics diags("c.yaml");
+    EXPECT_FALSE(LoadMilestoneFromString(
+        "c.yaml",
+        "classify: [{pattern: \"" + pattern + "\", class: logic}]\ntasks: [{id: a, run: x}]\n", &m,
+        &diags));
+    EXPECT_EQ(diags.Format(), "c.yaml:1:22: error: pattern is " + std::to_string(pattern.size()) +
+                                  " bytes long, more than 4096\n");
+  }
+  Milestone m;
+  Diagnostics diags("c.yaml");
+  std::string nested = std::string(2048, '(') + std::string(2048, ')');
+  EXPECT_TRUE(LoadMilestoneFromString(
+      "c.yaml",
+      "classify: [{pattern: \"" + nested + "\", class: logic}]\ntasks: [{id: a, run: x}]\n", &m,
+      &diags))
+      << diags.Format();
+}
+
 TEST(LoaderTest, SymbolTableInternsOnce) {
   SymbolTable symbols;
   uint32_t a = symbols.Intern("alpha");
