@@ -5,6 +5,7 @@ packages=(build-essential cmake ninja-build pkg-config
   libyaml-cpp-dev libsimdjson-dev nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev
   libsqlitecpp-dev libxxhash-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev # the fuzz targets: clang, and libFuzzer with the sanitizers' runtimes
   python3 iproute2 git # tests/real_agents: the fake model server, lo in a namespace, codex
   graphviz) # tests/terminal_test: dot reads back what `mex graph` writes
 # node and npm install the agent CLIs; a machine may have them from elsewhere than Debian.

@@ -218,6 +218,11 @@ AgentVerdict& Fail(AgentVerdict& v, FailureClass c, std::string reason) {
   v.judged = true;
   v.failed = true;
   v.failure_class = c;
+  // A reason names what the agent's JSON says (claude's subtype and refused tools, gemini's error
+  // type and tools), where "\n" is a newline: the reason stays one line, as Quote keeps a text.
+  for (char& ch : reason) {
+    if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+  }
   v.reason = std::move(reason);
   return v;
 }
@@ -633,7 +638,10 @@ AgentDialect DialectOf(const Agent& agent) {
 AgentVerdict ReadAgentResult(AgentDialect d, int exit_code, const Folder& folder,
                              const std::string& log_path) {
   if (d == AgentDialect::kNone) return AgentVerdict{};
-  std::string log = folder.ReadTail(log_path, kTailBytes);
+  return JudgeAgentLog(d, exit_code, folder.ReadTail(log_path, kTailBytes));
+}
+
+AgentVerdict JudgeAgentLog(AgentDialect d, int exit_code, std::string_view log) {
   switch (d) {
     case AgentDialect::kClaude:
       return JudgeClaude(exit_code, log);

@@ -40,4 +40,8 @@ struct AgentVerdict {
 AgentVerdict ReadAgentResult(AgentDialect d, int exit_code, const Folder& folder,
                              const std::string& log_path);
 
+// ReadAgentResult for a log already in memory (the fuzz targets): `log` stands for the tail
+// ReadAgentResult would read, so it should hold at most 256 KiB.
+AgentVerdict JudgeAgentLog(AgentDialect d, int exit_code, std::string_view log);
+
 }  // namespace mex

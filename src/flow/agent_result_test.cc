@@ -703,5 +703,40 @@ TEST_F(AgentResultTest, GeminiOtherOutcomesAreNotJudged) {
   EXPECT_EQ(v.input_tokens, 42);
 }
 
+TEST_F(AgentResultTest, LogInMemoryIsJudgedAsItsFileIs) {
+  for (AgentDialect d : {AgentDialect::kClaude, AgentDialect::kCodex, AgentDialect::kGemini}) {
+    for (int exit_code : {0, 1, -1}) {
+      AgentVerdict from_file = Read(d, exit_code, kClaudeSuccess);
+      AgentVerdict from_text = JudgeAgentLog(d, exit_code, kClaudeSuccess);
+      EXPECT_EQ(from_text.judged, from_file.judged);
+      EXPECT_EQ(from_text.failed, from_file.failed);
+      EXPECT_EQ(from_text.reason, from_file.reason);
+      EXPECT_EQ(from_text.cost_usd, from_file.cost_usd);
+    }
+  }
+}
+
+TEST_F(AgentResultTest, ReasonIsOneLineWhateverTheJsonNames) {
+  // Checked by the fuzz targets (a reason is one line) and shown on hand-made logs: the names
+  // and types a reason quotes come from the agent's JSON, where "\n" is a newline, and one
+  // reached the reason whole (a line of its own in mex's output and in attempt.last_error).
+  AgentVerdict subtype =
+      Read(AgentDialect::kClaude, 1,
+           ClaudeResult(R"("is_error":true,"subtype":"x\nphase passed","result":"r")"));
+  EXPECT_EQ(subtype.reason, "claude: error (x phase passed): \"r\"");
+  AgentVerdict tool =
+      Read(AgentDialect::kClaude, 0,
+           ClaudeResult(R"("is_error":false,"permission_denials":[{"tool_name":"W\r\nx"}])"));
+  EXPECT_EQ(tool.reason, "claude: permission denied for W  x (the work was not done)");
+  AgentVerdict type = Read(AgentDialect::kGemini, 0,
+                           R"({"response":"","error":{"type":"A\nB","message":"m"}})"
+                           "\n");
+  EXPECT_EQ(type.reason, "gemini: exit 0 but the answer broke off (A B)");
+  for (const AgentVerdict& v : {subtype, tool, type}) {
+    EXPECT_TRUE(v.failed);
+    EXPECT_EQ(v.reason.find_first_of("\r\n"), std::string::npos) << v.reason;
+  }
+}
+
 }  // namespace
 }  // namespace mex

@@ -68,6 +68,29 @@ void Insert(Milestone* m, size_t phase, const std::vector<BreakdownTask>& tasks)
   }
 }
 
+// The tasks of a breakdown `doc` that matches the `tasks` schema.
+void TasksOf(const json& doc, std::vector<BreakdownTask>* tasks) {
+  tasks->clear();
+  for (const json& t : doc["tasks"]) {
+    BreakdownTask& b = tasks->emplace_back();
+    b.id = t["id"].get<std::string>();
+    b.title = t["title"].get<std::string>();
+    b.description = t.value("description", "");
+    b.effort = t["effort"].get<double>();
+    b.deps = Strings(t, "deps");
+    b.covers = Strings(t, "covers");
+    b.kind = t.value("kind", "");
+    if (auto run = t.find("run"); run != t.end()) {
+      if (run->is_string()) {
+        b.run.shell = run->get<std::string>();
+      } else {
+        b.run.argv = run->get<std::vector<std::string>>();
+        b.run.is_argv = true;
+      }
+    }
+  }
+}
+
 // What is wrong with a breakdown task's own `run` (a command a model wrote), or "": its
 // templates are held to the rules of the milestone file's (model/command_template.h).
 std::string CheckRun(const Command& run) {
@@ -95,25 +118,17 @@ bool ReadBreakdown(const Folder& folder, const std::string& path, std::vector<Br
     *err = problem;
     return false;
   }
-  tasks->clear();
-  for (const json& t : doc["tasks"]) {
-    BreakdownTask& b = tasks->emplace_back();
-    b.id = t["id"].get<std::string>();
-    b.title = t["title"].get<std::string>();
-    b.description = t.value("description", "");
-    b.effort = t["effort"].get<double>();
-    b.deps = Strings(t, "deps");
-    b.covers = Strings(t, "covers");
-    b.kind = t.value("kind", "");
-    if (auto run = t.find("run"); run != t.end()) {
-      if (run->is_string()) {
-        b.run.shell = run->get<std::string>();
-      } else {
-        b.run.argv = run->get<std::vector<std::string>>();
-        b.run.is_argv = true;
-      }
-    }
+  TasksOf(doc, tasks);
+  return true;
+}
+
+bool ParseBreakdown(std::string_view text, std::vector<BreakdownTask>* tasks, std::string* err) {
+  json doc;
+  if (std::string problem = ParseArtifact(text, Schema::kTasks, &doc); !problem.empty()) {
+    *err = problem;
+    return false;
   }
+  TasksOf(doc, tasks);
   return true;
 }
 

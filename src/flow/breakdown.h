@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/milestone.h"
@@ -26,6 +27,8 @@ struct BreakdownTask {
 // `err` otherwise.
 bool ReadBreakdown(const Folder& folder, const std::string& path, std::vector<BreakdownTask>* tasks,
                    std::string* err);
+// ReadBreakdown for a document already in memory (the fuzz targets).
+bool ParseBreakdown(std::string_view text, std::vector<BreakdownTask>* tasks, std::string* err);
 
 // Inserts `tasks` into phase `phase` of `m`, after the phase's own tasks (the tasks of later
 // phases move up by tasks.size()), each with the phase's task_template as its prompt or command

@@ -63,6 +63,22 @@ std::string OptionalTextArray(const json& object, const std::string& pointer,
   return "";
 }
 
+// Parses an artifact's text; returns "" and fills `doc`, or says what is wrong.
+std::string ParseJson(std::string_view text, json* doc) {
+  try {
+    *doc = json::parse(text);
+  } catch (const json::exception& e) {
+    // Drop the library's "[json.exception.parse_error.101] " prefix.
+    std::string_view message = e.what();
+    size_t bracket = message.find("] ");
+    if (message.starts_with("[json.exception.") && bracket != std::string_view::npos) {
+      message.remove_prefix(bracket + 2);
+    }
+    return "not valid JSON: " + std::string(message);
+  }
+  return "";
+}
+
 // Reads and parses the artifact; returns "" and fills `doc`, or says what is wrong.
 std::string ReadJson(const Folder& folder, const std::string& path, json* doc) {
   std::string error;
@@ -90,18 +106,7 @@ std::string ReadJson(const Folder& folder, const std::string& path, json* doc) {
     text.resize(done);
   }
   if (!error.empty()) return error;
-  try {
-    *doc = json::parse(text);
-  } catch (const json::exception& e) {
-    // Drop the library's "[json.exception.parse_error.101] " prefix.
-    std::string_view message = e.what();
-    size_t bracket = message.find("] ");
-    if (message.starts_with("[json.exception.") && bracket != std::string_view::npos) {
-      message.remove_prefix(bracket + 2);
-    }
-    return "not valid JSON: " + std::string(message);
-  }
-  return "";
+  return ParseJson(text, doc);
 }
 
 std::string ValidateKiro(const json& doc) {
@@ -329,11 +334,13 @@ const std::vector<std::string>& SpecLeaves() {
   return leaves;
 }
 
-SpecContent ReadSpec(const Folder& folder, const std::string& path) {
+namespace {
+
+// What ReadSpec and ParseSpec say of `doc`, or of `error` when it could not be read.
+SpecContent SpecContentOf(const json& doc, std::string error) {
   SpecContent content;
-  json doc;
-  if (std::string error = ReadJson(folder, path, &doc); !error.empty()) {
-    content.error = error;
+  if (!error.empty()) {
+    content.error = std::move(error);
     return content;
   }
   if (!doc.is_object()) {
@@ -360,6 +367,35 @@ SpecContent ReadSpec(const Folder& folder, const std::string& path) {
   return content;
 }
 
+// The checks of `schema` on a document that was read.
+std::string ValidateDocument(const json& doc, Schema schema) {
+  switch (schema) {
+    case Schema::kKiro:
+      return ValidateKiro(doc);
+    case Schema::kSpec:
+      return ValidateSpec(doc);
+    case Schema::kTasks:
+      return ValidateTasks(doc);
+    case Schema::kNone:
+      break;
+  }
+  return "";
+}
+
+}  // namespace
+
+SpecContent ReadSpec(const Folder& folder, const std::string& path) {
+  json doc;
+  std::string error = ReadJson(folder, path, &doc);
+  return SpecContentOf(doc, std::move(error));
+}
+
+SpecContent ParseSpec(std::string_view text) {
+  json doc;
+  std::string error = ParseJson(text, &doc);
+  return SpecContentOf(doc, std::move(error));
+}
+
 std::string ValidateArtifact(const Folder& folder, const std::string& path, Schema schema) {
   if (schema == Schema::kNone) {
     std::string error;
@@ -375,17 +411,12 @@ std::string ValidateArtifact(const Folder& folder, const std::string& path, Sche
 std::string ReadArtifact(const Folder& folder, const std::string& path, Schema schema,
                          nlohmann::json* doc) {
   if (std::string error = ReadJson(folder, path, doc); !error.empty()) return error;
-  switch (schema) {
-    case Schema::kKiro:
-      return ValidateKiro(*doc);
-    case Schema::kSpec:
-      return ValidateSpec(*doc);
-    case Schema::kTasks:
-      return ValidateTasks(*doc);
-    case Schema::kNone:
-      break;
-  }
-  return "";
+  return ValidateDocument(*doc, schema);
+}
+
+std::string ParseArtifact(std::string_view text, Schema schema, nlohmann::json* doc) {
+  if (std::string error = ParseJson(text, doc); !error.empty()) return error;
+  return ValidateDocument(*doc, schema);
 }
 
 }  // namespace mex

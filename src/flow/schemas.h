@@ -30,6 +30,10 @@ std::string ValidateArtifact(const Folder& folder, const std::string& path, Sche
 std::string ReadArtifact(const Folder& folder, const std::string& path, Schema schema,
                          nlohmann::json* doc);
 
+// ReadArtifact for a document already in memory (the fuzz targets): the same parse and checks,
+// without the file's (missing, not a regular file, larger than 64 MiB).
+std::string ParseArtifact(std::string_view text, Schema schema, nlohmann::json* doc);
+
 // What the spec_completeness and task_coverage criteria need of a spec artifact.
 struct SpecContent {
   std::string error;  // the file cannot be read or is not a JSON object: nothing below is set
@@ -40,5 +44,7 @@ struct SpecContent {
   std::vector<std::string> criteria;
 };
 SpecContent ReadSpec(const Folder& folder, const std::string& path);
+// ReadSpec for a document already in memory.
+SpecContent ParseSpec(std::string_view text);
 
 }  // namespace mex

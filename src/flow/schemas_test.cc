@@ -304,5 +304,21 @@ TEST_F(SchemaTest, TasksRejectsANumberAtTheTop) {
   EXPECT_TRUE(StartsWith(Check(Schema::kTasks, "42"), "(root): "));
 }
 
+TEST_F(SchemaTest, TextInMemoryIsCheckedAsItsFileIs) {
+  for (const char* text :
+       {R"({"decisions": [{"id": "K-1", "title": "a", "rationale": "b"}]})", R"({"decisions": []})",
+        R"({"tasks": [{"id": "a", "title": "A"}]})", "{\"decisions\": [", ""}) {
+    for (Schema schema : {Schema::kKiro, Schema::kSpec, Schema::kTasks}) {
+      nlohmann::json doc;
+      EXPECT_EQ(ParseArtifact(text, schema, &doc), Check(schema, text)) << text;
+    }
+    std::string path = dir_ + "/artifact.json";
+    SpecContent from_file = ReadSpec(folder_, path);
+    SpecContent from_text = ParseSpec(text);
+    EXPECT_EQ(from_text.error, from_file.error) << text;
+    EXPECT_EQ(from_text.leaf_problems, from_file.leaf_problems) << text;
+  }
+}
+
 }  // namespace
 }  // namespace mex

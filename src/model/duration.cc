@@ -62,6 +62,8 @@ bool ParseDuration(std::string_view text, double* seconds, std::string* err) {
 
 std::string FormatDuration(double seconds) {
   if (seconds < 1 && seconds > 0) return fmt::format("{}ms", std::lround(seconds * 1000));
+  // lround cannot hold 2^63 s and more (a duration of 23 digits parses): whole hours then.
+  if (seconds >= 9.0e18) return fmt::format("{:.0f}h", seconds / 3600);
   long s = std::lround(seconds);
   std::string out;
   if (s >= 3600) out += fmt::format("{}h", s / 3600), s %= 3600;

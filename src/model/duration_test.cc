@@ -38,5 +38,17 @@ TEST(DurationTest, FormatReadsBack) {
   EXPECT_DOUBLE_EQ(Parse(FormatDuration(3725)), 3725);
 }
 
+TEST(DurationTest, FormatReadsBackDurationsTooLongForAnInteger) {
+  // Found by fuzz_duration_size: "81816818168181688616886" (seconds) parses, and lround of it
+  // gave LONG_MIN, formatted as "-9223372036854775808s", which is no duration.
+  for (std::string_view text :
+       {"81816818168181688616886", "99999999999999999999999d", "9100000000000000000"}) {
+    double seconds = Parse(text);
+    std::string formatted = FormatDuration(seconds);
+    EXPECT_NEAR(Parse(formatted), seconds, seconds * 1e-12) << text << " as " << formatted;
+  }
+  EXPECT_EQ(FormatDuration(9.0e18), "2500000000000000h");
+}
+
 }  // namespace
 }  // namespace mex

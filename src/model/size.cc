@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 
 namespace mex {
 
@@ -17,7 +18,9 @@ bool ParseSize(std::string_view text, double* bytes, std::string* err) {
                               {"T", 1024.0 * 1024 * 1024 * 1024}}) {
     if (unit == name) scale = factor;
   }
-  if (ec != std::errc() || scale == 0 || value < 0) {
+  // from_chars reads "nan" and "inf" too, and 1e308T overflows: a size is a finite number >= 0
+  // (NaN fails every comparison: `memory: nan` would be a shortage that never ends).
+  if (ec != std::errc() || scale == 0 || !(value >= 0) || !std::isfinite(value * scale)) {
     *err = fmt::format("invalid size '{}' (expected e.g. 512M, 4G or a number of bytes)", text);
     return false;
   }
