@@ -34,6 +34,18 @@ class ValuesTest : public ::testing::Test {
   bool Pwned() const { return fs::exists(dir_.path() / "pwned"); }
   // The YAML of kHostile: a double-quoted scalar.
   static std::string Yaml() { return nlohmann::json(kHostile).dump(); }
+  // A breakdown of one task `x` titled kHostile, with the fields of `more` besides.
+  static nlohmann::json Breakdown(const nlohmann::json& more) {
+    nlohmann::json task = {{"id", "x"},
+                           {"title", kHostile},
+                           {"description", "d"},
+                           {"effort", 1},
+                           {"deps", nlohmann::json::array()},
+                           {"covers", nlohmann::json::array()},
+                           {"kind", "implementation"}};
+    task.update(more);
+    return {{"tasks", nlohmann::json::array({task})}};
+  }
 
   TempDir dir_;
 };
@@ -58,15 +70,7 @@ TEST_F(ValuesTest, APlaceholderInsideQuotesGetsTheValueAsItIs) {
 }
 
 TEST_F(ValuesTest, ABreakdownTitleReachesItsTaskTemplateAsData) {
-  nlohmann::json breakdown = {{"tasks",
-                               {{{"id", "x"},
-                                 {"title", kHostile},
-                                 {"description", "d"},
-                                 {"effort", 1},
-                                 {"deps", nlohmann::json::array()},
-                                 {"covers", nlohmann::json::array()},
-                                 {"kind", "implementation"}}}}};
-  WriteFile(dir_.path() / "tasks.json", breakdown.dump());
+  WriteFile(dir_.path() / "tasks.json", Breakdown(nlohmann::json::object()).dump());
   Result r = Run(
       "phases:\n"
       "  - name: task\n"
@@ -127,16 +131,8 @@ TEST_F(ValuesTest, ValidateRefusesAPlaceholderWhereItsValueWouldBeCode) {
 }
 
 TEST_F(ValuesTest, ABreakdownTaskWhoseOwnRunWouldRunAValueStopsItsPhase) {
-  nlohmann::json breakdown = {{"tasks",
-                               {{{"id", "x"},
-                                 {"title", kHostile},
-                                 {"description", "d"},
-                                 {"effort", 1},
-                                 {"deps", nlohmann::json::array()},
-                                 {"covers", nlohmann::json::array()},
-                                 {"kind", "implementation"},
-                                 {"run", "sh -c \"echo {{task.title}}\""}}}}};
-  WriteFile(dir_.path() / "tasks.json", breakdown.dump());
+  WriteFile(dir_.path() / "tasks.json",
+            Breakdown({{"run", "sh -c \"echo {{task.title}}\""}}).dump());
   Result r =
       Run("phases:\n"
           "  - name: task\n"

@@ -12,7 +12,7 @@ namespace mex {
 namespace {
 
 // The kernel's limit on one "NAME=value" string of an environment (MAX_ARG_STRLEN).
-constexpr size_t kMaxEnvString = 32 * 4096;
+constexpr size_t kMaxEnvString = size_t{32} * 4096;
 
 bool HasVariable(const CommandWordPlan& word) {
   for (const TemplatePiece& piece : word.pieces) {

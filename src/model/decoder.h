@@ -635,10 +635,10 @@ class Decoder {
         id = value.text();
         task->pos = pos;
         if (!IsValidId(id)) {
-          Error(pos, id == "." || id == ".."
-                         ? fmt::format("invalid task id '{}' (it would name a folder of logs)", id)
-                         : fmt::format("invalid task id '{}' (use letters, digits, '_', '.', '-')",
-                                       id));
+          Error(pos,
+                id == "." || id == ".."
+                    ? fmt::format("invalid task id '{}' (it would name a folder of logs)", id)
+                    : fmt::format("invalid task id '{}' (use letters, digits, '_', '.', '-')", id));
         }
         task->symbol = m_->symbols.Intern(id);
         task->id = m_->symbols.Name(task->symbol);

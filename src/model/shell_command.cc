@@ -10,13 +10,6 @@ namespace mex {
 
 namespace {
 
-bool IsNameStart(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
-bool IsNameChar(char c) {
-  return IsNameStart(c) || (c >= '0' && c <= '9');
-}
-
 bool IsOption(const ShellWord& w) {
   return w.text && w.text->size() > 1 && w.text->front() == '-' && *w.text != "--";
 }

@@ -23,6 +23,14 @@ struct ShellWord {
   bool has_placeholder() const { return placeholder != std::string_view::npos; }
 };
 
+// Whether `c` may start, or stand in, a shell variable name.
+inline bool IsNameStart(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+inline bool IsNameChar(char c) {
+  return IsNameStart(c) || (c >= '0' && c <= '9');
+}
+
 // NAME of a word whose unquoted start `raw` is NAME=..., NAME+=... or NAME[...]=..., or "".
 std::string_view AssignedName(std::string_view raw);
 // Whether `text` is a shell variable name.

@@ -14,13 +14,6 @@ namespace mex {
 
 namespace {
 
-bool IsNameStart(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
-bool IsNameChar(char c) {
-  return IsNameStart(c) || (c >= '0' && c <= '9');
-}
-
 // One word of a command as the reader builds it.
 struct Word {
   bool started = false;
