@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
-# Runs the libFuzzer targets of fuzz/, one after the other, each for N seconds (default 10):
+# Runs the libFuzzer targets of fuzz/, one after the other:
 #
-#   scripts/fuzz.sh [--seconds N] [TARGET...]     TARGET: loader_yaml, schemas, ... (default: all)
+#   scripts/fuzz.sh --check [TARGET...]           the short run of scripts/test.sh and CI
+#   scripts/fuzz.sh [--seconds N] [TARGET...]     N seconds each (default 10), to search further
+#
+# TARGET: loader_yaml, schemas, ... (default: all). --check starts from the seeds alone, with a
+# fixed random seed, a fixed number of runs per target (about 10 s each here), no corpus reload
+# and address randomization off where setarch may turn it off: the same inputs from run to run,
+# so what passed here passes in CI, and a failure there reproduces here. --seconds goes on from the
+# corpus earlier runs kept and picks a new seed each time.
 #
 # Builds build-fuzz/ first (scripts/build.sh fuzz) and makes the seeds from the tree
 # (fuzz/make_corpus.py). Under build-fuzz/fuzz/: corpus/TARGET/ is what the fuzzer found and keeps
-# from run to run, crashes/TARGET/ the inputs that crashed, hung or broke a check, logs/TARGET.log
-# libFuzzer's output. Exits 1 when any target found something.
+# from run to run (check/TARGET/ for --check, emptied each time), crashes/TARGET/ the inputs that
+# crashed, hung or broke a check, logs/TARGET.log libFuzzer's output. Exits 1 when any target
+# found something.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 all=(loader_yaml loader_json template duration_size schemas agent_claude agent_codex agent_gemini)
+# --check: runs per target, seeds included; about 10 s each on the 2-core CI machine.
+declare -A check_runs=([loader_yaml]=5000 [loader_json]=25000 [template]=25000
+  [duration_size]=1500000 [schemas]=40000 [agent_claude]=100000 [agent_codex]=100000
+  [agent_gemini]=100000)
 seconds=10
+check=false
 targets=()
 while (($#)); do
   case "$1" in
     --seconds) seconds=${2:?--seconds needs a number}; shift 2 ;;
-    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+    --check) check=true; shift ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) [[ " ${all[*]} " == *" $1 "* ]] || { echo "fuzz.sh: no target '$1' (${all[*]})" >&2; exit 2; }
       targets+=("$1"); shift ;;
   esac
@@ -24,16 +38,29 @@ done
 
 scripts/build.sh fuzz
 out=build-fuzz/fuzz
+# The targets' paths through hash tables follow addresses, so --check runs them at fixed ones.
+fixed=()
+if $check && setarch -R true 2>/dev/null; then fixed=(setarch -R); fi
 python3 fuzz/make_corpus.py "$out"
 failed=()
 for t in "${targets[@]}"; do
-  mkdir -p "$out/corpus/$t" "$out/crashes/$t" "$out/logs"
   log=$out/logs/$t.log
+  if $check; then
+    # A prefix of the same inputs everywhere: -max_total_time only guards a very slow machine.
+    corpus=$out/check/$t
+    rm -rf "$corpus"
+    how=(-seed=1 -runs="${check_runs[$t]}" -reload=0 -max_total_time=300)
+  else
+    corpus=$out/corpus/$t
+    how=(-max_total_time="$seconds")
+  fi
+  mkdir -p "$corpus" "$out/crashes/$t" "$out/logs"
   # -timeout: an input that takes 20 s (under ASan, on a loaded machine) is a hang. The corpus
   # folder comes first: libFuzzer adds what it finds to it, and only reads the seeds.
-  if UBSAN_OPTIONS=print_stacktrace=1 nice "$out/fuzz_$t" -max_total_time="$seconds" -timeout=20 \
+  start=$SECONDS
+  if UBSAN_OPTIONS=print_stacktrace=1 nice "${fixed[@]}" "$out/fuzz_$t" "${how[@]}" -timeout=20 \
     -rss_limit_mb=2048 -print_final_stats=1 -dict="$out/$t.dict" \
-    -artifact_prefix="$out/crashes/$t/" "$out/corpus/$t" "$out/seeds/$t" >"$log" 2>&1; then
+    -artifact_prefix="$out/crashes/$t/" "$corpus" "$out/seeds/$t" >"$log" 2>&1; then
     status=ok
   else
     status="FAILED (see $log and $out/crashes/$t/)"
@@ -44,7 +71,7 @@ for t in "${targets[@]}"; do
   cov=$(sed -nE 's/.* cov: ([0-9]+) ft: ([0-9]+) corp: ([0-9]+).*/cov \1, ft \2, corpus \3/p' <<<"$last")
   rate=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+)/\1/p' "$log")
   runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log")
-  echo "fuzz_$t: ${runs:-?} runs in ${seconds} s (${rate:-?}/s), ${cov:-no coverage line}: $status"
+  echo "fuzz_$t: ${runs:-?} runs in $((SECONDS - start)) s (${rate:-?}/s), ${cov:-no coverage line}: $status"
   if [[ $status != ok ]]; then
     grep -m 5 -E 'ERROR|SUMMARY|fuzz: broken promise|runtime error' "$log" >&2 || true
     ls "$out/crashes/$t" >&2
