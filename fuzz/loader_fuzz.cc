@@ -1,7 +1,8 @@
 // The milestone loader on a file named MEX_FUZZ_FILE_NAME: fuzz/CMakeLists.txt builds it as
-// fuzz_loader_yaml ("fuzz.yaml": yaml-cpp and the YAML decoder) and fuzz_loader_json ("fuzz.json":
-// simdjson On-Demand, the JSON decoder and nlohmann's error finder), each then checked by
-// CheckMilestone. The name is relative, as LoadMilestone gets it from the command line.
+// fuzz_loader_yaml ("/fuzz.yaml": yaml-cpp and the YAML decoder) and fuzz_loader_json
+// ("/fuzz.json": simdjson On-Demand, the JSON decoder and nlohmann's error finder), each then
+// checked by CheckMilestone. The name is absolute so that what a run does is the same in every
+// folder: a relative one would put the current folder's path in the milestone's workspace.
 #include <cstddef>
 #include <cstdint>
 #include <string>
