@@ -39,7 +39,7 @@ done
 
 scripts/build.sh fuzz
 out=build-fuzz/fuzz
-# The targets' paths through hash tables follow addresses, so --check runs them at fixed ones.
+# With address randomization on, two runs of a target from the same seeds went different ways.
 fixed=()
 if $check && setarch -R true 2>/dev/null; then fixed=(setarch -R); fi
 python3 fuzz/make_corpus.py "$out"

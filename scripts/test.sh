@@ -14,7 +14,7 @@ scripts/build.sh asan
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
 # A short run of each fuzz target from its seeds (the inputs that once crashed one among them),
-# the same inputs on every machine (docs/development.md, "Fuzzing"); a longer one is
+# the same inputs in every clone (docs/development.md, "Fuzzing"); a longer one is
 # scripts/fuzz.sh --seconds 3600 TARGET.
 scripts/build.sh fuzz
 scripts/fuzz.sh --check
