@@ -30,6 +30,22 @@ class ValuesTest : public ::testing::Test {
     WriteFile(dir_.path() / "m.yaml", milestone);
     return RunMex({"run", "m.yaml", "--quiet"}, dir_.path().string());
   }
+  // Runs a milestone whose task phase copies tasks.json as its breakdown, and whose execute phase
+  // makes a task of each entry with `task_template`.
+  Result RunBreakdown(const std::string& task_template) {
+    return Run(
+        "phases:\n"
+        "  - name: task\n"
+        "    weight: 50\n"
+        "    tasks:\n"
+        "      - {id: breakdown, run: 'cp tasks.json {{output}}', output: {path: tasks.json, "
+        "schema: tasks}}\n"
+        "  - name: execute\n"
+        "    weight: 50\n"
+        "    tasks_from: breakdown\n"
+        "    task_template: " +
+        task_template + "\n");
+  }
   std::string File(const std::string& name) const { return ReadFile(dir_.path() / name); }
   bool Pwned() const { return fs::exists(dir_.path() / "pwned"); }
   // The YAML of kHostile: a double-quoted scalar.
@@ -71,17 +87,7 @@ TEST_F(ValuesTest, APlaceholderInsideQuotesGetsTheValueAsItIs) {
 
 TEST_F(ValuesTest, ABreakdownTitleReachesItsTaskTemplateAsData) {
   WriteFile(dir_.path() / "tasks.json", Breakdown(nlohmann::json::object()).dump());
-  Result r = Run(
-      "phases:\n"
-      "  - name: task\n"
-      "    weight: 50\n"
-      "    tasks:\n"
-      "      - {id: breakdown, run: 'cp tasks.json {{output}}', output: {path: tasks.json, "
-      "schema: tasks}}\n"
-      "  - name: execute\n"
-      "    weight: 50\n"
-      "    tasks_from: breakdown\n"
-      "    task_template: {run: \"echo \\\"working on {{task.title}}\\\" > '{{task.id}}.txt'\"}\n");
+  Result r = RunBreakdown("{run: \"echo \\\"working on {{task.title}}\\\" > '{{task.id}}.txt'\"}");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_FALSE(Pwned());
   EXPECT_EQ(File("x.txt"), "working on " + std::string(kHostile) + "\n");
@@ -133,17 +139,7 @@ TEST_F(ValuesTest, ValidateRefusesAPlaceholderWhereItsValueWouldBeCode) {
 TEST_F(ValuesTest, ABreakdownTaskWhoseOwnRunWouldRunAValueStopsItsPhase) {
   WriteFile(dir_.path() / "tasks.json",
             Breakdown({{"run", "sh -c \"echo {{task.title}}\""}}).dump());
-  Result r =
-      Run("phases:\n"
-          "  - name: task\n"
-          "    weight: 50\n"
-          "    tasks:\n"
-          "      - {id: breakdown, run: 'cp tasks.json {{output}}', output: {path: tasks.json, "
-          "schema: tasks}}\n"
-          "  - name: execute\n"
-          "    weight: 50\n"
-          "    tasks_from: breakdown\n"
-          "    task_template: {run: 'true'}\n");
+  Result r = RunBreakdown("{run: 'true'}");
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_FALSE(Pwned());
   EXPECT_NE(r.out.find("breakdown task 'x': '{{task.title}}' would be run as code by sh -c"),

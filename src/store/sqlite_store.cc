@@ -726,7 +726,8 @@ void SqliteStore::Append(const Event& event) {
 
 bool SqliteStore::Commit() {
   if (failed_) return false;
-  // Two syscalls a commit: a run must not go on, or report success, in a folder that is gone.
+  // Three stats a commit (the folder held, its path, state.db): a run must not go on, or report
+  // success, in a folder that is gone.
   if (std::string err; !StillInPlace(&err)) {
     Fail(err);
     return false;
