@@ -8,8 +8,8 @@
 #include <string>
 
 #include "fuzz/require.h"
+#include "load/loader.h"
 #include "model/diagnostics.h"
-#include "model/loader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

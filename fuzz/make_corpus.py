@@ -149,8 +149,8 @@ def printf_outputs(path):
 
 
 def named(path, texts):
-    """`texts` taken from `path`, each named for it: src/model/loader_test.cc's third is
-    src-model-loader_test.cc-3."""
+    """`texts` taken from `path`, each named for it: src/load/loader_test.cc's third is
+    src-load-loader_test.cc-3."""
     slug = path.replace("/", "-")
     if len(texts) == 1:
         return [(slug, texts[0])]
@@ -172,7 +172,7 @@ def milestone_documents():
             docs += named(path, [read(path)])
     for path in files("docs/*.md"):
         docs += named(path, markdown_blocks(path, {"yaml", "json"}))
-    for path in files("src/model/*_test.cc", "tests/*_test.cc", "src/flow/kiro_template.cc"):
+    for path in files("src/model/*_test.cc", "src/load/*_test.cc", "tests/*_test.cc", "src/flow/kiro_template.cc"):
         docs += named(path, [t for t in cxx_literals(path)
                              if b"tasks" in t or b"phases" in t or b"milestone" in t])
     return docs
@@ -238,7 +238,7 @@ def seeds_of(target):
 # The code each target calls: its short string literals are the keys, values and texts it
 # compares its input with.
 CODE = {
-    "loader_yaml": ["src/model/decoder.h", "src/model/loader.cc", "src/model/check.cc",
+    "loader_yaml": ["src/load/decoder.h", "src/load/loader.cc", "src/load/check.cc",
                     "src/model/template.cc"],
     "template": ["src/model/template.cc"],
     "duration_size": ["src/model/duration.cc", "src/model/size.cc"],

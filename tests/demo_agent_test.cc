@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "flow/schemas.h"
-#include "model/loader.h"
+#include "load/loader.h"
 #include "model/template.h"
 #include "tests/test_util.h"
 

@@ -8,10 +8,10 @@
 #include <set>
 #include <string>
 
-#include "exec/process.h"
 #include "store/sqlite_store.h"
 #include "store/state_lock.h"
 #include "tests/test_util.h"
+#include "util/clock.h"
 
 namespace mex {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "model/loader.h"
+#include "load/loader.h"
 
 namespace mex {
 

@@ -7,15 +7,20 @@
 
 #include "commands/commands.h"
 #include "commands/load.h"
-#include "engine/scheduler.h"
+#include "engine/journal.h"
+#include "engine/phase_flow.h"
 #include "engine/session.h"
+#include "engine/task_runner.h"
 #include "exec/local_executor.h"
+#include "model/run_files.h"
 #include "plan/roadmap.h"
 #include "report/ndjson.h"
 #include "report/plain.h"
-#include "store/run_files.h"
+#include "report/roadmap_json.h"
+#include "store/memory_store.h"
 #include "store/sqlite_store.h"
 #include "store/state_lock.h"
+#include "util/clock.h"
 #include "util/metrics.h"
 #include "util/terminal_text.h"
 
@@ -106,9 +111,14 @@ int RunCommand(const RunOptions& options) {
   }
   MemoryStore memory;
   Store* store = db ? static_cast<Store*>(db.get()) : &memory;
-  Scheduler scheduler(run, graph, roadmap.priority, jobs, &executor, store, sink.get());
-  Session session(&run, &m, &graph, &roadmap, jobs, db.get(), &scheduler);
-  scheduler.set_hooks(&session);
+  Journal journal(run.paths.run_id, store, sink.get());
+  TaskRunner runner(run, graph, roadmap.priority, jobs, &executor, &journal);
+  PhaseFlow flow(run, &runner, &journal);
+  Session session(&run, &m, &graph, &roadmap, jobs, db.get(), &runner,
+                  [&](const Roadmap& r, std::string* error) {
+                    return WriteRoadmapJson(run.paths, m, r, error);
+                  });
+  flow.set_hooks(&session);
   if (db) {
     StoredRun row;
     row.id = run.paths.run_id;
@@ -121,12 +131,12 @@ int RunCommand(const RunOptions& options) {
       ScopedMetric metric("prepare session");
       session.Prepare();
     }
-    scheduler.set_spent_usd(db->SpentUsd(run.paths.run_id));
+    flow.set_spent_usd(db->SpentUsd(run.paths.run_id));
     if (!db->error().empty()) {  // unread rows would make finished tasks run again
       fmt::print(stderr, "mex: {}\n", TerminalSafeLine(db->error()));
       return kExitUsage;
     }
-    scheduler.set_resumed(earlier.has_value());
+    flow.set_resumed(earlier.has_value());
     // Left by a session killed mid-write; this one holds the lock, so nobody else writes here.
     state->RemoveStaleTempFiles(run.paths.run_dir);
     state->RemoveStaleTempFiles(run.paths.failures_dir);
@@ -140,7 +150,7 @@ int RunCommand(const RunOptions& options) {
   int code = 0;
   {
     ScopedMetric metric("scheduler");
-    code = scheduler.Run();
+    code = flow.Run();
   }
   {
     ScopedMetric metric("close state.db");

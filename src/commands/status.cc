@@ -5,9 +5,9 @@
 #include <filesystem>
 
 #include "commands/commands.h"
-#include "exec/process.h"
 #include "store/sqlite_store.h"
 #include "store/state_lock.h"
+#include "util/clock.h"
 #include "util/terminal_text.h"
 
 namespace mex {

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "exec/environment.h"
-#include "exec/executor.h"
+#include "engine/executor.h"
 #include "model/milestone.h"
-#include "store/run_files.h"
+#include "model/run_files.h"
+#include "util/environment.h"
 
 namespace mex {
 

@@ -2,6 +2,7 @@
 // store's event log alike.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +75,9 @@ struct Event {
   // counts the tasks kept from an earlier session
   int succeeded = 0, failed = 0, skipped = 0, cancelled = 0;
 };
+
+// One event as the JSON object of docs/events.md: `mex run --json` and the store's event log.
+nlohmann::ordered_json EventToJson(const Event& event);
 
 class EventSink {
  public:

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "exec/executor.h"
+#include "engine/executor.h"
 #include "model/milestone.h"
 
 namespace mex {

@@ -4,9 +4,8 @@
 #include <unistd.h>
 
 #include "engine/definition.h"
-#include "exec/process.h"
 #include "flow/breakdown.h"
-#include "report/roadmap_json.h"
+#include "util/clock.h"
 #include "util/metrics.h"
 
 namespace mex {
@@ -30,14 +29,15 @@ std::unordered_map<std::string, StoredTask> ByID(std::vector<StoredTask> rows) {
 }  // namespace
 
 Session::Session(RunInfo* run, Milestone* m, Graph* graph, Roadmap* roadmap, int jobs,
-                 SqliteStore* db, Scheduler* scheduler)
+                 SessionStore* db, TaskRunner* runner, RoadmapWriter write_roadmap)
     : run_(*run),
       m_(*m),
       graph_(*graph),
       roadmap_(*roadmap),
       jobs_(jobs),
       db_(db),
-      scheduler_(*scheduler) {}
+      runner_(*runner),
+      write_roadmap_(std::move(write_roadmap)) {}
 
 bool Session::IsDynamicPhase(uint32_t phase) const {
   return phase < m_.phases.size() && !m_.phases[phase].tasks_from.empty();
@@ -77,7 +77,7 @@ void Session::Prepare() {
       attempts = old->second.attempts;
       stored.erase(old);
     }
-    scheduler_.Resume(t, attempts, {}, /*kept=*/false);
+    runner_.Resume(t, attempts, {}, /*kept=*/false);
   }
   for (const auto& [id, row] : stored) {
     // The dynamic tasks of an earlier session wait for their phase to start.
@@ -135,17 +135,8 @@ void Session::PrepareTasks(const std::vector<uint32_t>& tasks,
       std::string err;
       run_.paths.state->RemoveFile(fmt::format("{}/{}.json", run_.paths.failures_dir, id), &err);
     }
-    scheduler_.Resume(t, row.attempts, std::move(earlier), kept);
+    runner_.Resume(t, row.attempts, std::move(earlier), kept);
   }
-}
-
-bool Session::WriteRoadmap(std::string* err) {
-  ScopedMetric metric("write roadmap.json");
-  std::string path = run_.paths.run_dir + "/roadmap.json";
-  std::string text = RoadmapJson(m_, roadmap_).dump(2) + "\n";
-  // A resumed session of an unchanged milestone has the same roadmap: no need to write it.
-  const Folder& state = *run_.paths.state;
-  return state.ReadFile(path) == text || state.WriteAtomically(path, text, err);
 }
 
 std::string Session::ExpandPhase(size_t phase) {
@@ -164,7 +155,7 @@ std::string Session::ExpandPhase(size_t phase) {
   }
   auto count = static_cast<uint32_t>(breakdown.size());
   graph_ = Graph(m_);
-  scheduler_.InsertTasks(at, count);
+  runner_.InsertTasks(at, count);
   for (const std::vector<uint32_t>& cycle : graph_.FindCycles()) {
     roadmap_.priority.resize(m_.tasks.size(), 0);  // the run ends here; keep the sizes right
     return "dependency cycle: " + CycleText(m_, cycle);
@@ -190,7 +181,7 @@ std::string Session::ExpandPhase(size_t phase) {
       }
     }
   } else {
-    for (uint32_t i = 0; i < count; ++i) scheduler_.Resume(at + i, 0, {}, /*kept=*/false);
+    for (uint32_t i = 0; i < count; ++i) runner_.Resume(at + i, 0, {}, /*kept=*/false);
   }
   return "";
 }

@@ -2,37 +2,42 @@
 // task that succeeded earlier with the same definition hash is kept; every other task runs
 // again with fresh attempts, numbered after the earlier ones. The session also adds a phase's
 // dynamic tasks (tasks_from) when the phase starts: it inserts them into the milestone, plans the
-// graph again, rewrites roadmap.json and records them.
+// graph again, has roadmap.json written again and records them.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "engine/attempt.h"
-#include "engine/scheduler.h"
+#include "engine/phase_flow.h"
+#include "engine/store.h"
+#include "engine/task_runner.h"
 #include "plan/graph.h"
 #include "plan/roadmap.h"
-#include "store/sqlite_store.h"
 
 namespace mex {
 
+// Writes the run's roadmap.json (report/roadmap_json.h); false with `err` when it could not.
+using RoadmapWriter = std::function<bool(const Roadmap& roadmap, std::string* err)>;
+
 class Session : public PhaseHooks {
  public:
-  // `graph` and `roadmap` are the milestone's, as given to `scheduler`; they are replaced when
+  // `graph` and `roadmap` are the milestone's, as given to `runner`; they are replaced when
   // tasks are added. `db` is null for a run that keeps no state (-d nostore).
-  Session(RunInfo* run, Milestone* m, Graph* graph, Roadmap* roadmap, int jobs, SqliteStore* db,
-          Scheduler* scheduler);
+  Session(RunInfo* run, Milestone* m, Graph* graph, Roadmap* roadmap, int jobs, SessionStore* db,
+          TaskRunner* runner, RoadmapWriter write_roadmap);
 
-  // Records the milestone's phases and tasks for this session (uncommitted: the scheduler's
-  // first turn commits them) and tells the scheduler each task's earlier attempts and whether it
+  // Records the milestone's phases and tasks for this session (uncommitted: the runner's
+  // first turn commits them) and tells the runner each task's earlier attempts and whether it
   // is kept. Ends the attempts a killed engine left running ("interrupted"). Removes the failure
   // reports of tasks that run again. The tasks of a phase with tasks_from, and of the phases
   // after it, are decided when it starts, since their hashes depend on the tasks added then.
   void Prepare();
 
-  // Writes roadmap.json when it changed.
-  bool WriteRoadmap(std::string* err);
+  // Writes roadmap.json.
+  bool WriteRoadmap(std::string* err) { return write_roadmap_(roadmap_, err); }
 
   std::string ExpandPhase(size_t phase) override;
 
@@ -49,8 +54,9 @@ class Session : public PhaseHooks {
   Graph& graph_;
   Roadmap& roadmap_;
   int jobs_;
-  SqliteStore* db_;
-  Scheduler& scheduler_;
+  SessionStore* db_;
+  TaskRunner& runner_;
+  RoadmapWriter write_roadmap_;
 };
 
 }  // namespace mex

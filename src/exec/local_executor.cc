@@ -12,6 +12,8 @@
 #include <cstring>
 #include <utility>
 
+#include "util/clock.h"
+
 namespace mex {
 namespace {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "exec/executor.h"
+#include "engine/executor.h"
 #include "exec/process.h"
 #include "util/folder.h"
 

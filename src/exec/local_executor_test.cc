@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "exec/process.h"
+#include "util/clock.h"
 
 namespace mex {
 namespace {

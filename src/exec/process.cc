@@ -5,7 +5,6 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,12 +15,6 @@ namespace {
 
 // The signals a child must not inherit as ignored or blocked from mex.
 constexpr int kDefaultedSignals[] = {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGQUIT, SIGHUP};
-
-double ClockSeconds(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 std::string SpawnError(int err_no, const std::string& command) {
   switch (err_no) {
@@ -89,13 +82,6 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 }
 
 }  // namespace
-
-double WallClockSeconds() {
-  return ClockSeconds(CLOCK_REALTIME);
-}
-double MonotonicSeconds() {
-  return ClockSeconds(CLOCK_MONOTONIC);
-}
 
 UniqueFd AboveStdio(UniqueFd fd, int* err_no) {
   if (!fd.valid() || fd.get() > 2) return fd;

@@ -1,4 +1,4 @@
-// Process plumbing for the local executor (Linux): owned file descriptors, clocks, spawning a
+// Process plumbing for the local executor (Linux): owned file descriptors, spawning a
 // command into its own process group, signalling and reaping it, and receiving signals as a file
 // descriptor so that one ppoll() loop can wait for children, Ctrl-C and timers alike.
 #pragma once
@@ -12,11 +12,6 @@
 #include "util/unique_fd.h"
 
 namespace mex {
-
-// Seconds since the Unix epoch, for records a person reads.
-double WallClockSeconds();
-// Seconds on CLOCK_MONOTONIC, for deadlines that must not jump with the wall clock.
-double MonotonicSeconds();
 
 // Opens `path` for appending: created 0600 if missing, never through a symlink, close-on-exec.
 // Returns an invalid fd and sets *err_no on failure.

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <array>
 
-#include "exec/environment.h"
+#include "util/environment.h"
 #include "util/folder.h"  // ReadRegularFile
 
 namespace mex {

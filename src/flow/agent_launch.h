@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "exec/executor.h"
+#include "engine/executor.h"
 #include "flow/agent_result.h"
 
 namespace mex {

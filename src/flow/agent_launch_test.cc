@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "exec/environment.h"
 #include "tests/test_util.h"
+#include "util/environment.h"
 
 namespace mex {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "model/milestone.h"
-#include "store/run_files.h"
+#include "model/run_files.h"
 
 namespace mex {
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "model/loader.h"
+#include "load/loader.h"
 
 namespace mex {
 namespace {

@@ -7,7 +7,7 @@
 #include <functional>
 #include <random>
 
-#include "model/loader.h"
+#include "load/loader.h"
 
 namespace mex {
 namespace {

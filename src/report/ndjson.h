@@ -2,14 +2,10 @@
 #pragma once
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
 #include "engine/events.h"
 
 namespace mex {
-
-// One event as the JSON object of docs/events.md: NDJSON lines and the store's event log.
-nlohmann::ordered_json EventToJson(const Event& event);
 
 class NdjsonReporter : public EventSink {
  public:

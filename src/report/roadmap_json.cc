@@ -1,5 +1,7 @@
 #include "report/roadmap_json.h"
 
+#include "util/metrics.h"
+
 namespace mex {
 
 nlohmann::ordered_json RoadmapJson(const Milestone& m, const Roadmap& r) {
@@ -40,6 +42,15 @@ nlohmann::ordered_json RoadmapJson(const Milestone& m, const Roadmap& r) {
           {"makespan_estimate", r.makespan},
           {"phases", std::move(phases)},
           {"levels", std::move(levels)}};
+}
+
+bool WriteRoadmapJson(const RunPaths& paths, const Milestone& m, const Roadmap& r,
+                      std::string* err) {
+  ScopedMetric metric("write roadmap.json");
+  std::string path = paths.run_dir + "/roadmap.json";
+  std::string text = RoadmapJson(m, r).dump(2) + "\n";
+  const Folder& state = *paths.state;
+  return state.ReadFile(path) == text || state.WriteAtomically(path, text, err);
 }
 
 }  // namespace mex

@@ -14,10 +14,10 @@
 #include <filesystem>
 #include <iterator>
 
-#include "exec/process.h"
-#include "report/ndjson.h"
-#include "store/run_files.h"
+#include "engine/events.h"
+#include "model/run_files.h"
 #include "store/status.h"
+#include "util/clock.h"
 
 namespace mex {
 

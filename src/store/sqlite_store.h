@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "store/store.h"
+#include "engine/store.h"
 #include "util/folder.h"
 
 namespace SQLite {
@@ -36,22 +36,7 @@ struct StoredRun {
   int pid = 0;            // of the engine that began (or resumed) it last
 };
 
-struct StoredTask {
-  std::string id;
-  uint32_t seq = 0;    // position in the file
-  uint32_t phase = 0;  // index of its phase
-  double effort = 0;
-  std::string hash;  // of the task's definition: a changed task runs again
-  TaskState state = TaskState::kPending;
-  int attempts = 0;
-};
-
-struct PhaseRow {
-  std::string name;
-  double weight = 0;
-};
-
-class SqliteStore : public Store {
+class SqliteStore : public Store, public SessionStore {
  public:
   // The newest schema this mex reads and writes (PRAGMA user_version).
   static constexpr int kSchemaVersion = 2;
@@ -77,10 +62,6 @@ class SqliteStore : public Store {
 
   // The latest run (by started_at) of the milestone `milestone_key`, or of any milestone for "".
   std::optional<StoredRun> LatestRun(const std::string& milestone_key);
-  // The tasks of `run` by id (key order, the cheapest to read; `seq` gives the file order).
-  std::vector<StoredTask> Tasks(const std::string& run);
-  // The attempts of `run`, by task id then number, log tails included.
-  std::vector<AttemptRecord> Attempts(const std::string& run);
   // What the agents of `run` reported they cost, in US dollars, over all its sessions.
   double SpentUsd(const std::string& run);
   // The status object of SPEC §5 (see status.h) of `run` at wall clock `now`. `live`: whether the
@@ -93,18 +74,6 @@ class SqliteStore : public Store {
   // Inserts `run` as running, or resumes it: state running, this process's pid, `jobs`, no end.
   // Every later write is about this run.
   void BeginRun(const StoredRun& run, int jobs);
-  // Replaces the run's phases, all pending.
-  void SetPhases(const std::vector<PhaseRow>& phases);
-  // Inserts or replaces one task of the run.
-  void PutTask(const StoredTask& task);
-  // Moves the tasks at position `from` and after in the file down by `by` places (tasks were
-  // inserted before them).
-  void ShiftTasks(uint32_t from, uint32_t by);
-  // Deletes a task of the run (its attempts stay, for the record).
-  void RemoveTask(const std::string& id);
-  // Ends the attempts a killed engine left running ("interrupted", ended at `now`) and sets the
-  // tasks it left running, ready or waiting back to pending. Returns how many attempts.
-  int MarkInterrupted(double now);
   // Writes the run's status.json to `status_path` (beneath the state folder `state`) after
   // commits: at the first, at every phase change and the end of the run, and otherwise at most
   // every 500 ms (see RefreshIn); less often for a run so large that building its status takes
@@ -112,6 +81,16 @@ class SqliteStore : public Store {
   // state.db are still the ones opened: one removed or replaced while the engine runs fails the
   // store, which stops the engine.
   void SetRunFiles(std::shared_ptr<const Folder> state, std::string status_path);
+
+  // SessionStore. REQUIRES: BeginRun. On an SQLite error the reads return nothing and error() says
+  // why.
+  std::vector<StoredTask> Tasks(const std::string& run) override;
+  std::vector<AttemptRecord> Attempts(const std::string& run) override;
+  void SetPhases(const std::vector<PhaseRow>& phases) override;
+  void PutTask(const StoredTask& task) override;
+  void ShiftTasks(uint32_t from, uint32_t by) override;
+  void RemoveTask(const std::string& id) override;
+  int MarkInterrupted(double now) override;
 
   // Store. REQUIRES: BeginRun, and PutTask for each task TaskChanged names.
   void TaskChanged(const std::string& task, TaskState state, int attempts) override;

@@ -15,8 +15,8 @@
 #include <set>
 #include <thread>
 
-#include "exec/process.h"
 #include "tests/test_util.h"
+#include "util/clock.h"
 
 namespace mex {
 namespace {

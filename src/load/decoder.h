@@ -10,11 +10,11 @@
 #include <csignal>
 #include <initializer_list>
 
+#include "load/source.h"
 #include "model/classify_pattern.h"
 #include "model/duration.h"
 #include "model/milestone.h"
 #include "model/size.h"
-#include "model/source.h"
 
 namespace mex {
 

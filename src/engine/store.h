@@ -1,11 +1,11 @@
-// Where the engine keeps its state. The scheduler records every change here and calls Commit()
+// Where the engine keeps its state. The task runner records every change here and calls Commit()
 // once per turn of its loop, before it acts on those changes (starts a process, releases a
 // dependent, reports progress): a durable store makes a killed run resumable from that point.
+// The stores are in store/: SQLite (sqlite_store.h) and memory (memory_store.h).
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/events.h"
@@ -58,38 +58,43 @@ class Store {
   virtual double RefreshIn() const { return -1; }
 };
 
-// Keeps the state in memory only: runs are not resumable. Also what tests read.
-class MemoryStore : public Store {
+// What a session of a run reads of the sessions before it and records of its own tasks
+// (engine/session.h). Only a durable store has earlier sessions: a run kept in memory has none.
+// Like Store's, the writes go into the pending transaction, made durable by the next Commit().
+struct StoredTask {
+  std::string id;
+  uint32_t seq = 0;    // position in the file
+  uint32_t phase = 0;  // index of its phase
+  double effort = 0;
+  std::string hash;  // of the task's definition: a changed task runs again
+  TaskState state = TaskState::kPending;
+  int attempts = 0;
+};
+
+struct PhaseRow {
+  std::string name;
+  double weight = 0;
+};
+
+class SessionStore {
  public:
-  void TaskChanged(const std::string& task, TaskState state, int attempts) override;
-  void AttemptChanged(const AttemptRecord& attempt) override;
-  void GateScored(size_t phase, const GateRecord& gate) override {
-    gates_.emplace_back(phase, gate);
-  }
-  void Append(const Event& event) override { events_.push_back(event); }
-  bool Commit() override {
-    ++commits_;
-    return true;
-  }
-
-  struct TaskRow {
-    std::string task;
-    TaskState state;
-    int attempts;
-  };
-  const std::vector<TaskRow>& task_changes() const { return task_changes_; }
-  const std::vector<AttemptRecord>& attempts() const { return attempts_; }
-  const std::vector<Event>& events() const { return events_; }
-  const std::vector<std::pair<size_t, GateRecord>>& gates() const { return gates_; }
-  int commits() const { return commits_; }
-
- private:
-  std::vector<TaskRow> task_changes_;
-  std::vector<AttemptRecord> attempts_;                    // latest record of each attempt
-  std::unordered_map<std::string, size_t> attempt_index_;  // "task#number" -> attempts_ index
-  std::vector<Event> events_;
-  std::vector<std::pair<size_t, GateRecord>> gates_;
-  int commits_ = 0;
+  virtual ~SessionStore() = default;
+  // The tasks of `run` by id (key order, the cheapest to read; `seq` gives the file order).
+  virtual std::vector<StoredTask> Tasks(const std::string& run) = 0;
+  // The attempts of `run`, by task id then number, log tails included.
+  virtual std::vector<AttemptRecord> Attempts(const std::string& run) = 0;
+  // Replaces the run's phases, all pending.
+  virtual void SetPhases(const std::vector<PhaseRow>& phases) = 0;
+  // Inserts or replaces one task of the run.
+  virtual void PutTask(const StoredTask& task) = 0;
+  // Moves the tasks at position `from` and after in the file down by `by` places (tasks were
+  // inserted before them).
+  virtual void ShiftTasks(uint32_t from, uint32_t by) = 0;
+  // Deletes a task of the run (its attempts stay, for the record).
+  virtual void RemoveTask(const std::string& id) = 0;
+  // Ends the attempts a killed engine left running ("interrupted", ended at `now`) and sets the
+  // tasks it left running, ready or waiting back to pending. Returns how many attempts.
+  virtual int MarkInterrupted(double now) = 0;
 };
 
 }  // namespace mex

@@ -1,4 +1,4 @@
-// Where attempts run. The scheduler talks only to this interface; the local executor (processes
+// Where attempts run. The task runner talks only to this interface; the local executor (processes
 // on this machine) and the Slurm executor (jobs on a cluster) are siblings behind it.
 #pragma once
 

@@ -1,4 +1,4 @@
-#include "store/run_files.h"
+#include "model/run_files.h"
 
 #include <fmt/format.h>
 

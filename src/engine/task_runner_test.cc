@@ -1,11 +1,13 @@
-#include "engine/scheduler.h"
+#include "engine/task_runner.h"
 
 #include <gtest/gtest.h>
 
 #include <deque>
 
-#include "model/loader.h"
+#include "engine/phase_flow.h"
+#include "load/loader.h"
 #include "plan/roadmap.h"
+#include "store/memory_store.h"
 #include "tests/test_util.h"
 
 namespace mex {
@@ -62,25 +64,33 @@ struct Fixture {
     EXPECT_TRUE(Folder::Open(dir.path().string(), false, state.get(), &err)) << err;
     EXPECT_TRUE(CreateRunFolder(state, "r1", &run.paths, &err)) << err;
   }
-  // Runs the milestone with `jobs` slots on `executor`; returns the exit code.
-  int Run(int jobs, FakeExecutor* executor, MemoryStore* store) {
+  // The task runner and the phase flow of the milestone, with `jobs` slots on `executor`.
+  void Make(int jobs, FakeExecutor* executor, MemoryStore* store) {
     graph = std::make_unique<Graph>(m);
     roadmap = ComputeRoadmap(m, *graph, jobs);
-    scheduler =
-        std::make_unique<Scheduler>(run, *graph, roadmap.priority, jobs, executor, store, &sink);
-    return scheduler->Run();
+    journal = std::make_unique<Journal>(run.paths.run_id, store, &sink);
+    runner =
+        std::make_unique<TaskRunner>(run, *graph, roadmap.priority, jobs, executor, journal.get());
+    flow = std::make_unique<PhaseFlow>(run, runner.get(), journal.get());
+  }
+  // Runs the milestone with `jobs` slots on `executor`; returns the exit code.
+  int Run(int jobs, FakeExecutor* executor, MemoryStore* store) {
+    Make(jobs, executor, store);
+    return flow->Run();
   }
 
   testing_util::TempDir dir;
   Milestone m;
   RunInfo run;
-  std::unique_ptr<Graph> graph;  // the scheduler keeps references to these
+  std::unique_ptr<Graph> graph;  // the runner keeps references to these
   Roadmap roadmap;
   NullSink sink;
-  std::unique_ptr<Scheduler> scheduler;
+  std::unique_ptr<Journal> journal;
+  std::unique_ptr<TaskRunner> runner;
+  std::unique_ptr<PhaseFlow> flow;
 };
 
-TEST(SchedulerTest, EveryStartIsCommittedBeforeTheProcessStarts) {
+TEST(TaskRunnerTest, EveryStartIsCommittedBeforeTheProcessStarts) {
   Fixture f("tasks:\n  - {id: a, run: 'true'}\n  - {id: b, run: 'true', deps: [a]}\n");
   MemoryStore store;
   FakeExecutor executor(&store);
@@ -95,7 +105,7 @@ TEST(SchedulerTest, EveryStartIsCommittedBeforeTheProcessStarts) {
   EXPECT_EQ(running_rows, 2);
 }
 
-TEST(SchedulerTest, PermanentFailureSkipsDependentsAndRunsOnce) {
+TEST(TaskRunnerTest, PermanentFailureSkipsDependentsAndRunsOnce) {
   Fixture f(
       "tasks:\n  - {id: a, run: 'x'}\n  - {id: b, run: 'x', deps: [a]}\n"
       "  - {id: c, run: 'x'}\n");
@@ -103,13 +113,13 @@ TEST(SchedulerTest, PermanentFailureSkipsDependentsAndRunsOnce) {
   FakeExecutor executor(&store);
   executor.exit_codes[0] = 127;
   EXPECT_EQ(f.Run(1, &executor, &store), 1);
-  EXPECT_EQ(f.scheduler->state(0), TaskState::kFailed);
-  EXPECT_EQ(f.scheduler->attempts(0), 1);
-  EXPECT_EQ(f.scheduler->state(1), TaskState::kSkipped);
-  EXPECT_EQ(f.scheduler->state(2), TaskState::kSucceeded);
+  EXPECT_EQ(f.runner->state(0), TaskState::kFailed);
+  EXPECT_EQ(f.runner->attempts(0), 1);
+  EXPECT_EQ(f.runner->state(1), TaskState::kSkipped);
+  EXPECT_EQ(f.runner->state(2), TaskState::kSucceeded);
 }
 
-TEST(SchedulerTest, LaterPhaseWaitsForTheWholeEarlierPhase) {
+TEST(TaskRunnerTest, LaterPhaseWaitsForTheWholeEarlierPhase) {
   Fixture f(
       "phases:\n"
       "  - {name: one, weight: 50, tasks: [{id: a, run: x}, {id: slow, run: x, effort: 9}]}\n"
@@ -137,7 +147,7 @@ class FailingStore : public MemoryStore {
   int fail_from_;
 };
 
-TEST(SchedulerTest, StoreThatCannotCommitStopsTheRun) {
+TEST(TaskRunnerTest, StoreThatCannotCommitStopsTheRun) {
   Fixture f(
       "tasks:\n  - {id: a, run: x}\n  - {id: b, run: x, deps: [a]}\n"
       "  - {id: c, run: x, deps: [b]}\n");
@@ -147,8 +157,8 @@ TEST(SchedulerTest, StoreThatCannotCommitStopsTheRun) {
   // a started on the first commit; its end and b's start were in the second, which failed: b
   // never ran, nothing after it either.
   EXPECT_EQ(executor.log, (std::vector<std::string>{"start 0", "end 0"}));
-  EXPECT_EQ(f.scheduler->state(1), TaskState::kCancelled);
-  EXPECT_EQ(f.scheduler->state(2), TaskState::kCancelled);
+  EXPECT_EQ(f.runner->state(1), TaskState::kCancelled);
+  EXPECT_EQ(f.runner->state(2), TaskState::kCancelled);
   EXPECT_EQ(executor.cancel_alls, 1);
   bool reported = false;
   for (const Event& e : store.events()) {
@@ -158,17 +168,14 @@ TEST(SchedulerTest, StoreThatCannotCommitStopsTheRun) {
   EXPECT_TRUE(reported);
 }
 
-TEST(SchedulerTest, ResumedRunKeepsSucceededTasksAndNumbersAttemptsOn) {
+TEST(TaskRunnerTest, ResumedRunKeepsSucceededTasksAndNumbersAttemptsOn) {
   Fixture f("tasks:\n  - {id: a, run: x}\n  - {id: b, run: x, deps: [a]}\n");
   MemoryStore store;
   FakeExecutor executor(&store);
-  f.graph = std::make_unique<Graph>(f.m);
-  f.roadmap = ComputeRoadmap(f.m, *f.graph, 1);
-  f.scheduler = std::make_unique<Scheduler>(f.run, *f.graph, f.roadmap.priority, 1, &executor,
-                                            &store, &f.sink);
-  f.scheduler->Resume(0, 1, {}, /*kept=*/true);
-  f.scheduler->Resume(1, 2, {}, /*kept=*/false);
-  EXPECT_EQ(f.scheduler->Run(), 0);
+  f.Make(1, &executor, &store);
+  f.runner->Resume(0, 1, {}, /*kept=*/true);
+  f.runner->Resume(1, 2, {}, /*kept=*/false);
+  EXPECT_EQ(f.flow->Run(), 0);
   EXPECT_EQ(executor.log, (std::vector<std::string>{"start 1", "end 1"}));
   ASSERT_EQ(store.attempts().size(), 1u);
   EXPECT_EQ(store.attempts()[0].task, "b");
@@ -183,7 +190,7 @@ TEST(SchedulerTest, ResumedRunKeepsSucceededTasksAndNumbersAttemptsOn) {
   }
 }
 
-TEST(SchedulerTest, ResumedTaskBacksOffFromTheShortestDelay) {
+TEST(TaskRunnerTest, ResumedTaskBacksOffFromTheShortestDelay) {
   Fixture f(
       "defaults: {retry: {max_attempts: 2, backoff: {initial: 50ms, factor: 10, max: 1s, "
       "jitter: 0}}}\n"
@@ -191,22 +198,19 @@ TEST(SchedulerTest, ResumedTaskBacksOffFromTheShortestDelay) {
   MemoryStore store;
   FakeExecutor executor(&store);
   executor.exit_codes[0] = 1;  // logic: retried
-  f.graph = std::make_unique<Graph>(f.m);
-  f.roadmap = ComputeRoadmap(f.m, *f.graph, 1);
-  f.scheduler = std::make_unique<Scheduler>(f.run, *f.graph, f.roadmap.priority, 1, &executor,
-                                            &store, &f.sink);
-  f.scheduler->Resume(0, 3, {}, /*kept=*/false);  // three attempts in earlier sessions
-  EXPECT_EQ(f.scheduler->Run(), 1);
+  f.Make(1, &executor, &store);
+  f.runner->Resume(0, 3, {}, /*kept=*/false);  // three attempts in earlier sessions
+  EXPECT_EQ(f.flow->Run(), 1);
   std::vector<double> delays;
   for (const Event& e : store.events()) {
     if (e.kind == EventKind::kTaskRetry) delays.push_back(e.delay_s);
   }
   // Attempt 4 failed, the first of this session: the wait before attempt 5 is the first delay.
   EXPECT_EQ(delays, std::vector<double>{0.05});
-  EXPECT_EQ(f.scheduler->attempts(0), 5);
+  EXPECT_EQ(f.runner->attempts(0), 5);
 }
 
-TEST(SchedulerTest, TaskThatCannotBeBuiltEndsLikeASpawnFailure) {
+TEST(TaskRunnerTest, TaskThatCannotBeBuiltEndsLikeASpawnFailure) {
   Fixture f(
       "agents: {bot: {command: [\"true\"]}}\n"
       "tasks:\n  - {id: a, prompt: 'hi', agent: bot}\n  - {id: b, run: x}\n");
@@ -215,9 +219,9 @@ TEST(SchedulerTest, TaskThatCannotBeBuiltEndsLikeASpawnFailure) {
   MemoryStore store;
   FakeExecutor executor(&store);
   EXPECT_EQ(f.Run(2, &executor, &store), 1);
-  EXPECT_EQ(f.scheduler->state(0), TaskState::kFailed);
-  EXPECT_EQ(f.scheduler->attempts(0), 1);  // permanent: it cannot start at all
-  EXPECT_EQ(f.scheduler->state(1), TaskState::kSucceeded);
+  EXPECT_EQ(f.runner->state(0), TaskState::kFailed);
+  EXPECT_EQ(f.runner->attempts(0), 1);  // permanent: it cannot start at all
+  EXPECT_EQ(f.runner->state(1), TaskState::kSucceeded);
   EXPECT_EQ(executor.log, (std::vector<std::string>{"start 1", "end 1"}));
 }
 

@@ -1,4 +1,4 @@
-#include "model/loader.h"
+#include "load/loader.h"
 
 #include <gtest/gtest.h>
 

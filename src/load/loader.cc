@@ -1,4 +1,4 @@
-#include "model/loader.h"
+#include "load/loader.h"
 
 #include <fmt/format.h>
 
@@ -10,8 +10,8 @@
 #include <sstream>
 #include <vector>
 
-#include "model/check.h"
-#include "model/decoder.h"
+#include "load/check.h"
+#include "load/decoder.h"
 #include "util/metrics.h"
 
 namespace mex {

@@ -1,4 +1,4 @@
-#include "model/check.h"
+#include "load/check.h"
 
 #include <fmt/format.h>
 

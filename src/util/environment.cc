@@ -1,4 +1,4 @@
-#include "exec/environment.h"
+#include "util/environment.h"
 
 namespace mex {
 namespace {

@@ -1,0 +1,523 @@
+#include "engine/task_runner.h"
+
+#include <fmt/format.h>
+
+#include <csignal>
+#include <nlohmann/json.hpp>
+
+#include "engine/resources.h"
+#include "flow/agent_result.h"
+#include "flow/agents.h"
+#include "flow/schemas.h"
+#include "model/run_files.h"
+#include "util/clock.h"
+
+namespace mex {
+
+namespace {
+
+std::string_view EndName(EndReason reason) {
+  switch (reason) {
+    case EndReason::kExited:
+      return "exited";
+    case EndReason::kTimedOut:
+      return "timed_out";
+    case EndReason::kStallKilled:
+      return "stall_killed";
+    case EndReason::kCancelled:
+      return "cancelled";
+    case EndReason::kSpawnFailed:
+      return "spawn_failed";
+  }
+  return "?";
+}
+
+// How often a retry waiting for memory or disk looks again, in seconds.
+constexpr double kResourcePoll = 1;
+
+// How much of a failed attempt's log the next attempt and the failure report get, and what the
+// classify rules' patterns search (the bound of their cost).
+constexpr size_t kLogTailBytes = 4096;
+
+// The executor keys of commands (StartCommands): the top bit set, the command's index below.
+// A task's attempt has the task's index as its key.
+constexpr uint64_t kCommandKey = uint64_t{1} << 63;
+
+}  // namespace
+
+TaskRunner::TaskRunner(const RunInfo& run, const Graph& graph, const std::vector<double>& priority,
+                       int jobs, Executor* executor, Journal* journal)
+    : run_(run),
+      m_(*run.milestone),
+      graph_(graph),
+      priority_(priority),
+      jobs_(std::max(1, jobs)),
+      executor_(executor),
+      journal_(journal),
+      tasks_(m_.tasks.size()),
+      pool_of_task_(m_.tasks.size(), -1),
+      rng_(std::random_device{}()) {
+  for (const auto& [name, depth] : m_.pools) pools_.push_back({depth, 0, {}});
+  AssignPools();
+}
+
+void TaskRunner::AssignPools() {
+  std::map<std::string, int> pool_index;
+  for (const auto& [name, depth] : m_.pools) {
+    pool_index[name] = static_cast<int>(pool_index.size());
+  }
+  pool_of_task_.assign(m_.tasks.size(), -1);
+  for (uint32_t t = 0; t < m_.tasks.size(); ++t) {
+    const TaskDetail* d = m_.tasks[t].details();
+    if (d && !d->pool.empty()) pool_of_task_[t] = pool_index.at(d->pool);
+  }
+}
+
+void TaskRunner::InsertTasks(uint32_t at, uint32_t count) {
+  // Between phases: no queue holds a task index, every task of a later phase is pending.
+  tasks_.insert(tasks_.begin() + at, count, TaskRun{});
+  AssignPools();
+}
+
+void TaskRunner::Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history,
+                        bool kept) {
+  TaskRun& run = tasks_[task];
+  run.attempts = attempts;
+  run.prior_attempts = attempts;
+  run.history = std::move(history);
+  if (kept) {
+    run.state = TaskState::kSucceeded;
+    ++kept_;
+  }
+}
+
+void TaskRunner::Open(const std::vector<uint32_t>& tasks, std::string gate_missing) {
+  ++generation_;
+  gate_missing_ = std::move(gate_missing);
+  for (uint32_t t : tasks) tasks_[t].opened = generation_;
+  for (uint32_t t : tasks) {
+    tasks_[t].waiting = 0;
+    if (tasks_[t].state == TaskState::kSucceeded) continue;  // kept from an earlier session
+    for (uint32_t dep : graph_.deps(t)) {
+      tasks_[t].waiting += IsOpen(dep) && tasks_[dep].state != TaskState::kSucceeded ? 1 : 0;
+    }
+  }
+  Preflight(tasks);
+  for (uint32_t t : tasks) {
+    if (tasks_[t].state == TaskState::kPending && tasks_[t].waiting == 0) MakeReady(t);
+  }
+}
+
+void TaskRunner::StartCommands(std::vector<AttemptSpec> commands) {
+  command_ends_.assign(commands.size(), AttemptEnd{});
+  for (size_t i = 0; i < commands.size(); ++i) {
+    commands[i].key = kCommandKey | i;
+    ++running_;
+    executor_->Start(commands[i]);
+  }
+}
+
+void TaskRunner::RunUntilIdle() {
+  for (;;) {
+    ReleaseDueRetries();
+    StartReadyTasks();
+    std::vector<AttemptEnd> not_started;
+    not_started.swap(not_started_);
+    for (const AttemptEnd& end : not_started) HandleEnd(end);
+    if (running_ == 0 && retries_.empty() && ready_.empty()) return;
+    double timeout = -1;
+    if (!retries_.empty()) timeout = std::max(0.0, retries_.top().first - MonotonicSeconds());
+    double refresh = journal_->store().RefreshIn();
+    if (refresh >= 0 && (timeout < 0 || refresh < timeout)) timeout = refresh;
+    WaitResult result = executor_->Wait(timeout);
+    for (uint64_t key : result.stalled) {
+      if ((key & kCommandKey) == 0) journal_->Emit(TaskEvent(EventKind::kTaskStalled, key));
+    }
+    for (const AttemptEnd& end : result.ended) {
+      if ((end.key & kCommandKey) != 0) {
+        --running_;
+        command_ends_[end.key & ~kCommandKey] = end;
+      } else {
+        HandleEnd(end);
+      }
+    }
+    if (result.interrupt) Interrupt(result.interrupt);
+  }
+}
+
+void TaskRunner::Reset(const std::vector<uint32_t>& tasks) {
+  for (uint32_t t : tasks) {
+    TaskRun& run = tasks_[t];
+    run.prior_attempts = run.attempts;  // a fresh budget of attempts
+    run.last_error.clear();
+    run.end_reason.clear();
+    SetState(t, TaskState::kPending);
+  }
+}
+
+void TaskRunner::Abandon(uint32_t task) {
+  if (!IsFinal(tasks_[task].state)) {
+    SetState(task, stopping_ ? TaskState::kCancelled : TaskState::kSkipped);
+  }
+}
+
+void TaskRunner::Preflight(const std::vector<uint32_t>& tasks) {
+  std::map<std::string, std::string> problems;  // agent name -> why it cannot start
+  for (uint32_t t : tasks) {
+    const Task& task = m_.tasks[t];
+    if (tasks_[t].state != TaskState::kPending || !task.has_prompt()) continue;
+    const std::string& name = AgentName(m_, task);
+    auto known = problems.find(name);
+    if (known == problems.end()) {
+      const Agent* agent = FindAgent(m_, name);
+      std::string problem = agent == nullptr ? fmt::format("undefined agent '{}'", name)
+                                             : MissingProgram(*agent, m_.workspace);
+      known = problems.emplace(name, std::move(problem)).first;
+    }
+    if (known->second.empty()) continue;
+    Classification c;
+    c.failure_class = FailureClass::kPermanent;
+    c.reason = known->second;
+    Fail(t, c, 0);
+  }
+}
+
+void TaskRunner::MakeReady(uint32_t task) {
+  if (stopping_) return;  // it stays pending, and is recorded cancelled at the end
+  SetState(task, TaskState::kReady);
+  ready_.push({priority_[task], task});
+}
+
+void TaskRunner::StartReadyTasks() {
+  to_start_.clear();
+  while (!stopping_ && running_ + static_cast<int>(to_start_.size()) < jobs_ && !ready_.empty()) {
+    uint32_t task = ready_.top().task;
+    ready_.pop();
+    if (Pool* pool = PoolOf(task)) {
+      if (pool->in_use >= pool->depth) {
+        pool->delayed.push({priority_[task], task});
+        continue;
+      }
+      ++pool->in_use;
+    }
+    to_start_.push_back(task);
+  }
+  for (uint32_t task : to_start_) RecordAttemptStart(task);
+  // One transaction per turn of the loop: what ended since the last turn, and these starts,
+  // are durable before any of these processes exists or is reported.
+  Commit();
+  if (journal_->failed()) return;
+  for (uint32_t task : to_start_) LaunchAttempt(task);
+  to_start_.clear();
+  journal_->Deliver();  // the starts: each was committed before its launch
+}
+
+void TaskRunner::Commit() {
+  if (!journal_->failed() && !journal_->Commit()) {
+    for (uint32_t task : to_start_) {
+      // Recorded as started, but the record is not durable: these never run.
+      --running_;
+      if (Pool* pool = PoolOf(task)) --pool->in_use;
+      SetState(task, TaskState::kCancelled);
+    }
+    to_start_.clear();
+    StopStarting();
+    Event event{EventKind::kInterrupted};
+    event.reason = journal_->error();
+    journal_->Emit(event);
+    executor_->CancelAll();
+  }
+  journal_->Deliver();
+}
+
+void TaskRunner::RecordAttemptStart(uint32_t task) {
+  TaskRun& run = tasks_[task];
+  ++run.attempts;
+  ++running_;
+  SetState(task, TaskState::kRunning);  // with its new attempt count: numbering resumes from it
+  AttemptRecord record;
+  record.task = m_.tasks[task].id;
+  record.number = run.attempts;
+  record.started_at = WallClockSeconds();
+  record.log_path = run_.paths.LogPath(m_.tasks[task].id, run.attempts);
+  run.history.push_back(record);
+  journal_->store().AttemptChanged(record);
+}
+
+void TaskRunner::LaunchAttempt(uint32_t task) {
+  TaskRun& run = tasks_[task];
+  run.started = MonotonicSeconds();
+  Event event = TaskEvent(EventKind::kTaskStarted, task);
+  event.log = run.history.back().log_path;
+  journal_->Emit(event);
+  AttemptHistory history{run.attempts, run.last_error, gate_missing_};
+  AttemptSpec spec;
+  std::string err;
+  int err_no = 0;
+  if (!BuildAttempt(run_, m_.tasks[task], history, &spec, &err, &err_no)) {
+    // Nothing ran: the attempt ends like one the executor could not spawn, handled with the ends
+    // of this turn and committed with them.
+    AttemptEnd end;
+    end.key = task;
+    end.reason = EndReason::kSpawnFailed;
+    end.spawn_errno = err_no;
+    end.error = err;
+    end.started_at = end.ended_at = WallClockSeconds();
+    not_started_.push_back(std::move(end));
+    return;
+  }
+  spec.key = task;
+  executor_->Start(spec);
+}
+
+void TaskRunner::HandleEnd(const AttemptEnd& end) {
+  auto task = static_cast<uint32_t>(end.key);
+  TaskRun& run = tasks_[task];
+  --running_;
+  if (Pool* pool = PoolOf(task)) {
+    --pool->in_use;
+    if (!pool->delayed.empty() && !stopping_) {
+      ready_.push(pool->delayed.top());
+      pool->delayed.pop();
+    }
+  }
+  double elapsed = MonotonicSeconds() - run.started;
+  AttemptOutcome outcome;
+  outcome.end = end;
+  AttemptRecord& record = run.history.back();
+  bool exited_zero = end.reason == EndReason::kExited && end.exit_code == 0;
+  if (exited_zero) {
+    const TaskDetail* d = m_.tasks[task].details();
+    if (d && !d->output.path.empty()) {
+      outcome.output_error =
+          ValidateArtifact(*run_.paths.state, OutputPath(run_, m_.tasks[task]), d->output.schema);
+    }
+  }
+  // Only a failure needs the log's tail (to classify it, to tell the next attempt, to report).
+  ReadAgentReport(task, &outcome, &record);
+  if (!exited_zero || !outcome.output_error.empty() || !outcome.agent_failure.empty()) {
+    outcome.log_tail = run_.paths.state->ReadTail(record.log_path, kLogTailBytes);
+  }
+  if (end.reason == EndReason::kSpawnFailed && outcome.log_tail.empty()) {
+    outcome.log_tail = end.error;
+  }
+  record.log_tail = outcome.log_tail;
+  Classification c = Classify(outcome, m_.classify);
+  record.ended_at = end.ended_at;
+  record.exit_code = end.exit_code;
+  record.signal = end.signal;
+  record.end = EndName(end.reason);
+  record.failure_class = c.succeeded ? "" : std::string(FailureClassName(c.failure_class));
+  record.reason = c.reason;
+  journal_->store().AttemptChanged(record);
+  if (record.cost_usd > 0) {
+    if (on_cost_) on_cost_(record.cost_usd);
+  }
+  if (c.succeeded) {
+    Succeed(task, elapsed);
+  } else if (interrupt_ != 0 || journal_->failed() || end.reason == EndReason::kCancelled) {
+    SetState(task, TaskState::kCancelled);
+    Event event = TaskEvent(EventKind::kTaskCancelled, task);
+    event.reason = interrupt_           ? "interrupted"
+                   : journal_->failed() ? "the store failed"
+                                        : "cancelled";
+    run.end_reason = event.reason;
+    journal_->Emit(event);
+  } else {
+    run.last_class = c.failure_class;
+    run.last_error = fmt::format("{} ({}). End of its log:\n{}", c.reason,
+                                 FailureClassName(c.failure_class), outcome.log_tail);
+    bool retry = c.failure_class != FailureClass::kPermanent && run.attempts < AttemptLimit(task) &&
+                 !stopping_;
+    if (retry) {
+      ScheduleRetry(task, c, elapsed);
+    } else {
+      Fail(task, c, elapsed);
+    }
+  }
+}
+
+void TaskRunner::ReadAgentReport(uint32_t task, AttemptOutcome* outcome, AttemptRecord* record) {
+  const Task& t = m_.tasks[task];
+  if (!t.has_prompt()) return;
+  const Agent* agent = FindAgent(m_, AgentName(m_, t));
+  AgentDialect dialect = agent ? DialectOf(*agent) : AgentDialect::kNone;
+  if (dialect == AgentDialect::kNone || outcome->end.reason == EndReason::kSpawnFailed) return;
+  bool exited = outcome->end.reason == EndReason::kExited;
+  AgentVerdict verdict = ReadAgentResult(dialect, exited ? outcome->end.exit_code : -1,
+                                         *run_.paths.state, record->log_path);
+  if (verdict.cost_usd) record->cost_usd = *verdict.cost_usd;
+  if (verdict.input_tokens) record->input_tokens = *verdict.input_tokens;
+  if (verdict.output_tokens) record->output_tokens = *verdict.output_tokens;
+  // An attempt mex ended stays one that mex ended, whatever the agent then said.
+  if (exited && verdict.judged && verdict.failed) {
+    outcome->agent_failure = verdict.reason;
+    outcome->agent_class = verdict.failure_class;
+  }
+}
+
+void TaskRunner::Succeed(uint32_t task, double elapsed) {
+  SetState(task, TaskState::kSucceeded);
+  Event event = TaskEvent(EventKind::kTaskSucceeded, task);
+  event.elapsed_s = elapsed;
+  journal_->Emit(event);
+  for (uint32_t d : graph_.dependents(task)) {
+    if (IsOpen(d) && --tasks_[d].waiting == 0 && tasks_[d].state == TaskState::kPending) {
+      MakeReady(d);
+    }
+  }
+}
+
+void TaskRunner::ScheduleRetry(uint32_t task, const Classification& c, double elapsed) {
+  // The backoff grows with this session's attempts: a resumed task starts from the shortest.
+  const TaskRun& run = tasks_[task];
+  int next = run.attempts - run.prior_attempts + 1;
+  double delay = BackoffDelay(RetryFor(task).backoff, next, &rng_);
+  SetState(task, TaskState::kRetryWait);
+  retries_.push({MonotonicSeconds() + delay, task});
+  Event event = TaskEvent(EventKind::kTaskRetry, task);
+  event.failure_class = FailureClassName(c.failure_class);
+  event.reason = c.reason;
+  event.delay_s = delay;
+  event.elapsed_s = elapsed;
+  journal_->Emit(event);
+}
+
+void TaskRunner::ReleaseDueRetries() {
+  double now = MonotonicSeconds();
+  std::vector<uint32_t> postponed;
+  while (!retries_.empty() && retries_.top().first <= now) {
+    uint32_t task = retries_.top().second;
+    retries_.pop();
+    if (tasks_[task].state != TaskState::kRetryWait) continue;
+    if (WaitsForResources(task, now)) {
+      postponed.push_back(task);
+    } else {
+      MakeReady(task);
+    }
+  }
+  for (uint32_t task : postponed) retries_.push({now + kResourcePoll, task});
+}
+
+bool TaskRunner::WaitsForResources(uint32_t task, double now) {
+  TaskRun& run = tasks_[task];
+  if (run.last_class != FailureClass::kResource) return false;
+  const ResourceWait& wait = m_.defaults.resource_wait;
+  std::string shortage = ResourceShortage(wait, m_.workspace);
+  if (shortage.empty() || (run.waiting_since > 0 && now - run.waiting_since >= wait.max_wait_s)) {
+    run.waiting_since = 0;  // free enough, or waited long enough: try anyway
+    return false;
+  }
+  if (run.waiting_since == 0) {
+    run.waiting_since = now;
+    Event event = TaskEvent(EventKind::kTaskWaiting, task);
+    event.reason = shortage;
+    journal_->Emit(event);
+  }
+  return true;
+}
+
+void TaskRunner::Fail(uint32_t task, const Classification& c, double elapsed) {
+  SetState(task, TaskState::kFailed);
+  tasks_[task].end_reason = fmt::format("{}: {}", FailureClassName(c.failure_class), c.reason);
+  Event event = TaskEvent(EventKind::kTaskFailed, task);
+  event.failure_class = FailureClassName(c.failure_class);
+  event.reason = c.reason;
+  event.elapsed_s = elapsed;
+  journal_->Emit(event);
+  WriteFailureReport(task, c);
+  SkipDependents(task);
+  if (m_.defaults.on_failure == OnFailure::kStop) StopStarting();
+}
+
+void TaskRunner::StopStarting() {
+  stopping_ = true;
+  while (!retries_.empty()) retries_.pop();
+  while (!ready_.empty()) ready_.pop();
+  for (Pool& pool : pools_) pool.delayed = {};
+}
+
+void TaskRunner::SkipDependents(uint32_t task) {
+  std::vector<uint32_t> stack = {task};
+  while (!stack.empty()) {
+    uint32_t at = stack.back();
+    stack.pop_back();
+    for (uint32_t d : graph_.dependents(at)) {
+      if (!IsOpen(d) || tasks_[d].state != TaskState::kPending) continue;
+      SetState(d, TaskState::kSkipped);
+      Event event = TaskEvent(EventKind::kTaskSkipped, d);
+      event.reason = fmt::format("'{}' failed", m_.tasks[task].id);
+      tasks_[d].end_reason = event.reason;
+      journal_->Emit(event);
+      stack.push_back(d);
+    }
+  }
+}
+
+void TaskRunner::Interrupt(int signal) {
+  if (interrupt_ != 0) {
+    executor_->KillAll();  // a second Ctrl-C: no more grace
+    return;
+  }
+  interrupt_ = signal;
+  StopStarting();
+  Event event{EventKind::kInterrupted};
+  event.reason = signal == SIGINT ? "SIGINT" : "SIGTERM";
+  journal_->Emit(event);
+  executor_->CancelAll();
+}
+
+void TaskRunner::SetState(uint32_t task, TaskState state) {
+  tasks_[task].state = state;
+  journal_->store().TaskChanged(std::string(m_.tasks[task].id), state, tasks_[task].attempts);
+}
+
+Event TaskRunner::TaskEvent(EventKind kind, uint32_t task) const {
+  Event event{kind};
+  event.task = m_.tasks[task].id;
+  event.phase = m_.phases[m_.tasks[task].phase].name;
+  event.attempt = tasks_[task].attempts;
+  event.max_attempts = AttemptLimit(task);
+  return event;
+}
+
+int TaskRunner::AttemptLimit(uint32_t task) const {
+  return tasks_[task].prior_attempts + RetryFor(task).max_attempts;
+}
+
+void TaskRunner::WriteFailureReport(uint32_t task, const Classification& c) {
+  nlohmann::ordered_json attempts = nlohmann::ordered_json::array();
+  for (const AttemptRecord& a : tasks_[task].history) {
+    attempts.push_back({{"n", a.number},
+                        {"exit", a.exit_code},
+                        {"signal", a.signal},
+                        {"end", a.end},
+                        {"class", a.failure_class},
+                        {"reason", a.reason},
+                        {"started_at", a.started_at},
+                        {"ended_at", a.ended_at},
+                        {"log", a.log_path},
+                        {"log_tail", a.log_tail}});
+  }
+  nlohmann::ordered_json report = {{"task", m_.tasks[task].id},
+                                   {"class", FailureClassName(c.failure_class)},
+                                   {"reason", c.reason},
+                                   {"attempts", std::move(attempts)}};
+  std::string err;
+  std::string path = fmt::format("{}/{}.json", run_.paths.failures_dir, m_.tasks[task].id);
+  if (!run_.paths.state->WriteAtomically(path, report.dump(2) + "\n", &err)) {
+    fmt::print(stderr, "mex: {}\n", err);
+  }
+}
+
+const RetryPolicy& TaskRunner::RetryFor(uint32_t task) const {
+  const TaskDetail* d = m_.tasks[task].details();
+  return d && d->retry ? *d->retry : m_.defaults.retry;
+}
+
+TaskRunner::Pool* TaskRunner::PoolOf(uint32_t task) {
+  int index = pool_of_task_[task];
+  return index < 0 ? nullptr : &pools_[index];
+}
+
+}  // namespace mex

@@ -1,0 +1,152 @@
+// Runs tasks to their end (SPEC §4): the ready queue by remaining critical path, slots and pools,
+// attempts on an Executor, retries by failure class with their backoff and their waits for
+// memory or disk, skips, cancellations and interrupts. What runs when is the phase flow's to say
+// (engine/phase_flow.h): it opens a set of tasks, and the runner runs them until none is left to
+// start. It knows nothing of processes, SQLite or terminals: it talks to an Executor and, through
+// the Journal, to a Store and an EventSink.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <queue>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/attempt.h"
+#include "engine/executor.h"
+#include "engine/failure.h"
+#include "engine/journal.h"
+#include "plan/graph.h"
+
+namespace mex {
+
+class TaskRunner {
+ public:
+  // `priority`: each task's remaining critical path (Roadmap::priority). `jobs`: attempts at once.
+  TaskRunner(const RunInfo& run, const Graph& graph, const std::vector<double>& priority, int jobs,
+             Executor* executor, Journal* journal);
+
+  // Before the run, for a run that goes on from an earlier session: the number of the task's
+  // last attempt (numbering goes on after it), those attempts (for its failure report; may be
+  // empty for a kept task), and whether it succeeded then and is kept as it is.
+  void Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history, bool kept);
+  // `count` new tasks now sit at index `at` of the milestone (the graph and priorities given to
+  // the constructor already include them), pending. Only while no task is open.
+  void InsertTasks(uint32_t at, uint32_t count);
+  // Called with what an attempt's agent reported it cost (> 0), as the attempt ends, before its
+  // retry is decided: the budget (engine/phase_flow.h) may stop the run there.
+  void set_on_cost(std::function<void(double usd)> on_cost) { on_cost_ = std::move(on_cost); }
+
+  // Opens `tasks` (a phase's): a task waits for its deps among them; its deps outside them are
+  // over. Fails at once those whose agent's program is missing; the pending ones with no dep left
+  // to wait for become ready. `gate_missing` is their prompts' {{gate.missing}}.
+  void Open(const std::vector<uint32_t>& tasks, std::string gate_missing);
+  // Starts `commands` (a gate's) at once, outside the slots; they end within RunUntilIdle() and
+  // command_ends() then says how, in the same order.
+  void StartCommands(std::vector<AttemptSpec> commands);
+  const std::vector<AttemptEnd>& command_ends() const { return command_ends_; }
+  // Runs until nothing is running, ready or waiting to retry.
+  void RunUntilIdle();
+  // Makes `tasks` pending again, each with a fresh budget of attempts (a phase run again).
+  void Reset(const std::vector<uint32_t>& tasks);
+  // Starts nothing more: drops the ready queue and the pending retries. What runs goes on.
+  void StopStarting();
+  // Ends a task that never reached a final state: cancelled once the run stopped starting
+  // tasks, else skipped (a phase before its own failed).
+  void Abandon(uint32_t task);
+  // Commits this turn's changes, then reports their events. On a store failure, stops.
+  void Commit();
+
+  TaskState state(uint32_t task) const { return tasks_[task].state; }
+  int attempts(uint32_t task) const { return tasks_[task].attempts; }
+  // Why the task failed, was skipped or cancelled, for its phase's gate; "" otherwise.
+  const std::string& end_reason(uint32_t task) const { return tasks_[task].end_reason; }
+  int kept() const { return kept_; }
+  bool stopping() const { return stopping_; }
+  // The first SIGINT or SIGTERM received, or 0.
+  int interrupt() const { return interrupt_; }
+
+ private:
+  struct TaskRun {
+    TaskState state = TaskState::kPending;
+    uint32_t opened = 0;     // the Open() call that opened it last (generation_), or 0
+    int attempts = 0;        // the number of its latest attempt, this session or earlier
+    int prior_attempts = 0;  // attempts of earlier sessions: this session's budget starts after
+    uint32_t waiting = 0;    // open deps not yet succeeded
+    double started = 0;      // monotonic start of the running attempt
+    FailureClass last_class = FailureClass::kLogic;
+    double waiting_since = 0;  // monotonic: when a resource retry began to wait, or 0
+    std::string last_error;    // given to the next attempt's prompt
+    std::string end_reason;    // why it failed, was skipped or cancelled (for its phase's gate)
+    std::vector<AttemptRecord> history;
+  };
+  // Longest remaining critical path first; on a tie, the task first in the file.
+  struct Ready {
+    double priority;
+    uint32_t task;
+    bool operator<(const Ready& o) const {
+      return priority != o.priority ? priority < o.priority : task > o.task;
+    }
+  };
+  struct Pool {
+    int depth = 0;
+    int in_use = 0;
+    std::priority_queue<Ready> delayed;  // ready, waiting for a slot of the pool
+  };
+
+  // Fails, before anything starts, the open tasks whose agent's program is missing.
+  void Preflight(const std::vector<uint32_t>& tasks);
+  void MakeReady(uint32_t task);
+  void StartReadyTasks();
+  void RecordAttemptStart(uint32_t task);
+  void LaunchAttempt(uint32_t task);
+  void HandleEnd(const AttemptEnd& end);
+  // Reads what the agent reported of its result, cost and usage into `outcome` and `record`.
+  void ReadAgentReport(uint32_t task, AttemptOutcome* outcome, AttemptRecord* record);
+  void Succeed(uint32_t task, double elapsed);
+  void Fail(uint32_t task, const Classification& c, double elapsed);
+  void ScheduleRetry(uint32_t task, const Classification& c, double elapsed);
+  void ReleaseDueRetries();
+  // Whether a retry after a resource failure must wait longer for memory or disk.
+  bool WaitsForResources(uint32_t task, double now);
+  void SkipDependents(uint32_t task);
+  void Interrupt(int signal);
+  void SetState(uint32_t task, TaskState state);
+  bool IsOpen(uint32_t task) const { return generation_ > 0 && tasks_[task].opened == generation_; }
+  // The attempts this task may have this session: its retry policy's, after the earlier ones.
+  int AttemptLimit(uint32_t task) const;
+  Event TaskEvent(EventKind kind, uint32_t task) const;
+  void WriteFailureReport(uint32_t task, const Classification& c);
+  const RetryPolicy& RetryFor(uint32_t task) const;
+  Pool* PoolOf(uint32_t task);
+  void AssignPools();
+
+  const RunInfo& run_;
+  const Milestone& m_;
+  const Graph& graph_;
+  const std::vector<double>& priority_;
+  int jobs_;
+  Executor* executor_;
+  Journal* journal_;
+  std::function<void(double)> on_cost_;
+
+  std::vector<TaskRun> tasks_;
+  std::vector<Pool> pools_;
+  std::vector<int> pool_of_task_;  // index into pools_, or -1
+  std::priority_queue<Ready> ready_;
+  using Retry = std::pair<double, uint32_t>;  // (due, task)
+  std::priority_queue<Retry, std::vector<Retry>, std::greater<>> retries_;
+  std::vector<uint32_t> to_start_;       // picked this turn, not launched yet
+  std::vector<AttemptEnd> not_started_;  // attempts that could not be built this turn
+  uint32_t generation_ = 0;              // how often Open() was called
+  std::string gate_missing_;             // {{gate.missing}} of the open tasks
+  std::vector<AttemptEnd> command_ends_;
+  int running_ = 0;        // attempts and commands
+  bool stopping_ = false;  // on_failure: stop, interrupted, budget spent: start nothing new
+  int interrupt_ = 0;      // the first SIGINT/SIGTERM, or 0
+  int kept_ = 0;           // tasks kept from an earlier session
+  std::mt19937_64 rng_;
+};
+
+}  // namespace mex
