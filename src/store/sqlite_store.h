@@ -38,16 +38,11 @@ struct StoredRun {
 
 class SqliteStore : public Store, public SessionStore {
  public:
-  // The newest schema this mex reads and writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 2;
-  // PRAGMA application_id of a mex state database: "mex1".
-  static constexpr int32_t kApplicationId = 0x6d657831;
-
-  // Opens STATE_DIR/state.db. Read-write (for `mex run`; STATE_DIR must exist): creates the file
-  // 0600 if missing and brings its schema up to date. Read-only (for `mex status`): creates and
-  // changes nothing, and reads while another process writes. Returns null with `err` set when
-  // the file is missing (read-only), a symlink, damaged, not a mex database, or written by a
-  // newer mex; the file is then left as it was.
+  // Opens STATE_DIR/state.db through OpenStateDb (state_db.h). Read-write (for `mex run`; STATE_DIR
+  // must exist): creates the file 0600 if missing and brings its schema up to date. Read-only (for
+  // `mex status`): creates and changes nothing, and reads while another process writes. Returns
+  // null with `err` set when the file is missing (read-only), a symlink, damaged, not a mex
+  // database, or written by a newer mex; the file is then left as it was.
   static std::unique_ptr<SqliteStore> Open(const std::string& state_dir, bool read_only,
                                            std::string* err);
   // Drops writes not committed. A read-write store leaves the file in rollback-journal mode, so

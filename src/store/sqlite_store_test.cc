@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "store/state_db.h"
 #include "tests/test_util.h"
 #include "util/clock.h"
 
@@ -89,8 +90,8 @@ TEST_F(SqliteStoreTest, FreshDatabaseGetsSchemaWalAndMode0600) {
   ASSERT_EQ(stat(DbPath().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   SQLite::Database raw = Raw();
-  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), SqliteStore::kSchemaVersion);
-  EXPECT_EQ(raw.execAndGet("PRAGMA application_id").getInt(), SqliteStore::kApplicationId);
+  EXPECT_EQ(raw.execAndGet("PRAGMA user_version").getInt(), kStateDbSchemaVersion);
+  EXPECT_EQ(raw.execAndGet("PRAGMA application_id").getInt(), kStateDbApplicationId);
   EXPECT_EQ(raw.execAndGet("PRAGMA journal_mode").getString(), "wal");
   for (const char* table : {"runs", "phases", "tasks", "attempts", "events"}) {
     EXPECT_TRUE(raw.tableExists(table)) << table;
@@ -188,7 +189,7 @@ TEST_F(SqliteStoreTest, SchemaOneIsUpgradedKeepingItsRows) {
   }
   auto store = Open();
   ASSERT_TRUE(store);
-  EXPECT_EQ(Raw().execAndGet("PRAGMA user_version").getInt(), SqliteStore::kSchemaVersion);
+  EXPECT_EQ(Raw().execAndGet("PRAGMA user_version").getInt(), kStateDbSchemaVersion);
   std::vector<StoredTask> tasks = store->Tasks("r1");
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_EQ(tasks[0].state, TaskState::kSucceeded);
