@@ -1,18 +1,17 @@
 // Decodes a milestone document (YAML or JSON, see source.h) into the model, checking the shape and
 // the value of every field. Cross-references (deps, agents, templates, weights) are checked
-// afterwards by check.h, once every task is known.
+// afterwards by check.h, once every task is known. How a field of a given shape is read is
+// field_reader.h's. Past 600 lines: one method per section of the file, of one class template,
+// calling one another (phases hold tasks; defaults, agents and tasks share retry, env and argv).
 #pragma once
 
 #include <fmt/format.h>
 
-#include <charconv>
-#include <cmath>
 #include <csignal>
-#include <initializer_list>
 
+#include "load/field_reader.h"
 #include "load/source.h"
 #include "model/classify_pattern.h"
-#include "model/duration.h"
 #include "model/milestone.h"
 #include "model/size.h"
 
@@ -24,9 +23,9 @@ std::string PathAdvice(std::string_view path);
 bool ParseSignal(std::string_view text, int* signal);
 
 template <class N>
-class Decoder {
+class Decoder : FieldReader<N> {
  public:
-  Decoder(Milestone* milestone, Diagnostics* diags) : m_(milestone), diags_(diags) {}
+  Decoder(Milestone* milestone, Diagnostics* diags) : FieldReader<N>(diags), m_(milestone) {}
 
   // Returns whether the file has the shape of a milestone (a mapping with a list of phases or of
   // tasks), so that checks across fields make sense.
@@ -68,6 +67,17 @@ class Decoder {
   }
 
  private:
+  using FieldReader<N>::Error;
+  using FieldReader<N>::Members;
+  using FieldReader<N>::IndexedMembers;
+  using FieldReader<N>::Items;
+  using FieldReader<N>::String;
+  using FieldReader<N>::Number;
+  using FieldReader<N>::Integer;
+  using FieldReader<N>::Duration;
+  using FieldReader<N>::Enum;
+  using FieldReader<N>::Bool;
+
   bool DecodePhases(N value) {
     Pos pos = value.pos();
     if (value.kind() != NodeKind::kSeq) {
@@ -97,120 +107,6 @@ class Decoder {
     phase.pos = key_pos;
     DecodeTasks(value, static_cast<uint32_t>(m_->phases.size() - 1));
     return true;
-  }
-
-  void Error(Pos pos, std::string message) { diags_->Error(pos, std::move(message)); }
-
-  // Calls f(key, key_pos, value) for each member of a mapping, rejecting unknown and repeated
-  // keys. `what` names the mapping in messages.
-  template <class F>
-  void Members(N node, std::string_view what, std::initializer_list<std::string_view> keys, F&& f) {
-    IndexedMembers(node, what, keys, [&](size_t index, Pos key_pos, N value) {
-      f(keys.begin()[index], key_pos, value);
-    });
-  }
-
-  // The same, calling f(index of the key in `keys`, key_pos, value).
-  template <class F>
-  void IndexedMembers(N node, std::string_view what, std::initializer_list<std::string_view> keys,
-                      F&& f) {
-    if (node.kind() != NodeKind::kMap) {
-      Error(node.pos(), fmt::format("{} must be a mapping", what));
-      return;
-    }
-    uint64_t seen = 0;
-    node.ForEachMember([&](std::string_view key, Pos key_pos, N value) {
-      size_t index = 0;
-      for (std::string_view k : keys) {
-        if (k == key) break;
-        ++index;
-      }
-      if (index == keys.size()) {
-        Error(key_pos, fmt::format("unknown key '{}' in {}{}", key, what,
-                                   DidYouMean(key, std::vector<std::string_view>(keys))));
-        return;
-      }
-      if (seen & (uint64_t{1} << index)) {
-        Error(key_pos, fmt::format("duplicate key '{}' in {}", key, what));
-        return;
-      }
-      seen |= uint64_t{1} << index;
-      f(index, key_pos, value);
-    });
-  }
-
-  template <class F>
-  void Items(N node, std::string_view what, F&& f) {
-    if (node.kind() != NodeKind::kSeq) {
-      Error(node.pos(), fmt::format("{} must be a list", what));
-      return;
-    }
-    node.ForEachItem(f);
-  }
-
-  bool String(N node, std::string_view what, std::string* out) {
-    if (node.kind() != NodeKind::kScalar) {
-      Error(node.pos(), fmt::format("{} must be a string", what));
-      return false;
-    }
-    *out = node.text();
-    return true;
-  }
-
-  bool Number(N node, std::string_view what, double* out) {
-    if (node.kind() == NodeKind::kScalar) {
-      std::string_view text = node.text();
-      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-      if (ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(*out)) {
-        return true;
-      }
-    }
-    Error(node.pos(), fmt::format("{} must be a number", what));
-    return false;
-  }
-
-  bool Integer(N node, std::string_view what, int min, int* out) {
-    Pos pos = node.pos();
-    double value = 0;
-    if (!Number(node, what, &value)) return false;
-    if (value != std::floor(value) || value < min || value > 1e9) {
-      Error(pos, fmt::format("{} must be a whole number >= {}", what, min));
-      return false;
-    }
-    *out = static_cast<int>(value);
-    return true;
-  }
-
-  bool Duration(N node, std::string_view what, double* seconds) {
-    Pos pos = node.pos();
-    std::string text, err;
-    if (!String(node, what, &text)) return false;
-    if (!ParseDuration(text, seconds, &err)) {
-      Error(pos, fmt::format("{}: {}", what, err));
-      return false;
-    }
-    return true;
-  }
-
-  // Reads one of `names`; *out gets its index.
-  template <class E>
-  bool Enum(N node, std::string_view what, const std::vector<std::string_view>& names, E* out) {
-    Pos pos = node.pos();
-    std::string text;
-    if (!String(node, what, &text)) return false;
-    size_t index = 0;
-    for (std::string_view name : names) {
-      if (name == text) {
-        *out = static_cast<E>(index);
-        return true;
-      }
-      ++index;
-    }
-    std::string expected;
-    for (std::string_view name : names)
-      expected += (expected.empty() ? "" : ", ") + std::string(name);
-    Error(pos, fmt::format("invalid {} '{}' (expected one of: {})", what, text, expected));
-    return false;
   }
 
   void DecodeHeader(N node) {
@@ -371,14 +267,6 @@ class Decoder {
         Error(rule.pos, "classify rule has no 'class'");
       }
     });
-  }
-
-  bool Bool(N node, std::string_view what) {
-    std::string text;
-    Pos pos = node.pos();
-    if (String(node, what, &text) && (text == "true" || text == "false")) return text == "true";
-    Error(pos, fmt::format("{} must be true or false", what));
-    return false;
   }
 
   void DecodeInts(N node, std::string_view what, std::vector<int>* out) {
@@ -749,7 +637,6 @@ class Decoder {
   }
 
   Milestone* m_;
-  Diagnostics* diags_;
 };
 
 }  // namespace mex
