@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "flow/agent_result.h"
+#include "agents/agent_cli.h"
 #include "fuzz/require.h"
 
 namespace {

@@ -8,9 +8,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "flow/agent_launch.h"
-#include "flow/agent_result.h"
-#include "flow/agents.h"
+#include "agents/agent_cli.h"
+#include "agents/agents.h"
+#include "agents/codex.h"
 #include "model/command_template.h"
 #include "model/template.h"
 

@@ -5,10 +5,10 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "agents/agent_cli.h"
+#include "agents/agents.h"
 #include "engine/resources.h"
 #include "exec/process.h"
-#include "flow/agent_result.h"
-#include "flow/agents.h"
 #include "flow/schemas.h"
 #include "store/run_files.h"
 

@@ -1,5 +1,3 @@
-#include "flow/agent_result.h"
-
 #include <errno.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -11,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "flow/agents.h"
+#include "agents/agent_cli.h"
+#include "agents/agents.h"
 
 namespace mex {
 namespace {

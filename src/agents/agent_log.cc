@@ -1,11 +1,11 @@
-#include "flow/agent_result.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "agents/agent_cli.h"
 
 namespace mex {
 namespace {

@@ -7,8 +7,8 @@
 
 #include <string>
 
+#include "agents/agent_cli.h"
 #include "exec/executor.h"
-#include "flow/agent_result.h"
 
 namespace mex {
 

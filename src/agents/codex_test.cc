@@ -1,4 +1,4 @@
-#include "flow/agent_launch.h"
+#include "agents/codex.h"
 
 #include <gtest/gtest.h>
 
