@@ -4,12 +4,34 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "agents/agent_log.h"
 #include "exec/environment.h"
 #include "util/folder.h"  // ReadRegularFile
 
 namespace mex {
 namespace {
+
+using agent_log::Cause;
+using agent_log::Contains;
+using agent_log::Done;
+using agent_log::Fail;
+using agent_log::Field;
+using agent_log::FindLastText;
+using agent_log::HttpCause;
+using agent_log::json;
+using agent_log::KnownText;
+using agent_log::kNpos;
+using agent_log::LastObject;
+using agent_log::Lower;
+using agent_log::Quote;
+using agent_log::StringField;
+using agent_log::TokenField;
+
+// How codex is started: its retries capped (codex.h).
 
 constexpr std::string_view kWhitespace = " \t\r";
 
@@ -88,15 +110,15 @@ bool ArgsSet(const std::vector<std::string>& argv, std::string_view setting_pref
                      [&](const std::string& word) { return word.starts_with(setting_prefix); });
 }
 
-void CapCodex(AttemptSpec* spec) {
+void CapCodex(std::vector<std::string>* argv, const std::vector<std::string>& env) {
   std::string home;
-  if (auto codex_home = FindEnv(spec->env, "CODEX_HOME")) {
+  if (auto codex_home = FindEnv(env, "CODEX_HOME")) {
     home = *codex_home;
-  } else if (auto user_home = FindEnv(spec->env, "HOME")) {
+  } else if (auto user_home = FindEnv(env, "HOME")) {
     home = std::string(*user_home) + "/.codex";
   }
   std::string text = home.empty() ? "" : ReadRegularFile(home + "/config.toml");
-  CodexConfig config = ReadCodexConfig(text, ProviderInArgs(spec->argv));
+  CodexConfig config = ReadCodexConfig(text, ProviderInArgs(*argv));
   // codex refuses to start when a setting names a built-in provider.
   static constexpr std::array<std::string_view, 5> kBuiltIn = {"", "openai", "oss", "ollama",
                                                                "lmstudio"};
@@ -108,32 +130,146 @@ void CapCodex(AttemptSpec* spec) {
     std::string setting = fmt::format("model_providers.{}.{}=", config.provider, key);
     bool in_file = std::find(config.provider_keys.begin(), config.provider_keys.end(), key) !=
                    config.provider_keys.end();
-    if (in_file || ArgsSet(spec->argv, setting)) continue;
+    if (in_file || ArgsSet(*argv, setting)) continue;
     caps.push_back("-c");
     caps.push_back(setting + std::to_string(retries));
   }
   // After `exec`, where codex takes the options of a non-interactive run.
-  auto at = std::find(spec->argv.begin(), spec->argv.end(), "exec");
-  at = at == spec->argv.end() ? spec->argv.begin() + 1 : at + 1;
-  spec->argv.insert(at, caps.begin(), caps.end());
+  auto at = std::find(argv->begin(), argv->end(), "exec");
+  at = at == argv->end() ? argv->begin() + 1 : at + 1;
+  argv->insert(at, caps.begin(), caps.end());
 }
+
+// What codex reported.
+
+// codex exits 1 for every API failure and names the cause only in its text (with --json also in
+// the turn.failed event that ends its JSONL).
+constexpr KnownText kCodexTexts[] = {
+    {"connection failed", FailureClass::kTransient, "connection failed"},
+    {"currently experiencing high demand", FailureClass::kTransient, "server error (high demand)"},
+    {"missing environment variable", FailureClass::kPermanent,
+     "missing environment variable (API key not set)"},
+    {"not inside a trusted directory", FailureClass::kPermanent,
+     "not inside a trusted directory (--skip-git-repo-check)"},
+    {"no prompt provided", FailureClass::kPermanent, "no prompt reached it"},
+};
+
+// Where codex names an HTTP status: "unexpected status 401 Unauthorized", "exceeded retry limit,
+// last status: 429 Too Many Requests".
+constexpr std::string_view kCodexStatusWords[] = {"unexpected status ", "last status: "};
+
+// The HTTP status codex names last in `lower`, with its position.
+std::optional<int64_t> FindLastCodexStatus(std::string_view lower, size_t* found_at) {
+  std::optional<int64_t> best;
+  for (std::string_view words : kCodexStatusWords) {
+    for (size_t pos = lower.rfind(words); pos != kNpos;
+         pos = pos == 0 ? kNpos : lower.rfind(words, pos - 1)) {
+      size_t digits = pos + words.size();
+      if (digits + 3 > lower.size()) continue;
+      std::string_view number = lower.substr(digits, 3);
+      bool three =
+          std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!three ||
+          (digits + 3 < lower.size() && lower[digits + 3] >= '0' && lower[digits + 3] <= '9')) {
+        continue;
+      }
+      if (!best || pos > *found_at) {
+        best = std::stoll(std::string(number));
+        *found_at = pos;
+      }
+      break;  // the last of this form
+    }
+  }
+  return best;
+}
+
+// The cause codex printed last in `text`.
+std::optional<Cause> FindCodexCause(std::string_view text) {
+  std::string lower = Lower(text);
+  size_t text_at = 0;
+  std::optional<Cause> cause = FindLastText(lower, kCodexTexts, std::size(kCodexTexts), &text_at);
+  size_t status_at = 0;
+  std::optional<int64_t> status = FindLastCodexStatus(lower, &status_at);
+  if (!status || (cause && text_at > status_at)) return cause;
+  if (std::optional<Cause> http = HttpCause(*status)) return http;
+  return Cause{FailureClass::kLogic, "API error " + std::to_string(*status)};
+}
+
+// What codex's sandbox or approval policy refused during the turn, as a few words, or "".
+std::string CodexRefusal(std::string_view log) {
+  std::string lower = Lower(log);
+  if (Contains(lower, "patch rejected") || Contains(lower, "blocked by read-only sandbox")) {
+    return "the sandbox refused a file write (apply_patch: writing is blocked by the read-only "
+           "sandbox; -s workspace-write allows it)";
+  }
+  if (Contains(lower, "rejected by user approval settings")) {
+    return "a tool call was rejected by its approval settings";
+  }
+  return "";
+}
+
+bool IsCodexTurnEnd(const json& object) {
+  std::string type = StringField(object, "type");
+  return type == "turn.completed" || type == "turn.failed";
+}
+
+AgentVerdict JudgeCodex(int exit_code, std::string_view log) {
+  AgentVerdict v;
+  std::optional<json> turn = LastObject(log, IsCodexTurnEnd);
+  bool failed_turn = turn && StringField(*turn, "type") == "turn.failed";
+  if (turn && !failed_turn) {
+    if (const json* usage = Field(*turn, "usage")) {
+      v.input_tokens = TokenField(*usage, "input_tokens");
+      v.output_tokens = TokenField(*usage, "output_tokens");
+    }
+  }
+  if (exit_code < 0) return v;
+  if (failed_turn) {
+    std::string message;
+    if (const json* error = Field(*turn, "error")) message = StringField(*error, "message");
+    std::optional<Cause> cause = FindCodexCause(message);
+    if (!cause) cause = FindCodexCause(log);
+    if (cause) return Fail(v, cause->failure_class, "codex: " + cause->label);
+    return Fail(v, FailureClass::kLogic, "codex: turn failed: " + Quote(message));
+  }
+  if (exit_code == 0) {
+    if (!turn) return v;
+    // A write refused by the sandbox still completes the turn with exit 0; only a line on
+    // stderr tells ("ERROR codex_core::tools::router: error=patch rejected: writing is blocked
+    // by read-only sandbox; rejected by user approval settings").
+    if (std::string refused = CodexRefusal(log); !refused.empty()) {
+      return Fail(v, FailureClass::kLogic, "codex: " + refused + " (the work was not done)");
+    }
+    return Done(v, "codex: done");
+  }
+  if (exit_code == 2) {
+    return Fail(v, FailureClass::kPermanent, "codex: exit 2: bad command-line arguments");
+  }
+  if (exit_code != 1) return v;
+  if (std::optional<Cause> cause = FindCodexCause(log)) {
+    Fail(v, cause->failure_class, "codex: " + cause->label);
+  }
+  return v;
+}
+
+class Codex final : public AgentCli {
+ public:
+  std::string_view name() const override { return "codex"; }
+
+  void CapRetries(std::vector<std::string>* argv, std::vector<std::string>* env) const override {
+    CapCodex(argv, *env);
+  }
+
+  AgentVerdict Judge(int exit_code, std::string_view log) const override {
+    return JudgeCodex(exit_code, log);
+  }
+};
 
 }  // namespace
 
-void CapAgentRetries(AgentDialect d, AttemptSpec* spec) {
-  switch (d) {
-    case AgentDialect::kClaude:
-      if (!FindEnv(spec->env, "CLAUDE_CODE_MAX_RETRIES")) {
-        SetEnv(&spec->env, "CLAUDE_CODE_MAX_RETRIES", std::to_string(kClaudeMaxRetries));
-      }
-      break;
-    case AgentDialect::kCodex:
-      CapCodex(spec);
-      break;
-    case AgentDialect::kGemini:  // only its settings.json can (see the header)
-    case AgentDialect::kNone:
-      break;
-  }
+const AgentCli& CodexCli() {
+  static const Codex kCodex;
+  return kCodex;
 }
 
 }  // namespace mex

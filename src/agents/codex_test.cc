@@ -7,14 +7,175 @@
 #include <string>
 #include <vector>
 
-#include "exec/environment.h"
+#include "agents/agent_test_util.h"
+#include "exec/executor.h"
 #include "tests/test_util.h"
 
 namespace mex {
 namespace {
 
+using agent_testing::AgentResultTest;
+using agent_testing::ExpectFailed;
 using testing_util::TempDir;
 using Words = std::vector<std::string>;
+
+constexpr const char* kCodexBanner =
+    "Reading additional input from stdin...\n"
+    "OpenAI Codex v0.171.0\n"
+    "--------\n"
+    "workdir: /w\n"
+    "model: mock-model\n"
+    "approval: never\n"
+    "sandbox: read-only\n"
+    "--------\n"
+    "user\n"
+    "write the plan\n";
+
+TEST_F(AgentResultTest, CodexUnauthorizedTextIsPermanent) {
+  std::string error =
+      "ERROR: unexpected status 401 Unauthorized: Incorrect API key provided: sk-***abc. , url: "
+      "http://127.0.0.1:40123/v1/responses\n";
+  AgentVerdict v = Read(&CodexCli(), 1, kCodexBanner + error + error);
+  ExpectFailed(v, FailureClass::kPermanent,
+               "codex: API error 401 (unauthorized: credentials refused)");
+}
+
+TEST_F(AgentResultTest, CodexRateLimitTextIsTransient) {
+  std::string error = "ERROR: exceeded retry limit, last status: 429 Too Many Requests\n";
+  AgentVerdict v = Read(&CodexCli(), 1, kCodexBanner + error + error);
+  ExpectFailed(v, FailureClass::kTransient, "codex: API error 429 (rate limited)");
+}
+
+TEST_F(AgentResultTest, CodexServerErrorTextIsTransient) {
+  std::string error =
+      "ERROR: We\xE2\x80\x99re currently experiencing high demand, which may cause temporary "
+      "errors.\n";
+  AgentVerdict v = Read(&CodexCli(), 1, kCodexBanner + error + error);
+  ExpectFailed(v, FailureClass::kTransient, "codex: server error (high demand)");
+  v = Read(&CodexCli(), 1, "ERROR: exceeded retry limit, last status: 502 Bad Gateway\n");
+  ExpectFailed(v, FailureClass::kTransient, "codex: API error 502 (server error)");
+}
+
+TEST_F(AgentResultTest, CodexConnectionFailedIsTransient) {
+  AgentVerdict v =
+      Read(&CodexCli(), 1,
+           std::string(kCodexBanner) + "ERROR: Connection failed: error sending request for url\n");
+  ExpectFailed(v, FailureClass::kTransient, "codex: connection failed");
+}
+
+TEST_F(AgentResultTest, CodexLastCauseCounts) {
+  std::string log = std::string(kCodexBanner) +
+                    "ERROR: exceeded retry limit, last status: 429 Too Many Requests\n"
+                    "ERROR: unexpected status 401 Unauthorized: Incorrect API key provided\n";
+  ExpectFailed(Read(&CodexCli(), 1, log), FailureClass::kPermanent,
+               "codex: API error 401 (unauthorized: credentials refused)");
+}
+
+TEST_F(AgentResultTest, CodexSetupErrorsArePermanent) {
+  ExpectFailed(Read(&CodexCli(), 1, "ERROR: Missing environment variable: 'OPENAI_API_KEY'.\n"),
+               FailureClass::kPermanent, "codex: missing environment variable (API key not set)");
+  ExpectFailed(Read(&CodexCli(), 1,
+                    "Not inside a trusted directory and --skip-git-repo-check was not "
+                    "specified.\n"),
+               FailureClass::kPermanent,
+               "codex: not inside a trusted directory (--skip-git-repo-check)");
+  ExpectFailed(Read(&CodexCli(), 2, "error: unexpected argument '--full-auto' found\n"),
+               FailureClass::kPermanent, "codex: exit 2: bad command-line arguments");
+}
+
+TEST_F(AgentResultTest, CodexUnknownFailureIsNotJudged) {
+  AgentVerdict v = Read(&CodexCli(), 1, std::string(kCodexBanner) + "panic: oops\n");
+  EXPECT_FALSE(v.judged);
+  v = Read(&CodexCli(), 143, "ERROR: Connection failed: error sending request\n");
+  EXPECT_FALSE(v.judged);  // ended by SIGTERM: not an API failure of codex's own
+}
+
+TEST_F(AgentResultTest, CodexPlainSuccessIsNotJudged) {
+  AgentVerdict v =
+      Read(&CodexCli(), 0, std::string(kCodexBanner) + "codex\nhi\ntokens used 47\nhi\n");
+  EXPECT_FALSE(v.judged);
+  EXPECT_FALSE(v.input_tokens);
+}
+
+constexpr const char* kCodexJsonStart =
+    R"({"type":"thread.started","thread_id":"0199-aaaa"})"
+    "\n"
+    R"({"type":"item.completed","item":{"id":"item_0","type":"error","message":"Model metadata for `mock-model` not found."}})"
+    "\n"
+    R"({"type":"turn.started"})"
+    "\n";
+
+TEST_F(AgentResultTest, CodexTurnCompletedReadsUsage) {
+  std::string log =
+      std::string("Reading additional input from stdin...\n") + kCodexJsonStart +
+      R"({"type":"item.completed","item":{"id":"item_1","type":"agent_message","text":"done"}})"
+      "\n"
+      R"({"type":"turn.completed","usage":{"input_tokens":42,"cached_input_tokens":0,)"
+      R"("cache_write_input_tokens":0,"output_tokens":5,"reasoning_output_tokens":0}})"
+      "\n";
+  AgentVerdict v = Read(&CodexCli(), 0, log);
+  EXPECT_TRUE(v.judged);
+  EXPECT_FALSE(v.failed);  // the error item is only a warning
+  EXPECT_EQ(v.reason, "codex: done");
+  EXPECT_EQ(v.input_tokens, 42);
+  EXPECT_EQ(v.output_tokens, 5);
+  EXPECT_FALSE(v.cost_usd);
+}
+
+// codex with its default read-only sandbox, asked to write a file: the patch is refused, the
+// model says it is done, the turn completes and codex exits 0 (measured on 0.171.0).
+TEST_F(AgentResultTest, CodexSandboxRefusalOnExitZeroIsLogicNamingApplyPatch) {
+  std::string log =
+      std::string("Reading additional input from stdin...\n") + kCodexJsonStart +
+      "2026-11-27T04:52:05.614454Z ERROR codex_core::tools::router: error=patch rejected: "
+      "writing is blocked by read-only sandbox; rejected by user approval settings\n"
+      R"({"type":"item.completed","item":{"id":"item_1","type":"agent_message","text":"done"}})"
+      "\n"
+      R"({"type":"turn.completed","usage":{"input_tokens":200,"output_tokens":40}})"
+      "\n";
+  AgentVerdict v = Read(&CodexCli(), 0, log);
+  ExpectFailed(v, FailureClass::kLogic,
+               "codex: the sandbox refused a file write (apply_patch: writing is blocked by the "
+               "read-only sandbox; -s workspace-write allows it) (the work was not done)");
+  EXPECT_EQ(v.input_tokens, 200);
+}
+
+TEST_F(AgentResultTest, CodexApprovalRejectionOnExitZeroIsLogic) {
+  std::string log = std::string(kCodexJsonStart) +
+                    "ERROR codex_core::tools::router: error=exec rejected by user approval "
+                    "settings\n"
+                    R"({"type":"turn.completed","usage":{"input_tokens":1,"output_tokens":1}})"
+                    "\n";
+  ExpectFailed(Read(&CodexCli(), 0, log), FailureClass::kLogic,
+               "codex: a tool call was rejected by its approval settings (the work was not done)");
+}
+
+TEST_F(AgentResultTest, CodexTurnFailedIsJudgedFromItsMessage) {
+  std::string log =
+      std::string(kCodexJsonStart) +
+      R"j({"type":"error","message":"Reconnecting... 1/5 (stream disconnected)"})j"
+      "\n"
+      R"({"type":"error","message":"exceeded retry limit, last status: 429 Too Many Requests"})"
+      "\n"
+      R"({"type":"turn.failed","error":{"message":"exceeded retry limit, last status: 429 Too Many Requests"}})"
+      "\n";
+  ExpectFailed(Read(&CodexCli(), 1, log), FailureClass::kTransient,
+               "codex: API error 429 (rate limited)");
+  log =
+      std::string(kCodexJsonStart) +
+      R"({"type":"turn.failed","error":{"message":"unexpected status 401 Unauthorized: Incorrect API key"}})"
+      "\n";
+  ExpectFailed(Read(&CodexCli(), 1, log), FailureClass::kPermanent,
+               "codex: API error 401 (unauthorized: credentials refused)");
+}
+
+TEST_F(AgentResultTest, CodexTurnFailedWithUnknownMessageIsLogic) {
+  std::string log = std::string(kCodexJsonStart) +
+                    R"({"type":"turn.failed","error":{"message":"the model refused"}})"
+                    "\n";
+  ExpectFailed(Read(&CodexCli(), 0, log), FailureClass::kLogic,
+               "codex: turn failed: \"the model refused\"");
+}
 
 class AgentLaunchTest : public ::testing::Test {
  protected:
@@ -24,35 +185,13 @@ class AgentLaunchTest : public ::testing::Test {
     AttemptSpec spec;
     spec.argv = std::move(argv);
     spec.env = {"PATH=/usr/bin", "CODEX_HOME=" + home_};
-    CapAgentRetries(AgentDialect::kCodex, &spec);
+    CodexCli().CapRetries(&spec.argv, &spec.env);
     return spec;
   }
 
   TempDir dir_;
   std::string home_ = dir_.path().string();
 };
-
-TEST(AgentLaunchEnvTest, ClaudeGetsItsRetryCapUnlessSet) {
-  AttemptSpec spec;
-  spec.env = {"HOME=/h"};
-  CapAgentRetries(AgentDialect::kClaude, &spec);
-  EXPECT_EQ(FindEnv(spec.env, "CLAUDE_CODE_MAX_RETRIES"), "2");
-
-  spec.env = {"CLAUDE_CODE_MAX_RETRIES=7"};  // the user's own, from any of the env layers
-  CapAgentRetries(AgentDialect::kClaude, &spec);
-  EXPECT_EQ(spec.env, Words{"CLAUDE_CODE_MAX_RETRIES=7"});
-}
-
-TEST(AgentLaunchEnvTest, OtherAgentsAreLeftAlone) {
-  for (AgentDialect d : {AgentDialect::kNone, AgentDialect::kGemini}) {
-    AttemptSpec spec;
-    spec.argv = {"gemini", "-p", "x"};
-    spec.env = {"HOME=/h"};
-    CapAgentRetries(d, &spec);
-    EXPECT_EQ(spec.argv, (Words{"gemini", "-p", "x"}));
-    EXPECT_EQ(spec.env, Words{"HOME=/h"});
-  }
-}
 
 TEST_F(AgentLaunchTest, CodexCustomProviderGetsBothCapsAfterExec) {
   AttemptSpec spec = Codex(
@@ -104,19 +243,9 @@ TEST_F(AgentLaunchTest, CodexConfigFromHomeWithoutCodexHome) {
   AttemptSpec spec;
   spec.argv = {"/opt/bin/codex", "P"};
   spec.env = {"HOME=" + home_};
-  CapAgentRetries(AgentDialect::kCodex, &spec);
+  CodexCli().CapRetries(&spec.argv, &spec.env);
   EXPECT_EQ(spec.argv, (Words{"/opt/bin/codex", "-c", "model_providers.mock.request_max_retries=1",
                               "-c", "model_providers.mock.stream_max_retries=1", "P"}));
-}
-
-TEST(EnvironmentTest, SetReplacesAndFindReads) {
-  Words env = {"A=1", "AB=2"};
-  SetEnv(&env, "A", "3");
-  SetEnv(&env, "C", "x=y");
-  EXPECT_EQ(env, (Words{"A=3", "AB=2", "C=x=y"}));
-  EXPECT_EQ(FindEnv(env, "C"), "x=y");
-  EXPECT_EQ(FindEnv(env, "AB"), "2");
-  EXPECT_FALSE(FindEnv(env, "B"));
 }
 
 }  // namespace
