@@ -181,7 +181,9 @@ def milestone_documents():
 def agent_logs():
     """Logs of claude, codex and gemini as the unit tests, the fake claude and docs/agents.md
     show them."""
-    logs = named("src/flow/agent_result_test.cc", cxx_literals("src/flow/agent_result_test.cc"))
+    logs = []
+    for path in files("src/agents/agent_test_util.h", "src/agents/*_test.cc"):
+        logs += named(path, cxx_literals(path))
     logs += named("tests/agents/fake-claude/claude", printf_outputs("tests/agents/fake-claude/claude"))
     logs += named("docs/agents.md", markdown_blocks("docs/agents.md", {"json", ""}) +
                   [s.encode() for s in markdown_spans("docs/agents.md") if s.startswith("{")])
@@ -220,7 +222,8 @@ def seeds_of(target):
         return seeds
     if target == "schemas":
         seeds = []
-        for path in files("src/flow/*_test.cc", "tests/*_test.cc"):
+        for path in files("src/flow/*_test.cc", "src/agents/agent_test_util.h",
+                          "src/agents/*_test.cc", "tests/*_test.cc"):
             seeds += named(path, [t for t in cxx_literals(path) if looks_like_json(t)])
         seeds += named("examples/quickstart/demo-agent",
                        heredocs("examples/quickstart/demo-agent", "JSON"))
@@ -243,7 +246,8 @@ CODE = {
     "template": ["src/model/template.cc"],
     "duration_size": ["src/model/duration.cc", "src/model/size.cc"],
     "schemas": ["src/flow/schemas.cc"],
-    "agent_claude": ["src/flow/agent_result.cc"],
+    "agent_claude": ["src/agents/agent_cli.cc", "src/agents/agent_log.cc", "src/agents/claude.cc",
+                     "src/agents/codex.cc", "src/agents/gemini.cc"],
 }
 CODE["loader_json"] = CODE["loader_yaml"]
 CODE["agent_codex"] = CODE["agent_gemini"] = CODE["agent_claude"]

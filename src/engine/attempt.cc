@@ -8,9 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "flow/agent_launch.h"
-#include "flow/agent_result.h"
-#include "flow/agents.h"
+#include "agents/agent_cli.h"
+#include "agents/agents.h"
 #include "model/command_template.h"
 #include "model/template.h"
 
@@ -273,7 +272,9 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
   }
   // Last, so that a task's env cannot change what its script's placeholders stand for.
   for (const auto& [name, value] : values) SetEnv(&spec->env, name, value);
-  if (agent != nullptr) CapAgentRetries(DialectOf(*agent), spec);
+  if (const AgentCli* cli = agent ? AgentCliOf(*agent) : nullptr) {
+    cli->CapRetries(&spec->argv, &spec->env);
+  }
   spec->log_path = run.paths.LogPath(task.id, history.number);
   spec->timeout_s = d && d->timeout_s ? *d->timeout_s : m.defaults.timeout_s;
   spec->stall_after_s = m.defaults.stall_after_s;

@@ -5,9 +5,9 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "agents/agent_cli.h"
+#include "agents/agents.h"
 #include "engine/resources.h"
-#include "flow/agent_result.h"
-#include "flow/agents.h"
 #include "flow/schemas.h"
 #include "model/run_files.h"
 #include "util/clock.h"
@@ -341,10 +341,10 @@ void TaskRunner::ReadAgentReport(uint32_t task, AttemptOutcome* outcome, Attempt
   const Task& t = m_.tasks[task];
   if (!t.has_prompt()) return;
   const Agent* agent = FindAgent(m_, AgentName(m_, t));
-  AgentDialect dialect = agent ? DialectOf(*agent) : AgentDialect::kNone;
-  if (dialect == AgentDialect::kNone || outcome->end.reason == EndReason::kSpawnFailed) return;
+  const AgentCli* cli = agent ? AgentCliOf(*agent) : nullptr;
+  if (cli == nullptr || outcome->end.reason == EndReason::kSpawnFailed) return;
   bool exited = outcome->end.reason == EndReason::kExited;
-  AgentVerdict verdict = ReadAgentResult(dialect, exited ? outcome->end.exit_code : -1,
+  AgentVerdict verdict = ReadAgentResult(*cli, exited ? outcome->end.exit_code : -1,
                                          *run_.paths.state, record->log_path);
   if (verdict.cost_usd) record->cost_usd = *verdict.cost_usd;
   if (verdict.input_tokens) record->input_tokens = *verdict.input_tokens;

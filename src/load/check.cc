@@ -5,7 +5,7 @@
 #include <cmath>
 #include <unordered_set>
 
-#include "flow/agents.h"
+#include "agents/agents.h"
 #include "model/command_template.h"
 #include "model/template.h"
 #include "plan/graph.h"

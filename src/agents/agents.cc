@@ -1,4 +1,4 @@
-#include "flow/agents.h"
+#include "agents/agents.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
