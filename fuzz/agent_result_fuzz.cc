@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const int exit_code = kExitCodes[data[0] % std::size(kExitCodes)];
   const std::string_view log(reinterpret_cast<const char*>(data) + 1, size - 1);
-  mex::AgentVerdict v = cli->Judge(exit_code, log);
+  mex::AgentVerdict v = cli->judge(exit_code, log);
   Require(exit_code >= 0 || !v.judged, "an attempt killed by a signal is left to the engine");
   Require(!v.judged || !v.reason.empty(), "a verdict gives its reason");
   Require(v.reason.find_first_of("\r\n") == std::string::npos, "a reason is one line");

@@ -8,18 +8,17 @@ namespace mex {
 namespace {
 
 // The CLIs mex knows, a line each; each CLI's own file says the rest.
-using CliOf = const AgentCli& (*)();
-constexpr CliOf kClis[] = {
-    ClaudeCli,
-    CodexCli,
-    GeminiCli,
+constexpr AgentCli kClis[] = {
+    {"claude", agents::CapClaudeRetries, agents::JudgeClaude},
+    {"codex", agents::CapCodexRetries, agents::JudgeCodex},
+    {"gemini", agents::CapGeminiRetries, agents::JudgeGemini},
 };
 
 }  // namespace
 
 const AgentCli* FindAgentCli(std::string_view name) {
-  for (CliOf cli : kClis) {
-    if (cli().name() == name) return &cli();
+  for (const AgentCli& cli : kClis) {
+    if (cli.name == name) return &cli;
   }
   return nullptr;
 }
@@ -37,7 +36,7 @@ const AgentCli* AgentCliOf(const Agent& agent) {
 
 AgentVerdict ReadAgentResult(const AgentCli& cli, int exit_code, const Folder& folder,
                              const std::string& log_path) {
-  return cli.Judge(exit_code, folder.ReadTail(log_path, kAgentLogTailBytes));
+  return cli.judge(exit_code, folder.ReadTail(log_path, kAgentLogTailBytes));
 }
 
 }  // namespace mex

@@ -1,8 +1,7 @@
 // The coding-agent CLIs mex knows (SPEC §4, "Agent presets"): how mex starts each one and what
 // its result really means. claude, codex and gemini exit 0 after work that was not done and exit
 // 1 for causes that need different handling, so the attempt's log is read with the rules measured
-// on each CLI (docs/agents.md). Each CLI is a file of its own (claude.cc, codex.cc, gemini.cc)
-// and a line in the table of agent_cli.cc.
+// on each CLI (docs/agents.md).
 #pragma once
 
 #include <cstddef>
@@ -32,13 +31,11 @@ struct AgentVerdict {
 // How much of an attempt's log ReadAgentResult reads: its last 256 KiB.
 inline constexpr size_t kAgentLogTailBytes = 256 * 1024;
 
-// One coding-agent CLI mex knows: how to start it and how to read what it reported.
-class AgentCli {
- public:
-  virtual ~AgentCli() = default;
-
-  // The basename of command[0]: "claude".
-  virtual std::string_view name() const = 0;
+// One coding-agent CLI mex knows: how to start it and how to read what it reported. Each is a
+// file of its own (claude.cc, codex.cc, gemini.cc) with these two functions, and a line in the
+// table of agent_cli.cc.
+struct AgentCli {
+  std::string_view name;  // the basename of command[0]: "claude"
 
   // Caps the CLI's own API retries in an attempt whose argv and env are built, unless the user
   // set the cap: in the environment (mex's own, the agent's or the task's env), in the command,
@@ -48,7 +45,7 @@ class AgentCli {
   // with its classes and backoff, decides what happens next. A few retries inside the CLI are
   // kept: they resume a turn without losing the turns before it. Each CLI's header says what it
   // sets.
-  virtual void CapRetries(std::vector<std::string>* argv, std::vector<std::string>* env) const = 0;
+  void (*cap_retries)(std::vector<std::string>* argv, std::vector<std::string>* env);
 
   // Judges the tail of an attempt's log, robust to other lines around the JSON, to partial or
   // huge output and to an empty log. `log` stands for the tail ReadAgentResult reads, so it
@@ -57,7 +54,7 @@ class AgentCli {
   // and usage may be filled and judged stays false. judged stays false too when the CLI finds
   // nothing to judge (text it does not know, exit 0 without a result object), so that the
   // engine's default rules apply.
-  virtual AgentVerdict Judge(int exit_code, std::string_view log) const = 0;
+  AgentVerdict (*judge)(int exit_code, std::string_view log);
 };
 
 // The CLI an agent runs, from the basename of its command[0] ("claude", "codex", "gemini"; also a

@@ -5,7 +5,7 @@
 #include <limits>
 #include <vector>
 
-namespace mex::agent_log {
+namespace mex::agents {
 namespace {
 
 // How many bytes the search for JSON objects may walk and parse in all: a log full of braces that
@@ -186,6 +186,10 @@ std::optional<Cause> FindLastText(std::string_view lower, const KnownText* texts
   return best;
 }
 
+AgentVerdict& FailFor(AgentVerdict& v, const std::optional<Cause>& cause, std::string_view prefix) {
+  return cause ? Fail(v, cause->failure_class, std::string(prefix) + cause->label) : v;
+}
+
 AgentVerdict& Fail(AgentVerdict& v, FailureClass c, std::string reason) {
   v.judged = true;
   v.failed = true;
@@ -206,4 +210,4 @@ AgentVerdict& Done(AgentVerdict& v, std::string reason) {
   return v;
 }
 
-}  // namespace mex::agent_log
+}  // namespace mex::agents

@@ -1,5 +1,6 @@
 // What the CLI files (claude.cc, codex.cc, gemini.cc) share to read an attempt's log: the last
-// JSON object of a kind, its fields, the causes of a failure and the verdicts they give.
+// JSON object of a kind, its fields, the causes of a failure and the verdicts they give. Each CLI
+// file's own code is in this namespace too, so it calls them by their names.
 #pragma once
 
 #include <cstddef>
@@ -11,7 +12,7 @@
 
 #include "agents/agent_cli.h"
 
-namespace mex::agent_log {
+namespace mex::agents {
 
 using json = nlohmann::json;
 
@@ -75,7 +76,11 @@ std::optional<Cause> FindLastText(std::string_view lower, const KnownText* texts
 // Marks `v` judged and failed, of class `c`, for `reason` (made one line).
 AgentVerdict& Fail(AgentVerdict& v, FailureClass c, std::string reason);
 
+// Fail with the class of `cause`, its label after `prefix` ("codex: "), when there is a cause;
+// else `v` as it is.
+AgentVerdict& FailFor(AgentVerdict& v, const std::optional<Cause>& cause, std::string_view prefix);
+
 // Marks `v` judged and done, for `reason`.
 AgentVerdict& Done(AgentVerdict& v, std::string reason);
 
-}  // namespace mex::agent_log
+}  // namespace mex::agents

@@ -10,11 +10,14 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "agents/agent_cli.h"
 #include "util/folder.h"
 
 namespace mex::agent_testing {
+
+using Words = std::vector<std::string>;
 
 // The shapes below follow what agent-lab measured on the real CLIs (findings/claude.md and
 // findings/codex-gemini.md); the texts are our own.

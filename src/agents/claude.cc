@@ -8,27 +8,8 @@
 #include "agents/agent_log.h"
 #include "util/environment.h"
 
-namespace mex {
+namespace mex::agents {
 namespace {
-
-using agent_log::AddTokens;
-using agent_log::Cause;
-using agent_log::Contains;
-using agent_log::CostField;
-using agent_log::Done;
-using agent_log::Fail;
-using agent_log::Field;
-using agent_log::FindLastText;
-using agent_log::HttpCause;
-using agent_log::IntField;
-using agent_log::IsTrue;
-using agent_log::json;
-using agent_log::KnownText;
-using agent_log::LastObject;
-using agent_log::Lower;
-using agent_log::Quote;
-using agent_log::StringField;
-using agent_log::TokenField;
 
 // claude prints one result object on stdout, API errors included; these usage errors come without
 // one (exit 1).
@@ -121,6 +102,14 @@ void JudgeClaudeError(const json& result, AgentVerdict* v) {
   Fail(*v, FailureClass::kLogic, "claude: " + what + ": " + Quote(text));
 }
 
+}  // namespace
+
+void CapClaudeRetries(std::vector<std::string>* /*argv*/, std::vector<std::string>* env) {
+  if (!FindEnv(*env, "CLAUDE_CODE_MAX_RETRIES")) {
+    SetEnv(env, "CLAUDE_CODE_MAX_RETRIES", std::to_string(kClaudeMaxRetries));
+  }
+}
+
 AgentVerdict JudgeClaude(int exit_code, std::string_view log) {
   AgentVerdict v;
   std::optional<json> result = LastObject(log, IsClaudeResult);
@@ -148,27 +137,4 @@ AgentVerdict JudgeClaude(int exit_code, std::string_view log) {
   return Done(v, "claude: done");
 }
 
-class Claude final : public AgentCli {
- public:
-  std::string_view name() const override { return "claude"; }
-
-  void CapRetries(std::vector<std::string>* /*argv*/,
-                  std::vector<std::string>* env) const override {
-    if (!FindEnv(*env, "CLAUDE_CODE_MAX_RETRIES")) {
-      SetEnv(env, "CLAUDE_CODE_MAX_RETRIES", std::to_string(kClaudeMaxRetries));
-    }
-  }
-
-  AgentVerdict Judge(int exit_code, std::string_view log) const override {
-    return JudgeClaude(exit_code, log);
-  }
-};
-
-}  // namespace
-
-const AgentCli& ClaudeCli() {
-  static const Claude kClaude;
-  return kClaude;
-}
-
-}  // namespace mex
+}  // namespace mex::agents

@@ -2,6 +2,10 @@
 // prompt on stdin, one result object at the end of its output.
 #pragma once
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "agents/agent_cli.h"
 
 namespace mex {
@@ -10,7 +14,14 @@ namespace mex {
 // CLAUDE_CODE_MAX_RETRIES (claude's default: 10).
 inline constexpr int kClaudeMaxRetries = 2;
 
-// CapRetries: CLAUDE_CODE_MAX_RETRIES=2 in the environment, unless it is set there already.
-const AgentCli& ClaudeCli();
+namespace agents {
 
+// AgentCli::cap_retries: CLAUDE_CODE_MAX_RETRIES=2 in the environment, unless it is set there
+// already.
+void CapClaudeRetries(std::vector<std::string>* argv, std::vector<std::string>* env);
+
+// AgentCli::judge, by what claude was seen to print (docs/agents.md).
+AgentVerdict JudgeClaude(int exit_code, std::string_view log);
+
+}  // namespace agents
 }  // namespace mex

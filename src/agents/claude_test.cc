@@ -10,18 +10,11 @@
 #include "engine/executor.h"
 #include "util/environment.h"
 
-namespace mex {
+namespace mex::agent_testing {
 namespace {
 
-using agent_testing::AgentResultTest;
-using agent_testing::ClaudeApiError;
-using agent_testing::ClaudeResult;
-using agent_testing::ExpectFailed;
-using agent_testing::kClaudeSuccess;
-using Words = std::vector<std::string>;
-
 TEST_F(AgentResultTest, ClaudeSuccessReadsCostAndTokens) {
-  AgentVerdict v = Read(&ClaudeCli(), 0, kClaudeSuccess);
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, kClaudeSuccess);
   EXPECT_TRUE(v.judged);
   EXPECT_FALSE(v.failed);
   EXPECT_EQ(v.reason, "claude: done");
@@ -32,28 +25,28 @@ TEST_F(AgentResultTest, ClaudeSuccessReadsCostAndTokens) {
 }
 
 TEST_F(AgentResultTest, ClaudeRateLimitIsTransient) {
-  AgentVerdict v =
-      Read(&ClaudeCli(), 1, ClaudeApiError("429", "API Error: Request rejected (429) · slow down"));
+  AgentVerdict v = Read(FindAgentCli("claude"), 1,
+                        ClaudeApiError("429", "API Error: Request rejected (429) · slow down"));
   ExpectFailed(v, FailureClass::kTransient, "claude: API error 429 (rate limited)");
   EXPECT_EQ(v.cost_usd, 0.0);
   EXPECT_EQ(v.input_tokens, 0);
 }
 
 TEST_F(AgentResultTest, ClaudeUnauthorizedIsPermanent) {
-  AgentVerdict v =
-      Read(&ClaudeCli(), 1, ClaudeApiError("401", "Invalid API key · Fix external API key"));
+  AgentVerdict v = Read(FindAgentCli("claude"), 1,
+                        ClaudeApiError("401", "Invalid API key · Fix external API key"));
   ExpectFailed(v, FailureClass::kPermanent,
                "claude: API error 401 (unauthorized: credentials refused)");
 }
 
 TEST_F(AgentResultTest, ClaudeForbiddenIsPermanent) {
-  AgentVerdict v = Read(&ClaudeCli(), 1, ClaudeApiError("403", "API Error: 403"));
+  AgentVerdict v = Read(FindAgentCli("claude"), 1, ClaudeApiError("403", "API Error: 403"));
   ExpectFailed(v, FailureClass::kPermanent, "claude: API error 403 (forbidden)");
 }
 
 TEST_F(AgentResultTest, ClaudeServerErrorIsTransient) {
   AgentVerdict v =
-      Read(&ClaudeCli(), 1,
+      Read(FindAgentCli("claude"), 1,
            ClaudeApiError("500", "API Error: 500 internal server error. Try again in a moment."));
   ExpectFailed(v, FailureClass::kTransient, "claude: API error 500 (server error)");
 }
@@ -61,23 +54,24 @@ TEST_F(AgentResultTest, ClaudeServerErrorIsTransient) {
 TEST_F(AgentResultTest, ClaudeOverloadedWithoutStatusIsTransient) {
   // Repeated 529s end with api_error_status null; only the text says 529.
   AgentVerdict v =
-      Read(&ClaudeCli(), 1,
+      Read(FindAgentCli("claude"), 1,
            ClaudeApiError("null", "API Error: Repeated 529 Overloaded errors. The API is busy."));
   ExpectFailed(v, FailureClass::kTransient, "claude: API error 529 (overloaded)");
 }
 
 TEST_F(AgentResultTest, ClaudeOverloadedStatusIsTransient) {
-  AgentVerdict v = Read(&ClaudeCli(), 1, ClaudeApiError("529", "Overloaded"));
+  AgentVerdict v = Read(FindAgentCli("claude"), 1, ClaudeApiError("529", "Overloaded"));
   ExpectFailed(v, FailureClass::kTransient, "claude: API error 529 (overloaded)");
 }
 
 TEST_F(AgentResultTest, ClaudeOtherApiErrorIsLogicAndQuotesTheText) {
-  AgentVerdict v = Read(&ClaudeCli(), 1, ClaudeApiError("400", "API Error: prompt is too long"));
+  AgentVerdict v =
+      Read(FindAgentCli("claude"), 1, ClaudeApiError("400", "API Error: prompt is too long"));
   ExpectFailed(v, FailureClass::kLogic, "claude: API error 400: \"API Error: prompt is too long\"");
 }
 
 TEST_F(AgentResultTest, ClaudeIsErrorFailsEvenOnExitZero) {
-  AgentVerdict v = Read(&ClaudeCli(), 0, ClaudeApiError("503", "API Error: 503"));
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, ClaudeApiError("503", "API Error: 503"));
   ExpectFailed(v, FailureClass::kTransient, "claude: API error 503 (server error)");
 }
 
@@ -87,7 +81,7 @@ TEST_F(AgentResultTest, ClaudePermissionDenialOnExitZeroIsLogicNamingTheTool) {
       R"("total_cost_usd":0.0016,"usage":{"input_tokens":130,"output_tokens":38},)"
       R"("permission_denials":[{"tool_name":"Write","tool_use_id":"toolu_1",)"
       R"("tool_input":{"file_path":"/w/out/keep.json","content":"{}"}}])");
-  AgentVerdict v = Read(&ClaudeCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, log);
   ExpectFailed(v, FailureClass::kLogic,
                "claude: permission denied for Write (the work was not done)");
   EXPECT_DOUBLE_EQ(v.cost_usd.value_or(-1), 0.0016);
@@ -99,7 +93,7 @@ TEST_F(AgentResultTest, ClaudePermissionDenialNamesEachToolOnce) {
   std::string log = ClaudeResult(
       R"("is_error":false,"result":"ok","permission_denials":[{"tool_name":"Write"},)"
       R"({"tool_name":"Bash","tool_input":{"command":"python3 -c 1"}},{"tool_name":"Write"}])");
-  AgentVerdict v = Read(&ClaudeCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, log);
   ExpectFailed(v, FailureClass::kLogic,
                "claude: permission denied for Write, Bash (the work was not done)");
 }
@@ -111,7 +105,7 @@ TEST_F(AgentResultTest, ClaudeUsageFromModelUsageWhenUsageReadsZero) {
       R"("usage":{"input_tokens":0,"output_tokens":0},)"
       R"("modelUsage":{"claude-opus-4-8[1m]":{"inputTokens":100,"outputTokens":20,"costUSD":0.001}},)"
       R"("permission_denials":[])");
-  AgentVerdict v = Read(&ClaudeCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, log);
   EXPECT_TRUE(v.judged);
   EXPECT_FALSE(v.failed);
   EXPECT_DOUBLE_EQ(v.cost_usd.value_or(-1), 0.001);
@@ -123,7 +117,7 @@ TEST_F(AgentResultTest, ClaudeCostFromModelUsageWhenTotalIsMissing) {
   std::string log = ClaudeResult(
       R"("is_error":false,"result":"ok","modelUsage":{"a":{"inputTokens":1,"outputTokens":2,)"
       R"("costUSD":0.25},"b":{"inputTokens":3,"outputTokens":4,"costUSD":0.5}}})");
-  AgentVerdict v = Read(&ClaudeCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, log);
   EXPECT_DOUBLE_EQ(v.cost_usd.value_or(-1), 0.75);
   EXPECT_EQ(v.input_tokens, 4);
   EXPECT_EQ(v.output_tokens, 6);
@@ -137,7 +131,7 @@ TEST_F(AgentResultTest, ClaudeResultAmongUnrelatedLines) {
       std::string(kClaudeSuccess) +
       "{\"type\":\"note\",\"text\":\"an unrelated object after the result\"}\n"
       "trailing text from a wrapper script\n";
-  AgentVerdict v = Read(&ClaudeCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, log);
   EXPECT_TRUE(v.judged);
   EXPECT_FALSE(v.failed);
   EXPECT_EQ(v.input_tokens, 12);
@@ -159,7 +153,7 @@ TEST_F(AgentResultTest, ClaudePrettyPrintedResult) {
       "  \"permission_denials\": []\n"
       "}\n"
       "done\n";
-  AgentVerdict v = Read(&ClaudeCli(), 1, log);
+  AgentVerdict v = Read(FindAgentCli("claude"), 1, log);
   ExpectFailed(v, FailureClass::kTransient, "claude: API error 429 (rate limited)");
 }
 
@@ -173,7 +167,7 @@ TEST_F(AgentResultTest, ClaudeTakesTheLastResult) {
       R"("usage":{"input_tokens":100,"output_tokens":1}}})"
       "\n" +
       std::string(kClaudeSuccess);
-  AgentVerdict v = Read(&ClaudeCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, log);
   EXPECT_TRUE(v.judged);
   EXPECT_FALSE(v.failed);
   EXPECT_EQ(v.output_tokens, 7);
@@ -181,42 +175,42 @@ TEST_F(AgentResultTest, ClaudeTakesTheLastResult) {
 
 TEST_F(AgentResultTest, ClaudeTruncatedResultIsNotJudged) {
   std::string full = kClaudeSuccess;
-  AgentVerdict v = Read(&ClaudeCli(), 0, full.substr(0, full.size() / 2));
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, full.substr(0, full.size() / 2));
   EXPECT_FALSE(v.judged);
   EXPECT_FALSE(v.cost_usd);
   EXPECT_FALSE(v.input_tokens);
 }
 
 TEST_F(AgentResultTest, ClaudeTextOutputIsNotJudged) {
-  AgentVerdict v = Read(&ClaudeCli(), 0, "Hi there!\n");
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, "Hi there!\n");
   EXPECT_FALSE(v.judged);
-  v = Read(&ClaudeCli(), 1, "API Error: Request rejected (429) · slow down\n");
+  v = Read(FindAgentCli("claude"), 1, "API Error: Request rejected (429) · slow down\n");
   EXPECT_FALSE(v.judged);  // text mode: the engine's default rules read it
 }
 
 TEST_F(AgentResultTest, ClaudeKilledBySignalKeepsOnlyUsage) {
-  AgentVerdict v = Read(&ClaudeCli(), -1, ClaudeApiError("401", "Invalid API key"));
+  AgentVerdict v = Read(FindAgentCli("claude"), -1, ClaudeApiError("401", "Invalid API key"));
   EXPECT_FALSE(v.judged);
   EXPECT_EQ(v.cost_usd, 0.0);
-  v = Read(&ClaudeCli(), -1, kClaudeSuccess);
+  v = Read(FindAgentCli("claude"), -1, kClaudeSuccess);
   EXPECT_FALSE(v.judged);
   EXPECT_DOUBLE_EQ(v.cost_usd.value_or(-1), 0.000235);
 }
 
 TEST_F(AgentResultTest, ClaudeNonZeroExitWithoutErrorIsNotJudged) {
-  AgentVerdict v = Read(&ClaudeCli(), 3, kClaudeSuccess);
+  AgentVerdict v = Read(FindAgentCli("claude"), 3, kClaudeSuccess);
   EXPECT_FALSE(v.judged);
   EXPECT_EQ(v.input_tokens, 12);
 }
 
 TEST_F(AgentResultTest, ClaudeUsageErrorsArePermanent) {
-  AgentVerdict v = Read(&ClaudeCli(), 1,
+  AgentVerdict v = Read(FindAgentCli("claude"), 1,
                         "--dangerously-skip-permissions cannot be used with root/sudo privileges "
                         "for security reasons\n");
   ExpectFailed(v, FailureClass::kPermanent,
                "claude: exit 1: --dangerously-skip-permissions is refused as root (IS_SANDBOX=1 "
                "allows it)");
-  v = Read(&ClaudeCli(), 1,
+  v = Read(FindAgentCli("claude"), 1,
            "Error: Input must be provided either through stdin or as a prompt argument when "
            "using --print\n");
   ExpectFailed(v, FailureClass::kPermanent, "claude: exit 1: no prompt reached it");
@@ -230,7 +224,7 @@ TEST_F(AgentResultTest, ClaudeHugeResultWithNoiseBeforeIt) {
   std::string log = noise + ClaudeResult(R"("is_error":false,"result":")" + text +
                                          R"(","total_cost_usd":1.5,"permission_denials":[])");
   auto start = std::chrono::steady_clock::now();
-  AgentVerdict v = Read(&ClaudeCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, log);
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_TRUE(v.judged);
   EXPECT_FALSE(v.failed);
@@ -241,13 +235,13 @@ TEST_F(AgentResultTest, ClaudeHugeResultWithNoiseBeforeIt) {
 TEST(AgentLaunchEnvTest, ClaudeGetsItsRetryCapUnlessSet) {
   AttemptSpec spec;
   spec.env = {"HOME=/h"};
-  ClaudeCli().CapRetries(&spec.argv, &spec.env);
+  agents::CapClaudeRetries(&spec.argv, &spec.env);
   EXPECT_EQ(FindEnv(spec.env, "CLAUDE_CODE_MAX_RETRIES"), "2");
 
   spec.env = {"CLAUDE_CODE_MAX_RETRIES=7"};  // the user's own, from any of the env layers
-  ClaudeCli().CapRetries(&spec.argv, &spec.env);
+  agents::CapClaudeRetries(&spec.argv, &spec.env);
   EXPECT_EQ(spec.env, Words{"CLAUDE_CODE_MAX_RETRIES=7"});
 }
 
 }  // namespace
-}  // namespace mex
+}  // namespace mex::agent_testing

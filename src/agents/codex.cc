@@ -12,24 +12,8 @@
 #include "util/environment.h"
 #include "util/folder.h"  // ReadRegularFile
 
-namespace mex {
+namespace mex::agents {
 namespace {
-
-using agent_log::Cause;
-using agent_log::Contains;
-using agent_log::Done;
-using agent_log::Fail;
-using agent_log::Field;
-using agent_log::FindLastText;
-using agent_log::HttpCause;
-using agent_log::json;
-using agent_log::KnownText;
-using agent_log::kNpos;
-using agent_log::LastObject;
-using agent_log::Lower;
-using agent_log::Quote;
-using agent_log::StringField;
-using agent_log::TokenField;
 
 // How codex is started: its retries capped (codex.h).
 
@@ -213,6 +197,12 @@ bool IsCodexTurnEnd(const json& object) {
   return type == "turn.completed" || type == "turn.failed";
 }
 
+}  // namespace
+
+void CapCodexRetries(std::vector<std::string>* argv, std::vector<std::string>* env) {
+  CapCodex(argv, *env);
+}
+
 AgentVerdict JudgeCodex(int exit_code, std::string_view log) {
   AgentVerdict v;
   std::optional<json> turn = LastObject(log, IsCodexTurnEnd);
@@ -246,30 +236,7 @@ AgentVerdict JudgeCodex(int exit_code, std::string_view log) {
     return Fail(v, FailureClass::kPermanent, "codex: exit 2: bad command-line arguments");
   }
   if (exit_code != 1) return v;
-  if (std::optional<Cause> cause = FindCodexCause(log)) {
-    Fail(v, cause->failure_class, "codex: " + cause->label);
-  }
-  return v;
+  return FailFor(v, FindCodexCause(log), "codex: ");
 }
 
-class Codex final : public AgentCli {
- public:
-  std::string_view name() const override { return "codex"; }
-
-  void CapRetries(std::vector<std::string>* argv, std::vector<std::string>* env) const override {
-    CapCodex(argv, *env);
-  }
-
-  AgentVerdict Judge(int exit_code, std::string_view log) const override {
-    return JudgeCodex(exit_code, log);
-  }
-};
-
-}  // namespace
-
-const AgentCli& CodexCli() {
-  static const Codex kCodex;
-  return kCodex;
-}
-
-}  // namespace mex
+}  // namespace mex::agents

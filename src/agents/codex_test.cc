@@ -11,13 +11,10 @@
 #include "engine/executor.h"
 #include "tests/test_util.h"
 
-namespace mex {
+namespace mex::agent_testing {
 namespace {
 
-using agent_testing::AgentResultTest;
-using agent_testing::ExpectFailed;
 using testing_util::TempDir;
-using Words = std::vector<std::string>;
 
 constexpr const char* kCodexBanner =
     "Reading additional input from stdin...\n"
@@ -35,14 +32,14 @@ TEST_F(AgentResultTest, CodexUnauthorizedTextIsPermanent) {
   std::string error =
       "ERROR: unexpected status 401 Unauthorized: Incorrect API key provided: sk-***abc. , url: "
       "http://127.0.0.1:40123/v1/responses\n";
-  AgentVerdict v = Read(&CodexCli(), 1, kCodexBanner + error + error);
+  AgentVerdict v = Read(FindAgentCli("codex"), 1, kCodexBanner + error + error);
   ExpectFailed(v, FailureClass::kPermanent,
                "codex: API error 401 (unauthorized: credentials refused)");
 }
 
 TEST_F(AgentResultTest, CodexRateLimitTextIsTransient) {
   std::string error = "ERROR: exceeded retry limit, last status: 429 Too Many Requests\n";
-  AgentVerdict v = Read(&CodexCli(), 1, kCodexBanner + error + error);
+  AgentVerdict v = Read(FindAgentCli("codex"), 1, kCodexBanner + error + error);
   ExpectFailed(v, FailureClass::kTransient, "codex: API error 429 (rate limited)");
 }
 
@@ -50,15 +47,15 @@ TEST_F(AgentResultTest, CodexServerErrorTextIsTransient) {
   std::string error =
       "ERROR: We\xE2\x80\x99re currently experiencing high demand, which may cause temporary "
       "errors.\n";
-  AgentVerdict v = Read(&CodexCli(), 1, kCodexBanner + error + error);
+  AgentVerdict v = Read(FindAgentCli("codex"), 1, kCodexBanner + error + error);
   ExpectFailed(v, FailureClass::kTransient, "codex: server error (high demand)");
-  v = Read(&CodexCli(), 1, "ERROR: exceeded retry limit, last status: 502 Bad Gateway\n");
+  v = Read(FindAgentCli("codex"), 1, "ERROR: exceeded retry limit, last status: 502 Bad Gateway\n");
   ExpectFailed(v, FailureClass::kTransient, "codex: API error 502 (server error)");
 }
 
 TEST_F(AgentResultTest, CodexConnectionFailedIsTransient) {
   AgentVerdict v =
-      Read(&CodexCli(), 1,
+      Read(FindAgentCli("codex"), 1,
            std::string(kCodexBanner) + "ERROR: Connection failed: error sending request for url\n");
   ExpectFailed(v, FailureClass::kTransient, "codex: connection failed");
 }
@@ -67,32 +64,33 @@ TEST_F(AgentResultTest, CodexLastCauseCounts) {
   std::string log = std::string(kCodexBanner) +
                     "ERROR: exceeded retry limit, last status: 429 Too Many Requests\n"
                     "ERROR: unexpected status 401 Unauthorized: Incorrect API key provided\n";
-  ExpectFailed(Read(&CodexCli(), 1, log), FailureClass::kPermanent,
+  ExpectFailed(Read(FindAgentCli("codex"), 1, log), FailureClass::kPermanent,
                "codex: API error 401 (unauthorized: credentials refused)");
 }
 
 TEST_F(AgentResultTest, CodexSetupErrorsArePermanent) {
-  ExpectFailed(Read(&CodexCli(), 1, "ERROR: Missing environment variable: 'OPENAI_API_KEY'.\n"),
-               FailureClass::kPermanent, "codex: missing environment variable (API key not set)");
-  ExpectFailed(Read(&CodexCli(), 1,
+  ExpectFailed(
+      Read(FindAgentCli("codex"), 1, "ERROR: Missing environment variable: 'OPENAI_API_KEY'.\n"),
+      FailureClass::kPermanent, "codex: missing environment variable (API key not set)");
+  ExpectFailed(Read(FindAgentCli("codex"), 1,
                     "Not inside a trusted directory and --skip-git-repo-check was not "
                     "specified.\n"),
                FailureClass::kPermanent,
                "codex: not inside a trusted directory (--skip-git-repo-check)");
-  ExpectFailed(Read(&CodexCli(), 2, "error: unexpected argument '--full-auto' found\n"),
+  ExpectFailed(Read(FindAgentCli("codex"), 2, "error: unexpected argument '--full-auto' found\n"),
                FailureClass::kPermanent, "codex: exit 2: bad command-line arguments");
 }
 
 TEST_F(AgentResultTest, CodexUnknownFailureIsNotJudged) {
-  AgentVerdict v = Read(&CodexCli(), 1, std::string(kCodexBanner) + "panic: oops\n");
+  AgentVerdict v = Read(FindAgentCli("codex"), 1, std::string(kCodexBanner) + "panic: oops\n");
   EXPECT_FALSE(v.judged);
-  v = Read(&CodexCli(), 143, "ERROR: Connection failed: error sending request\n");
+  v = Read(FindAgentCli("codex"), 143, "ERROR: Connection failed: error sending request\n");
   EXPECT_FALSE(v.judged);  // ended by SIGTERM: not an API failure of codex's own
 }
 
 TEST_F(AgentResultTest, CodexPlainSuccessIsNotJudged) {
   AgentVerdict v =
-      Read(&CodexCli(), 0, std::string(kCodexBanner) + "codex\nhi\ntokens used 47\nhi\n");
+      Read(FindAgentCli("codex"), 0, std::string(kCodexBanner) + "codex\nhi\ntokens used 47\nhi\n");
   EXPECT_FALSE(v.judged);
   EXPECT_FALSE(v.input_tokens);
 }
@@ -113,7 +111,7 @@ TEST_F(AgentResultTest, CodexTurnCompletedReadsUsage) {
       R"({"type":"turn.completed","usage":{"input_tokens":42,"cached_input_tokens":0,)"
       R"("cache_write_input_tokens":0,"output_tokens":5,"reasoning_output_tokens":0}})"
       "\n";
-  AgentVerdict v = Read(&CodexCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("codex"), 0, log);
   EXPECT_TRUE(v.judged);
   EXPECT_FALSE(v.failed);  // the error item is only a warning
   EXPECT_EQ(v.reason, "codex: done");
@@ -133,7 +131,7 @@ TEST_F(AgentResultTest, CodexSandboxRefusalOnExitZeroIsLogicNamingApplyPatch) {
       "\n"
       R"({"type":"turn.completed","usage":{"input_tokens":200,"output_tokens":40}})"
       "\n";
-  AgentVerdict v = Read(&CodexCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("codex"), 0, log);
   ExpectFailed(v, FailureClass::kLogic,
                "codex: the sandbox refused a file write (apply_patch: writing is blocked by the "
                "read-only sandbox; -s workspace-write allows it) (the work was not done)");
@@ -146,7 +144,7 @@ TEST_F(AgentResultTest, CodexApprovalRejectionOnExitZeroIsLogic) {
                     "settings\n"
                     R"({"type":"turn.completed","usage":{"input_tokens":1,"output_tokens":1}})"
                     "\n";
-  ExpectFailed(Read(&CodexCli(), 0, log), FailureClass::kLogic,
+  ExpectFailed(Read(FindAgentCli("codex"), 0, log), FailureClass::kLogic,
                "codex: a tool call was rejected by its approval settings (the work was not done)");
 }
 
@@ -159,13 +157,13 @@ TEST_F(AgentResultTest, CodexTurnFailedIsJudgedFromItsMessage) {
       "\n"
       R"({"type":"turn.failed","error":{"message":"exceeded retry limit, last status: 429 Too Many Requests"}})"
       "\n";
-  ExpectFailed(Read(&CodexCli(), 1, log), FailureClass::kTransient,
+  ExpectFailed(Read(FindAgentCli("codex"), 1, log), FailureClass::kTransient,
                "codex: API error 429 (rate limited)");
   log =
       std::string(kCodexJsonStart) +
       R"({"type":"turn.failed","error":{"message":"unexpected status 401 Unauthorized: Incorrect API key"}})"
       "\n";
-  ExpectFailed(Read(&CodexCli(), 1, log), FailureClass::kPermanent,
+  ExpectFailed(Read(FindAgentCli("codex"), 1, log), FailureClass::kPermanent,
                "codex: API error 401 (unauthorized: credentials refused)");
 }
 
@@ -173,7 +171,7 @@ TEST_F(AgentResultTest, CodexTurnFailedWithUnknownMessageIsLogic) {
   std::string log = std::string(kCodexJsonStart) +
                     R"({"type":"turn.failed","error":{"message":"the model refused"}})"
                     "\n";
-  ExpectFailed(Read(&CodexCli(), 0, log), FailureClass::kLogic,
+  ExpectFailed(Read(FindAgentCli("codex"), 0, log), FailureClass::kLogic,
                "codex: turn failed: \"the model refused\"");
 }
 
@@ -185,7 +183,7 @@ class AgentLaunchTest : public ::testing::Test {
     AttemptSpec spec;
     spec.argv = std::move(argv);
     spec.env = {"PATH=/usr/bin", "CODEX_HOME=" + home_};
-    CodexCli().CapRetries(&spec.argv, &spec.env);
+    agents::CapCodexRetries(&spec.argv, &spec.env);
     return spec;
   }
 
@@ -243,10 +241,10 @@ TEST_F(AgentLaunchTest, CodexConfigFromHomeWithoutCodexHome) {
   AttemptSpec spec;
   spec.argv = {"/opt/bin/codex", "P"};
   spec.env = {"HOME=" + home_};
-  CodexCli().CapRetries(&spec.argv, &spec.env);
+  agents::CapCodexRetries(&spec.argv, &spec.env);
   EXPECT_EQ(spec.argv, (Words{"/opt/bin/codex", "-c", "model_providers.mock.request_max_retries=1",
                               "-c", "model_providers.mock.stream_max_retries=1", "P"}));
 }
 
 }  // namespace
-}  // namespace mex
+}  // namespace mex::agent_testing

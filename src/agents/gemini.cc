@@ -7,24 +7,8 @@
 
 #include "agents/agent_log.h"
 
-namespace mex {
+namespace mex::agents {
 namespace {
-
-using agent_log::AddTokens;
-using agent_log::Cause;
-using agent_log::Contains;
-using agent_log::Done;
-using agent_log::Fail;
-using agent_log::Field;
-using agent_log::FindLastText;
-using agent_log::HttpCause;
-using agent_log::IntField;
-using agent_log::json;
-using agent_log::KnownText;
-using agent_log::LastObject;
-using agent_log::Lower;
-using agent_log::StringField;
-using agent_log::TokenField;
 
 // gemini exits 1 in text mode, for a bad flag and when nothing answers (with -o json an API error
 // exits with its HTTP status mod 256).
@@ -146,6 +130,11 @@ int64_t GeminiHttpStatus(int exit_code, const json* error) {
   }
 }
 
+}  // namespace
+
+// Only its settings.json can (gemini.h).
+void CapGeminiRetries(std::vector<std::string>* /*argv*/, std::vector<std::string>* /*env*/) {}
+
 AgentVerdict JudgeGemini(int exit_code, std::string_view log) {
   AgentVerdict v;
   std::optional<json> object = LastObject(log, IsGeminiObject);
@@ -178,31 +167,8 @@ AgentVerdict JudgeGemini(int exit_code, std::string_view log) {
     return Fail(v, cause->failure_class, prefix + cause->label);
   }
   if (exit_code != 1) return v;
-  if (std::optional<Cause> cause =
-          FindLastText(Lower(log), kGeminiExitOneTexts, std::size(kGeminiExitOneTexts))) {
-    Fail(v, cause->failure_class, prefix + cause->label);
-  }
-  return v;
+  return FailFor(v, FindLastText(Lower(log), kGeminiExitOneTexts, std::size(kGeminiExitOneTexts)),
+                 prefix);
 }
 
-class Gemini final : public AgentCli {
- public:
-  std::string_view name() const override { return "gemini"; }
-
-  // Only its settings.json can (gemini.h).
-  void CapRetries(std::vector<std::string>* /*argv*/,
-                  std::vector<std::string>* /*env*/) const override {}
-
-  AgentVerdict Judge(int exit_code, std::string_view log) const override {
-    return JudgeGemini(exit_code, log);
-  }
-};
-
-}  // namespace
-
-const AgentCli& GeminiCli() {
-  static const Gemini kGemini;
-  return kGemini;
-}
-
-}  // namespace mex
+}  // namespace mex::agents

@@ -8,12 +8,8 @@
 #include "agents/agent_test_util.h"
 #include "engine/executor.h"
 
-namespace mex {
+namespace mex::agent_testing {
 namespace {
-
-using agent_testing::AgentResultTest;
-using agent_testing::ExpectFailed;
-using Words = std::vector<std::string>;
 
 constexpr const char* kGeminiSuccess =
     "Warning: 256-color support not detected. Using a terminal with at least 256-color support "
@@ -48,7 +44,7 @@ std::string GeminiError(int code, const std::string& message) {
 }
 
 TEST_F(AgentResultTest, GeminiSuccessReadsTokenStats) {
-  AgentVerdict v = Read(&GeminiCli(), 0, kGeminiSuccess);
+  AgentVerdict v = Read(FindAgentCli("gemini"), 0, kGeminiSuccess);
   EXPECT_TRUE(v.judged);
   EXPECT_FALSE(v.failed);
   EXPECT_EQ(v.reason, "gemini: done");
@@ -62,7 +58,7 @@ TEST_F(AgentResultTest, GeminiSumsTokensOverModels) {
                     R"("gemini-3.5-flash-lite":{"tokens":{"input":10,"prompt":10,"candidates":2}},)"
                     R"("gemini-3.8-flash":{"tokens":{"input":42,"prompt":42,"candidates":6}}}}})"
                     "\n";
-  AgentVerdict v = Read(&GeminiCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("gemini"), 0, log);
   EXPECT_EQ(v.input_tokens, 52);
   EXPECT_EQ(v.output_tokens, 8);
 }
@@ -76,7 +72,7 @@ TEST_F(AgentResultTest, GeminiStreamJsonResultReadsTokens) {
       R"({"type":"result","status":"success","stats":{"total_tokens":48,"input_tokens":42,)"
       R"("output_tokens":6,"cached":0,"input":42,"duration_ms":900,"tool_calls":0,"models":{}}})"
       "\n";
-  AgentVerdict v = Read(&GeminiCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("gemini"), 0, log);
   EXPECT_TRUE(v.judged);
   EXPECT_FALSE(v.failed);
   EXPECT_EQ(v.input_tokens, 42);
@@ -86,25 +82,26 @@ TEST_F(AgentResultTest, GeminiStreamJsonResultReadsTokens) {
 TEST_F(AgentResultTest, GeminiUnauthorizedExitIsPermanent) {
   std::string message =
       R"({\"error\":{\"code\":401,\"message\":\"Request had invalid authentication credentials.\",\"status\":\"UNAUTHENTICATED\"}})";
-  ExpectFailed(Read(&GeminiCli(), 145, GeminiError(401, message)), FailureClass::kPermanent,
+  ExpectFailed(Read(FindAgentCli("gemini"), 145, GeminiError(401, message)),
+               FailureClass::kPermanent,
                "gemini: exit 145: API error 401 (unauthorized: credentials refused)");
   // Without the JSON the exit code alone says it.
-  ExpectFailed(Read(&GeminiCli(), 145, ""), FailureClass::kPermanent,
+  ExpectFailed(Read(FindAgentCli("gemini"), 145, ""), FailureClass::kPermanent,
                "gemini: exit 145: API error 401 (unauthorized: credentials refused)");
 }
 
 TEST_F(AgentResultTest, GeminiRateLimitExitIsTransient) {
-  ExpectFailed(Read(&GeminiCli(), 173,
+  ExpectFailed(Read(FindAgentCli("gemini"), 173,
                     GeminiError(429, "You exceeded your current quota, please check your plan.")),
                FailureClass::kTransient, "gemini: exit 173: API error 429 (rate limited)");
 }
 
 TEST_F(AgentResultTest, GeminiServerErrorExitIsTransient) {
-  ExpectFailed(Read(&GeminiCli(), 244, "An unexpected critical error occurred\n"),
+  ExpectFailed(Read(FindAgentCli("gemini"), 244, "An unexpected critical error occurred\n"),
                FailureClass::kTransient, "gemini: exit 244: API error 500 (server error)");
   // Another 5xx, named by the error object's code: 503 mod 256 = 247.
-  ExpectFailed(Read(&GeminiCli(), 247, GeminiError(503, "unavailable")), FailureClass::kTransient,
-               "gemini: exit 247: API error 503 (server error)");
+  ExpectFailed(Read(FindAgentCli("gemini"), 247, GeminiError(503, "unavailable")),
+               FailureClass::kTransient, "gemini: exit 247: API error 503 (server error)");
 }
 
 TEST_F(AgentResultTest, GeminiLocalExitCodes) {
@@ -126,8 +123,8 @@ TEST_F(AgentResultTest, GeminiLocalExitCodes) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.exit_code);
-    ExpectFailed(Read(&GeminiCli(), c.exit_code, "some text on stderr\n"), c.failure_class,
-                 c.reason);
+    ExpectFailed(Read(FindAgentCli("gemini"), c.exit_code, "some text on stderr\n"),
+                 c.failure_class, c.reason);
   }
 }
 
@@ -135,7 +132,7 @@ TEST_F(AgentResultTest, GeminiTurnLimitJsonPrintedTwice) {
   std::string error =
       R"({"error":{"type":"FatalTurnLimitedError","message":"Reached max session turns for this session.","code":53}})";
   std::string log = error + "\n[ERROR] " + error + "\n";
-  ExpectFailed(Read(&GeminiCli(), 53, log), FailureClass::kLogic,
+  ExpectFailed(Read(FindAgentCli("gemini"), 53, log), FailureClass::kLogic,
                "gemini: exit 53: turn limit reached (model.maxSessionTurns)");
 }
 
@@ -144,19 +141,21 @@ TEST_F(AgentResultTest, GeminiBrokenStreamOnExitZeroIsTransient) {
       R"({"session_id":"s","response":"Half an ans","error":{"type":"INVALID_STREAM",)"
       R"("message":"stream ended early"},"stats":{"models":{"m":{"tokens":{"input":9,"candidates":1}}}}})"
       "\n";
-  AgentVerdict v = Read(&GeminiCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("gemini"), 0, log);
   ExpectFailed(v, FailureClass::kTransient,
                "gemini: exit 0 but the answer broke off (INVALID_STREAM)");
   EXPECT_EQ(v.input_tokens, 9);
 }
 
 TEST_F(AgentResultTest, GeminiExitOneTexts) {
-  ExpectFailed(Read(&GeminiCli(), 1, "exception TypeError: fetch failed sending request\n"),
-               FailureClass::kTransient, "gemini: exit 1: connection failed (fetch failed)");
-  ExpectFailed(Read(&GeminiCli(), 1, "Unknown arguments: bogus-flag, bogusFlag\n"),
+  ExpectFailed(
+      Read(FindAgentCli("gemini"), 1, "exception TypeError: fetch failed sending request\n"),
+      FailureClass::kTransient, "gemini: exit 1: connection failed (fetch failed)");
+  ExpectFailed(Read(FindAgentCli("gemini"), 1, "Unknown arguments: bogus-flag, bogusFlag\n"),
                FailureClass::kPermanent, "gemini: exit 1: bad command-line arguments");
   EXPECT_FALSE(
-      Read(&GeminiCli(), 1, "An unexpected critical error occurred:[object Object]\n").judged);
+      Read(FindAgentCli("gemini"), 1, "An unexpected critical error occurred:[object Object]\n")
+          .judged);
 }
 
 // gemini in its default approval mode, asked to write a file: write_file is not offered, the
@@ -175,7 +174,7 @@ TEST_F(AgentResultTest, GeminiToolMissingInItsApprovalModeIsLogicNamingIt) {
       "\"read_file\", \"update_topic\", \"grep_search\"?\n" +
       GeminiWithTools(R"("write_file":{"count":1,"success":0,"fail":1,"decisions":{)"
                       R"("accept":0,"reject":0,"modify":0,"auto_accept":0}})");
-  AgentVerdict v = Read(&GeminiCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("gemini"), 0, log);
   ExpectFailed(v, FailureClass::kLogic,
                "gemini: the approval mode refused write_file (--approval-mode auto_edit allows "
                "file edits, yolo also shell commands) (the work was not done)");
@@ -185,7 +184,7 @@ TEST_F(AgentResultTest, GeminiToolMissingInItsApprovalModeIsLogicNamingIt) {
 TEST_F(AgentResultTest, GeminiRejectedDecisionIsLogic) {
   std::string log = GeminiWithTools(
       R"("run_shell_command":{"count":1,"success":0,"fail":1,"decisions":{"reject":1}})");
-  AgentVerdict v = Read(&GeminiCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("gemini"), 0, log);
   EXPECT_TRUE(v.failed);
   EXPECT_NE(v.reason.find("refused run_shell_command"), std::string::npos) << v.reason;
 }
@@ -193,29 +192,29 @@ TEST_F(AgentResultTest, GeminiRejectedDecisionIsLogic) {
 TEST_F(AgentResultTest, GeminiToolThatFailedOnItsOwnIsNoRefusal) {
   // A replace whose old text was not found fails without any refusal: the model goes on.
   std::string log = GeminiWithTools(R"("replace":{"count":2,"success":1,"fail":1})");
-  AgentVerdict v = Read(&GeminiCli(), 0, log);
+  AgentVerdict v = Read(FindAgentCli("gemini"), 0, log);
   EXPECT_TRUE(v.judged);
   EXPECT_FALSE(v.failed);
 }
 
 TEST_F(AgentResultTest, GeminiOtherOutcomesAreNotJudged) {
-  EXPECT_FALSE(Read(&GeminiCli(), 0, "hi from gemini in text mode\n").judged);
-  EXPECT_FALSE(Read(&GeminiCli(), 3, kGeminiSuccess).judged);
-  AgentVerdict v = Read(&GeminiCli(), -1, kGeminiSuccess);
+  EXPECT_FALSE(Read(FindAgentCli("gemini"), 0, "hi from gemini in text mode\n").judged);
+  EXPECT_FALSE(Read(FindAgentCli("gemini"), 3, kGeminiSuccess).judged);
+  AgentVerdict v = Read(FindAgentCli("gemini"), -1, kGeminiSuccess);
   EXPECT_FALSE(v.judged);
   EXPECT_EQ(v.input_tokens, 42);
 }
 
 TEST(AgentLaunchEnvTest, OtherAgentsAreLeftAlone) {
-  for (const AgentCli* cli : {static_cast<const AgentCli*>(nullptr), &GeminiCli()}) {
+  for (const AgentCli* cli : {static_cast<const AgentCli*>(nullptr), FindAgentCli("gemini")}) {
     AttemptSpec spec;
     spec.argv = {"gemini", "-p", "x"};
     spec.env = {"HOME=/h"};
-    if (cli != nullptr) cli->CapRetries(&spec.argv, &spec.env);  // no CLI: as the attempt does
+    if (cli != nullptr) cli->cap_retries(&spec.argv, &spec.env);  // no CLI: as the attempt does
     EXPECT_EQ(spec.argv, (Words{"gemini", "-p", "x"}));
     EXPECT_EQ(spec.env, Words{"HOME=/h"});
   }
 }
 
 }  // namespace
-}  // namespace mex
+}  // namespace mex::agent_testing

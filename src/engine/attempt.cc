@@ -273,7 +273,7 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
   // Last, so that a task's env cannot change what its script's placeholders stand for.
   for (const auto& [name, value] : values) SetEnv(&spec->env, name, value);
   if (const AgentCli* cli = agent ? AgentCliOf(*agent) : nullptr) {
-    cli->CapRetries(&spec->argv, &spec->env);
+    cli->cap_retries(&spec->argv, &spec->env);
   }
   spec->log_path = run.paths.LogPath(task.id, history.number);
   spec->timeout_s = d && d->timeout_s ? *d->timeout_s : m.defaults.timeout_s;
