@@ -39,30 +39,28 @@ class LayersTest(unittest.TestCase):
             f.write(text)
         return lines + 1
 
+    def assert_refused(self, relative, header, expected):
+        """Plants an include of `header` in src/RELATIVE: the check fails, naming that line."""
+        line = self.plant(relative, f'#include "{header}"\n')
+        code, out = self.check()
+        self.assertEqual(code, 1)
+        self.assertIn(f"src/{relative}:{line}: includes {header}{expected}", out)
+
     def test_the_tree_as_it_is_passes(self):
         self.assertEqual(self.check(), (0, ""))
 
     def test_the_engine_including_a_concrete_store_fails(self):
-        line = self.plant("engine/task_runner.cc", '#include "store/sqlite_store.h"\n')
-        code, out = self.check()
-        self.assertEqual(code, 1)
-        self.assertIn(f"src/engine/task_runner.cc:{line}: includes store/sqlite_store.h, against "
-                      "the layers: engine may include", out)
+        self.assert_refused("engine/task_runner.cc", "store/sqlite_store.h",
+                            ", against the layers: engine may include")
 
     def test_a_lower_layer_including_a_higher_one_fails(self):
-        line = self.plant("model/milestone.h", '#include "plan/graph.h"\n')
-        code, out = self.check()
-        self.assertEqual(code, 1)
-        self.assertIn(f"src/model/milestone.h:{line}: includes plan/graph.h", out)
+        self.assert_refused("model/milestone.h", "plan/graph.h", ", against the layers")
 
     def test_a_header_named_alone_allows_that_header_only(self):
         self.plant("exec/local_executor.cc", '#include "engine/executor.h"\n')
         self.assertEqual(self.check(), (0, ""))
-        line = self.plant("exec/local_executor.cc", '#include "engine/store.h"\n')
-        code, out = self.check()
-        self.assertEqual(code, 1)
-        self.assertIn(f"src/exec/local_executor.cc:{line}: includes engine/store.h, against the "
-                      "layers: exec may include engine/executor.h util", out)
+        self.assert_refused("exec/local_executor.cc", "engine/store.h",
+                            ", against the layers: exec may include engine/executor.h util")
 
     def test_a_test_may_include_any_layer(self):
         self.plant("model/milestone_test.cc", '#include "commands/commands.h"\n')
