@@ -16,7 +16,7 @@ std::string_view FailureClassName(FailureClass c);
 // What is known of an attempt once it is over.
 struct AttemptOutcome {
   AttemptEnd end;
-  std::string log_tail;      // the last 4 KiB of the attempt's log (kLogTailBytes, scheduler.cc)
+  std::string log_tail;      // the last 4 KiB of the attempt's log (kLogTailBytes, task_runner.cc)
   std::string output_error;  // non-empty: exit 0 but the declared output is missing or invalid
   // Non-empty: the agent's own result says the attempt failed, whatever its exit code (claude's
   // "is_error": true, gemini's exit codes, ...), as `agent_class`.
