@@ -1,21 +1,25 @@
 #!/usr/bin/env python3
 """Checks the #include lines of src/ against the layer table src/LAYERS.
 
-    scripts/check-layers.py [--src DIR] [--graph] [--stamp FILE]
+    scripts/check-layers.py [--src DIR] [--libs DIR] [--graph] [--stamp FILE]
 
 Each line of LAYERS names a layer (a folder of src/, or `main` for the files directly in src/)
 and what its code may include besides its own files: whole layers, or single headers
 ("engine/executor.h"). Every `#include "X/..."` of a file that is not a test (*_test.cc) must
 name its own folder or an allowed layer or header; X must be a layer of the table, and so must
-every folder of src/. Prints one line per broken rule, FILE:LINE: ..., and exits 1; exits 0
-when there is none (and touches --stamp, for the build). --graph prints how many includes go
-from each layer to each other, instead.
+every folder of src/. With --libs, the libraries the build made there (libmex_LAYER.a) are read
+too (nm): a function a layer calls must be defined in that layer or one it may include, which
+catches a function declared in one layer's header and defined in another's file. Prints one
+line per broken rule, FILE:LINE: ..., and exits 1; exits 0 when there is none (and touches
+--stamp, for the build). --graph prints how many includes go from each layer to each other,
+instead.
 """
 
 import argparse
 import collections
 import os
 import re
+import subprocess
 import sys
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
@@ -52,10 +56,41 @@ def sources(src):
                 yield os.path.join(root, name)
 
 
+def symbol_problems(table, libs):
+    """What each layer's library calls of mex that a layer it may not use defines."""
+    defined, used = {}, {}
+    for layer in table:  # lowest first: a weak (inline) definition counts where it is lowest
+        path = os.path.join(libs, f"libmex_{layer}.a")
+        if not os.path.exists(path):
+            continue
+        out = subprocess.run(["nm", "-g", "-C", path], capture_output=True, text=True,
+                             check=True).stdout
+        used[layer] = set()
+        for line in out.splitlines():
+            fields = line.split(None, 2) if line[:1].strip() else ["", *line.split(None, 1)]
+            if len(fields) < 3 or "mex::" not in fields[2].split("(")[0]:
+                continue
+            kind, symbol = fields[1], fields[2]
+            if kind == "U":
+                used[layer].add(symbol)
+            elif kind in "TDBRVW":
+                defined.setdefault(symbol, layer)
+    problems = []
+    for layer, symbols in used.items():
+        layers = table[layer][0] | {h.split("/", 1)[0] for h in table[layer][1]}
+        for symbol in sorted(symbols):
+            owner = defined.get(symbol)
+            if owner is not None and owner != layer and owner not in layers:
+                problems.append(f"libmex_{layer}.a: {layer} calls {symbol}, defined in {owner}, "
+                                f"which {layer} may not use")
+    return problems
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     here = os.path.dirname(os.path.abspath(__file__))
     parser.add_argument("--src", default=os.path.join(here, "..", "src"))
+    parser.add_argument("--libs", help="the build folder with the libmex_LAYER.a files")
     parser.add_argument("--graph", action="store_true")
     parser.add_argument("--stamp")
     args = parser.parse_args()
@@ -97,6 +132,9 @@ def main():
                     allowed = " ".join(sorted(layers | headers)) or "nothing"
                     problems.append(f"{shown(path)}:{number}: includes {header}, against the "
                                     f"layers: {layer} may include {allowed} ({shown(table_path)})")
+
+    if args.libs:
+        problems += symbol_problems(table, args.libs)
 
     if args.graph:
         for (a, b), count in sorted(edges.items(), key=lambda e: (list(table).index(e[0][0]),

@@ -16,17 +16,6 @@
 
 namespace mex {
 
-bool IsValidId(std::string_view id) {
-  // An id names folders (logs/ID/): "." and ".." would name others.
-  if (id.empty() || id == "." || id == "..") return false;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 bool EscapesFolder(std::string_view path) {
   if (path.empty() || path.front() == '/') return true;
   size_t start = 0;

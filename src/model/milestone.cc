@@ -19,6 +19,17 @@ uint64_t HashName(std::string_view name) {
 
 }  // namespace
 
+bool IsValidId(std::string_view id) {
+  // An id names folders (logs/ID/): "." and ".." would name others.
+  if (id.empty() || id == "." || id == "..") return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 struct SymbolTable::Entry {
   uint32_t symbol;
   uint32_t length;
