@@ -57,7 +57,7 @@ class AgentResultTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Writes `log` as the attempt's log and reads it as `cli` would have left it; with no CLI
-  // (null) nothing reads it, as the scheduler reads no result of an agent it does not know.
+  // (null) nothing reads it, as the task runner reads no result of an agent it does not know.
   AgentVerdict Read(const AgentCli* cli, int exit_code, const std::string& log) {
     std::string path = dir_ + "/1.log";
     std::ofstream(path, std::ios::binary | std::ios::trunc) << log;

@@ -401,7 +401,7 @@ void SqliteStore::TaskChanged(const std::string& task, TaskState state, int atte
 
 void SqliteStore::AttemptChanged(const AttemptRecord& a) {
   if (a.ended_at > 0 && a.end == "exited" && a.failure_class.empty()) {
-    succeeded_task_ = a.task;  // the scheduler records the task's success right after
+    succeeded_task_ = a.task;  // the task runner records the task's success right after
     succeeded_seconds_ = a.ended_at - a.started_at;
   }
   Write([&](Statements& s) {

@@ -63,7 +63,7 @@ class SqliteStore : public Store, public SessionStore {
   // run's engine is running. False with error() set on failure.
   bool ReadStatus(const std::string& run, double now, bool live, nlohmann::ordered_json* status);
 
-  // Setting a run up, before the scheduler starts. Like the Store methods these write into the
+  // Setting a run up, before the task runner starts. Like the Store methods these write into the
   // pending transaction, made durable by the next Commit(); a failure makes it return false.
 
   // Inserts `run` as running, or resumes it: state running, this process's pid, `jobs`, no end.
