@@ -64,7 +64,7 @@ void ReadGeminiUsage(const json& object, AgentVerdict* v) {
 // decisions.reject.
 std::string GeminiRefusal(const json& result, std::string_view log) {
   std::vector<std::string> names;
-  auto add = [&](std::string name) {
+  auto add = [&](const std::string& name) {
     if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   };
   const json* stats = Field(result, "stats");
