@@ -19,6 +19,12 @@ namespace mex::agent_testing {
 
 using Words = std::vector<std::string>;
 
+// What AgentCli::cap_retries changes of an attempt.
+struct Launch {
+  Words argv;
+  Words env;
+};
+
 // The shapes below follow what agent-lab measured on the real CLIs (findings/claude.md and
 // findings/codex-gemini.md); the texts are our own.
 
@@ -56,12 +62,10 @@ class AgentResultTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  // Writes `log` as the attempt's log and reads it as `cli` would have left it; with no CLI
-  // (null) nothing reads it, as the task runner reads no result of an agent it does not know.
+  // Writes `log` as the attempt's log and reads it as `cli` would have left it.
   AgentVerdict Read(const AgentCli* cli, int exit_code, const std::string& log) {
     std::string path = dir_ + "/1.log";
     std::ofstream(path, std::ios::binary | std::ios::trunc) << log;
-    if (cli == nullptr) return AgentVerdict{};
     return ReadAgentResult(*cli, exit_code, folder_, path);
   }
 

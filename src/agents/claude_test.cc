@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "agents/agent_test_util.h"
-#include "engine/executor.h"
 #include "util/environment.h"
 
 namespace mex::agent_testing {
@@ -233,7 +232,7 @@ TEST_F(AgentResultTest, ClaudeHugeResultWithNoiseBeforeIt) {
 }
 
 TEST(AgentLaunchEnvTest, ClaudeGetsItsRetryCapUnlessSet) {
-  AttemptSpec spec;
+  Launch spec;
   spec.env = {"HOME=/h"};
   agents::CapClaudeRetries(&spec.argv, &spec.env);
   EXPECT_EQ(FindEnv(spec.env, "CLAUDE_CODE_MAX_RETRIES"), "2");

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "agents/agent_test_util.h"
-#include "engine/executor.h"
 #include "tests/test_util.h"
 
 namespace mex::agent_testing {
@@ -178,9 +177,9 @@ TEST_F(AgentResultTest, CodexTurnFailedWithUnknownMessageIsLogic) {
 class AgentLaunchTest : public ::testing::Test {
  protected:
   // A codex attempt whose CODEX_HOME holds `config` (none when empty).
-  AttemptSpec Codex(const std::string& config, Words argv = {"codex", "exec", "--json", "P"}) {
+  Launch Codex(const std::string& config, Words argv = {"codex", "exec", "--json", "P"}) {
     if (!config.empty()) std::ofstream(home_ + "/config.toml") << config;
-    AttemptSpec spec;
+    Launch spec;
     spec.argv = std::move(argv);
     spec.env = {"PATH=/usr/bin", "CODEX_HOME=" + home_};
     agents::CapCodexRetries(&spec.argv, &spec.env);
@@ -192,7 +191,7 @@ class AgentLaunchTest : public ::testing::Test {
 };
 
 TEST_F(AgentLaunchTest, CodexCustomProviderGetsBothCapsAfterExec) {
-  AttemptSpec spec = Codex(
+  Launch spec = Codex(
       "model = \"mock-model\"\n"
       "model_provider = \"mock\"  # a comment\n"
       "\n[model_providers.mock]\nname = \"Mock\"\nbase_url = \"http://127.0.0.1:1/v1\"\n");
@@ -201,7 +200,7 @@ TEST_F(AgentLaunchTest, CodexCustomProviderGetsBothCapsAfterExec) {
 }
 
 TEST_F(AgentLaunchTest, CodexKeepsACapTheConfigSets) {
-  AttemptSpec spec = Codex(
+  Launch spec = Codex(
       "model_provider = 'corp'\n"
       "[model_providers.corp]\nstream_max_retries = 9\n"
       "[model_providers.other]\nrequest_max_retries = 9\n");
@@ -218,7 +217,7 @@ TEST_F(AgentLaunchTest, CodexKeepsACapTheCommandSets) {
 }
 
 TEST_F(AgentLaunchTest, CodexProviderChosenOnTheCommandLine) {
-  AttemptSpec spec =
+  Launch spec =
       Codex("model_provider = \"mock\"\n", {"codex", "exec", "-c", "model_provider=azure", "P"});
   EXPECT_EQ(spec.argv[2], "-c");
   EXPECT_EQ(spec.argv[3], "model_providers.azure.request_max_retries=1");
@@ -229,7 +228,7 @@ TEST_F(AgentLaunchTest, CodexBuiltInProvidersCannotBeCapped) {
   for (const char* config :
        {"", "model = \"gpt-5.5\"\n", "model_provider = \"openai\"\n",
         "model_provider = \"ollama\"\n", "[model_providers.mock]\nmodel_provider = \"mock\"\n"}) {
-    AttemptSpec spec = Codex(config);
+    Launch spec = Codex(config);
     EXPECT_EQ(spec.argv, (Words{"codex", "exec", "--json", "P"})) << config;
     std::filesystem::remove(home_ + "/config.toml");
   }
@@ -238,7 +237,7 @@ TEST_F(AgentLaunchTest, CodexBuiltInProvidersCannotBeCapped) {
 TEST_F(AgentLaunchTest, CodexConfigFromHomeWithoutCodexHome) {
   std::filesystem::create_directory(home_ + "/.codex");
   std::ofstream(home_ + "/.codex/config.toml") << "model_provider = \"mock\"\n";
-  AttemptSpec spec;
+  Launch spec;
   spec.argv = {"/opt/bin/codex", "P"};
   spec.env = {"HOME=" + home_};
   agents::CapCodexRetries(&spec.argv, &spec.env);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <filesystem>
+#include <map>
 
 #include "engine/phase_flow.h"
 #include "load/loader.h"
@@ -19,6 +21,9 @@ class FakeExecutor : public Executor {
  public:
   explicit FakeExecutor(const MemoryStore* store) : store_(store) {}
   void Start(const AttemptSpec& spec) override {
+    if (auto text = logs.find(spec.key); text != logs.end()) {
+      testing_util::WriteFile(spec.log_path, text->second);
+    }
     started.push_back({spec.key, store_->commits()});
     log.push_back("start " + std::to_string(spec.key));
     queue_.push_back(spec.key);
@@ -41,7 +46,8 @@ class FakeExecutor : public Executor {
 
   std::vector<std::pair<uint64_t, int>> started;  // (task, commits before it started)
   std::map<uint64_t, int> exit_codes;
-  std::vector<std::string> log;  // "start N" and "end N", in order
+  std::map<uint64_t, std::string> logs;  // what the task's attempt prints, written as it starts
+  std::vector<std::string> log;          // "start N" and "end N", in order
   int cancel_alls = 0;
 
  private:
@@ -223,6 +229,36 @@ TEST(TaskRunnerTest, TaskThatCannotBeBuiltEndsLikeASpawnFailure) {
   EXPECT_EQ(f.runner->attempts(0), 1);  // permanent: it cannot start at all
   EXPECT_EQ(f.runner->state(1), TaskState::kSucceeded);
   EXPECT_EQ(executor.log, (std::vector<std::string>{"start 1", "end 1"}));
+}
+
+TEST(TaskRunnerTest, OnlyTheLogOfAnAgentCliItKnowsIsRead) {
+  // The same log after exit 1: claude's result object for a refused key. Read by claude's rules
+  // it is permanent; an agent whose program mex knows no CLI of is judged by its exit code.
+  Fixture f(
+      "defaults: {retry: {max_attempts: 1}}\n"
+      "agents: {known: {command: [claude]}, unknown: {command: [other]}}\n"
+      "tasks:\n  - {id: a, prompt: hi, agent: known}\n  - {id: b, prompt: hi, agent: unknown}\n");
+  for (const char* name : {"claude", "other"}) {
+    std::filesystem::path program = f.dir.path() / name;
+    testing_util::WriteFile(program, "#!/bin/sh\n");
+    std::filesystem::permissions(program, std::filesystem::perms::owner_all);
+  }
+  f.m.agents["known"].command = {(f.dir.path() / "claude").string()};
+  f.m.agents["unknown"].command = {(f.dir.path() / "other").string()};
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  const std::string refused =
+      R"({"type":"result","subtype":"success","is_error":true,"api_error_status":401,)"
+      R"("result":"Invalid API key"})"
+      "\n";
+  for (uint64_t task : {0, 1}) {
+    executor.exit_codes[task] = 1;
+    executor.logs[task] = refused;
+  }
+  EXPECT_EQ(f.Run(1, &executor, &store), 1);
+  std::map<std::string, std::string> classes;
+  for (const AttemptRecord& a : store.attempts()) classes[a.task] = a.failure_class;
+  EXPECT_EQ(classes, (std::map<std::string, std::string>{{"a", "permanent"}, {"b", "logic"}}));
 }
 
 }  // namespace
