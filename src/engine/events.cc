@@ -1,5 +1,7 @@
 #include "engine/events.h"
 
+#include <nlohmann/json.hpp>
+
 namespace mex {
 
 std::string_view TaskStateName(TaskState state) {

@@ -310,9 +310,7 @@ void TaskRunner::HandleEnd(const AttemptEnd& end) {
   record.failure_class = c.succeeded ? "" : std::string(FailureClassName(c.failure_class));
   record.reason = c.reason;
   journal_->store().AttemptChanged(record);
-  if (record.cost_usd > 0) {
-    if (on_cost_) on_cost_(record.cost_usd);
-  }
+  if (record.cost_usd > 0 && on_cost_) on_cost_(record.cost_usd);
   if (c.succeeded) {
     Succeed(task, elapsed);
   } else if (interrupt_ != 0 || journal_->failed() || end.reason == EndReason::kCancelled) {

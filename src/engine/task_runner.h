@@ -32,7 +32,8 @@ class TaskRunner {
   // empty for a kept task), and whether it succeeded then and is kept as it is.
   void Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history, bool kept);
   // `count` new tasks now sit at index `at` of the milestone (the graph and priorities given to
-  // the constructor already include them), pending. Only while no task is open.
+  // the constructor already include them), pending. Only between phases: while no task is ready,
+  // running or waiting to retry.
   void InsertTasks(uint32_t at, uint32_t count);
   // Called with what an attempt's agent reported it cost (> 0), as the attempt ends, before its
   // retry is decided: the budget (engine/phase_flow.h) may stop the run there.

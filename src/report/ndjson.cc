@@ -1,5 +1,7 @@
 #include "report/ndjson.h"
 
+#include <nlohmann/json.hpp>
+
 namespace mex {
 
 void NdjsonReporter::OnEvent(const Event& e) {

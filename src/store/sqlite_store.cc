@@ -11,7 +11,6 @@
 #include <filesystem>
 
 #include "engine/events.h"
-#include "model/run_files.h"
 #include "store/state_db.h"
 #include "store/status.h"
 #include "util/clock.h"
