@@ -10,6 +10,15 @@
 
 namespace mex {
 
+// Who an attempt runs as, known once it is spawned: enough for a later mex to end it if the
+// engine that started it was killed, and never to hit another process that reused its pid.
+struct ProcessRef {
+  int64_t pgid = 0;         // its process group (its leader's pid); 0: it never ran
+  uint64_t start_time = 0;  // the leader's start, in clock ticks after boot (/proc/PID/stat)
+  std::string boot_id;      // the boot it ran in (/proc/sys/kernel/random/boot_id)
+  bool empty() const { return pgid == 0; }
+};
+
 // One attempt of one task, fully rendered: nothing in here is interpreted by a shell unless
 // argv itself says so (["/bin/sh", "-c", ...]).
 struct AttemptSpec {
@@ -23,6 +32,11 @@ struct AttemptSpec {
   double stall_after_s = 0;       // 0: never stalled
   bool kill_on_stall = false;     // else a stall is only reported
   double kill_grace_s = 5;        // between SIGTERM and SIGKILL to the process group
+  // The log's cap: the attempt is ended when its log reaches it (EndReason::kLogFull). 0: none.
+  uint64_t log_limit_bytes = 0;
+  // Processes it leaves behind (a daemon) are left running when it ends; else they are ended
+  // with it: its process group, and what escaped the group (setsid, double fork).
+  bool leave_processes = false;
 };
 
 enum class EndReason : uint8_t {
@@ -31,6 +45,7 @@ enum class EndReason : uint8_t {
   kStallKilled,  // mex ended it: no output for stall_after_s, kill_on_stall set
   kCancelled,    // mex ended it: Cancel() or CancelAll()
   kSpawnFailed,  // it never ran: error says why
+  kLogFull,      // mex ended it: its log reached log_limit_bytes
 };
 
 struct AttemptEnd {
@@ -43,23 +58,24 @@ struct AttemptEnd {
   pid_t pid = 0;
   double started_at = 0;  // seconds since the Unix epoch
   double ended_at = 0;
+  double duration_s = 0;  // monotonic, without the time the attempt was stopped (Ctrl-Z)
 };
 
 struct WaitResult {
   std::vector<AttemptEnd> ended;  // attempts that are over, in the order they ended
   std::vector<uint64_t> stalled;  // attempts first seen stalled during this wait
-  int interrupt = 0;              // SIGINT or SIGTERM received by mex during this wait, or 0
+  int interrupt = 0;  // SIGINT, SIGTERM or SIGHUP received by mex during this wait, or 0
 };
 
 class Executor {
  public:
   virtual ~Executor() = default;
 
-  // Starts an attempt. A spawn that fails is reported by the next Wait as kSpawnFailed, so that
-  // every attempt ends through the same path.
-  virtual void Start(const AttemptSpec& spec) = 0;
+  // Starts an attempt and returns who it runs as. A spawn that fails returns an empty ref and is
+  // reported by the next Wait as kSpawnFailed, so that every attempt ends through the same path.
+  virtual ProcessRef Start(const AttemptSpec& spec) = 0;
 
-  // Blocks until an attempt ends, a stall is first seen, mex receives SIGINT or SIGTERM, or
+  // Blocks until an attempt ends, a stall is first seen, mex receives SIGINT, SIGTERM or SIGHUP, or
   // timeout_s passes (< 0: no limit). Never busy-waits.
   virtual WaitResult Wait(double timeout_s) = 0;
 
@@ -71,6 +87,12 @@ class Executor {
   virtual void KillAll() = 0;
 
   virtual size_t running() const = 0;
+
+  // Ends what attempts of an earlier, killed engine may have left running, each only if it is
+  // still the same process group (its leader's start time and boot match, or the leader is
+  // gone and the group lives on, whose id then cannot have been reused). Waits until they are
+  // gone (SIGTERM, SIGKILL after `grace_s`). Returns how many groups it ended.
+  virtual int EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) = 0;
 };
 
 }  // namespace mex

@@ -183,6 +183,8 @@ std::string DescribeEnd(const AttemptOutcome& outcome) {
     case EndReason::kSpawnFailed:
       if (!end.error.empty()) return end.error;
       return std::string("could not start: ") + std::strerror(end.spawn_errno);
+    case EndReason::kLogFull:
+      return end.error.empty() ? "its log reached its cap and it was ended" : end.error;
     case EndReason::kExited:
       break;
   }
@@ -249,7 +251,16 @@ Classification ClassifyByDefault(const AttemptOutcome& outcome) {
       if (end.spawn_errno == ELOOP || end.spawn_errno == EXDEV || end.spawn_errno == ENXIO) {
         return Failed(FailureClass::kLogic, DescribeEnd(outcome));
       }
+      // Out of descriptors or processes (ulimit -n, -u; the whole system's), or memory: not
+      // the task's fault, and gone once other attempts end.
+      if (end.spawn_errno == EMFILE || end.spawn_errno == ENFILE || end.spawn_errno == EAGAIN ||
+          end.spawn_errno == ENOMEM) {
+        return Failed(FailureClass::kResource, DescribeEnd(outcome));
+      }
       return Failed(FailureClass::kPermanent, DescribeEnd(outcome));
+    case EndReason::kLogFull:
+      // A runaway: the next attempt is told why the last one was ended.
+      return Failed(FailureClass::kLogic, DescribeEnd(outcome));
     case EndReason::kExited:
       break;
   }

@@ -24,6 +24,8 @@ std::string DescribeCommandEnd(const AttemptEnd& end) {
       return "cancelled";
     case EndReason::kSpawnFailed:
       return "could not start: " + end.error;
+    case EndReason::kLogFull:
+      return "log full";
   }
   return "?";
 }

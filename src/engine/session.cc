@@ -45,7 +45,7 @@ bool Session::IsDynamicPhase(uint32_t phase) const {
 
 void Session::Prepare() {
   if (db_ == nullptr) return;
-  db_->MarkInterrupted(WallClockSeconds());
+  runner_.EndLeftovers(db_->MarkInterrupted(WallClockSeconds()));
   std::vector<PhaseRow> phases;
   for (const Phase& p : m_.phases) phases.push_back({p.name, p.weight});
   db_->SetPhases(phases);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/events.h"
+#include "engine/executor.h"
 
 namespace mex {
 
@@ -30,6 +31,12 @@ struct AttemptRecord {
   double cost_usd = -1;
   int64_t input_tokens = -1;
   int64_t output_tokens = -1;
+  // The process group it ran as, committed right after the spawn so that a later session can
+  // end what a killed engine left running (Executor::EndLeftovers); empty when it never ran.
+  ProcessRef process;
+  // Seconds it ran, on the monotonic clock and without the time it was stopped (Ctrl-Z of mex);
+  // -1 while it runs or when unknown (attempts of an older mex).
+  double duration_s = -1;
 };
 
 // A phase's gate once scored.
@@ -93,8 +100,9 @@ class SessionStore {
   // Deletes a task of the run (its attempts stay, for the record).
   virtual void RemoveTask(const std::string& id) = 0;
   // Ends the attempts a killed engine left running ("interrupted", ended at `now`) and sets the
-  // tasks it left running, ready or waiting back to pending. Returns how many attempts.
-  virtual int MarkInterrupted(double now) = 0;
+  // tasks it left running, ready or waiting back to pending. Returns those attempts, with the
+  // process each ran as, so that what may still run of them is ended before they start again.
+  virtual std::vector<AttemptRecord> MarkInterrupted(double now) = 0;
 };
 
 }  // namespace mex

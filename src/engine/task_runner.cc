@@ -28,6 +28,8 @@ std::string_view EndName(EndReason reason) {
       return "cancelled";
     case EndReason::kSpawnFailed:
       return "spawn_failed";
+    case EndReason::kLogFull:
+      return "log_full";
   }
   return "?";
 }
@@ -89,6 +91,14 @@ void TaskRunner::Resume(uint32_t task, int attempts, std::vector<AttemptRecord> 
     run.state = TaskState::kSucceeded;
     ++kept_;
   }
+}
+
+void TaskRunner::EndLeftovers(const std::vector<AttemptRecord>& interrupted) {
+  std::vector<ProcessRef> leftovers;
+  for (const AttemptRecord& a : interrupted) {
+    if (!a.process.empty()) leftovers.push_back(a.process);
+  }
+  if (!leftovers.empty()) executor_->EndLeftovers(leftovers, run_.kill_grace_s);
 }
 
 void TaskRunner::Open(const std::vector<uint32_t>& tasks, std::string gate_missing) {

@@ -31,6 +31,9 @@ class TaskRunner {
   // last attempt (numbering goes on after it), those attempts (for its failure report; may be
   // empty for a kept task), and whether it succeeded then and is kept as it is.
   void Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history, bool kept);
+  // Before the run: ends what may still run of the attempts a killed engine left running (each
+  // only if it is still the same process group), so that no task runs twice at once.
+  void EndLeftovers(const std::vector<AttemptRecord>& interrupted);
   // `count` new tasks now sit at index `at` of the milestone (the graph and priorities given to
   // the constructor already include them), pending. Only between phases: while no task is ready,
   // running or waiting to retry.

@@ -20,13 +20,14 @@ namespace {
 class FakeExecutor : public Executor {
  public:
   explicit FakeExecutor(const MemoryStore* store) : store_(store) {}
-  void Start(const AttemptSpec& spec) override {
+  ProcessRef Start(const AttemptSpec& spec) override {
     if (auto text = logs.find(spec.key); text != logs.end()) {
       testing_util::WriteFile(spec.log_path, text->second);
     }
     started.push_back({spec.key, store_->commits()});
     log.push_back("start " + std::to_string(spec.key));
     queue_.push_back(spec.key);
+    return {};
   }
   WaitResult Wait(double) override {
     WaitResult result;
@@ -43,6 +44,7 @@ class FakeExecutor : public Executor {
   void CancelAll() override { ++cancel_alls; }
   void KillAll() override {}
   size_t running() const override { return queue_.size(); }
+  int EndLeftovers(const std::vector<ProcessRef>&, double) override { return 0; }
 
   std::vector<std::pair<uint64_t, int>> started;  // (task, commits before it started)
   std::map<uint64_t, int> exit_codes;

@@ -96,7 +96,7 @@ LocalExecutor::~LocalExecutor() {
   for (Attempt& attempt : live_) Reap(attempt.pid);
 }
 
-void LocalExecutor::Start(const AttemptSpec& spec) {
+ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
   if (!signals_.valid()) return FailSpawn(spec, EINVAL, init_error_);
   int err_no = 0;
   std::string error;
@@ -128,6 +128,11 @@ void LocalExecutor::Start(const AttemptSpec& spec) {
     attempt.next_stall_check = now + StallCheckInterval(spec.stall_after_s);
   }
   live_.push_back(std::move(attempt));
+  return ProcessRef{pid, ProcessStartTime(pid), BootId()};
+}
+
+int LocalExecutor::EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) {
+  return EndProcessGroups(leftovers, grace_s);
 }
 
 WaitResult LocalExecutor::Wait(double timeout_s) {
@@ -174,7 +179,8 @@ LocalExecutor::Attempt* LocalExecutor::Find(uint64_t key) {
   return nullptr;
 }
 
-void LocalExecutor::FailSpawn(const AttemptSpec& spec, int err_no, const std::string& error) {
+ProcessRef LocalExecutor::FailSpawn(const AttemptSpec& spec, int err_no,
+                                    const std::string& error) {
   AttemptEnd end;
   end.key = spec.key;
   end.reason = EndReason::kSpawnFailed;
@@ -182,6 +188,7 @@ void LocalExecutor::FailSpawn(const AttemptSpec& spec, int err_no, const std::st
   end.error = error;
   end.started_at = end.ended_at = WallClockSeconds();
   spawn_failures_.push_back(std::move(end));
+  return {};
 }
 
 void LocalExecutor::BeginEnd(Attempt* attempt, EndReason reason, double now) {

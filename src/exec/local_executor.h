@@ -31,13 +31,14 @@ class LocalExecutor : public Executor {
   const std::string& init_error() const { return init_error_; }
 
   // REQUIRES: spec.key is not the key of an attempt still running.
-  void Start(const AttemptSpec& spec) override;
+  ProcessRef Start(const AttemptSpec& spec) override;
   // With nothing running and no limit (timeout_s < 0), returns at once instead of hanging.
   WaitResult Wait(double timeout_s) override;
   void Cancel(uint64_t key) override;
   void CancelAll() override;
   void KillAll() override;
   size_t running() const override { return live_.size() + spawn_failures_.size(); }
+  int EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) override;
 
  private:
   static constexpr double kNever = 1e300;
@@ -61,7 +62,7 @@ class LocalExecutor : public Executor {
   };
 
   Attempt* Find(uint64_t key);
-  void FailSpawn(const AttemptSpec& spec, int err_no, const std::string& error);
+  ProcessRef FailSpawn(const AttemptSpec& spec, int err_no, const std::string& error);
   // SIGTERM to the attempt's group, SIGKILL after its grace period; the reason is kept.
   void BeginEnd(Attempt* attempt, EndReason reason, double now);
   void EnforceDeadlines(double now);

@@ -1,5 +1,6 @@
 #include "exec/process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/signalfd.h>
@@ -8,7 +9,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 namespace mex {
 namespace {
@@ -136,6 +140,130 @@ pid_t SpawnProcessGroup(const SpawnRequest& request, int* err_no, std::string* e
     return -1;
   }
   return pid;
+}
+
+namespace {
+
+// The fields of /proc/PID/stat that mex reads.
+struct ProcStat {
+  char state = 0;  // 'R', 'S', 'Z', ...
+  pid_t pgrp = 0;
+  uint64_t start_time = 0;  // clock ticks after boot
+};
+
+bool ReadProcStat(const char* path, ProcStat* out) {
+  UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return false;
+  char buf[1024];
+  ssize_t n = read(fd.get(), buf, sizeof(buf) - 1);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  // "PID (COMM) STATE PPID PGRP ..." where COMM may hold spaces and ')': the fields start after
+  // the last ')'. The state is field 3, the group field 5, the start time field 22.
+  const char* at = std::strrchr(buf, ')');
+  if (at == nullptr) return false;
+  ++at;
+  for (int field = 3; field <= 22; ++field) {
+    while (*at == ' ') ++at;
+    if (*at == '\0') return false;
+    if (field == 3) out->state = *at;
+    if (field == 5) out->pgrp = static_cast<pid_t>(std::strtol(at, nullptr, 10));
+    if (field == 22) out->start_time = std::strtoull(at, nullptr, 10);
+    while (*at != ' ' && *at != '\0') ++at;
+  }
+  return true;
+}
+
+std::string StatPath(pid_t pid) {
+  return "/proc/" + std::to_string(pid) + "/stat";
+}
+
+}  // namespace
+
+uint64_t ProcessStartTime(pid_t pid) {
+  ProcStat stat;
+  return pid > 0 && ReadProcStat(StatPath(pid).c_str(), &stat) ? stat.start_time : 0;
+}
+
+const std::string& BootId() {
+  static const std::string id = [] {
+    std::string text;
+    UniqueFd fd(open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
+    char buf[64];
+    ssize_t n = fd.valid() ? read(fd.get(), buf, sizeof(buf)) : -1;
+    if (n > 0) text.assign(buf, static_cast<size_t>(n));
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return text;
+  }();
+  return id;
+}
+
+namespace {
+
+// Whether `ref` still names the process group it was recorded as. Its leader alive with the
+// same start time is the same process; its leader gone while the group lives on is the same
+// group, since Linux reuses no pid that is still some group's id.
+bool StillThere(const ProcessRef& ref) {
+  if (ref.pgid <= 0 || ref.boot_id.empty() || ref.boot_id != BootId()) return false;
+  const auto pgid = static_cast<pid_t>(ref.pgid);
+  ProcStat leader;
+  if (ReadProcStat(StatPath(pgid).c_str(), &leader)) {
+    return leader.start_time == ref.start_time && leader.pgrp == pgid;
+  }
+  return killpg(pgid, 0) == 0;
+}
+
+// Whether a process of group `pgid` still runs: a zombie, which whoever adopted it has yet to
+// collect, does not count.
+bool GroupRuns(pid_t pgid) {
+  if (killpg(pgid, 0) != 0) return false;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return true;
+  bool runs = false;
+  while (dirent* entry = readdir(proc)) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+    ProcStat stat;
+    const std::string path = std::string("/proc/") + entry->d_name + "/stat";
+    if (ReadProcStat(path.c_str(), &stat) && stat.pgrp == pgid && stat.state != 'Z') {
+      runs = true;
+      break;
+    }
+  }
+  closedir(proc);
+  return runs;
+}
+
+void SleepSeconds(double seconds) {
+  timespec ts{static_cast<time_t>(seconds),
+              static_cast<long>((seconds - static_cast<double>(static_cast<time_t>(seconds))) * 1e9)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+int EndProcessGroups(const std::vector<ProcessRef>& groups, double grace_s) {
+  std::vector<pid_t> ended;
+  for (const ProcessRef& ref : groups) {
+    if (StillThere(ref) && killpg(static_cast<pid_t>(ref.pgid), SIGTERM) == 0) {
+      ended.push_back(static_cast<pid_t>(ref.pgid));
+    }
+  }
+  // They are not this process's children: their end shows only as the group's disappearance
+  // (reaped by whoever adopted them). A group that outlives the grace is killed.
+  constexpr double kPoll = 0.02;
+  bool killed = false;
+  for (double waited = 0;; waited += kPoll) {
+    bool any = false;
+    for (pid_t pgid : ended) any = any || GroupRuns(pgid);
+    if (!any) break;
+    if (!killed && waited >= grace_s) {
+      for (pid_t pgid : ended) killpg(pgid, SIGKILL);
+      killed = true;
+    }
+    SleepSeconds(kPoll);
+  }
+  return static_cast<int>(ended.size());
 }
 
 bool SignalGroup(pid_t pgid, int sig) {

@@ -6,9 +6,11 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "engine/executor.h"
 #include "util/unique_fd.h"
 
 namespace mex {
@@ -50,6 +52,17 @@ struct ExitStatus {
 bool HasExited(pid_t pid);
 // Collects the ended child `pid`, blocking until it ends.
 ExitStatus Reap(pid_t pid);
+
+// The start time of process `pid` in clock ticks after boot (/proc/PID/stat), or 0 when there
+// is no such process.
+uint64_t ProcessStartTime(pid_t pid);
+// This boot's id (/proc/sys/kernel/random/boot_id), or "" when it cannot be read.
+const std::string& BootId();
+
+// Ends the process groups of `groups` that are still the ones recorded (ProcessRef): SIGTERM,
+// then SIGKILL to those left after `grace_s`, and waits until they are gone (they are not
+// children of this process: they cannot be reaped, only watched). Returns how many it ended.
+int EndProcessGroups(const std::vector<ProcessRef>& groups, double grace_s);
 
 // Blocks SIGCHLD, SIGINT and SIGTERM in the calling thread and delivers them through a signalfd
 // instead; restores the previous mask (and SIGCHLD disposition) when destroyed.

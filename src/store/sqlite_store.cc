@@ -339,9 +339,22 @@ void SqliteStore::RemoveTask(const std::string& id) {
 // An attempt left without an end belongs to a task recorded running: the engine records the
 // attempt's start with the task's state, and its end with the task's next state, in one
 // transaction. Looking through the running tasks reads their few rows, not every attempt's.
-int SqliteStore::MarkInterrupted(double now) {
-  int attempts = 0;
+std::vector<AttemptRecord> SqliteStore::MarkInterrupted(double now) {
+  std::vector<AttemptRecord> attempts;
   Write([&](Statements&) {
+    SQLite::Statement left(*db_,
+                           "SELECT task, n, started_at, log FROM attempts "
+                           "WHERE run = ?1 AND end_reason = '' AND task IN "
+                           "(SELECT id FROM tasks WHERE run = ?1 AND state = 'running')");
+    left.bind(1, run_id_);
+    while (left.executeStep()) {
+      AttemptRecord a;
+      a.task = left.getColumn(0).getString();
+      a.number = left.getColumn(1).getInt();
+      a.started_at = left.getColumn(2).getDouble();
+      a.log_path = left.getColumn(3).getString();
+      attempts.push_back(std::move(a));
+    }
     SQLite::Statement end(*db_,
                           "UPDATE attempts SET end_reason = 'interrupted', ended_at = ?1, "
                           "reason = 'the engine stopped while it ran' "
@@ -349,7 +362,7 @@ int SqliteStore::MarkInterrupted(double now) {
                           "(SELECT id FROM tasks WHERE run = ?2 AND state = 'running')");
     end.bind(1, now);
     end.bind(2, run_id_);
-    attempts = end.exec();
+    end.exec();
     SQLite::Statement reset(*db_,
                             "UPDATE tasks SET state = 'pending', stalled = 0 WHERE run = ? AND "
                             "state IN ('running', 'ready', 'retry_wait')");

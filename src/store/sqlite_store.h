@@ -85,7 +85,7 @@ class SqliteStore : public Store, public SessionStore {
   void PutTask(const StoredTask& task) override;
   void ShiftTasks(uint32_t from, uint32_t by) override;
   void RemoveTask(const std::string& id) override;
-  int MarkInterrupted(double now) override;
+  std::vector<AttemptRecord> MarkInterrupted(double now) override;
 
   // Store. REQUIRES: BeginRun, and PutTask for each task TaskChanged names.
   void TaskChanged(const std::string& task, TaskState state, int attempts) override;

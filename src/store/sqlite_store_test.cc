@@ -373,7 +373,7 @@ TEST_F(SqliteStoreTest, MarkInterruptedEndsAttemptsLeftRunning) {
   store->AttemptChanged(in_flight);
   ASSERT_TRUE(store->Commit());
 
-  EXPECT_EQ(store->MarkInterrupted(500), 1);
+  EXPECT_EQ(store->MarkInterrupted(500).size(), 1u);
   ASSERT_TRUE(store->Commit());
   std::map<std::string, StoredTask> tasks;
   for (StoredTask& t : store->Tasks("r1")) tasks[t.id] = t;
@@ -392,7 +392,7 @@ TEST_F(SqliteStoreTest, MarkInterruptedEndsAttemptsLeftRunning) {
       EXPECT_EQ(a.ended_at, 110);
     }
   }
-  EXPECT_EQ(store->MarkInterrupted(600), 0);
+  EXPECT_TRUE(store->MarkInterrupted(600).empty());
 }
 
 TEST_F(SqliteStoreTest, RemoveTaskKeepsItsAttempts) {
