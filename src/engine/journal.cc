@@ -7,18 +7,26 @@ namespace mex {
 void Journal::Emit(Event event) {
   event.time = WallClockSeconds();
   event.run = run_id_;
-  store_->Append(event);
+  if (!failed_) store_->Append(event);
   undelivered_.push_back(std::move(event));
+  if (failed_) committed_ = undelivered_.size();
 }
 
 bool Journal::Commit() {
-  if (!failed_ && !store_->Commit()) failed_ = true;
-  return !failed_;
+  if (failed_) return false;
+  if (!store_->Commit()) {
+    failed_ = true;
+    undelivered_.erase(undelivered_.begin() + static_cast<long>(committed_), undelivered_.end());
+    return false;
+  }
+  committed_ = undelivered_.size();
+  return true;
 }
 
 void Journal::Deliver() {
-  for (const Event& event : undelivered_) sink_->OnEvent(event);
-  undelivered_.clear();
+  for (size_t i = 0; i < committed_; ++i) sink_->OnEvent(undelivered_[i]);
+  undelivered_.erase(undelivered_.begin(), undelivered_.begin() + static_cast<long>(committed_));
+  committed_ = 0;
 }
 
 }  // namespace mex

@@ -19,12 +19,14 @@ class Journal {
   Store& store() { return *store_; }
 
   // Records `event` (stamped with the time and the run) in the store; the sink gets it at the
-  // next Deliver().
+  // first Deliver() after a Commit() made it durable. Once the store failed, events (the stop
+  // and its consequences) go to the sink at the next Deliver() without it.
   void Emit(Event event);
   // Commits the store. False when it could not (disk full, I/O error), now or at an earlier
-  // call: failed() is then true and error() says why.
+  // call: failed() is then true, error() says why, and the events of the failed transaction
+  // are dropped: nothing is shown that state.db does not hold.
   bool Commit();
-  // Hands the events recorded so far to the sink.
+  // Hands the committed events to the sink.
   void Deliver();
 
   bool failed() const { return failed_; }
@@ -36,6 +38,7 @@ class Journal {
   EventSink* sink_;
   bool failed_ = false;
   std::vector<Event> undelivered_;
+  size_t committed_ = 0;  // undelivered_[0, committed_) are durable
 };
 
 }  // namespace mex

@@ -116,7 +116,7 @@ void PhaseFlow::RunGateCommands() {
   }
   bool any = !commands.empty();
   runner_.StartCommands(std::move(commands));
-  journal_.Deliver();  // nothing to commit: a gate command changes no state
+  runner_.Commit();  // their events: shown once durable, like every other
   if (any) runner_.RunUntilIdle();
 }
 

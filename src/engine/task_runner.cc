@@ -88,7 +88,7 @@ void TaskRunner::Resume(uint32_t task, int attempts, std::vector<AttemptRecord> 
   run.prior_attempts = attempts;
   run.history = std::move(history);
   if (kept) {
-    run.state = TaskState::kSucceeded;
+    run.state = run.durable = TaskState::kSucceeded;
     ++kept_;
   }
 }
@@ -218,12 +218,23 @@ void TaskRunner::StartReadyTasks() {
   Commit();
   if (journal_->failed()) return;
   for (uint32_t task : to_start_) LaunchAttempt(task);
+  // Who each runs as, durable before anything else happens: a later session ends what a killed
+  // engine left running before it starts those tasks again.
+  const bool launched = !to_start_.empty();
   to_start_.clear();
-  journal_->Deliver();  // the starts: each was committed before its launch
+  if (launched) Commit();
 }
 
 void TaskRunner::Commit() {
-  if (!journal_->failed() && !journal_->Commit()) {
+  if (journal_->failed()) {
+    // Nothing after the store's failure is durable: what the summary counts is kept as it is.
+  } else if (journal_->Commit()) {
+    for (uint32_t t : changed_) tasks_[t].durable = tasks_[t].state;
+    changed_.clear();
+  } else {
+    // Nothing of the failed turn happened as far as state.db knows: nor is it counted.
+    for (uint32_t t : changed_) tasks_[t].state = tasks_[t].durable;
+    changed_.clear();
     for (uint32_t task : to_start_) {
       // Recorded as started, but the record is not durable: these never run.
       --running_;
@@ -277,7 +288,9 @@ void TaskRunner::LaunchAttempt(uint32_t task) {
     return;
   }
   spec.key = task;
-  executor_->Start(spec);
+  AttemptRecord& record = run.history.back();
+  record.process = executor_->Start(spec);
+  if (!record.process.empty()) journal_->store().AttemptChanged(record);
 }
 
 void TaskRunner::HandleEnd(const AttemptEnd& end) {
@@ -321,9 +334,10 @@ void TaskRunner::HandleEnd(const AttemptEnd& end) {
   record.reason = c.reason;
   journal_->store().AttemptChanged(record);
   if (record.cost_usd > 0 && on_cost_) on_cost_(record.cost_usd);
-  if (c.succeeded) {
+  if (c.succeeded && !journal_->failed()) {
     Succeed(task, elapsed);
   } else if (interrupt_ != 0 || journal_->failed() || end.reason == EndReason::kCancelled) {
+    // Once the store failed, no end is durable: the task runs again in the next session.
     SetState(task, TaskState::kCancelled);
     Event event = TaskEvent(EventKind::kTaskCancelled, task);
     event.reason = interrupt_           ? "interrupted"
@@ -477,6 +491,7 @@ void TaskRunner::Interrupt(int signal) {
 
 void TaskRunner::SetState(uint32_t task, TaskState state) {
   tasks_[task].state = state;
+  changed_.push_back(task);
   journal_->store().TaskChanged(std::string(m_.tasks[task].id), state, tasks_[task].attempts);
 }
 

@@ -59,7 +59,8 @@ class TaskRunner {
   // Ends a task that never reached a final state: cancelled once the run stopped starting
   // tasks, else skipped (a phase before its own failed).
   void Abandon(uint32_t task);
-  // Commits this turn's changes, then reports their events. On a store failure, stops.
+  // Commits this turn's changes, then reports their events. On a store failure, stops, and the
+  // tasks go back to their last committed states: nothing of the failed turn is counted.
   void Commit();
 
   TaskState state(uint32_t task) const { return tasks_[task].state; }
@@ -74,6 +75,7 @@ class TaskRunner {
  private:
   struct TaskRun {
     TaskState state = TaskState::kPending;
+    TaskState durable = TaskState::kPending;  // its state as last committed
     uint32_t opened = 0;     // the Open() call that opened it last (generation_), or 0
     int attempts = 0;        // the number of its latest attempt, this session or earlier
     int prior_attempts = 0;  // attempts of earlier sessions: this session's budget starts after
@@ -141,6 +143,7 @@ class TaskRunner {
   std::priority_queue<Ready> ready_;
   using Retry = std::pair<double, uint32_t>;  // (due, task)
   std::priority_queue<Retry, std::vector<Retry>, std::greater<>> retries_;
+  std::vector<uint32_t> changed_;        // tasks whose state changed since the last commit
   std::vector<uint32_t> to_start_;       // picked this turn, not launched yet
   std::vector<AttemptEnd> not_started_;  // attempts that could not be built this turn
   uint32_t generation_ = 0;              // how often Open() was called

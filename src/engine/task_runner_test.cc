@@ -27,9 +27,10 @@ class FakeExecutor : public Executor {
     started.push_back({spec.key, store_->commits()});
     log.push_back("start " + std::to_string(spec.key));
     queue_.push_back(spec.key);
-    return {};
+    return process;
   }
   WaitResult Wait(double) override {
+    commits_at_wait.push_back(store_->commits());
     WaitResult result;
     if (queue_.empty()) return result;
     AttemptEnd end;
@@ -51,15 +52,19 @@ class FakeExecutor : public Executor {
   std::map<uint64_t, std::string> logs;  // what the task's attempt prints, written as it starts
   std::vector<std::string> log;          // "start N" and "end N", in order
   int cancel_alls = 0;
+  ProcessRef process;                // what Start returns
+  std::vector<int> commits_at_wait;  // the store's commits at each Wait
 
  private:
   const MemoryStore* store_;
   std::deque<uint64_t> queue_;
 };
 
-class NullSink : public EventSink {
+// What the terminal would have shown.
+class RecordingSink : public EventSink {
  public:
-  void OnEvent(const Event&) override {}
+  void OnEvent(const Event& event) override { events.push_back(event); }
+  std::vector<Event> events;
 };
 
 struct Fixture {
@@ -92,7 +97,7 @@ struct Fixture {
   RunInfo run;
   std::unique_ptr<Graph> graph;  // the runner keeps references to these
   Roadmap roadmap;
-  NullSink sink;
+  RecordingSink sink;
   std::unique_ptr<Journal> journal;
   std::unique_ptr<TaskRunner> runner;
   std::unique_ptr<PhaseFlow> flow;
@@ -159,21 +164,55 @@ TEST(TaskRunnerTest, StoreThatCannotCommitStopsTheRun) {
   Fixture f(
       "tasks:\n  - {id: a, run: x}\n  - {id: b, run: x, deps: [a]}\n"
       "  - {id: c, run: x, deps: [b]}\n");
-  FailingStore store(/*fail_from=*/2);
+  FailingStore store(/*fail_from=*/3);
   FakeExecutor executor(&store);
   EXPECT_EQ(f.Run(1, &executor, &store), 1);
-  // a started on the first commit; its end and b's start were in the second, which failed: b
-  // never ran, nothing after it either.
+  // a's start was the first commit, its process the second; its end and b's start were in the
+  // third, which failed: b never ran, nothing after it either.
   EXPECT_EQ(executor.log, (std::vector<std::string>{"start 0", "end 0"}));
   EXPECT_EQ(f.runner->state(1), TaskState::kCancelled);
   EXPECT_EQ(f.runner->state(2), TaskState::kCancelled);
   EXPECT_EQ(executor.cancel_alls, 1);
   bool reported = false;
-  for (const Event& e : store.events()) {
+  for (const Event& e : f.sink.events) {
     reported = reported || (e.kind == EventKind::kInterrupted &&
                             e.reason.find("disk full") != std::string::npos);
   }
   EXPECT_TRUE(reported);
+}
+
+TEST(TaskRunnerTest, NothingOfATurnWhoseCommitFailedIsShownOrCounted) {
+  Fixture f("tasks:\n  - {id: a, run: x}\n  - {id: b, run: x, deps: [a]}\n");
+  FailingStore store(/*fail_from=*/3);
+  FakeExecutor executor(&store);
+  EXPECT_EQ(f.Run(1, &executor, &store), 1);
+  // a ended with exit 0, but the commit of its success failed: state.db still has it running,
+  // so neither the terminal nor the summary may say it succeeded (it runs again on resume).
+  const Event* finished = nullptr;
+  for (const Event& e : f.sink.events) {
+    EXPECT_NE(e.kind, EventKind::kTaskSucceeded) << e.task;
+    if (e.kind == EventKind::kRunFinished) finished = &e;
+  }
+  ASSERT_NE(finished, nullptr);
+  EXPECT_EQ(finished->succeeded, 0);
+  EXPECT_EQ(finished->cancelled, 2);
+  EXPECT_NE(f.runner->state(0), TaskState::kSucceeded);
+}
+
+TEST(TaskRunnerTest, WhoAnAttemptRunsAsIsCommittedBeforeTheEngineWaitsForIt) {
+  Fixture f("tasks:\n  - {id: a, run: x}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.process = {4242, 777, "boot-1"};
+  EXPECT_EQ(f.Run(1, &executor, &store), 0);
+  ASSERT_EQ(store.attempts().size(), 1u);
+  EXPECT_EQ(store.attempts()[0].process.pgid, 4242);
+  EXPECT_EQ(store.attempts()[0].process.start_time, 777u);
+  EXPECT_EQ(store.attempts()[0].process.boot_id, "boot-1");
+  // The first Wait came after a commit made after the start.
+  ASSERT_EQ(executor.started.size(), 1u);
+  ASSERT_FALSE(executor.commits_at_wait.empty());
+  EXPECT_GT(executor.commits_at_wait[0], executor.started[0].second);
 }
 
 TEST(TaskRunnerTest, ResumedRunKeepsSucceededTasksAndNumbersAttemptsOn) {
