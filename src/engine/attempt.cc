@@ -280,6 +280,8 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
   spec->stall_after_s = m.defaults.stall_after_s;
   spec->kill_on_stall = m.defaults.stall_action == StallAction::kKill;
   spec->kill_grace_s = run.kill_grace_s;
+  spec->log_limit_bytes = static_cast<uint64_t>(m.defaults.log_limit_bytes);
+  spec->leave_processes = d && d->leave_processes;
   return true;
 }
 

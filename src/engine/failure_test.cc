@@ -122,6 +122,27 @@ TEST(FailureTest, SpawnFailureWithoutMessageNamesTheErrno) {
   EXPECT_EQ(c.reason, std::string("could not start: ") + std::strerror(EACCES));
 }
 
+TEST(FailureTest, SpawnFailureForWantOfDescriptorsProcessesOrMemoryIsResource) {
+  // ulimit -n, ulimit -u, the whole system's tables, memory: gone once other attempts end.
+  for (int err_no : {EMFILE, ENFILE, EAGAIN, ENOMEM}) {
+    AttemptOutcome o = EndedBy(EndReason::kSpawnFailed);
+    o.end.spawn_errno = err_no;
+    o.end.error = std::string("cannot open stdin /dev/null: ") + std::strerror(err_no);
+    Classification c = Default(o);
+    EXPECT_EQ(c.failure_class, FailureClass::kResource) << std::strerror(err_no);
+    EXPECT_EQ(c.reason, o.end.error);
+  }
+}
+
+TEST(FailureTest, LogFullIsLogicAndSaysWhy) {
+  AttemptOutcome o = EndedBy(EndReason::kLogFull);
+  o.end.signal = SIGKILL;
+  o.end.error = "its log reached log_limit (1048576 bytes) and mex ended it";
+  Classification c = Default(o);
+  EXPECT_EQ(c.failure_class, FailureClass::kLogic);
+  EXPECT_EQ(c.reason, o.end.error);
+}
+
 TEST(FailureTest, Exit126IsPermanent) {
   Classification c = Default(Exited(126, "sh: ./run.sh: Permission denied"));
   EXPECT_EQ(c.failure_class, FailureClass::kPermanent);

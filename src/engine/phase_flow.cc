@@ -106,6 +106,7 @@ void PhaseFlow::RunGateCommands() {
     spec.log_path = fmt::format("{}/{}.{}.log", run_.paths.validation_dir, p.name, c.criterion + 1);
     spec.timeout_s = m_.defaults.timeout_s;
     spec.kill_grace_s = run_.kill_grace_s;
+    spec.log_limit_bytes = static_cast<uint64_t>(m_.defaults.log_limit_bytes);
     gate_logs_.push_back(spec.log_path);
     Event event{EventKind::kGateCommand};
     event.phase = p.name;

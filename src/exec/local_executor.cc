@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <algorithm>
@@ -16,6 +19,12 @@
 
 namespace mex {
 namespace {
+
+// How soon the log of an attempt with a cap is first looked at, and the bounds of the interval
+// between looks (it shrinks as the log grows fast towards its cap).
+constexpr double kFirstLogCheck = 0.01;
+constexpr double kMinLogCheck = 0.002;
+constexpr double kMaxLogCheck = 1.0;
 
 // Often enough to see a stall soon after stall_after_s, rarely enough to cost nothing.
 double StallCheckInterval(double stall_after_s) {
@@ -51,7 +60,11 @@ bool Within(const Folder* folder, const std::string& path) {
 }  // namespace
 
 LocalExecutor::LocalExecutor(const Folder* state, const Folder* workspace)
-    : state_(state), workspace_(workspace), signals_(&init_error_) {}
+    : state_(state), workspace_(workspace), signals_(&init_error_) {
+  // Orphans of the attempts' descendants come to mex instead of init, so that what an attempt
+  // left behind can be ended with it (EndStrays).
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
 
 UniqueFd LocalExecutor::OpenLog(const std::string& path, int* err_no, std::string* err) const {
   if (!Within(state_, path)) {
@@ -94,6 +107,8 @@ UniqueFd LocalExecutor::OpenCwd(const std::string& path, int* err_no, std::strin
 LocalExecutor::~LocalExecutor() {
   KillAll();
   for (Attempt& attempt : live_) Reap(attempt.pid);
+  live_.clear();
+  for (pid_t pid : EndStrays()) Reap(pid);
 }
 
 ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
@@ -108,7 +123,9 @@ ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
   UniqueFd cwd = OpenCwd(spec.cwd, &err_no, &error);
   if (!cwd.valid() && !error.empty()) return FailSpawn(spec, err_no, error);
 
+  std::string tag = std::to_string(getpid()) + "." + std::to_string(++started_);
   SpawnRequest request{spec.argv, spec.cwd, cwd.get(), spec.env, input.get(), log.get()};
+  request.env.push_back("MEX_ATTEMPT_TAG=" + tag);
   const pid_t pid = SpawnProcessGroup(request, &err_no, &error);
   if (pid < 0) return FailSpawn(spec, err_no, error);
 
@@ -124,8 +141,17 @@ ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
   attempt.stall_after_s = spec.stall_after_s;
   attempt.kill_on_stall = spec.kill_on_stall;
   attempt.last_output_at = now;
+  attempt.started_mono = now;
+  attempt.checked_at = now;
+  attempt.log_limit = static_cast<off_t>(spec.log_limit_bytes);
+  attempt.leave_processes = spec.leave_processes;
+  if (spec.leave_processes) left_tags_.push_back(tag);
+  attempt.tag = std::move(tag);
   if (spec.stall_after_s > 0) {
     attempt.next_stall_check = now + StallCheckInterval(spec.stall_after_s);
+  }
+  if (attempt.log_limit > 0) {
+    attempt.next_stall_check = std::min(attempt.next_stall_check, now + kFirstLogCheck);
   }
   live_.push_back(std::move(attempt));
   return ProcessRef{pid, ProcessStartTime(pid), BootId()};
@@ -202,7 +228,8 @@ void LocalExecutor::BeginEnd(Attempt* attempt, EndReason reason, double now) {
 
 void LocalExecutor::EnforceDeadlines(double now) {
   for (Attempt& attempt : live_) {
-    if (!attempt.ended_by_mex && now >= attempt.timeout_at) {
+    // One that ended in time and is not yet collected (mex was stopped, or busy) ended by itself.
+    if (!attempt.ended_by_mex && now >= attempt.timeout_at && !HasExited(attempt.pid)) {
       BeginEnd(&attempt, EndReason::kTimedOut, now);
     }
     if (now >= attempt.kill_at) {
@@ -221,18 +248,38 @@ void LocalExecutor::CheckStalls(double now, WaitResult* result) {
 
 void LocalExecutor::CheckStall(Attempt* attempt, double now, WaitResult* result) {
   const off_t size = LogSize(attempt->log.get());
+  if (attempt->log_limit > 0 && size >= attempt->log_limit) {
+    // A runaway: a grace period would let it write on at the speed that brought it here.
+    attempt->ended_by_mex = true;
+    attempt->reason = EndReason::kLogFull;
+    attempt->next_stall_check = kNever;
+    attempt->kill_at = kNever;
+    SignalGroup(attempt->pid, SIGKILL);
+    return;
+  }
+  const double growth = static_cast<double>(size - attempt->log_size);
+  const double since = now - attempt->checked_at;
+  attempt->checked_at = now;
   if (size != attempt->log_size) {
     attempt->log_size = size;
     attempt->last_output_at = now;
     attempt->stall_reported = false;  // output resumed: a later silence is a new stall
-  } else if (!attempt->stall_reported && now - attempt->last_output_at >= attempt->stall_after_s) {
+  } else if (attempt->stall_after_s > 0 && !attempt->stall_reported &&
+             now - attempt->last_output_at >= attempt->stall_after_s) {
     attempt->stall_reported = true;
     result->stalled.push_back(attempt->key);
     if (attempt->kill_on_stall) BeginEnd(attempt, EndReason::kStallKilled, now);
   }
-  if (!attempt->ended_by_mex) {
-    attempt->next_stall_check = now + StallCheckInterval(attempt->stall_after_s);
+  if (attempt->ended_by_mex) return;
+  double next = attempt->stall_after_s > 0 ? StallCheckInterval(attempt->stall_after_s) : kNever;
+  if (attempt->log_limit > 0) {
+    // Soon enough that, at the rate it grew since the last look, it overshoots the cap little.
+    const double rate = since > 0 ? growth / since : 0;
+    const double left = static_cast<double>(attempt->log_limit - size);
+    next = std::min(next, rate > 0 ? std::clamp(left / rate / 2, kMinLogCheck, kMaxLogCheck)
+                                   : kMaxLogCheck);
   }
+  attempt->next_stall_check = now + next;
 }
 
 void LocalExecutor::ReapEnded(WaitResult* result) {
@@ -242,8 +289,9 @@ void LocalExecutor::ReapEnded(WaitResult* result) {
       ++i;
       continue;
     }
-    // Grandchildren that ignored SIGTERM must not outlive an attempt that mex ended.
-    if (attempt.ended_by_mex) SignalGroup(attempt.pid, SIGKILL);
+    // What is left of its group (`cmd &`, a double fork; what ignored SIGTERM) ends with it,
+    // while the leader, not yet collected, keeps the group's id from being reused.
+    if (attempt.ended_by_mex || !attempt.leave_processes) SignalGroup(attempt.pid, SIGKILL);
     const ExitStatus status = Reap(attempt.pid);
     AttemptEnd end;
     end.key = attempt.key;
@@ -253,9 +301,44 @@ void LocalExecutor::ReapEnded(WaitResult* result) {
     end.pid = attempt.pid;
     end.started_at = attempt.started_at;
     end.ended_at = WallClockSeconds();
+    end.duration_s = MonotonicSeconds() - attempt.started_mono;
+    if (attempt.reason == EndReason::kLogFull) {
+      end.error = "its log reached log_limit (" + std::to_string(attempt.log_limit) +
+                  " bytes) and mex ended it";
+      const std::string line = "\nmex: " + end.error + "\n";
+      if (write(attempt.log.get(), line.data(), line.size()) < 0) {
+        // The log stays as it is; the attempt's record says why it ended.
+      }
+    }
     result->ended.push_back(std::move(end));
     live_.erase(live_.begin() + static_cast<std::ptrdiff_t>(i));
   }
+  EndStrays();
+}
+
+bool LocalExecutor::IsLeader(pid_t pid) const {
+  for (const Attempt& attempt : live_) {
+    if (attempt.pid == pid) return true;
+  }
+  return false;
+}
+
+std::vector<pid_t> LocalExecutor::EndStrays() {
+  std::vector<pid_t> signalled;
+  for (pid_t pid : ChildrenOfThisProcess()) {
+    if (IsLeader(pid)) continue;
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) continue;  // a stray that ended: collected
+    const std::string tag = EnvironmentValue(pid, "MEX_ATTEMPT_TAG");
+    bool running = false;
+    for (const Attempt& attempt : live_) running = running || attempt.tag == tag;
+    if (running || (tag.empty() && !live_.empty())) continue;
+    if (std::find(left_tags_.begin(), left_tags_.end(), tag) != left_tags_.end()) continue;
+    if (getpgid(pid) == pid) killpg(pid, SIGKILL);  // its own group (setsid): all of it
+    kill(pid, SIGKILL);
+    signalled.push_back(pid);
+  }
+  return signalled;
 }
 
 double LocalExecutor::NextDeadline() const {

@@ -57,8 +57,13 @@ class LocalExecutor : public Executor {
     bool kill_on_stall = false;
     off_t log_size = 0;
     double last_output_at = 0;  // monotonic
-    double next_stall_check = kNever;
+    double next_stall_check = kNever;  // the next look at the log: its growth, its cap
     bool stall_reported = false;
+    double started_mono = 0;
+    off_t log_limit = 0;  // 0: none
+    double checked_at = 0;  // monotonic time of the last look at the log
+    bool leave_processes = false;
+    std::string tag;  // MEX_ATTEMPT_TAG in its environment, inherited by what it starts
   };
 
   Attempt* Find(uint64_t key);
@@ -69,6 +74,12 @@ class LocalExecutor : public Executor {
   void CheckStalls(double now, WaitResult* result);
   void CheckStall(Attempt* attempt, double now, WaitResult* result);
   void ReapEnded(WaitResult* result);
+  // Ends the processes an attempt left behind that escaped its group (setsid, a double fork
+  // into a new group) and were adopted by mex (a child subreaper) once their parent ended:
+  // those whose attempt is over and did not ask to leave them, and, once nothing runs, those
+  // whose attempt cannot be told. Collects those that ended. Returns the ones it signalled.
+  std::vector<pid_t> EndStrays();
+  bool IsLeader(pid_t pid) const;
   double NextDeadline() const;
   // Waits on the signalfd until `deadline` (monotonic) or a signal; false on a poll error.
   bool PollUntil(double deadline, WaitResult* result);
@@ -84,6 +95,8 @@ class LocalExecutor : public Executor {
   SignalChannel signals_;
   std::vector<Attempt> live_;               // spawned and not yet reported as ended
   std::vector<AttemptEnd> spawn_failures_;  // reported by the next Wait
+  uint64_t started_ = 0;                    // attempts started, for their tags
+  std::vector<std::string> left_tags_;      // tags of attempts that leave their processes
 };
 
 }  // namespace mex

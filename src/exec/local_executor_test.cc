@@ -400,6 +400,19 @@ TEST_F(LocalExecutorTest, InterruptIsReportedAndKillsNothing) {
   EXPECT_EQ(end.reason, EndReason::kCancelled);
 }
 
+TEST_F(LocalExecutorTest, SighupToMexIsAnInterruptToo) {
+  // The terminal closed or the SSH connection dropped: like SIGTERM, not a silent death.
+  LocalExecutor executor;
+  executor.Start(Spec(1, {Agent("silent")}));
+  raise(SIGHUP);  // blocked: stays pending until Wait reads it
+  WaitResult result = executor.Wait(kLimitS);
+  EXPECT_EQ(result.interrupt, SIGHUP);
+  executor.KillAll();
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kCancelled);
+}
+
 TEST_F(LocalExecutorTest, SigtermToMexIsAnInterruptToo) {
   LocalExecutor executor;
   executor.Start(Spec(1, {Agent("silent")}));
@@ -469,6 +482,145 @@ TEST_F(LocalExecutorTest, DestructorLeavesNoProcessBehind) {
   const pid_t grandchild = static_cast<pid_t>(std::atol(ReadFile(pid_file).c_str()));
   ASSERT_GT(grandchild, 0);
   EXPECT_TRUE(Eventually([&] { return ProcessGone(grandchild); })) << grandchild;
+}
+
+pid_t ReadPid(const std::string& path) {
+  return static_cast<pid_t>(std::atol(ReadFile(path).c_str()));
+}
+
+TEST_F(LocalExecutorTest, ProcessesLeftBehindEndWithTheAttempt) {
+  // One in the attempt's group (`cmd &`), one in a session of its own (setsid), both still
+  // running when the attempt's shell exits 0.
+  LocalExecutor executor;
+  executor.Start(Spec(1, {"/bin/sh", "-c",
+                          "sleep 303 >/dev/null 2>&1 & echo $! > bg.pid; "
+                          "setsid sleep 304 >/dev/null 2>&1 & echo $! > setsid.pid; exit 0"}));
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kExited);
+  EXPECT_EQ(end.exit_code, 0);
+  const pid_t background = ReadPid(dir_ + "/bg.pid");
+  const pid_t own_session = ReadPid(dir_ + "/setsid.pid");
+  ASSERT_GT(background, 0);
+  ASSERT_GT(own_session, 0);
+  // Both gone by the time the end is reported, or collected by the executor's next wait.
+  EXPECT_TRUE(Eventually([&] {
+    executor.Wait(0);
+    return ProcessGone(background) && ProcessGone(own_session);
+  })) << background << " " << own_session;
+}
+
+TEST_F(LocalExecutorTest, ATaskThatLeavesItsProcessesKeepsThemRunning) {
+  LocalExecutor executor;
+  AttemptSpec spec =
+      Spec(1, {"/bin/sh", "-c", "sleep 306 >/dev/null 2>&1 & echo $! > bg.pid; exit 0"});
+  spec.leave_processes = true;
+  executor.Start(spec);
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  const pid_t daemon = ReadPid(dir_ + "/bg.pid");
+  ASSERT_GT(daemon, 0);
+  executor.Wait(0);
+  EXPECT_FALSE(ProcessGone(daemon));
+  kill(daemon, SIGKILL);
+  EXPECT_TRUE(Eventually([&] {
+    executor.Wait(0);  // the executor, its adoptive parent, collects it
+    return ProcessGone(daemon);
+  }));
+}
+
+TEST_F(LocalExecutorTest, ASetsidChildOfATimedOutAttemptEndsWithIt) {
+  LocalExecutor executor;
+  AttemptSpec spec = Spec(1, {"/bin/sh", "-c",
+                              "setsid sleep 305 >/dev/null 2>&1 & echo $! > setsid.pid; "
+                              "touch started; sleep 300"});
+  spec.timeout_s = 0.5;
+  spec.kill_grace_s = 0.2;
+  executor.Start(spec);
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kTimedOut);
+  ASSERT_TRUE(fs::exists(dir_ + "/started"));  // the timeout came after the setsid child began
+  const pid_t own_session = ReadPid(dir_ + "/setsid.pid");
+  ASSERT_GT(own_session, 0);
+  EXPECT_TRUE(Eventually([&] {
+    executor.Wait(0);
+    return ProcessGone(own_session);
+  })) << own_session;
+}
+
+TEST_F(LocalExecutorTest, AnAttemptThatExitedBeforeItsDeadlineIsNotTimedOut) {
+  // mex was stopped or busy: the attempt exited in time, and its deadline passed before mex
+  // looked. It exited by itself; the deadline must not be judged first.
+  LocalExecutor executor;
+  AttemptSpec spec = Spec(1, {"/bin/sh", "-c", "exit 0"});
+  spec.timeout_s = 0.3;
+  const double started = MonotonicSeconds();
+  const ProcessRef process = executor.Start(spec);
+  ASSERT_GT(process.pgid, 0);
+  ASSERT_TRUE(Eventually([&] {
+    return ProcessGone(static_cast<pid_t>(process.pgid)) &&
+           MonotonicSeconds() > started + spec.timeout_s;
+  }));
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kExited);
+  EXPECT_EQ(end.exit_code, 0);
+}
+
+TEST_F(LocalExecutorTest, ALogThatReachesItsCapEndsTheAttempt) {
+  LocalExecutor executor;
+  AttemptSpec spec = Spec(1, {"yes"});
+  constexpr uint64_t kCap = 1 << 20;
+  spec.log_limit_bytes = kCap;
+  executor.Start(spec);
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kLogFull);
+  EXPECT_NE(end.error.find("log_limit"), std::string::npos) << end.error;
+  const std::string log = ReadFile(LogPath(1));
+  EXPECT_GE(log.size(), kCap);
+  // `yes` writes about a gigabyte a second: mex looks at the log often enough as it grows fast
+  // that it is stopped within a few of its looks, far below that.
+  EXPECT_LT(log.size(), 256 * kCap);
+  EXPECT_NE(log.find("mex: its log reached log_limit"), std::string::npos);
+}
+
+TEST_F(LocalExecutorTest, StartSaysWhoTheAttemptRunsAs) {
+  LocalExecutor executor;
+  const ProcessRef process = executor.Start(Spec(1, {Agent("silent")}));
+  ASSERT_GT(process.pgid, 0);
+  EXPECT_EQ(getpgid(static_cast<pid_t>(process.pgid)), process.pgid);
+  EXPECT_GT(process.start_time, 0u);
+  EXPECT_FALSE(process.boot_id.empty());
+  executor.CancelAll();
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+}
+
+TEST_F(LocalExecutorTest, EndLeftoversEndsOnlyTheGroupItRecorded) {
+  // A group a killed engine left: spawned here by hand, as a previous mex would have.
+  std::string err;
+  int err_no = 0;
+  UniqueFd null_in = OpenForReading("/dev/null", &err_no);
+  UniqueFd out = OpenLogForAppend(dir_ + "/left.log", &err_no);
+  SpawnRequest request{{"sleep", "307"}, dir_, -1, {"PATH=/usr/bin:/bin"}, null_in.get(),
+                       out.get()};
+  const pid_t left = SpawnProcessGroup(request, &err_no, &err);
+  ASSERT_GT(left, 0) << err;
+  ProcessRef same{left, ProcessStartTime(left), BootId()};
+  ProcessRef reused = same;
+  reused.start_time += 1;  // its pid now names a process started at another time
+  LocalExecutor executor;
+  EXPECT_EQ(executor.EndLeftovers({reused}, 0.2), 0);
+  EXPECT_FALSE(HasExited(left));
+  ProcessRef other_boot = same;
+  other_boot.boot_id = "another-boot";
+  EXPECT_EQ(executor.EndLeftovers({other_boot}, 0.2), 0);
+  EXPECT_FALSE(HasExited(left));
+  EXPECT_EQ(executor.EndLeftovers({same}, 0.2), 1);
+  EXPECT_TRUE(HasExited(left));
+  Reap(left);
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ namespace mex {
 namespace {
 
 // The signals a child must not inherit as ignored or blocked from mex.
-constexpr int kDefaultedSignals[] = {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGQUIT, SIGHUP};
+constexpr int kDefaultedSignals[] = {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGQUIT, SIGHUP, SIGTSTP};
 
 std::string SpawnError(int err_no, const std::string& command) {
   switch (err_no) {
@@ -266,6 +266,51 @@ int EndProcessGroups(const std::vector<ProcessRef>& groups, double grace_s) {
   return static_cast<int>(ended.size());
 }
 
+std::vector<pid_t> ChildrenOfThisProcess() {
+  std::vector<pid_t> children;
+  const std::string path = "/proc/self/task/" + std::to_string(getpid()) + "/children";
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return children;
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  const char* at = text.c_str();
+  char* end = nullptr;
+  for (long pid = std::strtol(at, &end, 10); end != at; pid = std::strtol(at, &end, 10)) {
+    children.push_back(static_cast<pid_t>(pid));
+    at = end;
+  }
+  return children;
+}
+
+std::string EnvironmentValue(pid_t pid, std::string_view name) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/environ";
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return "";
+  std::string text;
+  char buf[8192];
+  constexpr size_t kMaxEnvironment = size_t{1} << 20;
+  while (text.size() < kMaxEnvironment) {
+    ssize_t n = read(fd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  const std::string key = std::string(name) + "=";
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\0', at);
+    if (end == std::string::npos) end = text.size();
+    if (text.compare(at, key.size(), key) == 0) return text.substr(at + key.size(), end - at - key.size());
+    at = end + 1;
+  }
+  return "";
+}
+
 bool SignalGroup(pid_t pgid, int sig) {
   return pgid > 0 && killpg(pgid, sig) == 0;
 }
@@ -298,6 +343,7 @@ SignalChannel::SignalChannel(std::string* err) {
   sigaddset(&mask, SIGCHLD);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGHUP);  // the terminal closed, an SSH drop: an interrupt like SIGTERM
   sigemptyset(&old_mask_);
   // An ignored SIGCHLD makes the kernel reap children itself, leaving no exit status to collect.
   struct sigaction dfl {};
@@ -329,7 +375,9 @@ SignalChannel::Received SignalChannel::Drain() {
     for (size_t i = 0; i < static_cast<size_t>(n) / sizeof(info[0]); ++i) {
       int sig = static_cast<int>(info[i].ssi_signo);
       if (sig == SIGCHLD) received.child = true;
-      if ((sig == SIGINT || sig == SIGTERM) && received.interrupt == 0) received.interrupt = sig;
+      if ((sig == SIGINT || sig == SIGTERM || sig == SIGHUP) && received.interrupt == 0) {
+        received.interrupt = sig;
+      }
     }
   }
   return received;

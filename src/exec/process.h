@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/executor.h"
@@ -38,6 +39,12 @@ struct SpawnRequest {
 // *err_no set and *err a sentence naming what failed ("command not found: foo").
 pid_t SpawnProcessGroup(const SpawnRequest& request, int* err_no, std::string* err);
 
+// The children of this process (of its main thread): those it spawned, and, once it is a child
+// subreaper (PR_SET_CHILD_SUBREAPER), the orphans of their descendants it adopted.
+std::vector<pid_t> ChildrenOfThisProcess();
+// The value of `name` in the environment process `pid` started with, or "".
+std::string EnvironmentValue(pid_t pid, std::string_view name);
+
 // Sends `sig` to the process group `pgid`. Returns false if no such group exists any more.
 bool SignalGroup(pid_t pgid, int sig);
 
@@ -64,7 +71,7 @@ const std::string& BootId();
 // children of this process: they cannot be reaped, only watched). Returns how many it ended.
 int EndProcessGroups(const std::vector<ProcessRef>& groups, double grace_s);
 
-// Blocks SIGCHLD, SIGINT and SIGTERM in the calling thread and delivers them through a signalfd
+// Blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP in the calling thread and delivers them through a signalfd
 // instead; restores the previous mask (and SIGCHLD disposition) when destroyed.
 class SignalChannel {
  public:
@@ -79,7 +86,7 @@ class SignalChannel {
 
   struct Received {
     bool child = false;  // at least one SIGCHLD: some child may have ended
-    int interrupt = 0;   // the first SIGINT or SIGTERM read, or 0
+    int interrupt = 0;   // the first SIGINT, SIGTERM or SIGHUP read, or 0
   };
   // Reads every pending signal without blocking.
   Received Drain();

@@ -121,7 +121,7 @@ class Decoder : FieldReader<N> {
     Defaults& d = m_->defaults;
     Members(node, "'defaults'",
             {"agent", "max_parallel", "timeout", "stall_after", "stall_action", "executor",
-             "on_failure", "retry", "resource_wait", "budget_usd"},
+             "on_failure", "retry", "resource_wait", "budget_usd", "log_limit"},
             [&](std::string_view key, Pos, N value) {
               if (key == "agent") {
                 d.agent_pos = value.pos();
@@ -139,6 +139,16 @@ class Decoder : FieldReader<N> {
               }
               if (key == "retry") DecodeRetry(value, &d.retry);
               if (key == "resource_wait") DecodeResourceWait(value, &d.resource_wait);
+              if (key == "log_limit") {
+                Pos pos = value.pos();
+                std::string text, err;
+                if (!String(value, "log_limit", &text)) return;
+                if (!ParseSize(text, &d.log_limit_bytes, &err)) {
+                  Error(pos, err);
+                } else if (d.log_limit_bytes < 1) {
+                  Error(pos, "log_limit must be at least 1 byte");
+                }
+              }
               if (key == "budget_usd") {
                 Pos pos = value.pos();
                 double budget = 0;
@@ -482,7 +492,8 @@ class Decoder : FieldReader<N> {
     kCwd,
     kPool,
     kExecutor,
-    kResources
+    kResources,
+    kLeaveProcesses
   };
 
   void DecodeTask(N node, uint32_t phase_index) {
@@ -494,7 +505,8 @@ class Decoder : FieldReader<N> {
     task.symbol = SymbolTable::kNone;
     IndexedMembers(node, "task",
                    {"id", "run", "deps", "effort", "title", "description", "prompt", "agent",
-                    "timeout", "retry", "output", "env", "cwd", "pool", "executor", "resources"},
+                    "timeout", "retry", "output", "env", "cwd", "pool", "executor", "resources",
+                    "leave_processes"},
                    [&](size_t key, Pos, N value) {
                      DecodeTaskField(static_cast<TaskKey>(key), value, &task);
                    });
@@ -572,6 +584,7 @@ class Decoder : FieldReader<N> {
     if (key == kPool && String(value, "pool", &d->pool)) d->pool_pos = pos;
     if (key == kExecutor) Enum(value, "executor", {"local", "slurm"}, &d->executor.emplace());
     if (key == kResources) DecodeResources(value, d);
+    if (key == kLeaveProcesses) d->leave_processes = Bool(value, "leave_processes");
   }
 
   void DecodeDeps(N node, Task* task) {

@@ -65,6 +65,8 @@ struct Defaults {
   RetryPolicy retry;
   ResourceWait resource_wait;
   std::optional<double> budget_usd;
+  // An attempt whose log reaches this size is ended (class logic; docs/reliability.md).
+  double log_limit_bytes = 1024.0 * 1024 * 1024;
 };
 
 struct Agent {
@@ -125,6 +127,9 @@ struct TaskDetail {
   Pos pool_pos;
   std::optional<ExecutorKind> executor;
   Resources resources;
+  // Processes it leaves behind (a daemon it starts) outlive its attempt; by default they are
+  // ended with it.
+  bool leave_processes = false;
 };
 
 // A reference to a task id as written in a file.
