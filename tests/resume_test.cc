@@ -22,6 +22,7 @@ namespace mex {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_util::ProcessGone;
 using testing_util::ReadFile;
 constexpr auto Events = testing_util::ParseNdjson;
 using testing_util::Result;
@@ -285,6 +286,105 @@ TEST(ResumeTest, AttemptInFlightAtAKillIsRecordedInterruptedAndRunsAgain) {
   EXPECT_GT(attempts[0].ended_at, 0);
   EXPECT_EQ(attempts[1].end, "exited");
   EXPECT_EQ(attempts[1].number, 2);
+}
+
+// After kill -9 of mex its tasks live on (they are in groups of their own). The next session
+// ends them before it starts those tasks again: no task runs twice at once. Each attempt notes
+// in `clash` any earlier attempt it finds still running.
+TEST(ResumeTest, TasksOfAKilledEngineAreEndedBeforeTheyRunAgain) {
+  Workspace ws;
+  ws.Write(
+      "tasks:\n"
+      "  - id: long\n"
+      "    run: |\n"
+      "      for p in $(cat pids 2>/dev/null); do\n"
+      "        if [ -e /proc/$p ] && ! grep -q ') Z' /proc/$p/stat; then echo $p >> clash; fi\n"
+      "      done\n"
+      "      echo $$ >> pids\n"
+      "      test -f go || sleep 300\n");
+  const fs::path pids = ws.dir.path() / "pids";
+  std::string out = (ws.dir.path() / "first.out").string();
+  pid_t engine = StartMex({"run", "m.yaml", "--json"}, ws.dir.path().string(), out);
+  for (int i = 0; i < 2400 && ReadFile(pids).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  const auto first = static_cast<pid_t>(std::atol(ReadFile(pids).c_str()));
+  ASSERT_GT(first, 0) << ReadFile(out);
+  kill(engine, SIGKILL);
+  WaitMex(engine);
+  ASSERT_FALSE(ProcessGone(first));  // what the kill left running
+
+  WriteFile(ws.dir.path() / "go", "");
+  Result again = ws.Run();
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_TRUE(ProcessGone(first));
+  EXPECT_FALSE(fs::exists(ws.dir.path() / "clash")) << ReadFile(ws.dir.path() / "clash");
+  auto events = Events(again.out);
+  auto attempts = ws.Db()->Attempts(RunStarted(events)["run"]);
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].end, "interrupted");
+  EXPECT_EQ(attempts[0].process.pgid, first);  // recorded right after its spawn
+}
+
+// Closing the terminal (SIGHUP) is an interrupt like Ctrl-C: the tasks are ended, the attempt
+// is recorded, the run is resumable.
+TEST(ResumeTest, SighupEndsTheTasksAndLeavesTheRunResumable) {
+  Workspace ws;
+  ws.Write("tasks:\n  - {id: long, run: 'echo $$ > pid; test -f go || sleep 300'}\n");
+  const fs::path pid_file = ws.dir.path() / "pid";
+  std::string out = (ws.dir.path() / "first.out").string();
+  pid_t engine = StartMex({"run", "m.yaml"}, ws.dir.path().string(), out);
+  for (int i = 0; i < 2400 && ReadFile(pid_file).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  const auto task = static_cast<pid_t>(std::atol(ReadFile(pid_file).c_str()));
+  ASSERT_GT(task, 0) << ReadFile(out);
+  kill(engine, SIGHUP);
+  EXPECT_EQ(WaitMex(engine), 130) << ReadFile(out);
+  EXPECT_NE(ReadFile(out).find("SIGHUP"), std::string::npos) << ReadFile(out);
+  EXPECT_TRUE(ProcessGone(task));
+  Result status = RunMex({"status", "--json"}, ws.dir.path().string());
+  EXPECT_EQ(nlohmann::json::parse(status.out)["state"], "interrupted") << status.out;
+  WriteFile(ws.dir.path() / "go", "");
+  Result again = ws.Run();
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+}
+
+// The state letter of /proc/PID/stat ('T' stopped, 'Z' zombie), or 0 when it is gone.
+char ProcessState(pid_t pid) {
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : '\0';
+}
+
+// Polls `done` every 25 ms for at most a minute: for what only the kernel or a child changes.
+template <typename Predicate>
+bool Eventually(Predicate done) {
+  for (int i = 0; i < 2400; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return done();
+}
+
+// Ctrl-Z reaches mex alone (its tasks are in groups of their own): mex stops them with itself,
+// and continues them when it is continued.
+TEST(ResumeTest, CtrlZStopsTheTasksWithMexAndFgContinuesThem) {
+  Workspace ws;
+  ws.Write("tasks:\n  - {id: long, run: 'echo $$ > pid; test -f go || sleep 300'}\n");
+  const fs::path pid_file = ws.dir.path() / "pid";
+  std::string out = (ws.dir.path() / "first.out").string();
+  pid_t engine = StartMex({"run", "m.yaml"}, ws.dir.path().string(), out);
+  ASSERT_TRUE(Eventually([&] { return !ReadFile(pid_file).empty(); })) << ReadFile(out);
+  const auto task = static_cast<pid_t>(std::atol(ReadFile(pid_file).c_str()));
+  kill(engine, SIGTSTP);
+  EXPECT_TRUE(Eventually([&] { return ProcessState(engine) == 'T'; }));
+  EXPECT_TRUE(Eventually([&] { return ProcessState(task) == 'T'; })) << ProcessState(task);
+  kill(engine, SIGCONT);
+  EXPECT_TRUE(Eventually([&] { return ProcessState(task) != 'T'; })) << ProcessState(task);
+  EXPECT_TRUE(Eventually([&] { return ProcessState(engine) != 'T'; }));
+  kill(engine, SIGINT);
+  EXPECT_EQ(WaitMex(engine), 130) << ReadFile(out);
 }
 
 // SPEC §5's promise, tested the hard way: 300 tasks, the engine killed with SIGKILL at random

@@ -327,6 +327,7 @@ void TaskRunner::HandleEnd(const AttemptEnd& end) {
   record.log_tail = outcome.log_tail;
   Classification c = Classify(outcome, m_.classify);
   record.ended_at = end.ended_at;
+  record.duration_s = end.duration_s;
   record.exit_code = end.exit_code;
   record.signal = end.signal;
   record.end = EndName(end.reason);
@@ -484,7 +485,7 @@ void TaskRunner::Interrupt(int signal) {
   interrupt_ = signal;
   StopStarting();
   Event event{EventKind::kInterrupted};
-  event.reason = signal == SIGINT ? "SIGINT" : "SIGTERM";
+  event.reason = signal == SIGINT ? "SIGINT" : signal == SIGHUP ? "SIGHUP" : "SIGTERM";
   journal_->Emit(event);
   executor_->CancelAll();
 }

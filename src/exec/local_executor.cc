@@ -316,6 +316,23 @@ void LocalExecutor::ReapEnded(WaitResult* result) {
   EndStrays();
 }
 
+void LocalExecutor::StopAndContinue() {
+  // Their own groups are not the terminal's foreground group: the terminal's SIGTSTP reached
+  // mex alone. SIGSTOP, which no program can ignore: their clocks must stop with mex's.
+  for (const Attempt& attempt : live_) SignalGroup(attempt.pid, SIGSTOP);
+  const double stopped_at = MonotonicSeconds();
+  kill(getpid(), SIGSTOP);  // returns once mex is continued
+  const double paused = MonotonicSeconds() - stopped_at;
+  for (Attempt& attempt : live_) {
+    SignalGroup(attempt.pid, SIGCONT);
+    attempt.started_mono += paused;  // durations leave the stopped time out
+    attempt.last_output_at += paused;
+    if (attempt.timeout_at < kNever) attempt.timeout_at += paused;
+    if (attempt.kill_at < kNever) attempt.kill_at += paused;
+    if (attempt.next_stall_check < kNever) attempt.next_stall_check += paused;
+  }
+}
+
 bool LocalExecutor::IsLeader(pid_t pid) const {
   for (const Attempt& attempt : live_) {
     if (attempt.pid == pid) return true;
@@ -363,6 +380,7 @@ bool LocalExecutor::PollUntil(double deadline, WaitResult* result) {
   if (ready == 0) return true;
   const SignalChannel::Received received = signals_.Drain();
   if (received.interrupt != 0 && result->interrupt == 0) result->interrupt = received.interrupt;
+  if (received.stop) StopAndContinue();
   if (received.child) ReapEnded(result);
   return true;
 }

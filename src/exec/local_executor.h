@@ -80,6 +80,9 @@ class LocalExecutor : public Executor {
   // whose attempt cannot be told. Collects those that ended. Returns the ones it signalled.
   std::vector<pid_t> EndStrays();
   bool IsLeader(pid_t pid) const;
+  // Ctrl-Z: stops every attempt's group, then mex itself; once continued (fg, SIGCONT),
+  // continues them and moves their deadlines by the time they were stopped.
+  void StopAndContinue();
   double NextDeadline() const;
   // Waits on the signalfd until `deadline` (monotonic) or a signal; false on a poll error.
   bool PollUntil(double deadline, WaitResult* result);

@@ -344,6 +344,7 @@ SignalChannel::SignalChannel(std::string* err) {
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGHUP);  // the terminal closed, an SSH drop: an interrupt like SIGTERM
+  sigaddset(&mask, SIGTSTP);  // Ctrl-Z: the attempts are stopped with mex (LocalExecutor)
   sigemptyset(&old_mask_);
   // An ignored SIGCHLD makes the kernel reap children itself, leaving no exit status to collect.
   struct sigaction dfl {};
@@ -375,6 +376,7 @@ SignalChannel::Received SignalChannel::Drain() {
     for (size_t i = 0; i < static_cast<size_t>(n) / sizeof(info[0]); ++i) {
       int sig = static_cast<int>(info[i].ssi_signo);
       if (sig == SIGCHLD) received.child = true;
+      if (sig == SIGTSTP) received.stop = true;
       if ((sig == SIGINT || sig == SIGTERM || sig == SIGHUP) && received.interrupt == 0) {
         received.interrupt = sig;
       }

@@ -71,7 +71,7 @@ const std::string& BootId();
 // children of this process: they cannot be reaped, only watched). Returns how many it ended.
 int EndProcessGroups(const std::vector<ProcessRef>& groups, double grace_s);
 
-// Blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP in the calling thread and delivers them through a signalfd
+// Blocks SIGCHLD, SIGINT, SIGTERM, SIGHUP and SIGTSTP in the calling thread and delivers them through a signalfd
 // instead; restores the previous mask (and SIGCHLD disposition) when destroyed.
 class SignalChannel {
  public:
@@ -87,6 +87,7 @@ class SignalChannel {
   struct Received {
     bool child = false;  // at least one SIGCHLD: some child may have ended
     int interrupt = 0;   // the first SIGINT, SIGTERM or SIGHUP read, or 0
+    bool stop = false;   // SIGTSTP (Ctrl-Z)
   };
   // Reads every pending signal without blocking.
   Received Drain();
