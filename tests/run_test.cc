@@ -327,6 +327,24 @@ TEST(RunTest, PromptGoesToTheAgentOnStdin) {
   EXPECT_EQ(ReadFile(run.RunFolder() / "logs" / "ask" / "1.log"), "Hello ask from m");
 }
 
+// Out of descriptors (ulimit -n 20 with 16 slots): attempts that cannot be spawned are class
+// resource, cost no attempt while others hold what they need, and the slots shrink to what
+// the limit allows: every task succeeds, as it would with -j 4.
+TEST(RunTest, RunningOutOfDescriptorsShrinksTheSlotsInsteadOfFailingTasks) {
+  TempDir dir;
+  std::string yaml = "defaults: {max_parallel: 16, retry: {max_attempts: 2}}\ntasks:\n";
+  for (int i = 0; i < 40; ++i) yaml += "  - {id: t" + std::to_string(i) + ", run: 'sleep 0.1'}\n";
+  WriteFile(dir.path() / "m.yaml", yaml);
+  const char* path = std::getenv("PATH");
+  Result r = testing_util::RunProgram(
+      {"/bin/sh", "-c", "ulimit -n 20 && exec \"$0\" run m.yaml --json", MEX_BINARY},
+      dir.path().string(), {std::string("PATH=") + (path ? path : "/usr/bin:/bin")});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto events = Events(r.out);
+  EXPECT_EQ(Of(events, "task_succeeded").size(), 40u) << r.out;
+  EXPECT_TRUE(Of(events, "task_failed").empty());
+}
+
 TEST(RunTest, CtrlCEndsEveryChildAndExits130) {
   TempDir dir;
   std::string pid_file = (dir.path() / "helper.pid").string();

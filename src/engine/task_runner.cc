@@ -58,6 +58,7 @@ TaskRunner::TaskRunner(const RunInfo& run, const Graph& graph, const std::vector
       journal_(journal),
       tasks_(m_.tasks.size()),
       pool_of_task_(m_.tasks.size(), -1),
+      spawn_limit_(jobs_),
       rng_(std::random_device{}()) {
   for (const auto& [name, depth] : m_.pools) pools_.push_back({depth, 0, {}});
   AssignPools();
@@ -200,7 +201,8 @@ void TaskRunner::MakeReady(uint32_t task) {
 
 void TaskRunner::StartReadyTasks() {
   to_start_.clear();
-  while (!stopping_ && running_ + static_cast<int>(to_start_.size()) < jobs_ && !ready_.empty()) {
+  const int limit = std::min(jobs_, spawn_limit_);
+  while (!stopping_ && running_ + static_cast<int>(to_start_.size()) < limit && !ready_.empty()) {
     uint32_t task = ready_.top().task;
     ready_.pop();
     if (Pool* pool = PoolOf(task)) {
@@ -326,6 +328,14 @@ void TaskRunner::HandleEnd(const AttemptEnd& end) {
   }
   record.log_tail = outcome.log_tail;
   Classification c = Classify(outcome, m_.classify);
+  if (end.reason == EndReason::kSpawnFailed && c.failure_class == FailureClass::kResource) {
+    spawn_limit_ = std::max(1, running_);  // what runs now is what the limits allow
+    // It never ran, for want of what the running attempts hold and will give back: it costs
+    // the task no attempt. With nothing running the shortage is the machine's, and it counts.
+    if (running_ > 0) ++run.prior_attempts;
+  } else if (end.reason != EndReason::kSpawnFailed && spawn_limit_ < jobs_) {
+    ++spawn_limit_;
+  }
   record.ended_at = end.ended_at;
   record.duration_s = end.duration_s;
   record.exit_code = end.exit_code;

@@ -150,6 +150,9 @@ class TaskRunner {
   std::string gate_missing_;             // {{gate.missing}} of the open tasks
   std::vector<AttemptEnd> command_ends_;
   int running_ = 0;        // attempts and commands
+  // Attempts at once while spawns fail for want of descriptors or processes (ulimit -n, -u):
+  // lowered to what runs when one fails so, raised by one with each attempt that ran.
+  int spawn_limit_ = 0;
   bool stopping_ = false;  // on_failure: stop, interrupted, budget spent: start nothing new
   int interrupt_ = 0;      // the first SIGINT/SIGTERM, or 0
   int kept_ = 0;           // tasks kept from an earlier session
