@@ -60,7 +60,10 @@ bool Within(const Folder* folder, const std::string& path) {
 }  // namespace
 
 LocalExecutor::LocalExecutor(const Folder* state, const Folder* workspace)
-    : state_(state), workspace_(workspace), signals_(&init_error_) {
+    : state_(state),
+      workspace_(workspace),
+      signals_(&init_error_),
+      tag_prefix_(std::to_string(getpid()) + ".") {
   // Orphans of the attempts' descendants come to mex instead of init, so that what an attempt
   // left behind can be ended with it (EndStrays).
   prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -123,8 +126,10 @@ ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
   UniqueFd cwd = OpenCwd(spec.cwd, &err_no, &error);
   if (!cwd.valid() && !error.empty()) return FailSpawn(spec, err_no, error);
 
-  std::string tag = std::to_string(getpid()) + "." + std::to_string(++started_);
+  std::string tag = tag_prefix_ + std::to_string(++started_);
   SpawnRequest request{spec.argv, spec.cwd, cwd.get(), spec.env, input.get(), log.get()};
+  // Its own tag, not one inherited from a mex that runs this one.
+  std::erase_if(request.env, [](const std::string& e) { return e.starts_with("MEX_ATTEMPT_TAG="); });
   request.env.push_back("MEX_ATTEMPT_TAG=" + tag);
   const pid_t pid = SpawnProcessGroup(request, &err_no, &error);
   if (pid < 0) return FailSpawn(spec, err_no, error);
@@ -346,10 +351,13 @@ std::vector<pid_t> LocalExecutor::EndStrays() {
     if (IsLeader(pid)) continue;
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) continue;  // a stray that ended: collected
+    // Only what one of this executor's attempts started: a child mex did not start this way is
+    // none of its business.
     const std::string tag = EnvironmentValue(pid, "MEX_ATTEMPT_TAG");
+    if (!tag.starts_with(tag_prefix_)) continue;
     bool running = false;
     for (const Attempt& attempt : live_) running = running || attempt.tag == tag;
-    if (running || (tag.empty() && !live_.empty())) continue;
+    if (running) continue;
     if (std::find(left_tags_.begin(), left_tags_.end(), tag) != left_tags_.end()) continue;
     if (getpgid(pid) == pid) killpg(pid, SIGKILL);  // its own group (setsid): all of it
     kill(pid, SIGKILL);

@@ -76,8 +76,8 @@ class LocalExecutor : public Executor {
   void ReapEnded(WaitResult* result);
   // Ends the processes an attempt left behind that escaped its group (setsid, a double fork
   // into a new group) and were adopted by mex (a child subreaper) once their parent ended:
-  // those whose attempt is over and did not ask to leave them, and, once nothing runs, those
-  // whose attempt cannot be told. Collects those that ended. Returns the ones it signalled.
+  // those whose attempt is over and did not ask to leave them. Collects those that ended.
+  // Returns the ones it signalled.
   std::vector<pid_t> EndStrays();
   bool IsLeader(pid_t pid) const;
   // Ctrl-Z: stops every attempt's group, then mex itself; once continued (fg, SIGCONT),
@@ -98,6 +98,7 @@ class LocalExecutor : public Executor {
   SignalChannel signals_;
   std::vector<Attempt> live_;               // spawned and not yet reported as ended
   std::vector<AttemptEnd> spawn_failures_;  // reported by the next Wait
+  std::string tag_prefix_;                  // "PID." of mex: the tags of its attempts
   uint64_t started_ = 0;                    // attempts started, for their tags
   std::vector<std::string> left_tags_;      // tags of attempts that leave their processes
 };
