@@ -149,7 +149,7 @@ class TaskRunner {
   uint32_t generation_ = 0;              // how often Open() was called
   std::string gate_missing_;             // {{gate.missing}} of the open tasks
   std::vector<AttemptEnd> command_ends_;
-  int running_ = 0;        // attempts and commands
+  int running_ = 0;  // attempts and commands
   // Attempts at once while spawns fail for want of descriptors or processes (ulimit -n, -u):
   // lowered to what runs when one fails so, raised by one with each attempt that ran.
   int spawn_limit_ = 0;

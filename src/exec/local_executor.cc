@@ -6,8 +6,8 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -129,7 +129,8 @@ ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
   std::string tag = tag_prefix_ + std::to_string(++started_);
   SpawnRequest request{spec.argv, spec.cwd, cwd.get(), spec.env, input.get(), log.get()};
   // Its own tag, not one inherited from a mex that runs this one.
-  std::erase_if(request.env, [](const std::string& e) { return e.starts_with("MEX_ATTEMPT_TAG="); });
+  std::erase_if(request.env,
+                [](const std::string& e) { return e.starts_with("MEX_ATTEMPT_TAG="); });
   request.env.push_back("MEX_ATTEMPT_TAG=" + tag);
   const pid_t pid = SpawnProcessGroup(request, &err_no, &error);
   if (pid < 0) return FailSpawn(spec, err_no, error);
@@ -210,8 +211,7 @@ LocalExecutor::Attempt* LocalExecutor::Find(uint64_t key) {
   return nullptr;
 }
 
-ProcessRef LocalExecutor::FailSpawn(const AttemptSpec& spec, int err_no,
-                                    const std::string& error) {
+ProcessRef LocalExecutor::FailSpawn(const AttemptSpec& spec, int err_no, const std::string& error) {
   AttemptEnd end;
   end.key = spec.key;
   end.reason = EndReason::kSpawnFailed;
@@ -281,8 +281,8 @@ void LocalExecutor::CheckStall(Attempt* attempt, double now, WaitResult* result)
     // Soon enough that, at the rate it grew since the last look, it overshoots the cap little.
     const double rate = since > 0 ? growth / since : 0;
     const double left = static_cast<double>(attempt->log_limit - size);
-    next = std::min(next, rate > 0 ? std::clamp(left / rate / 2, kMinLogCheck, kMaxLogCheck)
-                                   : kMaxLogCheck);
+    next = std::min(
+        next, rate > 0 ? std::clamp(left / rate / 2, kMinLogCheck, kMaxLogCheck) : kMaxLogCheck);
   }
   attempt->next_stall_check = now + next;
 }

@@ -56,11 +56,11 @@ class LocalExecutor : public Executor {
     double stall_after_s = 0;
     bool kill_on_stall = false;
     off_t log_size = 0;
-    double last_output_at = 0;  // monotonic
+    double last_output_at = 0;         // monotonic
     double next_stall_check = kNever;  // the next look at the log: its growth, its cap
     bool stall_reported = false;
     double started_mono = 0;
-    off_t log_limit = 0;  // 0: none
+    off_t log_limit = 0;    // 0: none
     double checked_at = 0;  // monotonic time of the last look at the log
     bool leave_processes = false;
     std::string tag;  // MEX_ATTEMPT_TAG in its environment, inherited by what it starts

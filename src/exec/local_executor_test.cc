@@ -507,7 +507,8 @@ TEST_F(LocalExecutorTest, ProcessesLeftBehindEndWithTheAttempt) {
   EXPECT_TRUE(Eventually([&] {
     executor.Wait(0);
     return ProcessGone(background) && ProcessGone(own_session);
-  })) << background << " " << own_session;
+  })) << background
+      << " " << own_session;
 }
 
 TEST_F(LocalExecutorTest, ATaskThatLeavesItsProcessesKeepsThemRunning) {
@@ -604,8 +605,8 @@ TEST_F(LocalExecutorTest, EndLeftoversEndsOnlyTheGroupItRecorded) {
   int err_no = 0;
   UniqueFd null_in = OpenForReading("/dev/null", &err_no);
   UniqueFd out = OpenLogForAppend(dir_ + "/left.log", &err_no);
-  SpawnRequest request{{"sleep", "307"}, dir_, -1, {"PATH=/usr/bin:/bin"}, null_in.get(),
-                       out.get()};
+  SpawnRequest request{{"sleep", "307"},       dir_,          -1,
+                       {"PATH=/usr/bin:/bin"}, null_in.get(), out.get()};
   const pid_t left = SpawnProcessGroup(request, &err_no, &err);
   ASSERT_GT(left, 0) << err;
   ProcessRef same{left, ProcessStartTime(left), BootId()};

@@ -234,8 +234,9 @@ bool GroupRuns(pid_t pgid) {
 }
 
 void SleepSeconds(double seconds) {
-  timespec ts{static_cast<time_t>(seconds),
-              static_cast<long>((seconds - static_cast<double>(static_cast<time_t>(seconds))) * 1e9)};
+  timespec ts{
+      static_cast<time_t>(seconds),
+      static_cast<long>((seconds - static_cast<double>(static_cast<time_t>(seconds))) * 1e9)};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }
@@ -305,7 +306,8 @@ std::string EnvironmentValue(pid_t pid, std::string_view name) {
   for (size_t at = 0; at < text.size();) {
     size_t end = text.find('\0', at);
     if (end == std::string::npos) end = text.size();
-    if (text.compare(at, key.size(), key) == 0) return text.substr(at + key.size(), end - at - key.size());
+    if (text.compare(at, key.size(), key) == 0)
+      return text.substr(at + key.size(), end - at - key.size());
     at = end + 1;
   }
   return "";
@@ -343,7 +345,7 @@ SignalChannel::SignalChannel(std::string* err) {
   sigaddset(&mask, SIGCHLD);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGHUP);  // the terminal closed, an SSH drop: an interrupt like SIGTERM
+  sigaddset(&mask, SIGHUP);   // the terminal closed, an SSH drop: an interrupt like SIGTERM
   sigaddset(&mask, SIGTSTP);  // Ctrl-Z: the attempts are stopped with mex (LocalExecutor)
   sigemptyset(&old_mask_);
   // An ignored SIGCHLD makes the kernel reap children itself, leaving no exit status to collect.

@@ -71,8 +71,8 @@ const std::string& BootId();
 // children of this process: they cannot be reaped, only watched). Returns how many it ended.
 int EndProcessGroups(const std::vector<ProcessRef>& groups, double grace_s);
 
-// Blocks SIGCHLD, SIGINT, SIGTERM, SIGHUP and SIGTSTP in the calling thread and delivers them through a signalfd
-// instead; restores the previous mask (and SIGCHLD disposition) when destroyed.
+// Blocks SIGCHLD, SIGINT, SIGTERM, SIGHUP and SIGTSTP in the calling thread and delivers them
+// through a signalfd instead; restores the previous mask (and SIGCHLD disposition) when destroyed.
 class SignalChannel {
  public:
   // Sets *err on failure; then valid() is false.

@@ -503,13 +503,13 @@ class Decoder : FieldReader<N> {
     task.phase = phase_index;
     task.pos = node.pos();
     task.symbol = SymbolTable::kNone;
-    IndexedMembers(node, "task",
-                   {"id", "run", "deps", "effort", "title", "description", "prompt", "agent",
-                    "timeout", "retry", "output", "env", "cwd", "pool", "executor", "resources",
-                    "leave_processes"},
-                   [&](size_t key, Pos, N value) {
-                     DecodeTaskField(static_cast<TaskKey>(key), value, &task);
-                   });
+    IndexedMembers(
+        node, "task",
+        {"id", "run", "deps", "effort", "title", "description", "prompt", "agent", "timeout",
+         "retry", "output", "env", "cwd", "pool", "executor", "resources", "leave_processes"},
+        [&](size_t key, Pos, N value) {
+          DecodeTaskField(static_cast<TaskKey>(key), value, &task);
+        });
     if (node.kind() != NodeKind::kMap) return;
     if (task.symbol == SymbolTable::kNone) Error(task.pos, "task has no 'id'");
     bool has_run = task.run.pos.line != 0;
