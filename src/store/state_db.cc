@@ -95,6 +95,20 @@ ALTER TABLE runs ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;  -- the sums over 
 ALTER TABLE runs ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 3: the process group an attempt ran as (ProcessRef; 0 and '': it never ran, or an older mex
+    // ran it) and how long it ran (-1: unknown); the order in which runs were created, which
+    // decides the latest run whatever the wall clock said. The runs there are take their rowid (the
+    // order of their insertion), a new run max(seq) + 1: a rowid itself may change at a VACUUM.
+    R"sql(
+ALTER TABLE attempts ADD COLUMN pgid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN start_time INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN duration_s REAL NOT NULL DEFAULT -1;
+ALTER TABLE runs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET seq = rowid;
+CREATE INDEX runs_by_seq ON runs (seq);
+CREATE INDEX runs_by_milestone_seq ON runs (milestone, seq);
+)sql",
 };
 static_assert(std::size(kMigrations) == kStateDbSchemaVersion);
 
