@@ -90,6 +90,25 @@ class SqliteStoreTest : public ::testing::Test {
     raw.exec("PRAGMA user_version = 2");
   }
 
+  // Overwrites page `page` (1-based) of state.db but its first 8 bytes with garbage, as a bad
+  // sector or a stray write would.
+  void DamagePage(int64_t page) {
+    int64_t page_size = Raw().execAndGet("PRAGMA page_size").getInt64();
+    std::string bytes = ReadFile(DbPath());
+    ASSERT_LE(page * page_size, static_cast<int64_t>(bytes.size()));
+    for (int64_t i = (page - 1) * page_size + 8; i < page * page_size; ++i) {
+      bytes[static_cast<size_t>(i)] = static_cast<char>(0xa5 ^ (i & 0xff));
+    }
+    WriteFile(DbPath(), bytes);
+  }
+  int64_t RootPage(const std::string& table) {
+    SQLite::Database raw = Raw();
+    SQLite::Statement query(raw, "SELECT rootpage FROM sqlite_master WHERE name = ?");
+    query.bind(1, table);
+    EXPECT_TRUE(query.executeStep()) << table;
+    return query.getColumn(0).getInt64();
+  }
+
   TempDir dir_;
 };
 
@@ -487,6 +506,67 @@ TEST_F(SqliteStoreTest, MarkInterruptedReturnsTheProcessOfEachAttempt) {
     EXPECT_EQ(r.end, "interrupted");
     EXPECT_FALSE(r.process.empty());
   }
+}
+
+// A state.db with enough rows that its attempts and events tables have pages of their own.
+class DamagedStateDbTest : public SqliteStoreTest {
+ protected:
+  void SetUp() override {
+    auto store = Open();
+    store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+    for (int i = 0; i < 200; ++i) {
+      std::string id = fmt::format("task-{:03}", i);
+      store->PutTask(Task(id, static_cast<uint32_t>(i), TaskState::kSucceeded, 1));
+      AttemptRecord a;
+      a.task = id;
+      a.number = 1;
+      a.started_at = 100 + i;
+      a.ended_at = 101 + i;
+      a.end = "exited";
+      a.exit_code = 0;
+      a.log_path = "runs/r1/logs/" + id + "/1.log";
+      store->AttemptChanged(a);
+      Event event(EventKind::kTaskStarted);
+      event.task = id;
+      event.time = 100 + i;
+      store->Append(event);
+    }
+    ASSERT_TRUE(store->Commit()) << store->error();
+  }
+
+  // Damages the root page of `table`; both opens must refuse the file and leave it as it was.
+  void ExpectRefusedWhenDamaged(const std::string& table) {
+    int64_t root = RootPage(table);
+    ASSERT_GT(root, 1);
+    DamagePage(root);
+    std::string before = ReadFile(DbPath());
+    std::set<std::string> files = Listing(dir_.path());
+    std::string damaged = DbPath() +
+                          ": cannot read the state database: database disk image is malformed; "
+                          "it is damaged — move it away to start afresh";
+    EXPECT_EQ(OpenError(), damaged);
+    EXPECT_EQ(OpenError(/*read_only=*/true), damaged);
+    EXPECT_TRUE(ReadFile(DbPath()) == before) << "the refused file was changed";
+    EXPECT_EQ(Listing(dir_.path()), files);
+  }
+};
+
+TEST_F(DamagedStateDbTest, ADamagedAttemptsPageIsRefusedAndTheFileLeftAsItWas) {
+  ExpectRefusedWhenDamaged("attempts");
+}
+
+TEST_F(DamagedStateDbTest, ADamagedEventsPageIsRefusedAndTheFileLeftAsItWas) {
+  ExpectRefusedWhenDamaged("events");
+}
+
+TEST_F(DamagedStateDbTest, ADamagedTasksPageIsRefusedAndTheFileLeftAsItWas) {
+  ExpectRefusedWhenDamaged("tasks");
+}
+
+TEST_F(DamagedStateDbTest, AnUndamagedFileOpens) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->Attempts("r1").size(), 200u);
 }
 
 TEST_F(SqliteStoreTest, MilestoneKeyIsAbsoluteAndNormal) {
