@@ -68,13 +68,16 @@ struct SqliteStore::Statements {
         put_attempt(db,
                     "INSERT INTO attempts (run, task, n, started_at, ended_at, exit_code, signal, "
                     "end_reason, class, reason, log, log_tail, cost_usd, input_tokens, "
-                    "output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "output_tokens, pgid, start_time, boot_id, duration_s) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (run, task, n) DO UPDATE SET started_at = excluded.started_at, "
                     "ended_at = excluded.ended_at, exit_code = excluded.exit_code, "
                     "signal = excluded.signal, end_reason = excluded.end_reason, "
                     "class = excluded.class, reason = excluded.reason, log = excluded.log, "
                     "log_tail = excluded.log_tail, cost_usd = excluded.cost_usd, "
-                    "input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens"),
+                    "input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, "
+                    "pgid = excluded.pgid, start_time = excluded.start_time, "
+                    "boot_id = excluded.boot_id, duration_s = excluded.duration_s"),
         append_event(db, "INSERT INTO events (run, time, kind, task, body) VALUES (?, ?, ?, ?, ?)"),
         phase_state(db, "UPDATE phases SET state = ? WHERE run = ? AND name = ?"),
         phase_gate(db,
@@ -163,9 +166,9 @@ std::optional<StoredRun> SqliteStore::LatestRun(const std::string& milestone_key
     SQLite::Statement query(
         *db_, milestone_key.empty()
                   ? "SELECT id, milestone, name, state, timestamp, started_at, exit_code, pid "
-                    "FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
+                    "FROM runs ORDER BY seq DESC LIMIT 1"
                   : "SELECT id, milestone, name, state, timestamp, started_at, exit_code, pid "
-                    "FROM runs WHERE milestone = ? ORDER BY started_at DESC, rowid DESC LIMIT 1");
+                    "FROM runs WHERE milestone = ? ORDER BY seq DESC LIMIT 1");
     if (!milestone_key.empty()) query.bind(1, milestone_key);
     if (!query.executeStep()) return std::nullopt;
     StoredRun run;
@@ -218,8 +221,8 @@ std::vector<AttemptRecord> SqliteStore::Attempts(const std::string& run) {
     SQLite::Statement query(*db_,
                             "SELECT task, n, started_at, ended_at, exit_code, signal, end_reason, "
                             "class, reason, log, log_tail, coalesce(cost_usd, -1), "
-                            "coalesce(input_tokens, -1), coalesce(output_tokens, -1) "
-                            "FROM attempts WHERE run = ? "
+                            "coalesce(input_tokens, -1), coalesce(output_tokens, -1), pgid, "
+                            "start_time, boot_id, duration_s FROM attempts WHERE run = ? "
                             "ORDER BY task, n");
     query.bind(1, run);
     while (query.executeStep()) {
@@ -238,6 +241,10 @@ std::vector<AttemptRecord> SqliteStore::Attempts(const std::string& run) {
       a.cost_usd = query.getColumn(11).getDouble();
       a.input_tokens = query.getColumn(12).getInt64();
       a.output_tokens = query.getColumn(13).getInt64();
+      a.process.pgid = query.getColumn(14).getInt64();
+      a.process.start_time = static_cast<uint64_t>(query.getColumn(15).getInt64());
+      a.process.boot_id = query.getColumn(16).getString();
+      a.duration_s = query.getColumn(17).getDouble();
     }
   } catch (const SQLite::Exception& e) {
     error_ = StateDbError(path_, e);
@@ -267,7 +274,8 @@ void SqliteStore::BeginRun(const StoredRun& run, int jobs) {
     SQLite::Statement upsert(
         *db_,
         "INSERT INTO runs (id, milestone, name, state, jobs, pid, started_at, timestamp, "
-        "updated_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?) "
+        "updated_at, seq) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, "
+        "(SELECT coalesce(max(seq), 0) + 1 FROM runs)) "
         "ON CONFLICT (id) DO UPDATE SET state = 'running', jobs = excluded.jobs, "
         "pid = excluded.pid, updated_at = excluded.updated_at, ended_at = NULL, "
         "exit_code = NULL");
@@ -343,7 +351,8 @@ std::vector<AttemptRecord> SqliteStore::MarkInterrupted(double now) {
   std::vector<AttemptRecord> attempts;
   Write([&](Statements&) {
     SQLite::Statement left(*db_,
-                           "SELECT task, n, started_at, log FROM attempts "
+                           "SELECT task, n, started_at, log, pgid, start_time, boot_id "
+                           "FROM attempts "
                            "WHERE run = ?1 AND end_reason = '' AND task IN "
                            "(SELECT id FROM tasks WHERE run = ?1 AND state = 'running')");
     left.bind(1, run_id_);
@@ -353,6 +362,9 @@ std::vector<AttemptRecord> SqliteStore::MarkInterrupted(double now) {
       a.number = left.getColumn(1).getInt();
       a.started_at = left.getColumn(2).getDouble();
       a.log_path = left.getColumn(3).getString();
+      a.process.pgid = left.getColumn(4).getInt64();
+      a.process.start_time = static_cast<uint64_t>(left.getColumn(5).getInt64());
+      a.process.boot_id = left.getColumn(6).getString();
       attempts.push_back(std::move(a));
     }
     SQLite::Statement end(*db_,
@@ -414,7 +426,8 @@ void SqliteStore::TaskChanged(const std::string& task, TaskState state, int atte
 void SqliteStore::AttemptChanged(const AttemptRecord& a) {
   if (a.ended_at > 0 && a.end == "exited" && a.failure_class.empty()) {
     succeeded_task_ = a.task;  // the task runner records the task's success right after
-    succeeded_seconds_ = a.ended_at - a.started_at;
+    // Its run time on the monotonic clock when known: the wall clock may have jumped meanwhile.
+    succeeded_seconds_ = a.duration_s >= 0 ? a.duration_s : a.ended_at - a.started_at;
   }
   Write([&](Statements& s) {
     SQLite::Statement& put = Fresh(s.put_attempt);
@@ -433,6 +446,10 @@ void SqliteStore::AttemptChanged(const AttemptRecord& a) {
     BindReported(put, 13, a.cost_usd);
     BindReported(put, 14, a.input_tokens);
     BindReported(put, 15, a.output_tokens);
+    put.bind(16, a.process.pgid);
+    put.bind(17, static_cast<int64_t>(a.process.start_time));
+    put.bindNoCopy(18, a.process.boot_id);
+    put.bind(19, a.duration_s);
     Run(put);
     // An attempt's end is recorded once, and only an end carries what the agent reported.
     if (a.cost_usd >= 0 || a.input_tokens >= 0 || a.output_tokens >= 0) {

@@ -55,7 +55,8 @@ class SqliteStore : public Store, public SessionStore {
 
   // Reading. On an SQLite error these return nothing and error() says why.
 
-  // The latest run (by started_at) of the milestone `milestone_key`, or of any milestone for "".
+  // The latest run (the one created last, whatever the wall clock said) of the milestone
+  // `milestone_key`, or of any milestone for "".
   std::optional<StoredRun> LatestRun(const std::string& milestone_key);
   // What the agents of `run` reported they cost, in US dollars, over all its sessions.
   double SpentUsd(const std::string& run);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -76,6 +77,36 @@ class SqliteStoreTest : public ::testing::Test {
     event.phase = phase;
     event.passed = passed;
     return event;
+  }
+
+  // Takes a file of the current schema back to schema 2: without what migration 3 added.
+  static void DowngradeToSchemaTwo(SQLite::Database& raw) {
+    raw.exec("DROP INDEX runs_by_seq");
+    raw.exec("DROP INDEX runs_by_milestone_seq");
+    raw.exec("ALTER TABLE runs DROP COLUMN seq");
+    for (const char* column : {"pgid", "start_time", "boot_id", "duration_s"}) {
+      raw.exec(fmt::format("ALTER TABLE attempts DROP COLUMN {}", column));
+    }
+    raw.exec("PRAGMA user_version = 2");
+  }
+
+  // Overwrites page `page` (1-based) of state.db but its first 8 bytes with garbage, as a bad
+  // sector or a stray write would.
+  void DamagePage(int64_t page) {
+    int64_t page_size = Raw().execAndGet("PRAGMA page_size").getInt64();
+    std::string bytes = ReadFile(DbPath());
+    ASSERT_LE(page * page_size, static_cast<int64_t>(bytes.size()));
+    for (int64_t i = (page - 1) * page_size + 8; i < page * page_size; ++i) {
+      bytes[static_cast<size_t>(i)] = static_cast<char>(0xa5 ^ (i & 0xff));
+    }
+    WriteFile(DbPath(), bytes);
+  }
+  int64_t RootPage(const std::string& table) {
+    SQLite::Database raw = Raw();
+    SQLite::Statement query(raw, "SELECT rootpage FROM sqlite_master WHERE name = ?");
+    query.bind(1, table);
+    EXPECT_TRUE(query.executeStep()) << table;
+    return query.getColumn(0).getInt64();
   }
 
   TempDir dir_;
@@ -179,8 +210,9 @@ TEST_F(SqliteStoreTest, SchemaOneIsUpgradedKeepingItsRows) {
     ASSERT_TRUE(store->Commit()) << store->error();
   }
   {
-    // What schema 1 was: the same tables without the columns of migration 2.
+    // What schema 1 was: the same tables without the columns of migrations 2 and 3.
     SQLite::Database raw = Raw(SQLite::OPEN_READWRITE);
+    DowngradeToSchemaTwo(raw);
     for (const char* column : {"cost_usd", "input_tokens", "output_tokens"}) {
       raw.exec(fmt::format("ALTER TABLE attempts DROP COLUMN {}", column));
       raw.exec(fmt::format("ALTER TABLE runs DROP COLUMN {}", column));
@@ -199,11 +231,11 @@ TEST_F(SqliteStoreTest, SchemaOneIsUpgradedKeepingItsRows) {
 
 TEST_F(SqliteStoreTest, NewerSchemaIsRefusedAndTheFileLeftAsItWas) {
   Open().reset();
-  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 3");
+  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 4");
   std::string before = ReadFile(DbPath());
   std::set<std::string> files = Listing(dir_.path());
   std::string expected =
-      DbPath() + " was written by a newer mex (schema 3; this mex reads up to 2)";
+      DbPath() + " was written by a newer mex (schema 4; this mex reads up to 3)";
   EXPECT_EQ(OpenError(), expected);
   EXPECT_EQ(OpenError(/*read_only=*/true), expected);
   EXPECT_EQ(ReadFile(DbPath()), before);
@@ -319,9 +351,222 @@ TEST_F(SqliteStoreTest, LatestRunByMilestone) {
   ASSERT_TRUE(store->Commit());
   EXPECT_EQ(store->LatestRun("/w/a.yaml")->id, "a-new");
   EXPECT_EQ(store->LatestRun("/w/b.yaml")->id, "b");
-  EXPECT_EQ(store->LatestRun("")->id, "a-new");
+  EXPECT_EQ(store->LatestRun("")->id, "b");  // created last, though started before a-new
   EXPECT_FALSE(store->LatestRun("/w/c.yaml"));
   EXPECT_EQ(store->error(), "");
+}
+
+TEST_F(SqliteStoreTest, AnAttemptsProcessAndDurationAreKept) {
+  auto store = Open();
+  store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+  store->PutTask(Task("a", 0, TaskState::kSucceeded, 2));
+  AttemptRecord started;
+  started.task = "a";
+  started.number = 1;
+  started.started_at = 100;
+  started.process = {.pgid = 4242, .start_time = 9876543210123ULL, .boot_id = "b0-07"};
+  store->AttemptChanged(started);
+  AttemptRecord never_ran;  // a spawn failure: no process, no run time
+  never_ran.task = "a";
+  never_ran.number = 2;
+  never_ran.started_at = never_ran.ended_at = 120;
+  never_ran.end = "spawn_failed";
+  store->AttemptChanged(never_ran);
+  ASSERT_TRUE(store->Commit()) << store->error();
+  std::vector<AttemptRecord> attempts = store->Attempts("r1");
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].process.pgid, 4242);
+  EXPECT_EQ(attempts[0].process.start_time, 9876543210123ULL);
+  EXPECT_EQ(attempts[0].process.boot_id, "b0-07");
+  EXPECT_EQ(attempts[0].duration_s, -1);
+  EXPECT_TRUE(attempts[1].process.empty());
+  EXPECT_EQ(attempts[1].process.boot_id, "");
+
+  AttemptRecord ended = started;  // its end keeps its process, and adds how long it ran
+  ended.ended_at = 160;
+  ended.end = "exited";
+  ended.exit_code = 0;
+  ended.duration_s = 2.5;
+  store->AttemptChanged(ended);
+  store->TaskChanged("a", TaskState::kSucceeded, 2);
+  ASSERT_TRUE(store->Commit()) << store->error();
+  attempts = store->Attempts("r1");
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].process.pgid, 4242);
+  EXPECT_EQ(attempts[0].process.start_time, 9876543210123ULL);
+  EXPECT_EQ(attempts[0].process.boot_id, "b0-07");
+  EXPECT_DOUBLE_EQ(attempts[0].duration_s, 2.5);
+  // The task's run time is the attempt's duration, not the 60 s its wall clock times say.
+  EXPECT_DOUBLE_EQ(Raw().execAndGet("SELECT seconds FROM tasks WHERE id = 'a'").getDouble(), 2.5);
+}
+
+TEST_F(SqliteStoreTest, SchemaTwoIsUpgradedKeepingItsRowsWithTheDefaults) {
+  {
+    auto store = Open();
+    store->BeginRun(Run("r-late", "/w/m.yaml", 900), 1);  // created first, clock ahead
+    store->BeginRun(Run("r-early", "/w/m.yaml", 100), 1);
+    store->PutTask(Task("a", 0, TaskState::kSucceeded, 1));
+    AttemptRecord a;
+    a.task = "a";
+    a.number = 1;
+    a.started_at = 100;
+    a.ended_at = 110;
+    a.end = "exited";
+    a.exit_code = 0;
+    a.cost_usd = 0.5;
+    a.process = {.pgid = 77, .start_time = 5, .boot_id = "x"};
+    a.duration_s = 9;
+    store->AttemptChanged(a);
+    ASSERT_TRUE(store->Commit()) << store->error();
+  }
+  {
+    SQLite::Database raw = Raw(SQLite::OPEN_READWRITE);
+    DowngradeToSchemaTwo(raw);
+  }
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(Raw().execAndGet("PRAGMA user_version").getInt(), kStateDbSchemaVersion);
+  std::vector<AttemptRecord> attempts = store->Attempts("r-early");
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].end, "exited");
+  EXPECT_DOUBLE_EQ(attempts[0].ended_at, 110);
+  EXPECT_DOUBLE_EQ(attempts[0].cost_usd, 0.5);
+  EXPECT_TRUE(attempts[0].process.empty());
+  EXPECT_EQ(attempts[0].process.start_time, 0u);
+  EXPECT_EQ(attempts[0].process.boot_id, "");
+  EXPECT_EQ(attempts[0].duration_s, -1);
+  ASSERT_EQ(store->Tasks("r-early").size(), 1u);
+  // The runs keep the order they were created in, and a new one comes after them.
+  EXPECT_EQ(store->LatestRun("/w/m.yaml")->id, "r-early");
+  store->BeginRun(Run("r-new", "/w/m.yaml", 50), 1);
+  ASSERT_TRUE(store->Commit()) << store->error();
+  EXPECT_EQ(store->LatestRun("/w/m.yaml")->id, "r-new");
+  EXPECT_EQ(store->error(), "");
+}
+
+TEST_F(SqliteStoreTest, TheLatestRunIsTheOneCreatedLastWhateverTheClock) {
+  auto store = Open();
+  store->BeginRun(Run("today", "/w/a.yaml", 200000), 1);
+  store->BeginRun(Run("other", "/w/b.yaml", 300000), 1);
+  ASSERT_TRUE(store->Commit());
+  // A `--new` run made with the clock a day behind.
+  store->BeginRun(Run("yesterday", "/w/a.yaml", 200000 - 86400), 1);
+  ASSERT_TRUE(store->Commit());
+  EXPECT_EQ(store->LatestRun("/w/a.yaml")->id, "yesterday");
+  EXPECT_EQ(store->LatestRun("")->id, "yesterday");
+  EXPECT_EQ(store->LatestRun("/w/b.yaml")->id, "other");
+  // Resuming a run does not make it a newer one.
+  store->BeginRun(Run("today", "/w/a.yaml", 200000), 1);
+  ASSERT_TRUE(store->Commit());
+  EXPECT_EQ(store->LatestRun("/w/a.yaml")->id, "yesterday");
+  store.reset();
+  EXPECT_EQ(Open(/*read_only=*/true)->LatestRun("/w/a.yaml")->id, "yesterday");
+}
+
+TEST_F(SqliteStoreTest, MarkInterruptedReturnsTheProcessOfEachAttempt) {
+  auto store = Open();
+  store->BeginRun(Run("r1", "/w/m.yaml", 100), 2);
+  store->PutTask(Task("a", 0, TaskState::kRunning, 1));
+  store->PutTask(Task("b", 1, TaskState::kRunning, 3));
+  AttemptRecord a;
+  a.task = "a";
+  a.number = 1;
+  a.started_at = 100;
+  a.log_path = "logs/a/1.log";
+  a.process = {.pgid = 1001, .start_time = 123456, .boot_id = "boot-1"};
+  store->AttemptChanged(a);
+  AttemptRecord b;
+  b.task = "b";
+  b.number = 3;
+  b.started_at = 105;
+  b.log_path = "logs/b/3.log";
+  b.process = {.pgid = 1002, .start_time = 654321, .boot_id = "boot-1"};
+  store->AttemptChanged(b);
+  ASSERT_TRUE(store->Commit()) << store->error();
+
+  std::vector<AttemptRecord> left = store->MarkInterrupted(500);
+  ASSERT_TRUE(store->Commit()) << store->error();
+  ASSERT_EQ(left.size(), 2u);
+  std::sort(left.begin(), left.end(),
+            [](const AttemptRecord& x, const AttemptRecord& y) { return x.task < y.task; });
+  EXPECT_EQ(left[0].task, "a");
+  EXPECT_EQ(left[0].number, 1);
+  EXPECT_DOUBLE_EQ(left[0].started_at, 100);
+  EXPECT_EQ(left[0].log_path, "logs/a/1.log");
+  EXPECT_EQ(left[0].process.pgid, 1001);
+  EXPECT_EQ(left[0].process.start_time, 123456u);
+  EXPECT_EQ(left[0].process.boot_id, "boot-1");
+  EXPECT_EQ(left[1].task, "b");
+  EXPECT_EQ(left[1].number, 3);
+  EXPECT_EQ(left[1].process.pgid, 1002);
+  EXPECT_EQ(left[1].process.start_time, 654321u);
+  EXPECT_EQ(left[1].process.boot_id, "boot-1");
+  // The interrupted attempts keep their process in the database too.
+  for (const AttemptRecord& r : store->Attempts("r1")) {
+    EXPECT_EQ(r.end, "interrupted");
+    EXPECT_FALSE(r.process.empty());
+  }
+}
+
+// A state.db with enough rows that its attempts and events tables have pages of their own.
+class DamagedStateDbTest : public SqliteStoreTest {
+ protected:
+  void SetUp() override {
+    auto store = Open();
+    store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+    for (int i = 0; i < 200; ++i) {
+      std::string id = fmt::format("task-{:03}", i);
+      store->PutTask(Task(id, static_cast<uint32_t>(i), TaskState::kSucceeded, 1));
+      AttemptRecord a;
+      a.task = id;
+      a.number = 1;
+      a.started_at = 100 + i;
+      a.ended_at = 101 + i;
+      a.end = "exited";
+      a.exit_code = 0;
+      a.log_path = "runs/r1/logs/" + id + "/1.log";
+      store->AttemptChanged(a);
+      Event event(EventKind::kTaskStarted);
+      event.task = id;
+      event.time = 100 + i;
+      store->Append(event);
+    }
+    ASSERT_TRUE(store->Commit()) << store->error();
+  }
+
+  // Damages the root page of `table`; both opens must refuse the file and leave it as it was.
+  void ExpectRefusedWhenDamaged(const std::string& table) {
+    int64_t root = RootPage(table);
+    ASSERT_GT(root, 1);
+    DamagePage(root);
+    std::string before = ReadFile(DbPath());
+    std::set<std::string> files = Listing(dir_.path());
+    std::string damaged = DbPath() +
+                          ": cannot read the state database: database disk image is malformed; "
+                          "it is damaged — move it away to start afresh";
+    EXPECT_EQ(OpenError(), damaged);
+    EXPECT_EQ(OpenError(/*read_only=*/true), damaged);
+    EXPECT_TRUE(ReadFile(DbPath()) == before) << "the refused file was changed";
+    EXPECT_EQ(Listing(dir_.path()), files);
+  }
+};
+
+TEST_F(DamagedStateDbTest, ADamagedAttemptsPageIsRefusedAndTheFileLeftAsItWas) {
+  ExpectRefusedWhenDamaged("attempts");
+}
+
+TEST_F(DamagedStateDbTest, ADamagedEventsPageIsRefusedAndTheFileLeftAsItWas) {
+  ExpectRefusedWhenDamaged("events");
+}
+
+TEST_F(DamagedStateDbTest, ADamagedTasksPageIsRefusedAndTheFileLeftAsItWas) {
+  ExpectRefusedWhenDamaged("tasks");
+}
+
+TEST_F(DamagedStateDbTest, AnUndamagedFileOpens) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->Attempts("r1").size(), 200u);
 }
 
 TEST_F(SqliteStoreTest, MilestoneKeyIsAbsoluteAndNormal) {

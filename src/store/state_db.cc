@@ -95,6 +95,20 @@ ALTER TABLE runs ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;  -- the sums over 
 ALTER TABLE runs ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 3: the process group an attempt ran as (ProcessRef; 0 and '': it never ran, or an older mex
+    // ran it) and how long it ran (-1: unknown); the order in which runs were created, which
+    // decides the latest run whatever the wall clock said. The runs there are take their rowid (the
+    // order of their insertion), a new run max(seq) + 1: a rowid itself may change at a VACUUM.
+    R"sql(
+ALTER TABLE attempts ADD COLUMN pgid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN start_time INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN duration_s REAL NOT NULL DEFAULT -1;
+ALTER TABLE runs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET seq = rowid;
+CREATE INDEX runs_by_seq ON runs (seq);
+CREATE INDEX runs_by_milestone_seq ON runs (milestone, seq);
+)sql",
 };
 static_assert(std::size(kMigrations) == kStateDbSchemaVersion);
 
@@ -128,6 +142,21 @@ std::string Refusal(const std::string& path, const Header& h) {
                        h.version, kStateDbSchemaVersion);
   }
   return "";
+}
+
+std::string Damaged(const std::string& path, const std::string& what) {
+  return fmt::format(
+      "{}: cannot read the state database: {}; it is damaged — move it away to start afresh", path,
+      what);
+}
+
+// PRAGMA quick_check: every b-tree page of every table and index is read and its structure
+// checked (not the indexes against their tables: that is integrity_check, and costs more).
+// Returns a refusal, or "".
+std::string QuickCheck(const std::string& path, SQLite::Database& db) {
+  SQLite::Statement check(db, "PRAGMA quick_check(1)");
+  if (!check.executeStep() || check.getColumn(0).getString() == "ok") return "";
+  return Damaged(path, sqlite3_errstr(SQLITE_CORRUPT));
 }
 
 std::string NoRunRecorded(const std::string& state_dir) {
@@ -168,11 +197,7 @@ std::string StateDbPath(const std::string& state_dir) {
 
 std::string StateDbError(const std::string& path, const SQLite::Exception& e) {
   int code = e.getErrorCode() & 0xff;
-  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
-    return fmt::format(
-        "{}: cannot read the state database: {}; it is damaged — move it away to start afresh",
-        path, e.what());
-  }
+  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) return Damaged(path, e.what());
   return fmt::format("{}: cannot read the state database: {}", path, e.what());
 }
 
@@ -207,11 +232,16 @@ std::unique_ptr<SQLite::Database> OpenStateDb(const std::string& state_dir, bool
   try {
     // Never OPEN_CREATE: a read-only open must create nothing, and a read-write one made the file
     // above with the mode it must have.
-    int flags = (read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE) |
-                SQLite::OPEN_NOFOLLOW | SQLite::OPEN_NOMUTEX;
-    auto db = std::make_unique<SQLite::Database>(path, flags, /*busy timeout ms=*/5000);
+    // The file is read and checked through a read-only connection first: a file refused is left
+    // byte for byte as it was. (A read-write connection puts it in WAL mode, and the store's close
+    // back in rollback mode: that bumps the change counter and version-valid-for of its header.)
+    auto db = std::make_unique<SQLite::Database>(
+        path, SQLite::OPEN_READONLY | SQLite::OPEN_NOFOLLOW | SQLite::OPEN_NOMUTEX,
+        /*busy timeout ms=*/5000);
     Header header = ReadHeader(*db);
-    if (std::string refusal = Refusal(path, header); !refusal.empty()) {
+    std::string refusal = Refusal(path, header);
+    if (refusal.empty() && !IsFresh(header)) refusal = QuickCheck(path, *db);
+    if (!refusal.empty()) {
       *err = refusal;
       return nullptr;
     }
@@ -231,9 +261,12 @@ std::unique_ptr<SQLite::Database> OpenStateDb(const std::string& state_dir, bool
       // killed (kill -9 too: it is in the file, through the OS), which is what mex promises; on
       // a power loss or kernel crash the last commits may be lost, but never the file's
       // consistency.
+      db = std::make_unique<SQLite::Database>(
+          path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOFOLLOW | SQLite::OPEN_NOMUTEX,
+          /*busy timeout ms=*/5000);
       db->execAndGet("PRAGMA journal_mode = WAL");
       db->exec("PRAGMA synchronous = NORMAL");
-      if (std::string refusal = Migrate(path, *db); !refusal.empty()) {
+      if (refusal = Migrate(path, *db); !refusal.empty()) {
         *err = refusal;
         return nullptr;
       }
