@@ -32,13 +32,18 @@ void ReadClaudeUsage(const json& result, AgentVerdict* v) {
     v->input_tokens = TokenField(*usage, "input_tokens");
     v->output_tokens = TokenField(*usage, "output_tokens");
   }
-  // After its non-streaming fallback claude reports `usage` 0/0 while `modelUsage` and
-  // `total_cost_usd` hold the numbers.
+  // claude prices its cost from `modelUsage`, summed over its models, and that is what the tokens
+  // are read from when it is there: after its non-streaming fallback (a stream cut mid-answer)
+  // the result's `usage` reads 0/0, or only the re-fetched turn's share (300/12 against 1200/52).
+  // inputTokens, like usage's input_tokens, leaves out the cache read and creation tokens.
   int64_t model_in = 0;
   int64_t model_out = 0;
+  bool have_models = false;
   std::optional<double> model_cost;
   if (const json* models = Field(result, "modelUsage"); models && models->is_object()) {
     for (const json& model : *models) {
+      if (!model.is_object()) continue;
+      have_models = true;
       model_in = AddTokens(model_in, TokenField(model, "inputTokens").value_or(0));
       model_out = AddTokens(model_out, TokenField(model, "outputTokens").value_or(0));
       if (std::optional<double> cost = CostField(model, "costUSD")) {
@@ -46,8 +51,7 @@ void ReadClaudeUsage(const json& result, AgentVerdict* v) {
       }
     }
   }
-  bool usage_empty = v->input_tokens.value_or(0) == 0 && v->output_tokens.value_or(0) == 0;
-  if (usage_empty && (model_in > 0 || model_out > 0)) {
+  if (have_models) {
     v->input_tokens = model_in;
     v->output_tokens = model_out;
   }

@@ -112,6 +112,31 @@ TEST_F(AgentResultTest, ClaudeUsageFromModelUsageWhenUsageReadsZero) {
   EXPECT_EQ(v.output_tokens, 20);
 }
 
+// After a stream cut mid-answer claude re-fetches the turn without streaming; the result's `usage`
+// then holds a part of the figures its cost is priced from, `modelUsage` all of them.
+TEST_F(AgentResultTest, ClaudeTokensFromModelUsageOverUsage) {
+  std::string log = ClaudeResult(
+      R"("is_error":false,"result":"Recovered answer","total_cost_usd":0.02,)"
+      R"("usage":{"input_tokens":300,"output_tokens":12},)"
+      R"("modelUsage":{"claude-opus-4-8[1m]":{"inputTokens":1000,"outputTokens":50,"costUSD":0.019},)"
+      R"("claude-haiku-4-5":{"inputTokens":200,"outputTokens":2,"costUSD":0.001}},)"
+      R"("permission_denials":[])");
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, log);
+  EXPECT_TRUE(v.judged);
+  EXPECT_FALSE(v.failed);
+  EXPECT_EQ(v.input_tokens, 1200);
+  EXPECT_EQ(v.output_tokens, 52);
+  EXPECT_DOUBLE_EQ(v.cost_usd.value_or(-1), 0.02);
+}
+
+TEST_F(AgentResultTest, ClaudeTokensFromUsageWithoutModelUsage) {
+  std::string log = ClaudeResult(
+      R"("is_error":false,"result":"ok","usage":{"input_tokens":300,"output_tokens":12})");
+  AgentVerdict v = Read(FindAgentCli("claude"), 0, log);
+  EXPECT_EQ(v.input_tokens, 300);
+  EXPECT_EQ(v.output_tokens, 12);
+}
+
 TEST_F(AgentResultTest, ClaudeCostFromModelUsageWhenTotalIsMissing) {
   std::string log = ClaudeResult(
       R"("is_error":false,"result":"ok","modelUsage":{"a":{"inputTokens":1,"outputTokens":2,)"

@@ -106,18 +106,25 @@ void CapCodex(std::vector<std::string>* argv, const std::vector<std::string>& en
   // codex refuses to start when a setting names a built-in provider.
   static constexpr std::array<std::string_view, 5> kBuiltIn = {"", "openai", "oss", "ollama",
                                                                "lmstudio"};
-  if (std::find(kBuiltIn.begin(), kBuiltIn.end(), config.provider) != kBuiltIn.end()) return;
   std::vector<std::string> caps;
+  // With nothing to connect to codex otherwise reconnects for ever ("Reconnecting... waiting for
+  // network"); with the feature off it gives up at once, "Connection failed" (docs/agents.md).
+  if (!ArgsSet(*argv, kCodexUnboundedReconnect)) {
+    caps.push_back("-c");
+    caps.push_back(std::string(kCodexUnboundedReconnect) + "false");
+  }
+  bool built_in = std::find(kBuiltIn.begin(), kBuiltIn.end(), config.provider) != kBuiltIn.end();
   for (auto [key, retries] :
        {std::pair<std::string_view, int>{"request_max_retries", kCodexRequestRetries},
         {"stream_max_retries", kCodexStreamRetries}}) {
     std::string setting = fmt::format("model_providers.{}.{}=", config.provider, key);
     bool in_file = std::find(config.provider_keys.begin(), config.provider_keys.end(), key) !=
                    config.provider_keys.end();
-    if (in_file || ArgsSet(*argv, setting)) continue;
+    if (built_in || in_file || ArgsSet(*argv, setting)) continue;
     caps.push_back("-c");
     caps.push_back(setting + std::to_string(retries));
   }
+  if (caps.empty()) return;
   // After `exec`, where codex takes the options of a non-interactive run.
   auto at = std::find(argv->begin(), argv->end(), "exec");
   at = at == argv->end() ? argv->begin() + 1 : at + 1;

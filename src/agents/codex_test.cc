@@ -195,8 +195,9 @@ TEST_F(AgentLaunchTest, CodexCustomProviderGetsBothCapsAfterExec) {
       "model = \"mock-model\"\n"
       "model_provider = \"mock\"  # a comment\n"
       "\n[model_providers.mock]\nname = \"Mock\"\nbase_url = \"http://127.0.0.1:1/v1\"\n");
-  EXPECT_EQ(spec.argv, (Words{"codex", "exec", "-c", "model_providers.mock.request_max_retries=1",
-                              "-c", "model_providers.mock.stream_max_retries=1", "--json", "P"}));
+  EXPECT_EQ(spec.argv, (Words{"codex", "exec", "-c", "features.unbounded_connection_retries=false",
+                              "-c", "model_providers.mock.request_max_retries=1", "-c",
+                              "model_providers.mock.stream_max_retries=1", "--json", "P"}));
 }
 
 TEST_F(AgentLaunchTest, CodexKeepsACapTheConfigSets) {
@@ -204,12 +205,13 @@ TEST_F(AgentLaunchTest, CodexKeepsACapTheConfigSets) {
       "model_provider = 'corp'\n"
       "[model_providers.corp]\nstream_max_retries = 9\n"
       "[model_providers.other]\nrequest_max_retries = 9\n");
-  EXPECT_EQ(spec.argv, (Words{"codex", "exec", "-c", "model_providers.corp.request_max_retries=1",
-                              "--json", "P"}));
+  EXPECT_EQ(spec.argv, (Words{"codex", "exec", "-c", "features.unbounded_connection_retries=false",
+                              "-c", "model_providers.corp.request_max_retries=1", "--json", "P"}));
 }
 
 TEST_F(AgentLaunchTest, CodexKeepsACapTheCommandSets) {
   Words own = {"codex", "exec",
+               "-c",    "features.unbounded_connection_retries=true",
                "-c",    "model_providers.mock.stream_max_retries=4",
                "-c",    "model_providers.mock.request_max_retries=0",
                "P"};
@@ -219,17 +221,32 @@ TEST_F(AgentLaunchTest, CodexKeepsACapTheCommandSets) {
 TEST_F(AgentLaunchTest, CodexProviderChosenOnTheCommandLine) {
   Launch spec =
       Codex("model_provider = \"mock\"\n", {"codex", "exec", "-c", "model_provider=azure", "P"});
-  EXPECT_EQ(spec.argv[2], "-c");
-  EXPECT_EQ(spec.argv[3], "model_providers.azure.request_max_retries=1");
+  EXPECT_EQ(spec.argv[4], "-c");
+  EXPECT_EQ(spec.argv[5], "model_providers.azure.request_max_retries=1");
 }
 
 TEST_F(AgentLaunchTest, CodexBuiltInProvidersCannotBeCapped) {
-  // codex refuses to start when a setting names a built-in provider.
+  // codex refuses to start when a setting names a built-in provider; the reconnecting is bounded
+  // all the same.
   for (const char* config :
        {"", "model = \"gpt-5.5\"\n", "model_provider = \"openai\"\n",
         "model_provider = \"ollama\"\n", "[model_providers.mock]\nmodel_provider = \"mock\"\n"}) {
     Launch spec = Codex(config);
-    EXPECT_EQ(spec.argv, (Words{"codex", "exec", "--json", "P"})) << config;
+    EXPECT_EQ(spec.argv, (Words{"codex", "exec", "-c",
+                                "features.unbounded_connection_retries=false", "--json", "P"}))
+        << config;
+    std::filesystem::remove(home_ + "/config.toml");
+  }
+}
+
+// An ordinary config (the built-in provider) with no server to reach: codex's reconnecting, which
+// would otherwise go on for ever, is turned off.
+TEST_F(AgentLaunchTest, CodexReconnectingIsBoundedForAnyProvider) {
+  for (const char* config : {"", "model_provider = \"mock\"\n"}) {
+    Launch spec = Codex(config);
+    ASSERT_GE(spec.argv.size(), 4U) << config;
+    EXPECT_EQ(spec.argv[2], "-c") << config;
+    EXPECT_EQ(spec.argv[3], "features.unbounded_connection_retries=false") << config;
     std::filesystem::remove(home_ + "/config.toml");
   }
 }
@@ -241,8 +258,9 @@ TEST_F(AgentLaunchTest, CodexConfigFromHomeWithoutCodexHome) {
   spec.argv = {"/opt/bin/codex", "P"};
   spec.env = {"HOME=" + home_};
   agents::CapCodexRetries(&spec.argv, &spec.env);
-  EXPECT_EQ(spec.argv, (Words{"/opt/bin/codex", "-c", "model_providers.mock.request_max_retries=1",
-                              "-c", "model_providers.mock.stream_max_retries=1", "P"}));
+  EXPECT_EQ(spec.argv, (Words{"/opt/bin/codex", "-c", "features.unbounded_connection_retries=false",
+                              "-c", "model_providers.mock.request_max_retries=1", "-c",
+                              "model_providers.mock.stream_max_retries=1", "P"}));
 }
 
 }  // namespace

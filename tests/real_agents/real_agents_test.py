@@ -14,12 +14,14 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import types
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -382,6 +384,27 @@ class Codex(Agents):
         [a] = self.attempts("alpha")
         self.assertLess(a["ended_at"] - a["started_at"], 20)
         self.note("open stdin", exit=0, seconds=f"{a['ended_at'] - a['started_at']:.1f}")
+
+    def test_no_server_listening_ends_by_itself(self):
+        # Without features.unbounded_connection_retries = false in its config codex reconnects
+        # for ever ("Reconnecting... waiting for network"); the preset turns that off.
+        config = hermetic.CODEX_CONFIG
+        hermetic.CODEX_CONFIG = "\n".join(
+            line for line in config.split("\n") if "unbounded_connection_retries" not in line)
+        self.addCleanup(setattr, hermetic, "CODEX_CONFIG", config)
+        with socket.socket() as s:  # a port that nothing listens on
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.server = types.SimpleNamespace(port=port, stop=lambda: None, requests=lambda: [])
+        subprocess.run(["git", "init", "-q", self.ws], check=True)
+        self.one_task(retry="max_attempts: 1")  # its timeout, 90 s, is not what ends it
+        self.assertEqual(self.mex("run", "m.yaml", timeout=180), 1, self.output)
+        [a] = self.attempts("alpha")
+        self.assertEqual(a["class"], "transient", a["reason"])
+        self.assertIn("connection failed", a["reason"])
+        self.assertLess(a["ended_at"] - a["started_at"], 60)
+        self.note("no server", exit=a["exit_code"], cls=a["class"],
+                  attempt_seconds=f"{a['ended_at'] - a['started_at']:.1f}", reason=repr(a["reason"]))
 
 
 class Gemini(Agents):
