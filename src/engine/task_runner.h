@@ -41,6 +41,8 @@ class TaskRunner {
   // Called with what an attempt's agent reported it cost (> 0), as the attempt ends, before its
   // retry is decided: the budget (engine/phase_flow.h) may stop the run there.
   void set_on_cost(std::function<void(double usd)> on_cost) { on_cost_ = std::move(on_cost); }
+  // Tests only: the retry delays' jitter from this seed, so that one seed gives one run.
+  void set_seed(uint64_t seed) { rng_.seed(seed); }
 
   // Opens `tasks` (a phase's): a task waits for its deps among them; its deps outside them are
   // over. Fails at once those whose agent's program is missing; the pending ones with no dep left

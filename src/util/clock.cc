@@ -11,13 +11,20 @@ double ClockSeconds(clockid_t clock) {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+ClockFunction test_wall = nullptr;
+ClockFunction test_monotonic = nullptr;
+
 }  // namespace
 
 double WallClockSeconds() {
-  return ClockSeconds(CLOCK_REALTIME);
+  return test_wall != nullptr ? test_wall() : ClockSeconds(CLOCK_REALTIME);
 }
 double MonotonicSeconds() {
-  return ClockSeconds(CLOCK_MONOTONIC);
+  return test_monotonic != nullptr ? test_monotonic() : ClockSeconds(CLOCK_MONOTONIC);
+}
+void SetClocksForTesting(ClockFunction wall, ClockFunction monotonic) {
+  test_wall = wall;
+  test_monotonic = monotonic;
 }
 
 }  // namespace mex

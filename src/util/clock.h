@@ -9,4 +9,8 @@ double WallClockSeconds();
 // Seconds on CLOCK_MONOTONIC, for deadlines that must not jump with the wall clock.
 double MonotonicSeconds();
 
+// Tests only (the simulation): replaces both clocks with virtual ones; nullptr: the real ones.
+using ClockFunction = double (*)();
+void SetClocksForTesting(ClockFunction wall, ClockFunction monotonic);
+
 }  // namespace mex

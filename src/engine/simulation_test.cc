@@ -1,0 +1,429 @@
+// A seeded simulation of the engine (issue 15), as FoundationDB and TigerBeetle do: the real task
+// runner, phase flow, session and journal over a simulated executor (virtual time, drawn
+// outcomes, interrupts) and a simulated store (transactions, a commit that fails = a crash at a
+// commit boundary), with the engine restarted over the durable state until the run ends. One seed
+// gives one run exactly. MEX_SIM_SEED=N runs seed N only; MEX_SIM_SEEDS=N runs N seeds (from
+// MEX_SIM_SEED, else from 1).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/journal.h"
+#include "engine/phase_flow.h"
+#include "engine/session.h"
+#include "engine/task_runner.h"
+#include "load/loader.h"
+#include "plan/roadmap.h"
+#include "tests/test_util.h"
+#include "util/clock.h"
+
+namespace mex {
+namespace {
+
+// Virtual time: the monotonic clock, and the wall clock a fixed offset after it.
+double g_now = 0;
+double SimMonotonic() {
+  return g_now;
+}
+double SimWall() {
+  return 1.8e9 + g_now;
+}
+
+// What the seeds did, for the summary.
+uint64_t g_sessions = 0, g_disk_full = 0, g_interrupted = 0, g_attempts = 0;
+
+// A broken invariant or a stuck engine: ends the seed's run.
+struct SimFailure {
+  std::string what;
+};
+
+// Store and SessionStore in memory: writes go to the pending state, Commit() makes it durable,
+// and from `fail_at` on (a commit number of this session) every commit fails, as on a full disk.
+class SimStore : public Store, public SessionStore {
+ public:
+  struct State {
+    std::map<std::string, StoredTask> tasks;
+    std::map<std::pair<std::string, int>, AttemptRecord> attempts;
+  };
+
+  // A new engine over what is durable: what was pending is lost.
+  void Restart(int fail_at) {
+    pending_ = durable_;
+    fail_at_ = fail_at;
+    commits_ = 0;
+    failed_ = false;
+  }
+  const State& durable() const { return durable_; }
+  bool failed() const { return failed_; }
+
+  void TaskChanged(const std::string& task, TaskState state, int attempts) override {
+    StoredTask& t = pending_.tasks[task];
+    t.id = task;
+    t.state = state;
+    t.attempts = attempts;
+  }
+  void AttemptChanged(const AttemptRecord& attempt) override {
+    pending_.attempts[{attempt.task, attempt.number}] = attempt;
+  }
+  void GateScored(size_t, const GateRecord&) override {}
+  void Append(const Event&) override {}
+  bool Commit() override {
+    ++commits_;
+    if (failed_ || (fail_at_ > 0 && commits_ >= fail_at_)) {
+      failed_ = true;
+      return false;
+    }
+    durable_ = pending_;
+    return true;
+  }
+  std::string error() const override { return failed_ ? "disk full (simulated)" : ""; }
+
+  std::vector<StoredTask> Tasks(const std::string&) override {
+    std::vector<StoredTask> out;
+    for (const auto& [id, t] : pending_.tasks) out.push_back(t);
+    return out;
+  }
+  std::vector<AttemptRecord> Attempts(const std::string&) override {
+    std::vector<AttemptRecord> out;
+    for (const auto& [key, a] : pending_.attempts) out.push_back(a);
+    return out;
+  }
+  void SetPhases(const std::vector<PhaseRow>&) override {}
+  void PutTask(const StoredTask& task) override { pending_.tasks[task.id] = task; }
+  void ShiftTasks(uint32_t from, uint32_t by) override {
+    for (auto& [id, t] : pending_.tasks) {
+      if (t.seq >= from) t.seq += by;
+    }
+  }
+  void RemoveTask(const std::string& id) override { pending_.tasks.erase(id); }
+  std::vector<AttemptRecord> MarkInterrupted(double now) override {
+    std::vector<AttemptRecord> out;
+    for (auto& [key, a] : pending_.attempts) {
+      if (!a.end.empty()) continue;
+      a.end = "interrupted";
+      a.ended_at = now;
+      out.push_back(a);
+    }
+    for (auto& [id, t] : pending_.tasks) {
+      if (t.state == TaskState::kRunning || t.state == TaskState::kReady ||
+          t.state == TaskState::kRetryWait) {
+        t.state = TaskState::kPending;
+      }
+    }
+    return out;
+  }
+
+ private:
+  State durable_, pending_;
+  int fail_at_ = 0;
+  int commits_ = 0;
+  bool failed_ = false;
+};
+
+// Attempts on virtual time, each with a drawn duration and outcome.
+class SimExecutor : public Executor {
+ public:
+  SimExecutor(std::mt19937_64* rng, const SimStore* store, const Milestone** m)
+      : rng_(*rng), store_(*store), m_(*m) {}
+
+  // A new engine: an interrupt (SIGTERM) at a drawn moment, or none.
+  void Restart(double interrupt_at) {
+    interrupt_at_ = interrupt_at;
+    ++pid_base_;
+  }
+  double Uniform(double a, double b) { return std::uniform_real_distribution<>(a, b)(rng_); }
+
+  ProcessRef Start(const AttemptSpec& spec) override {
+    std::string id(m_->tasks.at(spec.key).id);
+    if (running_.count(spec.key) != 0) {
+      throw SimFailure{"two attempts of task " + id + " run at once"};
+    }
+    if (auto t = store_.durable().tasks.find(id);
+        t != store_.durable().tasks.end() && t->second.state == TaskState::kSucceeded) {
+      throw SimFailure{"task " + id + " starts again though it durably succeeded"};
+    }
+    ++starts_;
+    Attempt a;
+    a.started = g_now;
+    a.end.key = spec.key;
+    a.end.pid = static_cast<pid_t>(1000 + starts_);
+    a.end.started_at = SimWall();
+    double r = Uniform(0, 1);
+    double duration = Uniform(0.01, 40);
+    a.ends_at = g_now + duration;
+    if (r < 0.55) {
+      a.end.exit_code = 0;
+    } else if (r < 0.67) {
+      a.end.exit_code = 1;
+    } else if (r < 0.72) {
+      a.end.exit_code = 137;
+    } else if (r < 0.77) {
+      a.end.signal = SIGKILL;
+    } else if (r < 0.85) {
+      bool resource = r < 0.82;
+      a.end.reason = EndReason::kSpawnFailed;
+      a.end.spawn_errno = resource ? EMFILE : ENOENT;
+      a.end.error = resource ? "too many open files" : "no such file or directory";
+      a.ends_at = g_now;
+    } else {
+      a.never_ends = true;  // until its timeout
+      a.ends_at = spec.timeout_s > 0 ? g_now + spec.timeout_s : 1e300;
+      a.end.reason = EndReason::kTimedOut;
+      a.end.signal = SIGKILL;
+    }
+    bool spawned = a.end.reason != EndReason::kSpawnFailed;
+    running_.emplace(spec.key, a);
+    if (!spawned) return {};
+    ProcessRef ref;
+    ref.pgid = a.end.pid;
+    ref.start_time = starts_;
+    ref.boot_id = "sim";
+    return ref;
+  }
+
+  WaitResult Wait(double timeout_s) override {
+    if (++waits_ > 200000) throw SimFailure{"the engine does not end (200000 waits)"};
+    double next = timeout_s >= 0 ? g_now + timeout_s : 1e300;
+    for (const auto& [key, a] : running_) next = std::min(next, a.ends_at);
+    bool interrupt = interrupt_at_ >= 0 && interrupt_at_ <= next;
+    if (interrupt) next = std::max(g_now, interrupt_at_);
+    if (next >= 1e299) throw SimFailure{"Wait(-1) with nothing that can end: the engine hangs"};
+    g_now = std::max(g_now, next);
+    WaitResult result;
+    std::vector<std::pair<double, uint64_t>> due;
+    for (const auto& [key, a] : running_) {
+      if (a.ends_at <= g_now) due.emplace_back(a.ends_at, key);
+    }
+    std::sort(due.begin(), due.end());
+    for (const auto& [at, key] : due) {
+      Attempt& a = running_.at(key);
+      a.end.ended_at = SimWall();
+      a.end.duration_s = g_now - a.started;
+      if (a.end.reason == EndReason::kExited && a.end.signal != 0) a.end.exit_code = -1;
+      result.ended.push_back(a.end);
+      running_.erase(key);
+      ++ends_;
+    }
+    if (interrupt) {
+      result.interrupt = SIGTERM;
+      interrupt_at_ = -1;
+    }
+    return result;
+  }
+
+  void Cancel(uint64_t key) override {
+    auto a = running_.find(key);
+    if (a == running_.end() || a->second.cancelled) return;
+    a->second.cancelled = true;
+    if (a->second.end.reason == EndReason::kSpawnFailed) return;
+    a->second.end.reason = EndReason::kCancelled;
+    a->second.end.exit_code = -1;
+    a->second.end.signal = SIGTERM;
+    a->second.ends_at = std::min(a->second.ends_at, g_now + Uniform(0, 5));
+  }
+  void CancelAll() override {
+    std::vector<uint64_t> keys;
+    for (const auto& [key, a] : running_) keys.push_back(key);
+    for (uint64_t key : keys) Cancel(key);
+  }
+  void KillAll() override {
+    for (auto& [key, a] : running_) {
+      if (a.end.reason != EndReason::kSpawnFailed) a.end.reason = EndReason::kCancelled;
+      a.ends_at = g_now;
+    }
+  }
+  size_t running() const override { return running_.size(); }
+  int EndLeftovers(const std::vector<ProcessRef>& leftovers, double) override {
+    return static_cast<int>(leftovers.size());
+  }
+
+  uint64_t starts() const { return starts_; }
+  uint64_t ends() const { return ends_; }
+
+ private:
+  struct Attempt {
+    AttemptEnd end;
+    double started = 0;
+    double ends_at = 0;
+    bool never_ends = false;
+    bool cancelled = false;
+  };
+  std::mt19937_64& rng_;
+  const SimStore& store_;
+  const Milestone*& m_;
+  std::map<uint64_t, Attempt> running_;
+  double interrupt_at_ = -1;
+  uint64_t starts_ = 0, ends_ = 0, waits_ = 0;
+  int pid_base_ = 0;
+};
+
+// What the terminal would show: every task_succeeded it sees is durable, and the tasks it saw
+// succeed only grow within a session.
+class CheckingSink : public EventSink {
+ public:
+  explicit CheckingSink(const SimStore* store) : store_(*store) {}
+  void OnEvent(const Event& event) override {
+    if (event.kind != EventKind::kTaskSucceeded) return;
+    auto t = store_.durable().tasks.find(event.task);
+    if ((t == store_.durable().tasks.end() || t->second.state != TaskState::kSucceeded)) {
+      throw SimFailure{"the sink saw " + event.task + " succeed before it was durable"};
+    }
+    if (!succeeded_.insert(event.task).second) {
+      throw SimFailure{"the sink saw " + event.task + " succeed twice in one session"};
+    }
+  }
+  void Restart() { succeeded_.clear(); }
+
+ private:
+  const SimStore& store_;
+  std::set<std::string> succeeded_;
+};
+
+// A random DAG: 5-40 tasks, each depending on a few earlier ones, some with retries.
+std::string RandomMilestone(std::mt19937_64& rng, int* jobs) {
+  auto pick = [&](int a, int b) { return std::uniform_int_distribution<>(a, b)(rng); };
+  int n = pick(5, 40);
+  *jobs = pick(1, 8);
+  std::string yaml =
+      "defaults: {timeout: 60s, retry: {max_attempts: " + std::to_string(pick(1, 3)) +
+      ", backoff: {initial: 1s, factor: 2, max: 30s, jitter: 0.5}}}\ntasks:\n";
+  for (int t = 0; t < n; ++t) {
+    yaml += "  - {id: t" + std::to_string(t) + ", run: 'true'";
+    std::set<int> deps;
+    for (int d = pick(0, std::min(t, 3)); d > 0; --d) deps.insert(pick(0, t - 1));
+    if (!deps.empty()) {
+      yaml += ", deps: [";
+      bool first = true;
+      for (int d : deps) yaml += (first ? "t" : ", t") + std::to_string(d), first = false;
+      yaml += "]";
+    }
+    if (pick(0, 3) == 0) yaml += ", retry: {max_attempts: " + std::to_string(pick(2, 5)) + "}";
+    yaml += "}\n";
+  }
+  return yaml;
+}
+
+constexpr int kMaxSessions = 12;
+constexpr int kFaultySessions = 6;  // later sessions have no injected faults: the run can end
+
+// Runs one seed: sessions until the run ends; returns "" or what went wrong.
+std::string RunSeed(uint64_t seed) {
+  testing_util::TempDir dir;  // the run folder: logs, failure reports
+  std::mt19937_64 rng(seed);
+  g_now = 0;
+  int jobs = 1;
+  std::string yaml = RandomMilestone(rng, &jobs);
+  SimStore store;
+  const Milestone* current = nullptr;
+  SimExecutor executor(&rng, &store, &current);
+  CheckingSink sink(&store);
+  std::shared_ptr<Folder> state = std::make_shared<Folder>();
+  std::string err;
+  if (!Folder::Open(dir.path().string(), false, state.get(), &err)) return err;
+  RunPaths paths;
+  if (!CreateRunFolder(state, "r" + std::to_string(seed), &paths, &err)) return err;
+  try {
+    int session_no = 0;
+    for (;; ++session_no) {
+      if (session_no == kMaxSessions)
+        return "the run did not end in " + std::to_string(session_no) + " sessions";
+      bool faults = session_no < kFaultySessions;
+      int fail_at =
+          faults && executor.Uniform(0, 1) < 0.4 ? std::uniform_int_distribution<>(1, 80)(rng) : 0;
+      double interrupt_at =
+          faults && executor.Uniform(0, 1) < 0.3 ? g_now + executor.Uniform(0, 200) : -1;
+      store.Restart(fail_at);
+      executor.Restart(interrupt_at);
+      sink.Restart();
+      g_now += 1;  // the restart takes a moment
+
+      Milestone m;
+      Diagnostics diags("sim.yaml");
+      if (!LoadMilestoneFromString("sim.yaml", yaml, &m, &diags)) return diags.Format();
+      current = &m;
+      RunInfo run;
+      run.milestone = &m;
+      run.paths = paths;
+      Graph graph(m);
+      Roadmap roadmap = ComputeRoadmap(m, graph, jobs);
+      Journal journal(paths.run_id, &store, &sink);
+      TaskRunner runner(run, graph, roadmap.priority, jobs, &executor, &journal);
+      runner.set_seed(seed * 1000 + static_cast<uint64_t>(session_no));
+      PhaseFlow flow(run, &runner, &journal);
+      Session session(&run, &m, &graph, &roadmap, jobs, &store, &runner,
+                      [](const Roadmap&, std::string*) { return true; });
+      flow.set_hooks(&session);
+      session.Prepare();
+      flow.set_resumed(session_no > 0);
+      flow.Run();
+      current = nullptr;
+      if (executor.running() != 0) return "the engine stopped with attempts still running";
+      if (executor.starts() != executor.ends()) {
+        return "attempts started " + std::to_string(executor.starts()) + ", ended " +
+               std::to_string(executor.ends());
+      }
+      ++g_sessions;
+      g_disk_full += store.failed() ? 1 : 0;
+      g_interrupted += runner.interrupt() != 0 ? 1 : 0;
+      if (!store.failed() && runner.interrupt() == 0) break;  // the run ended
+    }
+    // It ended: every task is durably final.
+    if (store.durable().tasks.size() < 5) return "durable tasks missing";
+    for (const auto& [id, t] : store.durable().tasks) {
+      if (!IsFinal(t.state)) {
+        return "the run ended with task " + id + " " + std::string(TaskStateName(t.state));
+      }
+    }
+    g_attempts += executor.starts();
+  } catch (const SimFailure& f) {
+    return f.what;
+  }
+  return "";
+}
+
+uint64_t EnvNumber(const char* name, uint64_t otherwise) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : otherwise;
+}
+
+TEST(SimulationTest, SeedsKeepTheInvariants) {
+  SetClocksForTesting(SimWall, SimMonotonic);
+  uint64_t first = EnvNumber("MEX_SIM_SEED", 1);
+  uint64_t count = EnvNumber("MEX_SIM_SEEDS", std::getenv("MEX_SIM_SEED") != nullptr ? 1 : 150);
+  int failures = 0;
+  auto began = std::chrono::steady_clock::now();
+  uint64_t ran = 0;
+  for (uint64_t seed = first; seed < first + count && failures < 5; ++seed) {
+    ++ran;
+    std::string problem = RunSeed(seed);
+    if (!problem.empty()) {
+      ++failures;
+      ADD_FAILURE() << "seed " << seed << ": " << problem << "\n  reproduce: MEX_SIM_SEED=" << seed
+                    << " build/mex_tests --gtest_filter='Simulation*'";
+    }
+  }
+  SetClocksForTesting(nullptr, nullptr);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  std::printf("simulation: %llu seeds from %llu in %.1f s (%.0f seeds/s)\n",
+              static_cast<unsigned long long>(ran), static_cast<unsigned long long>(first), s,
+              static_cast<double>(ran) / s);
+  std::printf(
+      "simulation: %llu sessions, %llu ended by a failed commit, %llu interrupted, %llu "
+      "attempts\n",
+      static_cast<unsigned long long>(g_sessions), static_cast<unsigned long long>(g_disk_full),
+      static_cast<unsigned long long>(g_interrupted), static_cast<unsigned long long>(g_attempts));
+}
+
+}  // namespace
+}  // namespace mex
