@@ -326,6 +326,37 @@ TEST(ResumeTest, TasksOfAKilledEngineAreEndedBeforeTheyRunAgain) {
   EXPECT_EQ(attempts[0].process.pgid, first);  // recorded right after its spawn
 }
 
+// What a task started outside its group (setsid) lives on after kill -9 of mex, and so would a
+// task whose group the killed engine had not yet recorded: the next session of the run finds
+// both by the run's MEX_ATTEMPT_TAG and ends them before it runs the task again.
+TEST(ResumeTest, WhatEscapedTheGroupsOfAKilledEngineIsEndedOnResume) {
+  Workspace ws;
+  ws.Write(
+      "tasks:\n"
+      "  - id: long\n"
+      "    run: |\n"
+      "      test -f go && exit 0\n"
+      "      setsid sh -c 'echo $$ > escaped; exec sleep 300' < /dev/null > /dev/null 2>&1 &\n"
+      "      sleep 300\n");
+  const fs::path escaped = ws.dir.path() / "escaped";
+  std::string out = (ws.dir.path() / "first.out").string();
+  pid_t engine = StartMex({"run", "m.yaml"}, ws.dir.path().string(), out);
+  for (int i = 0; i < 2400 && ReadFile(escaped).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  const auto stray = static_cast<pid_t>(std::atol(ReadFile(escaped).c_str()));
+  ASSERT_GT(stray, 0) << ReadFile(out);
+  kill(engine, SIGKILL);
+  WaitMex(engine);
+  ASSERT_FALSE(ProcessGone(stray));  // in a session of its own: the group's end misses it
+
+  WriteFile(ws.dir.path() / "go", "");
+  Result again = ws.Run();
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_TRUE(ProcessGone(stray));
+  if (!ProcessGone(stray)) kill(stray, SIGKILL);  // the test failed: no stray outlives it
+}
+
 // Closing the terminal (SIGHUP) is an interrupt like Ctrl-C: the tasks are ended, the attempt
 // is recorded, the run is resumable.
 TEST(ResumeTest, SighupEndsTheTasksAndLeavesTheRunResumable) {

@@ -99,6 +99,7 @@ int RunCommand(const RunOptions& options) {
     return kExitUsage;
   }
   LocalExecutor executor(state.get(), &workspace);
+  executor.set_run(run.paths.run_id);
   if (!executor.init_error().empty()) {
     fmt::print(stderr, "mex: {}\n", TerminalSafeLine(executor.init_error()));
     return kExitFailed;

@@ -91,7 +91,9 @@ class Executor {
   // Ends what attempts of an earlier, killed engine may have left running, each only if it is
   // still the same process group (its leader's start time and boot match, or the leader is
   // gone and the group lives on, whose id then cannot have been reused). Waits until they are
-  // gone (SIGTERM, SIGKILL after `grace_s`). Returns how many groups it ended.
+  // gone (SIGTERM, SIGKILL after `grace_s`). And what else the run's earlier sessions left
+  // running where it can tell (LocalExecutor: the run's tag in their environment), even with
+  // no group recorded. Called as each session starts. Returns how many it ended.
   virtual int EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) = 0;
 };
 

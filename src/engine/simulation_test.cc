@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
@@ -41,15 +42,19 @@ double SimWall() {
 }
 
 // What the seeds did, for the summary.
-uint64_t g_sessions = 0, g_disk_full = 0, g_interrupted = 0, g_attempts = 0;
+uint64_t g_sessions = 0, g_killed = 0, g_disk_full = 0, g_interrupted = 0, g_attempts = 0,
+         g_budgets = 0, g_budget_spent = 0;
 
 // A broken invariant or a stuck engine: ends the seed's run.
 struct SimFailure {
   std::string what;
 };
+// kill -9 of the engine at a commit: the session's objects are dropped, its processes live on.
+struct SimKill {};
 
 // Store and SessionStore in memory: writes go to the pending state, Commit() makes it durable,
-// and from `fail_at` on (a commit number of this session) every commit fails, as on a full disk.
+// and from `fail_at` on (a commit number of this session) every commit fails, as on a full disk;
+// at `kill_at` the engine is killed instead of that commit.
 class SimStore : public Store, public SessionStore {
  public:
   struct State {
@@ -58,14 +63,21 @@ class SimStore : public Store, public SessionStore {
   };
 
   // A new engine over what is durable: what was pending is lost.
-  void Restart(int fail_at) {
+  void Restart(int fail_at, int kill_at) {
     pending_ = durable_;
     fail_at_ = fail_at;
+    kill_at_ = kill_at;
     commits_ = 0;
     failed_ = false;
   }
   const State& durable() const { return durable_; }
   bool failed() const { return failed_; }
+  // What the durable attempts' agents reported they cost (what `mex run` passes to PhaseFlow).
+  double SpentUsd() const {
+    double spent = 0;
+    for (const auto& [key, a] : durable_.attempts) spent += std::max(a.cost_usd, 0.0);
+    return spent;
+  }
 
   void TaskChanged(const std::string& task, TaskState state, int attempts) override {
     StoredTask& t = pending_.tasks[task];
@@ -74,17 +86,31 @@ class SimStore : public Store, public SessionStore {
     t.attempts = attempts;
   }
   void AttemptChanged(const AttemptRecord& attempt) override {
-    pending_.attempts[{attempt.task, attempt.number}] = attempt;
+    AttemptRecord& a = pending_.attempts[{attempt.task, attempt.number}];
+    if (!a.end.empty() && a.end != attempt.end) {
+      throw SimFailure{"attempt " + std::to_string(attempt.number) + " of " + attempt.task +
+                       " ended twice: " + a.end + ", then " + attempt.end};
+    }
+    a = attempt;
   }
   void GateScored(size_t, const GateRecord&) override {}
   void Append(const Event&) override {}
   bool Commit() override {
     ++commits_;
+    if (kill_at_ > 0 && commits_ == kill_at_) throw SimKill{};
     if (failed_ || (fail_at_ > 0 && commits_ >= fail_at_)) {
       failed_ = true;
       return false;
     }
     durable_ = pending_;
+    for (const auto& [id, t] : durable_.tasks) {
+      if (t.state == TaskState::kSucceeded) {
+        succeeded_.insert(id);
+      } else if (succeeded_.count(id) != 0) {
+        throw SimFailure{"task " + id + " durably succeeded, then became " +
+                         std::string(TaskStateName(t.state))};
+      }
+    }
     return true;
   }
   std::string error() const override { return failed_ ? "disk full (simulated)" : ""; }
@@ -126,7 +152,8 @@ class SimStore : public Store, public SessionStore {
 
  private:
   State durable_, pending_;
-  int fail_at_ = 0;
+  std::set<std::string> succeeded_;  // every task that was ever durably succeeded
+  int fail_at_ = 0, kill_at_ = 0;
   int commits_ = 0;
   bool failed_ = false;
 };
@@ -137,11 +164,24 @@ class SimExecutor : public Executor {
   SimExecutor(std::mt19937_64* rng, const SimStore* store, const Milestone** m)
       : rng_(*rng), store_(*store), m_(*m) {}
 
-  // A new engine: an interrupt (SIGTERM) at a drawn moment, or none.
-  void Restart(double interrupt_at) {
+  // A new engine: an interrupt (SIGTERM) at a drawn moment, or none; `spent_usd`, what the
+  // durable attempts' agents reported they cost.
+  void Restart(double interrupt_at, double spent_usd) {
     interrupt_at_ = interrupt_at;
+    spent_usd_ = spent_usd;
     ++pid_base_;
   }
+  // The engine was killed: what ran goes on running, unknown to the next engine but for what
+  // the store recorded and the tags in the processes' environments (EndLeftovers).
+  void Killed() {
+    for (auto& [key, a] : running_) {
+      if (a.end.reason != EndReason::kSpawnFailed) orphans_.emplace(key, a);
+    }
+    ends_ += running_.size();  // as far as the counts go: no engine will see them end
+    running_.clear();
+  }
+  // Tasks are claude prompts whose results report a cost, under budget_usd `budget`.
+  void set_budget(double budget) { budget_ = budget; }
   double Uniform(double a, double b) { return std::uniform_real_distribution<>(a, b)(rng_); }
 
   ProcessRef Start(const AttemptSpec& spec) override {
@@ -149,12 +189,28 @@ class SimExecutor : public Executor {
     if (running_.count(spec.key) != 0) {
       throw SimFailure{"two attempts of task " + id + " run at once"};
     }
+    if (auto o = orphans_.find(spec.key); o != orphans_.end() && o->second.ends_at > g_now) {
+      throw SimFailure{"task " + id + " starts while the attempt a killed engine left runs"};
+    }
     if (auto t = store_.durable().tasks.find(id);
         t != store_.durable().tasks.end() && t->second.state == TaskState::kSucceeded) {
       throw SimFailure{"task " + id + " starts again though it durably succeeded"};
     }
+    for (const DepRef& ref : m_->tasks.at(spec.key).deps) {
+      std::string dep(m_->symbols.Name(ref.symbol));
+      auto d = store_.durable().tasks.find(dep);
+      if (d == store_.durable().tasks.end() || d->second.state != TaskState::kSucceeded) {
+        throw SimFailure{"task " + id + " starts before its dep " + dep + " durably succeeded"};
+      }
+    }
+    if (budget_ > 0 && spent_usd_ >= budget_) {
+      throw SimFailure{"task " + id + " starts though the agents reported $" +
+                       std::to_string(spent_usd_) + " of the $" + std::to_string(budget_) +
+                       " budget"};
+    }
     ++starts_;
     Attempt a;
+    a.log_path = spec.log_path;
     a.started = g_now;
     a.end.key = spec.key;
     a.end.pid = static_cast<pid_t>(1000 + starts_);
@@ -200,6 +256,7 @@ class SimExecutor : public Executor {
     if (interrupt) next = std::max(g_now, interrupt_at_);
     if (next >= 1e299) throw SimFailure{"Wait(-1) with nothing that can end: the engine hangs"};
     g_now = std::max(g_now, next);
+    std::erase_if(orphans_, [](const auto& o) { return o.second.ends_at <= g_now; });
     WaitResult result;
     std::vector<std::pair<double, uint64_t>> due;
     for (const auto& [key, a] : running_) {
@@ -208,6 +265,7 @@ class SimExecutor : public Executor {
     std::sort(due.begin(), due.end());
     for (const auto& [at, key] : due) {
       Attempt& a = running_.at(key);
+      if (budget_ > 0 && a.end.reason == EndReason::kExited) WriteAgentResult(a);
       a.end.ended_at = SimWall();
       a.end.duration_s = g_now - a.started;
       if (a.end.reason == EndReason::kExited && a.end.signal != 0) a.end.exit_code = -1;
@@ -244,8 +302,12 @@ class SimExecutor : public Executor {
     }
   }
   size_t running() const override { return running_.size(); }
-  int EndLeftovers(const std::vector<ProcessRef>& leftovers, double) override {
-    return static_cast<int>(leftovers.size());
+  // As LocalExecutor: the recorded groups, and by the run's tag what escaped them or was never
+  // recorded (killed between the spawn and that commit): every orphan.
+  int EndLeftovers(const std::vector<ProcessRef>&, double) override {
+    const auto ended = static_cast<int>(orphans_.size());
+    orphans_.clear();
+    return ended;
   }
 
   uint64_t starts() const { return starts_; }
@@ -254,16 +316,37 @@ class SimExecutor : public Executor {
  private:
   struct Attempt {
     AttemptEnd end;
+    std::string log_path;
     double started = 0;
     double ends_at = 0;
     bool never_ends = false;
     bool cancelled = false;
   };
+  // What claude prints as it ends, with a drawn cost, sometimes at odds with its exit code (an
+  // agent that lies: is_error on exit 0, a success on exit 1).
+  void WriteAgentResult(const Attempt& a) {
+    double cost = Uniform(0.001, 0.2);
+    bool error = a.end.exit_code != 0 ? Uniform(0, 1) < 0.5 : Uniform(0, 1) < 0.1;
+    std::filesystem::create_directories(std::filesystem::path(a.log_path).parent_path());
+    std::FILE* f = std::fopen(a.log_path.c_str(), "a");
+    if (f == nullptr) throw SimFailure{"cannot write " + a.log_path};
+    std::fprintf(f,
+                 "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":%s,"
+                 "\"api_error_status\":%s,\"result\":\"%s\",\"total_cost_usd\":%.6f,"
+                 "\"usage\":{\"input_tokens\":100,\"output_tokens\":10}}\n",
+                 error ? "true" : "false", error ? "500" : "null",
+                 error ? "API Error: 500" : "done", cost);
+    std::fclose(f);
+    spent_usd_ += cost;
+  }
+
   std::mt19937_64& rng_;
   const SimStore& store_;
   const Milestone*& m_;
   std::map<uint64_t, Attempt> running_;
+  std::map<uint64_t, Attempt> orphans_;  // left running by a killed engine
   double interrupt_at_ = -1;
+  double budget_ = 0, spent_usd_ = 0;
   uint64_t starts_ = 0, ends_ = 0, waits_ = 0;
   int pid_base_ = 0;
 };
@@ -274,6 +357,13 @@ class CheckingSink : public EventSink {
  public:
   explicit CheckingSink(const SimStore* store) : store_(*store) {}
   void OnEvent(const Event& event) override {
+    if (event.kind == EventKind::kPhaseStarted || event.kind == EventKind::kPhaseFinished) {
+      if (event.progress < progress_) {
+        throw SimFailure{"progress went back from " + std::to_string(progress_) + " to " +
+                         std::to_string(event.progress)};
+      }
+      progress_ = event.progress;
+    }
     if (event.kind != EventKind::kTaskSucceeded) return;
     auto t = store_.durable().tasks.find(event.task);
     if ((t == store_.durable().tasks.end() || t->second.state != TaskState::kSucceeded)) {
@@ -283,23 +373,38 @@ class CheckingSink : public EventSink {
       throw SimFailure{"the sink saw " + event.task + " succeed twice in one session"};
     }
   }
-  void Restart() { succeeded_.clear(); }
+  void Restart() {
+    succeeded_.clear();
+    progress_ = 0;
+  }
 
  private:
   const SimStore& store_;
+  double progress_ = 0;
   std::set<std::string> succeeded_;
 };
 
-// A random DAG: 5-40 tasks, each depending on a few earlier ones, some with retries.
-std::string RandomMilestone(std::mt19937_64& rng, int* jobs) {
+// A random DAG: 5-40 tasks, each depending on a few earlier ones, some with retries; in half the
+// seeds the tasks are prompts to `claude` (the executable at `claude`) under a budget, set in
+// `budget` (else 0).
+std::string RandomMilestone(std::mt19937_64& rng, const std::string& claude, int* jobs,
+                            double* budget) {
   auto pick = [&](int a, int b) { return std::uniform_int_distribution<>(a, b)(rng); };
   int n = pick(5, 40);
   *jobs = pick(1, 8);
+  *budget = pick(0, 1) == 0 ? 0 : pick(1, 300) / 100.0;
   std::string yaml =
       "defaults: {timeout: 60s, retry: {max_attempts: " + std::to_string(pick(1, 3)) +
-      ", backoff: {initial: 1s, factor: 2, max: 30s, jitter: 0.5}}}\ntasks:\n";
+      ", backoff: {initial: 1s, factor: 2, max: 30s, jitter: 0.5}}";
+  if (*budget > 0) {
+    yaml += ", agent: claude, budget_usd: " + std::to_string(*budget) + "}\nagents:\n" +
+            "  claude: {command: ['" + claude + "', -p, --output-format, json], prompt_via: stdin}";
+  } else {
+    yaml += "}";
+  }
+  yaml += "\ntasks:\n";
   for (int t = 0; t < n; ++t) {
-    yaml += "  - {id: t" + std::to_string(t) + ", run: 'true'";
+    yaml += "  - {id: t" + std::to_string(t) + (*budget > 0 ? ", prompt: 'p'" : ", run: 'true'");
     std::set<int> deps;
     for (int d = pick(0, std::min(t, 3)); d > 0; --d) deps.insert(pick(0, t - 1));
     if (!deps.empty()) {
@@ -323,10 +428,15 @@ std::string RunSeed(uint64_t seed) {
   std::mt19937_64 rng(seed);
   g_now = 0;
   int jobs = 1;
-  std::string yaml = RandomMilestone(rng, &jobs);
+  double budget = 0;
+  std::string claude = (dir.path() / "claude").string();  // never run: the executor simulates it
+  testing_util::WriteFile(claude, "#!/bin/sh\n");
+  std::filesystem::permissions(claude, std::filesystem::perms::owner_all);
+  std::string yaml = RandomMilestone(rng, claude, &jobs, &budget);
   SimStore store;
   const Milestone* current = nullptr;
   SimExecutor executor(&rng, &store, &current);
+  executor.set_budget(budget);
   CheckingSink sink(&store);
   std::shared_ptr<Folder> state = std::make_shared<Folder>();
   std::string err;
@@ -341,10 +451,13 @@ std::string RunSeed(uint64_t seed) {
       bool faults = session_no < kFaultySessions;
       int fail_at =
           faults && executor.Uniform(0, 1) < 0.4 ? std::uniform_int_distribution<>(1, 80)(rng) : 0;
+      int kill_at = faults && fail_at == 0 && executor.Uniform(0, 1) < 0.3
+                        ? std::uniform_int_distribution<>(1, 80)(rng)
+                        : 0;
       double interrupt_at =
           faults && executor.Uniform(0, 1) < 0.3 ? g_now + executor.Uniform(0, 200) : -1;
-      store.Restart(fail_at);
-      executor.Restart(interrupt_at);
+      store.Restart(fail_at, kill_at);
+      executor.Restart(interrupt_at, store.SpentUsd());
       sink.Restart();
       g_now += 1;  // the restart takes a moment
 
@@ -364,9 +477,18 @@ std::string RunSeed(uint64_t seed) {
       Session session(&run, &m, &graph, &roadmap, jobs, &store, &runner,
                       [](const Roadmap&, std::string*) { return true; });
       flow.set_hooks(&session);
-      session.Prepare();
-      flow.set_resumed(session_no > 0);
-      flow.Run();
+      try {
+        session.Prepare();
+        flow.set_resumed(session_no > 0);
+        flow.set_spent_usd(store.SpentUsd());
+        flow.Run();
+      } catch (const SimKill&) {
+        executor.Killed();
+        current = nullptr;
+        ++g_sessions;
+        ++g_killed;
+        continue;
+      }
       current = nullptr;
       if (executor.running() != 0) return "the engine stopped with attempts still running";
       if (executor.starts() != executor.ends()) {
@@ -386,6 +508,8 @@ std::string RunSeed(uint64_t seed) {
       }
     }
     g_attempts += executor.starts();
+    g_budgets += budget > 0 ? 1 : 0;
+    g_budget_spent += budget > 0 && store.SpentUsd() >= budget ? 1 : 0;
   } catch (const SimFailure& f) {
     return f.what;
   }
@@ -419,10 +543,13 @@ TEST(SimulationTest, SeedsKeepTheInvariants) {
               static_cast<unsigned long long>(ran), static_cast<unsigned long long>(first), s,
               static_cast<double>(ran) / s);
   std::printf(
-      "simulation: %llu sessions, %llu ended by a failed commit, %llu interrupted, %llu "
-      "attempts\n",
-      static_cast<unsigned long long>(g_sessions), static_cast<unsigned long long>(g_disk_full),
-      static_cast<unsigned long long>(g_interrupted), static_cast<unsigned long long>(g_attempts));
+      "simulation: %llu sessions, %llu killed, %llu ended by a failed commit, %llu interrupted, "
+      "%llu "
+      "attempts; %llu runs under a budget, %llu of them spent it\n",
+      static_cast<unsigned long long>(g_sessions), static_cast<unsigned long long>(g_killed),
+      static_cast<unsigned long long>(g_disk_full), static_cast<unsigned long long>(g_interrupted),
+      static_cast<unsigned long long>(g_attempts), static_cast<unsigned long long>(g_budgets),
+      static_cast<unsigned long long>(g_budget_spent));
 }
 
 }  // namespace

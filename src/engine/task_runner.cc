@@ -99,7 +99,7 @@ void TaskRunner::EndLeftovers(const std::vector<AttemptRecord>& interrupted) {
   for (const AttemptRecord& a : interrupted) {
     if (!a.process.empty()) leftovers.push_back(a.process);
   }
-  if (!leftovers.empty()) executor_->EndLeftovers(leftovers, run_.kill_grace_s);
+  executor_->EndLeftovers(leftovers, run_.kill_grace_s);
 }
 
 void TaskRunner::Open(const std::vector<uint32_t>& tasks, std::string gate_missing) {

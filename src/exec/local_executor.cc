@@ -25,6 +25,8 @@ namespace {
 constexpr double kFirstLogCheck = 0.01;
 constexpr double kMinLogCheck = 0.002;
 constexpr double kMaxLogCheck = 1.0;
+// Ends the MEX_ATTEMPT_TAG of an attempt that leaves its processes running (leave_processes).
+constexpr std::string_view kLeaveMark = "+left";
 
 // Often enough to see a stall soon after stall_after_s, rarely enough to cost nothing.
 double StallCheckInterval(double stall_after_s) {
@@ -126,7 +128,9 @@ ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
   UniqueFd cwd = OpenCwd(spec.cwd, &err_no, &error);
   if (!cwd.valid() && !error.empty()) return FailSpawn(spec, err_no, error);
 
+  // What it leaves running is left alone, in this session and later ones, by this mark.
   std::string tag = tag_prefix_ + std::to_string(++started_);
+  if (spec.leave_processes) tag += kLeaveMark;
   SpawnRequest request{spec.argv, spec.cwd, cwd.get(), spec.env, input.get(), log.get()};
   // Its own tag, not one inherited from a mex that runs this one.
   std::erase_if(request.env,
@@ -151,7 +155,6 @@ ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
   attempt.checked_at = now;
   attempt.log_limit = static_cast<off_t>(spec.log_limit_bytes);
   attempt.leave_processes = spec.leave_processes;
-  if (spec.leave_processes) left_tags_.push_back(tag);
   attempt.tag = std::move(tag);
   if (spec.stall_after_s > 0) {
     attempt.next_stall_check = now + StallCheckInterval(spec.stall_after_s);
@@ -163,8 +166,23 @@ ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
   return ProcessRef{pid, ProcessStartTime(pid), BootId()};
 }
 
+void LocalExecutor::set_run(std::string_view run_id) {
+  run_tag_ = "mex:" + std::string(run_id) + ":";
+  tag_prefix_ = run_tag_ + std::to_string(getpid()) + ".";
+}
+
 int LocalExecutor::EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) {
-  return EndProcessGroups(leftovers, grace_s);
+  const int groups = EndProcessGroups(leftovers, grace_s);
+  if (run_tag_.empty()) return groups;
+  // What EndProcessGroups cannot reach: what escaped the groups (setsid, a double fork), and an
+  // attempt whose group was never recorded (the engine was killed between its spawn and that
+  // commit). All carry the run's tag; those of this session and those left on purpose are kept.
+  return groups + KillTaggedProcesses(
+                      [&](std::string_view tag) {
+                        return tag.starts_with(run_tag_) && !tag.starts_with(tag_prefix_) &&
+                               !tag.ends_with(kLeaveMark);
+                      },
+                      std::max(grace_s, 1.0));
 }
 
 WaitResult LocalExecutor::Wait(double timeout_s) {
@@ -358,7 +376,7 @@ std::vector<pid_t> LocalExecutor::EndStrays() {
     bool running = false;
     for (const Attempt& attempt : live_) running = running || attempt.tag == tag;
     if (running) continue;
-    if (std::find(left_tags_.begin(), left_tags_.end(), tag) != left_tags_.end()) continue;
+    if (tag.ends_with(kLeaveMark)) continue;
     if (getpgid(pid) == pid) killpg(pid, SIGKILL);  // its own group (setsid): all of it
     kill(pid, SIGKILL);
     signalled.push_back(pid);

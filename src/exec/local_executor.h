@@ -30,6 +30,10 @@ class LocalExecutor : public Executor {
   // Empty when the executor works; else why it cannot (every Start then fails to spawn).
   const std::string& init_error() const { return init_error_; }
 
+  // The run the attempts belong to: their MEX_ATTEMPT_TAG names it, so that a later session of
+  // the run finds what they leave behind if this engine is killed (EndLeftovers). Before Start.
+  void set_run(std::string_view run_id);
+
   // REQUIRES: spec.key is not the key of an attempt still running.
   ProcessRef Start(const AttemptSpec& spec) override;
   // With nothing running and no limit (timeout_s < 0), returns at once instead of hanging.
@@ -98,9 +102,9 @@ class LocalExecutor : public Executor {
   SignalChannel signals_;
   std::vector<Attempt> live_;               // spawned and not yet reported as ended
   std::vector<AttemptEnd> spawn_failures_;  // reported by the next Wait
-  std::string tag_prefix_;                  // "PID." of mex: the tags of its attempts
-  uint64_t started_ = 0;                    // attempts started, for their tags
-  std::vector<std::string> left_tags_;      // tags of attempts that leave their processes
+  std::string run_tag_;     // "mex:RUN_ID:": the tags of every session's attempts of the run
+  std::string tag_prefix_;  // run_tag_ and "PID.": the tags of this executor's attempts
+  uint64_t started_ = 0;    // attempts started, for their tags
 };
 
 }  // namespace mex

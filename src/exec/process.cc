@@ -313,6 +313,34 @@ std::string EnvironmentValue(pid_t pid, std::string_view name) {
   return "";
 }
 
+int KillTaggedProcesses(const std::function<bool(std::string_view tag)>& match, double wait_s) {
+  std::vector<pid_t> killed;
+  if (DIR* proc = opendir("/proc")) {
+    const pid_t self = getpid();
+    while (const dirent* entry = readdir(proc)) {
+      char* end = nullptr;
+      const long pid = std::strtol(entry->d_name, &end, 10);
+      if (pid <= 0 || *end != '\0' || pid == self) continue;
+      const auto p = static_cast<pid_t>(pid);
+      if (!match(EnvironmentValue(p, "MEX_ATTEMPT_TAG"))) continue;
+      if (getpgid(p) == p) killpg(p, SIGKILL);
+      if (kill(p, SIGKILL) == 0) killed.push_back(p);
+    }
+    closedir(proc);
+  }
+  constexpr double kPoll = 0.005;
+  for (double waited = 0; waited < wait_s; waited += kPoll) {
+    bool any = false;
+    for (pid_t pid : killed) {
+      ProcStat stat;
+      any = any || (ReadProcStat(StatPath(pid).c_str(), &stat) && stat.state != 'Z');
+    }
+    if (!any) break;
+    SleepSeconds(kPoll);
+  }
+  return static_cast<int>(killed.size());
+}
+
 bool SignalGroup(pid_t pgid, int sig) {
   return pgid > 0 && killpg(pgid, sig) == 0;
 }

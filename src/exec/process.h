@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,11 @@ const std::string& BootId();
 // then SIGKILL to those left after `grace_s`, and waits until they are gone (they are not
 // children of this process: they cannot be reaped, only watched). Returns how many it ended.
 int EndProcessGroups(const std::vector<ProcessRef>& groups, double grace_s);
+
+// SIGKILL to every process of this user whose environment's MEX_ATTEMPT_TAG satisfies `match`
+// (to its whole group when it leads one), then waits until they are gone or zombies, at most
+// `wait_s`. Returns how many it signalled.
+int KillTaggedProcesses(const std::function<bool(std::string_view tag)>& match, double wait_s);
 
 // Blocks SIGCHLD, SIGINT, SIGTERM, SIGHUP and SIGTSTP in the calling thread and delivers them
 // through a signalfd instead; restores the previous mask (and SIGCHLD disposition) when destroyed.
