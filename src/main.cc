@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"local", "slurm"}));
   run->add_flag("--json", run_options.json, "Print events as NDJSON");
   run->add_flag("--quiet", run_options.quiet, "Print only failures and the summary");
+  run->add_flag("--apply", run_options.apply,
+                "Once every gate passed, fast-forward your branch to the run's integration branch "
+                "(workspace: worktree)");
 
   mex::StatusOptions status_options;
   auto* status = app.add_subcommand("status", "The latest run's status; changes nothing");

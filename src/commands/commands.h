@@ -28,6 +28,7 @@ struct RunOptions {
   bool json = false;
   bool quiet = false;
   bool durable = true;  // false (`-d nostore`): no state.db, no status.json, nothing resumable
+  bool apply = false;   // fast-forward the user's branch to the integration branch at the end
 };
 int RunCommand(const RunOptions& options);
 

@@ -12,6 +12,7 @@
 #include "engine/session.h"
 #include "engine/task_runner.h"
 #include "exec/local_executor.h"
+#include "git/worktrees.h"
 #include "model/run_files.h"
 #include "plan/roadmap.h"
 #include "report/ndjson.h"
@@ -48,6 +49,33 @@ bool Supported(const Milestone& m, const RunOptions& options) {
     return false;
   }
   return true;
+}
+
+// Where the merged result of a run with worktrees is, and how to take it (or --apply).
+void ReportResult(const GitWorktrees& worktrees, int code, const RunOptions& options) {
+  const bool say = !options.json && !options.quiet;
+  if (code != 0) {
+    if (options.apply) {
+      fmt::print(stderr,
+                 "mex: not applied: the run did not pass every gate (what merged so far is "
+                 "on branch {})\n",
+                 worktrees.branch());
+    }
+    return;
+  }
+  if (say) {
+    std::vector<std::string> commits = worktrees.Log();
+    fmt::print("result: branch {}, {} commit{} on top of {} (HEAD when the run began)\n",
+               worktrees.branch(), commits.size(), commits.size() == 1 ? "" : "s",
+               worktrees.base().substr(0, 12));
+    if (!options.apply) fmt::print("  take it:    git merge {}\n", worktrees.branch());
+  }
+  if (options.apply) {
+    std::string message;
+    bool applied = worktrees.Apply(&message);
+    fmt::print(applied ? stdout : stderr, "{}{}\n",
+               applied ? "" : "mex: ", TerminalSafeLine(message));
+  }
 }
 
 }  // namespace
@@ -114,6 +142,21 @@ int RunCommand(const RunOptions& options) {
   Store* store = db ? static_cast<Store*>(db.get()) : &memory;
   Journal journal(run.paths.run_id, store, sink.get());
   TaskRunner runner(run, graph, roadmap.priority, jobs, &executor, &journal);
+  // workspace: worktree: the run's integration branch, made or found again before anything of the
+  // run is written.
+  std::unique_ptr<GitWorktrees> worktrees;
+  if (m.UsesWorktrees()) {
+    std::vector<std::string> notes;
+    worktrees = GitWorktrees::Open(m.workspace, run.paths.run_id, run.paths.run_dir + "/worktrees",
+                                   earlier ? earlier->git_base : "",
+                                   earlier ? earlier->git_head : "", &notes, &err);
+    if (!worktrees) {
+      fmt::print(stderr, "{}: error: {}\n", TerminalSafeLine(m.file), TerminalSafeLine(err));
+      return kExitUsage;
+    }
+    for (const std::string& note : notes) fmt::print(stderr, "mex: {}\n", TerminalSafeLine(note));
+    runner.set_workspaces(worktrees.get());
+  }
   PhaseFlow flow(run, &runner, &journal);
   Session session(&run, &m, &graph, &roadmap, jobs, db.get(), &runner,
                   [&](const Roadmap& r, std::string* error) {
@@ -128,6 +171,7 @@ int RunCommand(const RunOptions& options) {
     row.timestamp = run.timestamp;
     row.started_at = earlier ? earlier->started_at : WallClockSeconds();
     db->BeginRun(row, jobs);
+    if (worktrees) db->SetIntegration(worktrees->base(), worktrees->head());
     {
       ScopedMetric metric("prepare session");
       session.Prepare();
@@ -167,6 +211,7 @@ int RunCommand(const RunOptions& options) {
     fmt::print("  gates:      {}/\n", TerminalSafeLine(run.paths.validation_dir));
     fmt::print("  roadmap:    {}/roadmap.json\n", run_dir);
   }
+  if (worktrees) ReportResult(*worktrees, code, options);
   return code;
 }
 

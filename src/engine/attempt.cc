@@ -39,6 +39,7 @@ class Renderer {
     if (name == "attempt.number") return std::to_string(history_.number);
     if (name == "attempt.last_error") return history_.last_error;
     if (name == "gate.missing") return history_.gate_missing;
+    if (name == "workspace") return history_.workspace.empty() ? m.workspace : history_.workspace;
     if (name.starts_with("artifact.")) {
       const Task* other = m.FindTask(name.substr(9));
       return other ? OutputPath(run_, *other) : "";
@@ -220,6 +221,7 @@ std::string DefinitionText(const RunInfo& run, const Task& task) {
   }
   const TaskDetail* d = task.details();
   AppendField(&text, d ? d->cwd : "");
+  if (run.milestone->WorkspaceOf(task) == WorkspaceMode::kWorktree) AppendField(&text, "worktree");
   AppendField(&text, OutputPath(run, task));
   AppendField(&text, std::to_string(d ? static_cast<int>(d->output.schema) : 0));
   if (d) {
@@ -256,8 +258,9 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
   if (!BuildCommand(run, task, renderer, history, spec, &agent, &values, err, err_no)) {
     return false;
   }
-  spec->cwd = m.workspace;
-  if (d && !d->cwd.empty()) spec->cwd = m.workspace + "/" + d->cwd;
+  const std::string& folder = history.workspace.empty() ? m.workspace : history.workspace;
+  spec->cwd = folder;
+  if (d && !d->cwd.empty()) spec->cwd = folder + "/" + d->cwd;
   spec->env = run.base_env;
   SetEnv(&spec->env, "MEX_RUN_ID", run.paths.run_id);
   SetEnv(&spec->env, "MEX_TASK_ID", task.id);

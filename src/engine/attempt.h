@@ -25,6 +25,8 @@ struct AttemptHistory {
   int number = 1;            // this attempt's number, from 1
   std::string last_error;    // "" on the first attempt: the previous log tail and its class
   std::string gate_missing;  // "" unless the phase runs again after its gate failed
+  // The folder it runs in: its worktree's (engine/workspaces.h), or "" for the milestone's.
+  std::string workspace;
 };
 
 // Renders the attempt into `spec` (its key is left to the caller) and prepares its files beneath

@@ -94,10 +94,24 @@ void PhaseFlow::RunGateCommands() {
   const Phase& p = m_.phases[phase_];
   std::vector<AttemptSpec> commands;
   gate_logs_.clear();
-  for (const GateCommand& c : GateCommands(p)) {
+  const std::vector<GateCommand> gate_commands = GateCommands(p);
+  // A phase whose tasks run in worktrees is judged on what they built together: a worktree of
+  // the integration head.
+  std::string folder = m_.workspace, folder_error;
+  Workspaces* workspaces = runner_.workspaces();
+  bool merged = false;
+  for (uint32_t t : p.tasks)
+    merged = merged || m_.WorkspaceOf(m_.tasks[t]) == WorkspaceMode::kWorktree;
+  if (!gate_commands.empty() && workspaces != nullptr && merged) {
+    folder = workspaces->GateFolder(&folder_error);
+  }
+  for (const GateCommand& c : gate_commands) {
     AttemptSpec spec;
     spec.argv = {"/bin/sh", "-c", c.command};
-    spec.cwd = m_.workspace;
+    if (!folder_error.empty()) {  // it fails, saying why in its log
+      spec.argv = {"/bin/sh", "-c", "printf '%s\\n' \"$0\" >&2; exit 1", folder_error};
+    }
+    spec.cwd = folder.empty() ? m_.workspace : folder;
     spec.env = run_.base_env;
     SetEnv(&spec.env, "MEX_RUN_ID", run_.paths.run_id);
     SetEnv(&spec.env, "MEX_PHASE", p.name);

@@ -37,6 +37,13 @@ struct AttemptRecord {
   // Seconds it ran, on the monotonic clock and without the time it was stopped (Ctrl-Z of mex);
   // -1 while it runs or when unknown (attempts of an older mex).
   double duration_s = -1;
+  // `workspace: worktree` tasks (engine/workspaces.h): the attempt's worktree (kept while it is
+  // not merged; "" once removed or for a shared task), the integration head it started from,
+  // the commit of what it changed, and the integration head once that was merged.
+  std::string worktree;
+  std::string base_commit;
+  std::string result_commit;
+  std::string merge_commit;
 };
 
 // A phase's gate once scored.
@@ -56,6 +63,8 @@ class Store {
   // The gate of phase `phase` (its index) was scored.
   virtual void GateScored(size_t phase, const GateRecord& gate) = 0;
   virtual void Append(const Event& event) = 0;
+  // The run's integration branch now points at `head` (a merge, engine/workspaces.h).
+  virtual void IntegrationMoved(const std::string& head) { (void)head; }
   // Makes everything recorded since the last Commit durable, as one transaction. False when it
   // could not (disk full, I/O error): error() says why, and the engine starts nothing more.
   virtual bool Commit() = 0;

@@ -100,6 +100,7 @@ void TaskRunner::EndLeftovers(const std::vector<AttemptRecord>& interrupted) {
     if (!a.process.empty()) leftovers.push_back(a.process);
   }
   executor_->EndLeftovers(leftovers, run_.kill_grace_s);
+  if (workspaces_ != nullptr) workspaces_->Prune(interrupted);
 }
 
 void TaskRunner::Open(const std::vector<uint32_t>& tasks, std::string gate_missing) {
@@ -273,11 +274,16 @@ void TaskRunner::LaunchAttempt(uint32_t task) {
   Event event = TaskEvent(EventKind::kTaskStarted, task);
   event.log = run.history.back().log_path;
   journal_->Emit(event);
-  AttemptHistory history{run.attempts, run.last_error, gate_missing_};
+  AttemptHistory history{run.attempts, run.last_error, gate_missing_, ""};
   AttemptSpec spec;
   std::string err;
   int err_no = 0;
-  if (!BuildAttempt(run_, m_.tasks[task], history, &spec, &err, &err_no)) {
+  bool ready = true;
+  if (InWorktree(task)) {
+    ready = workspaces_->Prepare(&run.history.back(), &history.workspace, &err);
+    if (!ready) err_no = EIO;
+  }
+  if (!ready || !BuildAttempt(run_, m_.tasks[task], history, &spec, &err, &err_no)) {
     // Nothing ran: the attempt ends like one the executor could not spawn, handled with the ends
     // of this turn and committed with them.
     AttemptEnd end;
@@ -292,7 +298,9 @@ void TaskRunner::LaunchAttempt(uint32_t task) {
   spec.key = task;
   AttemptRecord& record = run.history.back();
   record.process = executor_->Start(spec);
-  if (!record.process.empty()) journal_->store().AttemptChanged(record);
+  if (!record.process.empty() || !record.worktree.empty()) {
+    journal_->store().AttemptChanged(record);
+  }
 }
 
 void TaskRunner::HandleEnd(const AttemptEnd& end) {
@@ -328,6 +336,20 @@ void TaskRunner::HandleEnd(const AttemptEnd& end) {
   }
   record.log_tail = outcome.log_tail;
   Classification c = Classify(outcome, m_.classify);
+  bool conflict = false;
+  if (c.succeeded && InWorktree(task) && interrupt_ == 0 && !journal_->failed()) {
+    const TaskDetail* d = m_.tasks[task].details();
+    MergeResult merge = workspaces_->Merge(d ? d->title : "", &record);
+    if (merge.kind == MergeResult::Kind::kMerged) {
+      journal_->store().IntegrationMoved(workspaces_->head());
+    } else if (merge.kind == MergeResult::Kind::kConflict) {
+      c = {false, FailureClass::kLogic, merge.reason};
+      outcome.log_tail = record.log_tail = merge.detail;
+      conflict = true;
+    } else if (merge.kind == MergeResult::Kind::kError) {
+      c = {false, FailureClass::kResource, merge.reason};
+    }
+  }
   if (end.reason == EndReason::kSpawnFailed && c.failure_class == FailureClass::kResource) {
     spawn_limit_ = std::max(1, running_);  // what runs now is what the limits allow
     // It never ran, for want of what the running attempts hold and will give back: it costs
@@ -358,8 +380,8 @@ void TaskRunner::HandleEnd(const AttemptEnd& end) {
     journal_->Emit(event);
   } else {
     run.last_class = c.failure_class;
-    run.last_error = fmt::format("{} ({}). End of its log:\n{}", c.reason,
-                                 FailureClassName(c.failure_class), outcome.log_tail);
+    run.last_error = fmt::format("{} ({}).{}\n{}", c.reason, FailureClassName(c.failure_class),
+                                 conflict ? "" : " End of its log:", outcome.log_tail);
     bool retry = c.failure_class != FailureClass::kPermanent && run.attempts < AttemptLimit(task) &&
                  !stopping_;
     if (retry) {

@@ -17,6 +17,7 @@
 #include "engine/executor.h"
 #include "engine/failure.h"
 #include "engine/journal.h"
+#include "engine/workspaces.h"
 #include "plan/graph.h"
 
 namespace mex {
@@ -41,6 +42,10 @@ class TaskRunner {
   // Called with what an attempt's agent reported it cost (> 0), as the attempt ends, before its
   // retry is decided: the budget (engine/phase_flow.h) may stop the run there.
   void set_on_cost(std::function<void(double usd)> on_cost) { on_cost_ = std::move(on_cost); }
+  // Where the attempts of `workspace: worktree` tasks run and are merged; null: every task runs
+  // in the milestone's folder.
+  void set_workspaces(Workspaces* workspaces) { workspaces_ = workspaces; }
+  Workspaces* workspaces() const { return workspaces_; }
   // Tests only: the retry delays' jitter from this seed, so that one seed gives one run.
   void set_seed(uint64_t seed) { rng_.seed(seed); }
 
@@ -124,6 +129,9 @@ class TaskRunner {
   bool IsOpen(uint32_t task) const { return generation_ > 0 && tasks_[task].opened == generation_; }
   // The attempts this task may have this session: its retry policy's, after the earlier ones.
   int AttemptLimit(uint32_t task) const;
+  bool InWorktree(uint32_t task) const {
+    return workspaces_ != nullptr && m_.WorkspaceOf(m_.tasks[task]) == WorkspaceMode::kWorktree;
+  }
   Event TaskEvent(EventKind kind, uint32_t task) const;
   void WriteFailureReport(uint32_t task, const Classification& c);
   const RetryPolicy& RetryFor(uint32_t task) const;
@@ -138,6 +146,7 @@ class TaskRunner {
   Executor* executor_;
   Journal* journal_;
   std::function<void(double)> on_cost_;
+  Workspaces* workspaces_ = nullptr;
 
   std::vector<TaskRun> tasks_;
   std::vector<Pool> pools_;

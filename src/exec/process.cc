@@ -65,7 +65,8 @@ class SpawnSetup {
     }
     if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, request.stdin_fd, 0);
     if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, request.output_fd, 1);
-    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, request.output_fd, 2);
+    const int error_fd = request.error_fd >= 0 ? request.error_fd : request.output_fd;
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, error_fd, 2);
     return rc;
   }
 

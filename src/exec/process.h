@@ -33,6 +33,7 @@ struct SpawnRequest {
   std::vector<std::string> env;   // the complete environment of the child
   int stdin_fd = -1;              // becomes the child's fd 0
   int output_fd = -1;             // becomes the child's fds 1 and 2
+  int error_fd = -1;              // >= 0: becomes the child's fd 2 instead
 };
 
 // Starts `request` as the leader of a new process group (pgid == pid) with an empty signal mask

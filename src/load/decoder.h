@@ -121,7 +121,7 @@ class Decoder : FieldReader<N> {
     Defaults& d = m_->defaults;
     Members(node, "'defaults'",
             {"agent", "max_parallel", "timeout", "stall_after", "stall_action", "executor",
-             "on_failure", "retry", "resource_wait", "budget_usd", "log_limit"},
+             "on_failure", "retry", "resource_wait", "budget_usd", "log_limit", "workspace"},
             [&](std::string_view key, Pos, N value) {
               if (key == "agent") {
                 d.agent_pos = value.pos();
@@ -134,6 +134,8 @@ class Decoder : FieldReader<N> {
                 Enum(value, "stall_action", {"warn", "kill"}, &d.stall_action);
               }
               if (key == "executor") Enum(value, "executor", {"local", "slurm"}, &d.executor);
+              if (key == "workspace")
+                Enum(value, "workspace", {"shared", "worktree"}, &d.workspace);
               if (key == "on_failure") {
                 Enum(value, "on_failure", {"continue", "stop"}, &d.on_failure);
               }
@@ -330,7 +332,8 @@ class Decoder : FieldReader<N> {
     auto index = static_cast<uint32_t>(m_->phases.size() - 1);
     phase.pos = node.pos();
     Members(node, "phase",
-            {"name", "weight", "gate", "on_gate_fail", "tasks_from", "task_template", "tasks"},
+            {"name", "weight", "gate", "on_gate_fail", "tasks_from", "task_template", "tasks",
+             "workspace"},
             [&](std::string_view key, Pos, N value) {
               Pos pos = value.pos();
               if (key == "name" && String(value, "phase name", &phase.name)) {
@@ -351,6 +354,9 @@ class Decoder : FieldReader<N> {
                 phase.tasks_from_pos = pos;
               }
               if (key == "task_template") DecodeTaskTemplate(value, &phase);
+              if (key == "workspace") {
+                Enum(value, "workspace", {"shared", "worktree"}, &phase.workspace.emplace());
+              }
               if (key == "tasks") DecodeTasks(value, index);
             });
     if (phase.name.empty() && node.kind() == NodeKind::kMap)
@@ -493,7 +499,8 @@ class Decoder : FieldReader<N> {
     kPool,
     kExecutor,
     kResources,
-    kLeaveProcesses
+    kLeaveProcesses,
+    kWorkspace
   };
 
   void DecodeTask(N node, uint32_t phase_index) {
@@ -503,13 +510,13 @@ class Decoder : FieldReader<N> {
     task.phase = phase_index;
     task.pos = node.pos();
     task.symbol = SymbolTable::kNone;
-    IndexedMembers(
-        node, "task",
-        {"id", "run", "deps", "effort", "title", "description", "prompt", "agent", "timeout",
-         "retry", "output", "env", "cwd", "pool", "executor", "resources", "leave_processes"},
-        [&](size_t key, Pos, N value) {
-          DecodeTaskField(static_cast<TaskKey>(key), value, &task);
-        });
+    IndexedMembers(node, "task",
+                   {"id", "run", "deps", "effort", "title", "description", "prompt", "agent",
+                    "timeout", "retry", "output", "env", "cwd", "pool", "executor", "resources",
+                    "leave_processes", "workspace"},
+                   [&](size_t key, Pos, N value) {
+                     DecodeTaskField(static_cast<TaskKey>(key), value, &task);
+                   });
     if (node.kind() != NodeKind::kMap) return;
     if (task.symbol == SymbolTable::kNone) Error(task.pos, "task has no 'id'");
     bool has_run = task.run.pos.line != 0;
@@ -585,6 +592,9 @@ class Decoder : FieldReader<N> {
     if (key == kExecutor) Enum(value, "executor", {"local", "slurm"}, &d->executor.emplace());
     if (key == kResources) DecodeResources(value, d);
     if (key == kLeaveProcesses) d->leave_processes = Bool(value, "leave_processes");
+    if (key == kWorkspace) {
+      Enum(value, "workspace", {"shared", "worktree"}, &d->workspace.emplace());
+    }
   }
 
   void DecodeDeps(N node, Task* task) {

@@ -128,4 +128,23 @@ std::vector<uint32_t> Milestone::PhaseEnds() const {
   return ends;
 }
 
+WorkspaceMode Milestone::WorkspaceOf(const Task& task) const {
+  if (const TaskDetail* d = task.details(); d && d->workspace) return *d->workspace;
+  if (task.phase < phases.size() && phases[task.phase].workspace) {
+    return *phases[task.phase].workspace;
+  }
+  return defaults.workspace;
+}
+
+bool Milestone::UsesWorktrees() const {
+  if (defaults.workspace == WorkspaceMode::kWorktree) return true;
+  for (const Phase& p : phases) {
+    if (p.workspace == WorkspaceMode::kWorktree) return true;
+  }
+  for (const Task& t : tasks) {
+    if (t.details() && t.details()->workspace == WorkspaceMode::kWorktree) return true;
+  }
+  return false;
+}
+
 }  // namespace mex

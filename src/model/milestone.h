@@ -26,6 +26,9 @@ enum class PromptVia : uint8_t { kStdin, kFile, kArg };
 enum class StallAction : uint8_t { kWarn, kKill };
 enum class ExecutorKind : uint8_t { kLocal, kSlurm };
 enum class OnFailure : uint8_t { kContinue, kStop };
+// Where a task's attempts run: the milestone's folder, shared by every task, or a git worktree
+// of its own per attempt, merged into the run's integration branch (docs/worktrees.md).
+enum class WorkspaceMode : uint8_t { kShared, kWorktree };
 enum class FailureClass : uint8_t { kTransient, kResource, kLogic, kPermanent };
 
 struct Backoff {
@@ -67,6 +70,7 @@ struct Defaults {
   std::optional<double> budget_usd;
   // An attempt whose log reaches this size is ended (class logic; docs/reliability.md).
   double log_limit_bytes = 1024.0 * 1024 * 1024;
+  WorkspaceMode workspace = WorkspaceMode::kShared;
 };
 
 struct Agent {
@@ -130,6 +134,7 @@ struct TaskDetail {
   // Processes it leaves behind (a daemon it starts) outlive its attempt; by default they are
   // ended with it.
   bool leave_processes = false;
+  std::optional<WorkspaceMode> workspace;  // else its phase's, else defaults'
 };
 
 // A reference to a task id as written in a file.
@@ -202,7 +207,8 @@ struct Phase {
   std::string tasks_from;
   Pos tasks_from_pos;
   std::optional<TaskTemplate> task_template;
-  std::vector<uint32_t> tasks;  // indices into Milestone::tasks, in file order
+  std::optional<WorkspaceMode> workspace;  // its tasks', unless a task says otherwise
+  std::vector<uint32_t> tasks;             // indices into Milestone::tasks, in file order
 };
 
 // Interns task ids so that a million of them cost one copy each and compare as integers.
@@ -254,6 +260,10 @@ struct Milestone {
   // file order, so a task of phase p depends on a later phase exactly when the dep's index is at
   // or past PhaseEnds()[p].
   std::vector<uint32_t> PhaseEnds() const;
+  // Where `task`'s attempts run: its own `workspace`, else its phase's, else defaults'.
+  WorkspaceMode WorkspaceOf(const Task& task) const;
+  // Whether some task runs in worktrees.
+  bool UsesWorktrees() const;
 };
 
 }  // namespace mex

@@ -41,9 +41,10 @@ bool ParseTemplate(std::string_view text, std::vector<TemplatePiece>* pieces, st
 
 const std::vector<std::string_view>& KnownVariables() {
   static const std::vector<std::string_view> kNames = {
-      "milestone.id", "milestone.title", "milestone.goal",     "run.id",           "timestamp",
-      "phase.name",   "task.id",         "task.title",         "task.description", "task.effort",
-      "output",       "attempt.number",  "attempt.last_error", "gate.missing",     "artifact."};
+      "milestone.id",       "milestone.title", "milestone.goal", "run.id",
+      "timestamp",          "phase.name",      "task.id",        "task.title",
+      "task.description",   "task.effort",     "output",         "attempt.number",
+      "attempt.last_error", "gate.missing",    "workspace",      "artifact."};
   return kNames;
 }
 

@@ -68,8 +68,9 @@ struct SqliteStore::Statements {
         put_attempt(db,
                     "INSERT INTO attempts (run, task, n, started_at, ended_at, exit_code, signal, "
                     "end_reason, class, reason, log, log_tail, cost_usd, input_tokens, "
-                    "output_tokens, pgid, start_time, boot_id, duration_s) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "output_tokens, pgid, start_time, boot_id, duration_s, worktree, base_commit, "
+                    "result_commit, merge_commit) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (run, task, n) DO UPDATE SET started_at = excluded.started_at, "
                     "ended_at = excluded.ended_at, exit_code = excluded.exit_code, "
                     "signal = excluded.signal, end_reason = excluded.end_reason, "
@@ -77,7 +78,9 @@ struct SqliteStore::Statements {
                     "log_tail = excluded.log_tail, cost_usd = excluded.cost_usd, "
                     "input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, "
                     "pgid = excluded.pgid, start_time = excluded.start_time, "
-                    "boot_id = excluded.boot_id, duration_s = excluded.duration_s"),
+                    "boot_id = excluded.boot_id, duration_s = excluded.duration_s, "
+                    "worktree = excluded.worktree, base_commit = excluded.base_commit, "
+                    "result_commit = excluded.result_commit, merge_commit = excluded.merge_commit"),
         append_event(db, "INSERT INTO events (run, time, kind, task, body) VALUES (?, ?, ?, ?, ?)"),
         phase_state(db, "UPDATE phases SET state = ? WHERE run = ? AND name = ?"),
         phase_gate(db,
@@ -165,10 +168,10 @@ std::optional<StoredRun> SqliteStore::LatestRun(const std::string& milestone_key
   try {
     SQLite::Statement query(
         *db_, milestone_key.empty()
-                  ? "SELECT id, milestone, name, state, timestamp, started_at, exit_code, pid "
-                    "FROM runs ORDER BY seq DESC LIMIT 1"
-                  : "SELECT id, milestone, name, state, timestamp, started_at, exit_code, pid "
-                    "FROM runs WHERE milestone = ? ORDER BY seq DESC LIMIT 1");
+                  ? "SELECT id, milestone, name, state, timestamp, started_at, exit_code, pid, "
+                    "git_base, git_head FROM runs ORDER BY seq DESC LIMIT 1"
+                  : "SELECT id, milestone, name, state, timestamp, started_at, exit_code, pid, "
+                    "git_base, git_head FROM runs WHERE milestone = ? ORDER BY seq DESC LIMIT 1");
     if (!milestone_key.empty()) query.bind(1, milestone_key);
     if (!query.executeStep()) return std::nullopt;
     StoredRun run;
@@ -180,6 +183,8 @@ std::optional<StoredRun> SqliteStore::LatestRun(const std::string& milestone_key
     run.started_at = query.getColumn(5).getDouble();
     run.exit_code = query.isColumnNull(6) ? -1 : query.getColumn(6).getInt();
     run.pid = query.getColumn(7).getInt();
+    run.git_base = query.getColumn(8).getString();
+    run.git_head = query.getColumn(9).getString();
     return run;
   } catch (const SQLite::Exception& e) {
     error_ = StateDbError(path_, e);
@@ -222,7 +227,8 @@ std::vector<AttemptRecord> SqliteStore::Attempts(const std::string& run) {
                             "SELECT task, n, started_at, ended_at, exit_code, signal, end_reason, "
                             "class, reason, log, log_tail, coalesce(cost_usd, -1), "
                             "coalesce(input_tokens, -1), coalesce(output_tokens, -1), pgid, "
-                            "start_time, boot_id, duration_s FROM attempts WHERE run = ? "
+                            "start_time, boot_id, duration_s, worktree, base_commit, "
+                            "result_commit, merge_commit FROM attempts WHERE run = ? "
                             "ORDER BY task, n");
     query.bind(1, run);
     while (query.executeStep()) {
@@ -245,6 +251,10 @@ std::vector<AttemptRecord> SqliteStore::Attempts(const std::string& run) {
       a.process.start_time = static_cast<uint64_t>(query.getColumn(15).getInt64());
       a.process.boot_id = query.getColumn(16).getString();
       a.duration_s = query.getColumn(17).getDouble();
+      a.worktree = query.getColumn(18).getString();
+      a.base_commit = query.getColumn(19).getString();
+      a.result_commit = query.getColumn(20).getString();
+      a.merge_commit = query.getColumn(21).getString();
     }
   } catch (const SQLite::Exception& e) {
     error_ = StateDbError(path_, e);
@@ -289,6 +299,25 @@ void SqliteStore::BeginRun(const StoredRun& run, int jobs) {
     upsert.bind(7, run.timestamp);
     upsert.bind(8, now);
     upsert.exec();
+  });
+}
+
+void SqliteStore::SetIntegration(const std::string& base, const std::string& head) {
+  Write([&](Statements&) {
+    SQLite::Statement set(*db_, "UPDATE runs SET git_base = ?, git_head = ? WHERE id = ?");
+    set.bind(1, base);
+    set.bind(2, head);
+    set.bind(3, run_id_);
+    set.exec();
+  });
+}
+
+void SqliteStore::IntegrationMoved(const std::string& head) {
+  Write([&](Statements&) {
+    SQLite::Statement set(*db_, "UPDATE runs SET git_head = ? WHERE id = ?");
+    set.bind(1, head);
+    set.bind(2, run_id_);
+    set.exec();
   });
 }
 
@@ -351,7 +380,7 @@ std::vector<AttemptRecord> SqliteStore::MarkInterrupted(double now) {
   std::vector<AttemptRecord> attempts;
   Write([&](Statements&) {
     SQLite::Statement left(*db_,
-                           "SELECT task, n, started_at, log, pgid, start_time, boot_id "
+                           "SELECT task, n, started_at, log, pgid, start_time, boot_id, worktree "
                            "FROM attempts "
                            "WHERE run = ?1 AND end_reason = '' AND task IN "
                            "(SELECT id FROM tasks WHERE run = ?1 AND state = 'running')");
@@ -365,6 +394,7 @@ std::vector<AttemptRecord> SqliteStore::MarkInterrupted(double now) {
       a.process.pgid = left.getColumn(4).getInt64();
       a.process.start_time = static_cast<uint64_t>(left.getColumn(5).getInt64());
       a.process.boot_id = left.getColumn(6).getString();
+      a.worktree = left.getColumn(7).getString();
       attempts.push_back(std::move(a));
     }
     SQLite::Statement end(*db_,
@@ -450,6 +480,10 @@ void SqliteStore::AttemptChanged(const AttemptRecord& a) {
     put.bind(17, static_cast<int64_t>(a.process.start_time));
     put.bindNoCopy(18, a.process.boot_id);
     put.bind(19, a.duration_s);
+    put.bindNoCopy(20, a.worktree);
+    put.bindNoCopy(21, a.base_commit);
+    put.bindNoCopy(22, a.result_commit);
+    put.bindNoCopy(23, a.merge_commit);
     Run(put);
     // An attempt's end is recorded once, and only an end carries what the agent reported.
     if (a.cost_usd >= 0 || a.input_tokens >= 0 || a.output_tokens >= 0) {

@@ -34,6 +34,10 @@ struct StoredRun {
   double started_at = 0;  // seconds since the Unix epoch
   int exit_code = -1;     // -1 while running
   int pid = 0;            // of the engine that began (or resumed) it last
+  // Its integration branch (workspace: worktree): the commit it started from, and its head as
+  // last recorded; "" when no task of it runs in a worktree.
+  std::string git_base;
+  std::string git_head;
 };
 
 class SqliteStore : public Store, public SessionStore {
@@ -70,6 +74,8 @@ class SqliteStore : public Store, public SessionStore {
   // Inserts `run` as running, or resumes it: state running, this process's pid, `jobs`, no end.
   // Every later write is about this run.
   void BeginRun(const StoredRun& run, int jobs);
+  // The run's integration branch starts at `base` and is now at `head` (pending, as Store's).
+  void SetIntegration(const std::string& base, const std::string& head);
   // Writes the run's status.json to `status_path` (beneath the state folder `state`) after
   // commits: at the first, at every phase change and the end of the run, and otherwise at most
   // every 500 ms (see RefreshIn); less often for a run so large that building its status takes
@@ -93,6 +99,7 @@ class SqliteStore : public Store, public SessionStore {
   void AttemptChanged(const AttemptRecord& attempt) override;
   void GateScored(size_t phase, const GateRecord& gate) override;
   void Append(const Event& event) override;
+  void IntegrationMoved(const std::string& head) override;
   // One transaction per call, however many writes; nothing to do when nothing was written. After
   // a failure every later call fails too: the engine must start nothing more.
   bool Commit() override;

@@ -79,8 +79,19 @@ class SqliteStoreTest : public ::testing::Test {
     return event;
   }
 
-  // Takes a file of the current schema back to schema 2: without what migration 3 added.
+  // Takes a file of the current schema back to schema 3: without what migration 4 added.
+  static void DowngradeToSchemaThree(SQLite::Database& raw) {
+    for (const char* column : {"worktree", "base_commit", "result_commit", "merge_commit"}) {
+      raw.exec(fmt::format("ALTER TABLE attempts DROP COLUMN {}", column));
+    }
+    raw.exec("ALTER TABLE runs DROP COLUMN git_base");
+    raw.exec("ALTER TABLE runs DROP COLUMN git_head");
+    raw.exec("PRAGMA user_version = 3");
+  }
+
+  // Takes a file of the current schema back to schema 2: without what migrations 3 and 4 added.
   static void DowngradeToSchemaTwo(SQLite::Database& raw) {
+    DowngradeToSchemaThree(raw);
     raw.exec("DROP INDEX runs_by_seq");
     raw.exec("DROP INDEX runs_by_milestone_seq");
     raw.exec("ALTER TABLE runs DROP COLUMN seq");
@@ -210,7 +221,7 @@ TEST_F(SqliteStoreTest, SchemaOneIsUpgradedKeepingItsRows) {
     ASSERT_TRUE(store->Commit()) << store->error();
   }
   {
-    // What schema 1 was: the same tables without the columns of migrations 2 and 3.
+    // What schema 1 was: the same tables without the columns of migrations 2, 3 and 4.
     SQLite::Database raw = Raw(SQLite::OPEN_READWRITE);
     DowngradeToSchemaTwo(raw);
     for (const char* column : {"cost_usd", "input_tokens", "output_tokens"}) {
@@ -231,11 +242,11 @@ TEST_F(SqliteStoreTest, SchemaOneIsUpgradedKeepingItsRows) {
 
 TEST_F(SqliteStoreTest, NewerSchemaIsRefusedAndTheFileLeftAsItWas) {
   Open().reset();
-  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 4");
+  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 5");
   std::string before = ReadFile(DbPath());
   std::set<std::string> files = Listing(dir_.path());
   std::string expected =
-      DbPath() + " was written by a newer mex (schema 4; this mex reads up to 3)";
+      DbPath() + " was written by a newer mex (schema 5; this mex reads up to 4)";
   EXPECT_EQ(OpenError(), expected);
   EXPECT_EQ(OpenError(/*read_only=*/true), expected);
   EXPECT_EQ(ReadFile(DbPath()), before);
@@ -398,6 +409,54 @@ TEST_F(SqliteStoreTest, AnAttemptsProcessAndDurationAreKept) {
   EXPECT_DOUBLE_EQ(attempts[0].duration_s, 2.5);
   // The task's run time is the attempt's duration, not the 60 s its wall clock times say.
   EXPECT_DOUBLE_EQ(Raw().execAndGet("SELECT seconds FROM tasks WHERE id = 'a'").getDouble(), 2.5);
+}
+
+// workspace: worktree: an attempt's worktree and commits, and the run's integration branch, as
+// a resumed session reads them back; a file of schema 3 gets the columns, empty.
+TEST_F(SqliteStoreTest, WorktreesAndTheIntegrationBranchAreKept) {
+  {
+    auto store = Open();
+    store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+    store->SetIntegration("base0", "base0");
+    AttemptRecord a;
+    a.task = "a";
+    a.number = 1;
+    a.started_at = 100;
+    a.worktree = "/s/runs/r1/worktrees/a/1";
+    a.base_commit = "base0";
+    store->AttemptChanged(a);
+    a.ended_at = 110;
+    a.end = "exited";
+    a.exit_code = 0;
+    a.result_commit = "c1";
+    a.merge_commit = "m1";
+    a.worktree = "";
+    store->AttemptChanged(a);
+    store->IntegrationMoved("m1");
+    ASSERT_TRUE(store->Commit()) << store->error();
+  }
+  {
+    auto store = Open();
+    std::optional<StoredRun> run = store->LatestRun("/w/m.yaml");
+    ASSERT_TRUE(run);
+    EXPECT_EQ(run->git_base, "base0");
+    EXPECT_EQ(run->git_head, "m1");
+    std::vector<AttemptRecord> attempts = store->Attempts("r1");
+    ASSERT_EQ(attempts.size(), 1u);
+    EXPECT_EQ(attempts[0].worktree, "");
+    EXPECT_EQ(attempts[0].base_commit, "base0");
+    EXPECT_EQ(attempts[0].result_commit, "c1");
+    EXPECT_EQ(attempts[0].merge_commit, "m1");
+  }
+  {
+    SQLite::Database raw = Raw(SQLite::OPEN_READWRITE);
+    DowngradeToSchemaThree(raw);
+  }
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(Raw().execAndGet("PRAGMA user_version").getInt(), kStateDbSchemaVersion);
+  EXPECT_EQ(store->LatestRun("/w/m.yaml")->git_head, "");
+  EXPECT_EQ(store->Attempts("r1").at(0).merge_commit, "");
 }
 
 TEST_F(SqliteStoreTest, SchemaTwoIsUpgradedKeepingItsRowsWithTheDefaults) {
