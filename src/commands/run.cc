@@ -73,7 +73,8 @@ void ReportResult(const GitWorktrees& worktrees, int code, const RunOptions& opt
   if (options.apply) {
     std::string message;
     bool applied = worktrees.Apply(&message);
-    fmt::print(applied ? stdout : stderr, "{}{}\n",
+    // Standard output holds only events with --json.
+    fmt::print(applied && !options.json ? stdout : stderr, "{}{}\n",
                applied ? "" : "mex: ", TerminalSafeLine(message));
   }
 }
@@ -84,12 +85,16 @@ int RunCommand(const RunOptions& options) {
   Milestone m;
   if (!LoadForCommand(options.file, &m)) return kExitUsage;
   if (!Supported(m, options)) return kExitUsage;
+  std::string err;
+  if (m.UsesWorktrees() && !GitWorktrees::Check(m.workspace, &err)) {
+    fmt::print(stderr, "{}: error: {}\n", TerminalSafeLine(m.file), TerminalSafeLine(err));
+    return kExitUsage;
+  }
   Graph graph(m);
   int jobs = options.jobs > 0 ? options.jobs : m.defaults.max_parallel;
   Roadmap roadmap = ComputeRoadmap(m, graph, jobs);
 
   std::string state_dir = options.state_dir.empty() ? m.workspace + "/.mex" : options.state_dir;
-  std::string err;
   // Every file of the run is made beneath these two, held open from here (util/folder.h).
   auto state = std::make_shared<Folder>();
   Folder workspace;

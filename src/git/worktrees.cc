@@ -74,6 +74,23 @@ bool Within(const std::string& folder, const std::string& path) {
 
 }  // namespace
 
+bool GitWorktrees::Check(const std::string& workspace, std::string* err) {
+  GitResult top = RunGit(workspace, {"rev-parse", "--show-toplevel"});
+  if (!top.ok()) {
+    *err =
+        fmt::format("workspace: worktree needs the milestone's folder {} in a git repository ({})",
+                    workspace, top.Describe({"rev-parse"}));
+    return false;
+  }
+  GitResult head = RunGit(workspace, {"rev-parse", "--verify", "HEAD^{commit}"});
+  if (!head.ok()) {
+    *err = fmt::format("workspace: worktree needs a commit at HEAD in {} ({})", top.Line(),
+                       head.Describe({"rev-parse", "HEAD"}));
+    return false;
+  }
+  return true;
+}
+
 std::unique_ptr<GitWorktrees> GitWorktrees::Open(
     const std::string& workspace, const std::string& run_id, const std::string& worktrees_dir,
     const std::string& recorded_base, const std::string& recorded_head,

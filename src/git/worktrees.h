@@ -29,6 +29,10 @@ class GitWorktrees : public Workspaces {
                                             const std::string& recorded_head,
                                             std::vector<std::string>* notes, std::string* err);
 
+  // Whether `workspace` is in a git repository with a commit at HEAD, before anything of a run
+  // is written; false with `err` (for the user) otherwise.
+  static bool Check(const std::string& workspace, std::string* err);
+
   bool Prepare(AttemptRecord* record, std::string* folder, std::string* err) override;
   MergeResult Merge(const std::string& title, AttemptRecord* record) override;
   std::string GateFolder(std::string* err) override;
