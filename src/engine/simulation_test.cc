@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -325,7 +326,8 @@ class SimExecutor : public Executor {
   // What claude prints as it ends, with a drawn cost, sometimes at odds with its exit code (an
   // agent that lies: is_error on exit 0, a success on exit 1).
   void WriteAgentResult(const Attempt& a) {
-    double cost = Uniform(0.001, 0.2);
+    // As written below: what mex reads back.
+    double cost = std::round(Uniform(0.001, 0.2) * 1e6) / 1e6;
     bool error = a.end.exit_code != 0 ? Uniform(0, 1) < 0.5 : Uniform(0, 1) < 0.1;
     std::filesystem::create_directories(std::filesystem::path(a.log_path).parent_path());
     std::FILE* f = std::fopen(a.log_path.c_str(), "a");
