@@ -100,8 +100,9 @@ void PhaseFlow::RunGateCommands() {
   std::string folder = m_.workspace, folder_error;
   Workspaces* workspaces = runner_.workspaces();
   bool merged = false;
-  for (uint32_t t : p.tasks)
+  for (uint32_t t : p.tasks) {
     merged = merged || m_.WorkspaceOf(m_.tasks[t]) == WorkspaceMode::kWorktree;
+  }
   if (!gate_commands.empty() && workspaces != nullptr && merged) {
     folder = workspaces->GateFolder(&folder_error);
   }
