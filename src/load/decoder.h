@@ -14,6 +14,7 @@
 #include "model/classify_pattern.h"
 #include "model/milestone.h"
 #include "model/size.h"
+#include "plan/file_overlap.h"
 
 namespace mex {
 
@@ -493,7 +494,8 @@ class Decoder : FieldReader<N> {
     kPool,
     kExecutor,
     kResources,
-    kLeaveProcesses
+    kLeaveProcesses,
+    kFiles
   };
 
   void DecodeTask(N node, uint32_t phase_index) {
@@ -503,13 +505,13 @@ class Decoder : FieldReader<N> {
     task.phase = phase_index;
     task.pos = node.pos();
     task.symbol = SymbolTable::kNone;
-    IndexedMembers(
-        node, "task",
-        {"id", "run", "deps", "effort", "title", "description", "prompt", "agent", "timeout",
-         "retry", "output", "env", "cwd", "pool", "executor", "resources", "leave_processes"},
-        [&](size_t key, Pos, N value) {
-          DecodeTaskField(static_cast<TaskKey>(key), value, &task);
-        });
+    IndexedMembers(node, "task",
+                   {"id", "run", "deps", "effort", "title", "description", "prompt", "agent",
+                    "timeout", "retry", "output", "env", "cwd", "pool", "executor", "resources",
+                    "leave_processes", "files"},
+                   [&](size_t key, Pos, N value) {
+                     DecodeTaskField(static_cast<TaskKey>(key), value, &task);
+                   });
     if (node.kind() != NodeKind::kMap) return;
     if (task.symbol == SymbolTable::kNone) Error(task.pos, "task has no 'id'");
     bool has_run = task.run.pos.line != 0;
@@ -585,6 +587,25 @@ class Decoder : FieldReader<N> {
     if (key == kExecutor) Enum(value, "executor", {"local", "slurm"}, &d->executor.emplace());
     if (key == kResources) DecodeResources(value, d);
     if (key == kLeaveProcesses) d->leave_processes = Bool(value, "leave_processes");
+    if (key == kFiles) DecodeFiles(value, &d->files);
+  }
+
+  void DecodeFiles(N node, std::vector<std::string>* files) {
+    if (node.kind() != NodeKind::kSeq) {
+      Error(node.pos(),
+            "'files' must be a list of paths or globs, e.g. [src/api/*.py, docs/api.md]");
+      return;
+    }
+    node.ForEachItem([&](N item) {
+      Pos pos = item.pos();
+      std::string entry;
+      if (!String(item, "a files entry", &entry)) return;
+      if (std::string problem = FileEntryProblem(entry); !problem.empty()) {
+        Error(pos, fmt::format("files entry '{}' {}", entry, problem));
+        return;
+      }
+      files->push_back(std::move(entry));
+    });
   }
 
   void DecodeDeps(N node, Task* task) {

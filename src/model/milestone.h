@@ -130,6 +130,9 @@ struct TaskDetail {
   // Processes it leaves behind (a daemon it starts) outlive its attempt; by default they are
   // ended with it.
   bool leave_processes = false;
+  // Paths and globs relative to the workspace that the task expects to change
+  // (plan/file_overlap.h): tasks whose files overlap are never run at the same time.
+  std::vector<std::string> files;
 };
 
 // A reference to a task id as written in a file.
