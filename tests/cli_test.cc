@@ -179,6 +179,48 @@ TEST(Cli, PlanJsonPrintsTheRoadmap) {
   EXPECT_EQ(plan["levels"].size(), 6u);
 }
 
+// files.yaml: tasks that declare the files they change.
+const char* const kFiles = "tests/fixtures/good/files.yaml";
+
+TEST(Cli, PlanNamesTheTasksThatCouldRunAtOnceAndTouchTheSameFiles) {
+  Result r = RunMex({"plan", kFiles});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\npredicted conflicts (tasks that could run at once declare the same "
+                       "files; mex runs each pair one at a time):\n"
+                       "  api and handlers may touch the same files: src/api/*.py and "
+                       "src/api/v1.py\n"
+                       "  api and docs may touch the same files: docs/api.md and docs/\n"
+                       "  handlers and api-tests may touch the same files: src/api/v1.py and "
+                       "src/api/*.py\n"),
+            std::string::npos)
+      << r.out;
+  // api-tests waits for api, and release for every task: they never run beside them.
+  size_t section = r.out.find("predicted conflicts");
+  ASSERT_NE(section, std::string::npos) << r.out;
+  std::string conflicts = r.out.substr(section);
+  EXPECT_EQ(conflicts.find("api and api-tests"), std::string::npos) << conflicts;
+  EXPECT_EQ(conflicts.find("release"), std::string::npos) << conflicts;
+
+  Result json = RunMex({"plan", kFiles, "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  nlohmann::json plan = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_FALSE(plan.is_discarded()) << json.out;
+  nlohmann::json expected = nlohmann::json::parse(R"([
+    {"tasks": ["api", "handlers"], "files": ["src/api/*.py", "src/api/v1.py"]},
+    {"tasks": ["api", "docs"], "files": ["docs/api.md", "docs/"]},
+    {"tasks": ["handlers", "api-tests"], "files": ["src/api/v1.py", "src/api/*.py"]}])");
+  EXPECT_EQ(plan["predicted_conflicts"], expected);
+}
+
+TEST(Cli, PlanOfTasksWithoutFilesPredictsNoConflict) {
+  Result r = RunMex({"plan", kDag});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("predicted conflicts"), std::string::npos) << r.out;
+  Result json = RunMex({"plan", kDag, "--json"});
+  nlohmann::json plan = nlohmann::json::parse(json.out, nullptr, false);
+  EXPECT_EQ(plan["predicted_conflicts"], nlohmann::json::array());
+}
+
 TEST(Cli, GraphDotMarksTheCriticalPath) {
   Result r = RunMex({"graph", kDag, "--format", "dot"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -283,6 +284,47 @@ TEST_F(FlowTest, TwoOfFourDecisionFilesFailTheDesignGate) {
   EXPECT_DOUBLE_EQ(validation["score"].get<double>(), 0.5);
   EXPECT_FALSE(validation["passed"]);
   EXPECT_EQ(validation["criteria"][0]["detail"], "2 of 4 decision files valid and non-empty");
+}
+
+TEST_F(FlowTest, BreakdownFilesArePredictedConflictsThatPassTheGateAndRunOneAtATime) {
+  DesignArtifacts();
+  Artifact("spec", Spec(23));
+  json a = Task("a", {}, {"AC-1"}), b = Task("b", {}, {"AC-2"}), c = Task("c", {"a"}, {"AC-3"});
+  a["files"] = {"src/x.py"};
+  b["files"] = {"docs/", "src/*.py"};
+  c["files"] = {"src/x.py"};  // after a: no conflict with it
+  Artifact("breakdown", {{"tasks", {a, b, c}}});
+  Result r = Run(Head() + kDesign + kSpec + kTask + kExecute);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json validation = Validation("task");
+  EXPECT_TRUE(validation["passed"]) << validation.dump(2);
+  EXPECT_EQ(validation["criteria"][0]["detail"],
+            "3 tasks; predicted conflicts, run one at a time: a and b may touch the same files: "
+            "src/x.py and src/*.py; b and c may touch the same files: src/*.py and src/x.py");
+  json roadmap = json::parse(ReadFile(RunFolder() / "roadmap.json"));
+  EXPECT_EQ(roadmap["predicted_conflicts"].size(), 2u) << roadmap["predicted_conflicts"];
+  // With 4 slots, b never ran beside a or c.
+  std::vector<std::string> seen;
+  for (const json& e : events_) {
+    if ((e["event"] == "task_started" || e["event"] == "task_succeeded") &&
+        e["phase"] == "execute") {
+      seen.push_back(e["event"].get<std::string>().substr(5) + " " + e["task"].get<std::string>());
+    }
+  }
+  std::string running;
+  for (const std::string& s : seen) {
+    if (s == "started a" || s == "started c") running += s.back();
+    if (s == "succeeded a" || s == "succeeded c") running.erase(running.find(s.back()), 1);
+    if (s == "started b") {
+      EXPECT_EQ(running, "") << "b started beside " << running;
+    }
+  }
+  size_t b_start = std::find(seen.begin(), seen.end(), "started b") - seen.begin();
+  size_t b_end = std::find(seen.begin(), seen.end(), "succeeded b") - seen.begin();
+  ASSERT_LT(b_start, b_end);
+  for (size_t i = b_start + 1; i < b_end; ++i) {
+    EXPECT_NE(seen[i].substr(0, 7), "started") << seen[i];
+  }
 }
 
 TEST_F(FlowTest, BreakdownWithACycleFailsTheTaskGateNamingTheCycle) {

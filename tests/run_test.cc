@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -292,6 +293,52 @@ TEST(RunTest, PoolOfOneRunsItsTasksOneAtATime) {
       {"-j", "3"});
   ASSERT_EQ(run.result.exit_code, 0) << run.result.out << run.result.err;
   EXPECT_EQ(ReadFile(log), "start\nend\nstart\nend\nstart\nend\n");
+}
+
+TEST(RunTest, TasksDeclaringOverlappingFilesRunOneAtATimeAndOthersBesideThem) {
+  // a and b touch src/api/v1.py: each writes "start X", waits until c and d have met, writes
+  // "end X". c and d touch other files: each waits for the other to have started (at most 20 s),
+  // which they can only do running at the same time, then they have met.
+  TempDir side;
+  std::string dir = side.path().string();
+  WriteFile(side.path() / "task.sh",
+            "dir=$1\n"
+            "wait_for() {\n"
+            "  i=0\n"
+            "  while [ ! -e \"$dir/$1\" ]; do\n"
+            "    i=$((i + 1)); [ $i -gt 2000 ] && { echo \"no $1 after 20 s\"; exit 1; }\n"
+            "    sleep 0.01\n"
+            "  done\n"
+            "}\n"
+            "case $2 in\n"
+            "  a|b) echo \"start $2\" >> \"$dir/order\"; wait_for met; "
+            "echo \"end $2\" >> \"$dir/order\" ;;\n"
+            "  c) touch \"$dir/c\"; wait_for d; touch \"$dir/met\" ;;\n"
+            "  d) touch \"$dir/d\"; wait_for c; touch \"$dir/met\" ;;\n"
+            "esac\n");
+  auto task = [&](const std::string& id, const std::string& files) {
+    return "  - {id: " + id + ", run: [sh, '" + dir + "/task.sh', '" + dir + "', " + id +
+           "], files: " + files + "}\n";
+  };
+  MexRun run("tasks:\n" + task("a", "[src/api/*.py]") + task("b", "[src/api/v1.py, docs/b.md]") +
+                 task("c", "[docs/c.md]") + task("d", "[src/db/]"),
+             {"-j", "4"});
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.out << run.result.err;
+  EXPECT_EQ(ReadFile(side.path() / "order"), "start a\nend a\nstart b\nend b\n");
+  // As mex saw it: b started only once a had ended; c and d started beside a.
+  std::vector<std::string> seen;
+  for (const auto& e : run.events) {
+    if (e["event"] == "task_started" || e["event"] == "task_succeeded") {
+      seen.push_back(e["event"].get<std::string>().substr(5) + " " + e["task"].get<std::string>());
+    }
+  }
+  auto at = [&](const std::string& what) {
+    return std::find(seen.begin(), seen.end(), what) - seen.begin();
+  };
+  ASSERT_EQ(seen.size(), 8u);
+  EXPECT_LT(at("succeeded a"), at("started b"));
+  EXPECT_LT(at("started c"), at("succeeded a"));
+  EXPECT_LT(at("started d"), at("succeeded a"));
 }
 
 TEST(RunTest, ReadyTasksStartByRemainingCriticalPath) {

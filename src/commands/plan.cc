@@ -18,6 +18,7 @@ namespace {
 constexpr size_t kShownBatches = 40;
 constexpr size_t kShownIdsPerBatch = 8;
 constexpr size_t kShownPathEnds = 10;
+constexpr size_t kShownConflicts = 40;
 
 std::string Plural(size_t n, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
@@ -40,6 +41,21 @@ std::string CriticalPathText(const Milestone& m, const std::vector<uint32_t>& pa
   std::vector<uint32_t> tail(path.end() - kShownPathEnds, path.end());
   return fmt::format("{} -> … ({} more) … -> {}", JoinIds(m, head, head.size(), " -> "),
                      path.size() - 2 * kShownPathEnds, JoinIds(m, tail, tail.size(), " -> "));
+}
+
+// Declared files are free text, hence TerminalSafeLine.
+void PrintConflicts(const Milestone& m, const std::vector<PredictedConflict>& conflicts) {
+  if (conflicts.empty()) return;
+  fmt::print(
+      "\npredicted conflicts (tasks that could run at once declare the same files; mex runs each "
+      "pair one at a time):\n");
+  for (size_t i = 0; i < conflicts.size() && i < kShownConflicts; ++i) {
+    fmt::print("  {}\n", TerminalSafeLine(ConflictText(m, conflicts[i])));
+  }
+  if (conflicts.size() > kShownConflicts) {
+    fmt::print("  … {} more (mex plan --json lists them all)\n",
+               conflicts.size() - kShownConflicts);
+  }
 }
 
 // Task ids and phase names are [A-Za-z0-9_.-] (IsValidId); the milestone's id and title are
@@ -72,6 +88,7 @@ void PrintSummary(const Milestone& m, const Roadmap& r) {
                Plural(r.batches.size() - kShownBatches, "batch", "batches"));
   }
   fmt::print("\ncritical path: {}\n", CriticalPathText(m, r.critical_path));
+  PrintConflicts(m, r.conflicts);
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include "engine/session.h"
 #include "engine/task_runner.h"
 #include "load/loader.h"
+#include "plan/file_overlap.h"
 #include "plan/roadmap.h"
 #include "tests/test_util.h"
 #include "util/clock.h"
@@ -197,6 +198,9 @@ class SimExecutor : public Executor {
         t != store_.durable().tasks.end() && t->second.state == TaskState::kSucceeded) {
       throw SimFailure{"task " + id + " starts again though it durably succeeded"};
     }
+    if (std::string other = RunningBesideItsFiles(spec.key); !other.empty()) {
+      throw SimFailure{"task " + id + " starts while " + other};
+    }
     for (const DepRef& ref : m_->tasks.at(spec.key).deps) {
       std::string dep(m_->symbols.Name(ref.symbol));
       auto d = store_.durable().tasks.find(dep);
@@ -315,6 +319,25 @@ class SimExecutor : public Executor {
   uint64_t ends() const { return ends_; }
 
  private:
+  // "" or which running task declares files that overlap those of `task`, and which files.
+  std::string RunningBesideItsFiles(uint64_t task) const {
+    const TaskDetail* d = m_->tasks.at(task).details();
+    if (d == nullptr) return "";
+    for (const auto& [key, a] : running_) {
+      const TaskDetail* o = m_->tasks.at(key).details();
+      if (o == nullptr) continue;
+      for (const std::string& mine : d->files) {
+        for (const std::string& theirs : o->files) {
+          if (EntriesOverlap(mine, theirs)) {
+            return std::string(m_->tasks.at(key).id) + " runs, and they touch " + mine + " and " +
+                   theirs;
+          }
+        }
+      }
+    }
+    return "";
+  }
+
   struct Attempt {
     AttemptEnd end;
     std::string log_path;
@@ -388,9 +411,12 @@ class CheckingSink : public EventSink {
 
 // A random DAG: 5-40 tasks, each depending on a few earlier ones, some with retries; in half the
 // seeds the tasks are prompts to `claude` (the executable at `claude`) under a budget, set in
-// `budget` (else 0).
-std::string RandomMilestone(std::mt19937_64& rng, const std::string& claude, int* jobs,
-                            double* budget) {
+// `budget` (else 0). In half the seeds, half the tasks declare files of a few shared ones, drawn
+// from `files_rng` (so that the other draws of a seed stay as they were before files).
+std::string RandomMilestone(std::mt19937_64& rng, std::mt19937_64& files_rng,
+                            const std::string& claude, int* jobs, double* budget) {
+  static const char* const kFiles[] = {"a.txt", "b.txt", "src/", "src/*.c", "src/x.c", "docs/**"};
+  bool with_files = files_rng() % 2 == 0;
   auto pick = [&](int a, int b) { return std::uniform_int_distribution<>(a, b)(rng); };
   int n = pick(5, 40);
   *jobs = pick(1, 8);
@@ -416,6 +442,10 @@ std::string RandomMilestone(std::mt19937_64& rng, const std::string& claude, int
       yaml += "]";
     }
     if (pick(0, 3) == 0) yaml += ", retry: {max_attempts: " + std::to_string(pick(2, 5)) + "}";
+    if (with_files && files_rng() % 2 == 0) {
+      yaml += ", files: ['" + std::string(kFiles[files_rng() % 6]) + "', '" +
+              kFiles[files_rng() % 6] + "']";
+    }
     yaml += "}\n";
   }
   return yaml;
@@ -434,7 +464,8 @@ std::string RunSeed(uint64_t seed) {
   std::string claude = (dir.path() / "claude").string();  // never run: the executor simulates it
   testing_util::WriteFile(claude, "#!/bin/sh\n");
   std::filesystem::permissions(claude, std::filesystem::perms::owner_all);
-  std::string yaml = RandomMilestone(rng, claude, &jobs, &budget);
+  std::mt19937_64 files_rng(seed ^ 0x9e3779b97f4a7c15);
+  std::string yaml = RandomMilestone(rng, files_rng, claude, &jobs, &budget);
   SimStore store;
   const Milestone* current = nullptr;
   SimExecutor executor(&rng, &store, &current);
@@ -507,6 +538,26 @@ std::string RunSeed(uint64_t seed) {
     for (const auto& [id, t] : store.durable().tasks) {
       if (!IsFinal(t.state)) {
         return "the run ended with task " + id + " " + std::string(TaskStateName(t.state));
+      }
+    }
+    // Nothing was left behind (a task held back and never released): a task is skipped only
+    // after a dep failed or was skipped, and cancelled only once the budget was spent.
+    Milestone m;
+    Diagnostics diags("sim.yaml");
+    if (!LoadMilestoneFromString("sim.yaml", yaml, &m, &diags)) return diags.Format();
+    bool budget_spent = budget > 0 && store.SpentUsd() >= budget;
+    for (const Task& t : m.tasks) {
+      TaskState end = store.durable().tasks.at(std::string(t.id)).state;
+      bool dep_failed = false;
+      for (const DepRef& ref : t.deps) {
+        TaskState dep = store.durable().tasks.at(std::string(m.symbols.Name(ref.symbol))).state;
+        dep_failed = dep_failed || dep == TaskState::kFailed || dep == TaskState::kSkipped;
+      }
+      if (end == TaskState::kSkipped && !dep_failed) {
+        return "task " + std::string(t.id) + " was skipped, though none of its deps failed";
+      }
+      if (end == TaskState::kCancelled && !budget_spent) {
+        return "task " + std::string(t.id) + " was cancelled, though the run did not stop";
       }
     }
     g_attempts += executor.starts();

@@ -10,6 +10,7 @@
 #include "engine/resources.h"
 #include "flow/schemas.h"
 #include "model/run_files.h"
+#include "plan/file_overlap.h"
 #include "util/clock.h"
 
 namespace mex {
@@ -80,6 +81,7 @@ void TaskRunner::InsertTasks(uint32_t at, uint32_t count) {
   // Between phases: no queue holds a task index, every task of a later phase is pending.
   tasks_.insert(tasks_.begin() + at, count, TaskRun{});
   AssignPools();
+  file_locks_.clear();  // by task index: Open makes them again
 }
 
 void TaskRunner::Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history,
@@ -115,6 +117,7 @@ void TaskRunner::Open(const std::vector<uint32_t>& tasks, std::string gate_missi
     }
   }
   Preflight(tasks);
+  LockFiles(tasks);
   for (uint32_t t : tasks) {
     if (tasks_[t].state == TaskState::kPending && tasks_[t].waiting == 0) MakeReady(t);
   }
@@ -200,12 +203,66 @@ void TaskRunner::MakeReady(uint32_t task) {
   ready_.push({priority_[task], task});
 }
 
+void TaskRunner::LockFiles(const std::vector<uint32_t>& tasks) {
+  file_locks_.clear();
+  std::vector<uint32_t> declaring;
+  std::vector<const std::vector<std::string>*> files;
+  for (uint32_t t : tasks) {
+    const TaskDetail* d = m_.tasks[t].details();
+    if (d == nullptr || d->files.empty() || IsFinal(tasks_[t].state)) continue;
+    declaring.push_back(t);
+    files.push_back(&d->files);
+  }
+  if (declaring.size() < 2) return;
+  // Pairs where one task depends on the other are kept: they never run at once anyway, and
+  // telling them apart would cost a walk of the graph per pair.
+  for (const ItemOverlap& o : OverlappingItems(files)) {
+    file_locks_[declaring[o.a]].partners.push_back(declaring[o.b]);
+    file_locks_[declaring[o.b]].partners.push_back(declaring[o.a]);
+  }
+}
+
+bool TaskRunner::HeldByFiles(uint32_t task) {
+  if (file_locks_.empty()) return false;
+  auto it = file_locks_.find(task);
+  if (it == file_locks_.end() || it->second.held == 0) return false;
+  it->second.waiting = true;
+  // It may hold the slot of its pool that a task's end freed: the next of the pool gets it.
+  if (Pool* pool = PoolOf(task); pool && pool->in_use < pool->depth && !pool->delayed.empty()) {
+    ready_.push(pool->delayed.top());
+    pool->delayed.pop();
+  }
+  return true;
+}
+
+void TaskRunner::TakeFiles(uint32_t task) {
+  if (file_locks_.empty()) return;
+  auto it = file_locks_.find(task);
+  if (it == file_locks_.end()) return;
+  for (uint32_t partner : it->second.partners) ++file_locks_.find(partner)->second.held;
+}
+
+void TaskRunner::ReleaseFiles(uint32_t task) {
+  if (file_locks_.empty()) return;
+  auto it = file_locks_.find(task);
+  if (it == file_locks_.end()) return;
+  for (uint32_t partner : it->second.partners) {
+    FileLock& lock = file_locks_.find(partner)->second;
+    if (--lock.held > 0 || !lock.waiting) continue;
+    lock.waiting = false;
+    if (!stopping_ && tasks_[partner].state == TaskState::kReady) {
+      ready_.push({priority_[partner], partner});
+    }
+  }
+}
+
 void TaskRunner::StartReadyTasks() {
   to_start_.clear();
   const int limit = std::min(jobs_, spawn_limit_);
   while (!stopping_ && running_ + static_cast<int>(to_start_.size()) < limit && !ready_.empty()) {
     uint32_t task = ready_.top().task;
     ready_.pop();
+    if (HeldByFiles(task)) continue;
     if (Pool* pool = PoolOf(task)) {
       if (pool->in_use >= pool->depth) {
         pool->delayed.push({priority_[task], task});
@@ -213,6 +270,7 @@ void TaskRunner::StartReadyTasks() {
       }
       ++pool->in_use;
     }
+    TakeFiles(task);
     to_start_.push_back(task);
   }
   for (uint32_t task : to_start_) RecordAttemptStart(task);
@@ -242,6 +300,7 @@ void TaskRunner::Commit() {
       // Recorded as started, but the record is not durable: these never run.
       --running_;
       if (Pool* pool = PoolOf(task)) --pool->in_use;
+      ReleaseFiles(task);
       SetState(task, TaskState::kCancelled);
     }
     to_start_.clear();
@@ -314,6 +373,7 @@ void TaskRunner::HandleEnd(const AttemptEnd& end) {
       pool->delayed.pop();
     }
   }
+  ReleaseFiles(task);
   double elapsed = MonotonicSeconds() - run.started;
   AttemptOutcome outcome;
   outcome.end = end;
@@ -490,6 +550,7 @@ void TaskRunner::StopStarting() {
   while (!retries_.empty()) retries_.pop();
   while (!ready_.empty()) ready_.pop();
   for (Pool& pool : pools_) pool.delayed = {};
+  for (auto& [task, lock] : file_locks_) lock.waiting = false;
 }
 
 void TaskRunner::SkipDependents(uint32_t task) {

@@ -11,6 +11,7 @@
 #include <queue>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/attempt.h"
@@ -108,9 +109,25 @@ class TaskRunner {
     std::priority_queue<Ready> delayed;  // ready, waiting for a slot of the pool
   };
 
+  // A task whose declared files overlap another open task's (plan/file_overlap.h): the two never
+  // run at once. Not a dependency: whichever is picked first runs, the other waits for its end.
+  struct FileLock {
+    std::vector<uint32_t> partners;  // the open tasks whose files overlap its own
+    int held = 0;                    // partners running, or picked to start this turn
+    bool waiting = false;            // ready, held back until `held` is 0
+  };
+
   // Fails, before anything starts, the open tasks whose agent's program is missing.
   void Preflight(const std::vector<uint32_t>& tasks);
   void MakeReady(uint32_t task);
+  // At Open: the file locks of the opened tasks that may run (the overlapping pairs, computed once
+  // per phase; nothing when no open task declares files).
+  void LockFiles(const std::vector<uint32_t>& tasks);
+  // Whether a partner of `task` runs or is about to: then `task` waits for it to end.
+  bool HeldByFiles(uint32_t task);
+  void TakeFiles(uint32_t task);
+  // `task` no longer runs: its partners that waited for it and for no other become ready again.
+  void ReleaseFiles(uint32_t task);
   void StartReadyTasks();
   void RecordAttemptStart(uint32_t task);
   void LaunchAttempt(uint32_t task);
@@ -150,7 +167,8 @@ class TaskRunner {
 
   std::vector<TaskRun> tasks_;
   std::vector<Pool> pools_;
-  std::vector<int> pool_of_task_;  // index into pools_, or -1
+  std::vector<int> pool_of_task_;                      // index into pools_, or -1
+  std::unordered_map<uint32_t, FileLock> file_locks_;  // only tasks that have partners
   std::priority_queue<Ready> ready_;
   using Retry = std::pair<double, uint32_t>;  // (due, task)
   std::priority_queue<Retry, std::vector<Retry>, std::greater<>> retries_;

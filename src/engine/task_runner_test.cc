@@ -15,8 +15,8 @@
 namespace mex {
 namespace {
 
-// Ends the attempt started last with the exit code the test chose for its task, one per Wait;
-// notes how many commits the store had when each attempt started.
+// Ends the attempt started last (first, with `fifo`) with the exit code the test chose for its
+// task, one per Wait; notes how many commits the store had when each attempt started.
 class FakeExecutor : public Executor {
  public:
   explicit FakeExecutor(const MemoryStore* store) : store_(store) {}
@@ -34,8 +34,12 @@ class FakeExecutor : public Executor {
     WaitResult result;
     if (queue_.empty()) return result;
     AttemptEnd end;
-    end.key = queue_.back();
-    queue_.pop_back();
+    end.key = fifo ? queue_.front() : queue_.back();
+    if (fifo) {
+      queue_.pop_front();
+    } else {
+      queue_.pop_back();
+    }
     end.exit_code = exit_codes.count(end.key) ? exit_codes[end.key] : 0;
     log.push_back("end " + std::to_string(end.key));
     result.ended.push_back(end);
@@ -54,6 +58,7 @@ class FakeExecutor : public Executor {
   int cancel_alls = 0;
   ProcessRef process;                // what Start returns
   std::vector<int> commits_at_wait;  // the store's commits at each Wait
+  bool fifo = false;                 // end the attempt started first, not last
 
  private:
   const MemoryStore* store_;
@@ -300,6 +305,65 @@ TEST(TaskRunnerTest, OnlyTheLogOfAnAgentCliItKnowsIsRead) {
   std::map<std::string, std::string> classes;
   for (const AttemptRecord& a : store.attempts()) classes[a.task] = a.failure_class;
   EXPECT_EQ(classes, (std::map<std::string, std::string>{{"a", "permanent"}, {"b", "logic"}}));
+}
+
+TEST(TaskRunnerTest, TasksWhoseFilesOverlapNeverRunAtOnce) {
+  // a and b overlap; c's files and d (none declared) overlap nothing: they run beside a, and b
+  // starts as soon as a ends.
+  Fixture f(
+      "tasks:\n"
+      "  - {id: a, run: 'true', files: [src/api/*.py]}\n"
+      "  - {id: b, run: 'true', files: [docs/, src/api/v1.py]}\n"
+      "  - {id: c, run: 'true', files: [src/cli/]}\n"
+      "  - {id: d, run: 'true'}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  EXPECT_EQ(f.Run(4, &executor, &store), 0);
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"start 0", "start 2", "start 3", "end 3",
+                                                    "end 2", "end 0", "start 1", "end 1"}));
+}
+
+TEST(TaskRunnerTest, ATaskHeldForItsFilesPassesItsPoolSlotOn) {
+  // r holds the pool; p, next of the pool, waits for it; w starts and holds p's files. When r
+  // ends, p gets the pool's slot but must wait for w: q, the pool's next, runs meanwhile.
+  Fixture f(
+      "pools: {serial: 1}\n"
+      "tasks:\n"
+      "  - {id: r, run: 'true', pool: serial, effort: 5}\n"
+      "  - {id: p, run: 'true', pool: serial, effort: 4, files: [x.txt]}\n"
+      "  - {id: w, run: 'true', effort: 3, files: ['*.txt']}\n"
+      "  - {id: q, run: 'true', pool: serial, effort: 1}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.fifo = true;
+  EXPECT_EQ(f.Run(4, &executor, &store), 0);
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"start 0", "start 2", "end 0", "start 3",
+                                                    "end 2", "end 3", "start 1", "end 1"}));
+}
+
+TEST(TaskRunnerTest, ATaskHeldForItsFilesRetriesAndDependsAsUsual) {
+  // a fails once and is retried; b (same file) runs between its attempts; c depends on b and
+  // shares its file too: a dependency, no deadlock.
+  Fixture f(
+      "defaults: {retry: {max_attempts: 2, backoff: {initial: 1ms}}}\n"
+      "tasks:\n"
+      "  - {id: a, run: 'x', effort: 2, files: [f.txt]}\n"
+      "  - {id: b, run: 'x', files: [f.txt]}\n"
+      "  - {id: c, run: 'x', deps: [b], files: [f.txt]}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.exit_codes[0] = 1;
+  EXPECT_EQ(f.Run(3, &executor, &store), 1);  // a fails both attempts
+  EXPECT_EQ(f.runner->state(0), TaskState::kFailed);
+  EXPECT_EQ(f.runner->attempts(0), 2);
+  EXPECT_EQ(f.runner->state(1), TaskState::kSucceeded);
+  EXPECT_EQ(f.runner->state(2), TaskState::kSucceeded);
+  // Never two of them at once: each start follows the end of the one before.
+  ASSERT_EQ(executor.log.size(), 8u);
+  for (size_t i = 0; i < executor.log.size(); i += 2) {
+    EXPECT_EQ(executor.log[i].substr(0, 6), "start ") << i;
+    EXPECT_EQ(executor.log[i + 1], "end " + executor.log[i].substr(6)) << i;
+  }
 }
 
 }  // namespace

@@ -48,6 +48,7 @@ void Insert(Milestone* m, size_t phase, const std::vector<BreakdownTask>& tasks)
     TaskDetail& d = task.mutable_detail();
     d.title = b.title;
     d.description = b.description;
+    d.files = b.files;
     if (!b.run.shell.empty() || !b.run.argv.empty()) {
       task.run = b.run;
     } else if (tmpl && !tmpl->prompt.empty()) {
@@ -80,6 +81,7 @@ void TasksOf(const json& doc, std::vector<BreakdownTask>* tasks) {
     b.deps = Strings(t, "deps");
     b.covers = Strings(t, "covers");
     b.kind = t.value("kind", "");
+    b.files = Strings(t, "files");
     if (auto run = t.find("run"); run != t.end()) {
       if (run->is_string()) {
         b.run.shell = run->get<std::string>();
@@ -195,6 +197,9 @@ BreakdownPlan PlanBreakdown(const std::vector<BreakdownTask>& tasks) {
   plan.total_effort = roadmap.total_effort;
   plan.critical_path_length = roadmap.critical_path_length;
   for (uint32_t t : roadmap.critical_path) plan.critical_path.emplace_back(scratch.tasks[t].id);
+  for (const PredictedConflict& c : roadmap.conflicts) {
+    plan.conflicts.push_back(ConflictText(scratch, c));
+  }
   return plan;
 }
 

@@ -21,6 +21,7 @@ struct BreakdownTask {
   std::vector<std::string> covers;  // acceptance criteria ids
   std::string kind;                 // implementation, test, quality, docs, or ""
   Command run;                      // its own command, when the breakdown gives one
+  std::vector<std::string> files;   // paths or globs it expects to change (TaskDetail::files)
 };
 
 // Reads a breakdown artifact (beneath `folder`); it must match the `tasks` schema. False with
@@ -46,6 +47,7 @@ struct BreakdownPlan {
   double total_effort = 0;
   double critical_path_length = 0;
   std::vector<std::string> critical_path;
+  std::vector<std::string> conflicts;  // "a and b both touch src/x.py" (plan/conflicts.h)
 };
 BreakdownPlan PlanBreakdown(const std::vector<BreakdownTask>& tasks);
 

@@ -179,6 +179,12 @@ class Scorer {
                          : "no roadmap: the graph has a cycle"});
     if (tasks.empty()) Missing(fmt::format("{}: the breakdown has no tasks", Shown(t)));
     r->detail = fmt::format("{} tasks", tasks.size());
+    // Information, not a failure: mex runs such pairs one at a time; the breakdown may keep them
+    // parallel in its graph and still pass.
+    for (size_t i = 0; i < plan.conflicts.size(); ++i) {
+      r->detail +=
+          (i == 0 ? "; predicted conflicts, run one at a time: " : "; ") + plan.conflicts[i];
+    }
   }
 
   // Every acceptance criterion of the spec is covered by a task, and every id a task covers is

@@ -198,7 +198,7 @@ phases:
             {"tasks": [{"id": "store-limits", "title": "a short imperative title",
                         "description": "what to build or change, where, and how to tell it is done",
                         "effort": 2, "deps": [], "covers": ["AC-1", "AC-3"],
-                        "kind": "implementation"}]}
+                        "kind": "implementation", "files": ["src/limits/*.py"]}]}
           Rules, which mex checks:
           - id: letters, digits, '_', '.' and '-', unique, and none of the ids this milestone
             already has: keep, improve, remove, originate, spec, breakdown, tests, docs, quality,
@@ -212,6 +212,8 @@ phases:
             is covered by at least one task.
           - kind: implementation, test, quality or docs. Put the tests of a part in its own task
             or in a "test" task that depends on it.
+          - files (optional): paths or globs, relative to the project's root, of the files the
+            task will change. mex never runs two tasks whose files overlap at the same time.
           mex adds three tasks of its own, so do not plan them: acceptance tests written from the
           specification, the user documentation, and a final quality pass over everything.
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/milestone.h"
+#include "plan/file_overlap.h"
 
 namespace mex {
 namespace {
@@ -231,6 +232,23 @@ std::string ValidateRun(const json& run, const std::string& pointer) {
   return "";
 }
 
+// A task's optional "files": paths or globs inside the workspace (plan/file_overlap.h).
+std::string ValidateFiles(const json& task, const std::string& pointer) {
+  if (std::string error = OptionalTextArray(task, pointer, "files", "paths or globs");
+      !error.empty()) {
+    return error;
+  }
+  auto files = task.find("files");
+  if (files == task.end()) return "";
+  for (size_t i = 0; i < files->size(); ++i) {
+    const std::string& entry = (*files)[i].get_ref<const std::string&>();
+    if (std::string problem = FileEntryProblem(entry); !problem.empty()) {
+      return Problem(At(At(pointer, "files"), i), "\"" + entry + "\" " + problem);
+    }
+  }
+  return "";
+}
+
 std::string ValidateTask(const json& task, const std::string& at,
                          std::map<std::string, std::string>* ids) {
   if (!task.is_object()) return Problem(at, "expected an object");
@@ -264,6 +282,7 @@ std::string ValidateTask(const json& task, const std::string& at,
       !error.empty()) {
     return error;
   }
+  if (std::string error = ValidateFiles(task, at); !error.empty()) return error;
   if (auto kind = task.find("kind"); kind != task.end()) {
     static const char* const kKinds[] = {"implementation", "test", "quality", "docs"};
     bool known = false;

@@ -279,6 +279,24 @@ TEST_F(SchemaTest, TasksRejectsCoversThatIsNotAnArray) {
                          "/tasks/0/covers: "));
 }
 
+TEST_F(SchemaTest, TasksAcceptsFilesAndRejectsThoseOutsideTheWorkspace) {
+  EXPECT_EQ(Check(Schema::kTasks, R"({"tasks": [{"id": "a", "title": "A", "effort": 1,
+                                                 "files": ["src/api/*.py", "docs/"]}]})"),
+            "");
+  EXPECT_EQ(Check(Schema::kTasks, R"({"tasks": [{"id": "a", "title": "A", "effort": 1,
+                                                 "files": ["src/a.py", "/etc/hosts"]}]})"),
+            "/tasks/0/files/1: \"/etc/hosts\" is absolute: write it relative to the workspace");
+  EXPECT_EQ(Check(Schema::kTasks, R"({"tasks": [{"id": "a", "title": "A", "effort": 1,
+                                                 "files": ["src/../../x"]}]})"),
+            "/tasks/0/files/0: \"src/../../x\" leaves the workspace: write it without '..'");
+  EXPECT_TRUE(StartsWith(Check(Schema::kTasks, R"({"tasks": [{"id": "a", "title": "A", "effort": 1,
+                                                   "files": "src/a.py"}]})"),
+                         "/tasks/0/files: "));
+  EXPECT_TRUE(StartsWith(Check(Schema::kTasks, R"({"tasks": [{"id": "a", "title": "A", "effort": 1,
+                                                   "files": ["src/a.py", ""]}]})"),
+                         "/tasks/0/files/1: "));
+}
+
 TEST_F(SchemaTest, TasksRejectsAnUnknownKind) {
   EXPECT_EQ(Check(Schema::kTasks, R"({"tasks": [{"id": "a", "title": "A", "effort": 1,
                                                  "kind": "refactor"}]})"),

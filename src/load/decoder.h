@@ -14,6 +14,7 @@
 #include "model/classify_pattern.h"
 #include "model/milestone.h"
 #include "model/size.h"
+#include "plan/file_overlap.h"
 
 namespace mex {
 
@@ -500,7 +501,8 @@ class Decoder : FieldReader<N> {
     kExecutor,
     kResources,
     kLeaveProcesses,
-    kWorkspace
+    kWorkspace,
+    kFiles
   };
 
   void DecodeTask(N node, uint32_t phase_index) {
@@ -513,7 +515,7 @@ class Decoder : FieldReader<N> {
     IndexedMembers(node, "task",
                    {"id", "run", "deps", "effort", "title", "description", "prompt", "agent",
                     "timeout", "retry", "output", "env", "cwd", "pool", "executor", "resources",
-                    "leave_processes", "workspace"},
+                    "leave_processes", "workspace", "files"},
                    [&](size_t key, Pos, N value) {
                      DecodeTaskField(static_cast<TaskKey>(key), value, &task);
                    });
@@ -595,6 +597,25 @@ class Decoder : FieldReader<N> {
     if (key == kWorkspace) {
       Enum(value, "workspace", {"shared", "worktree"}, &d->workspace.emplace());
     }
+    if (key == kFiles) DecodeFiles(value, &d->files);
+  }
+
+  void DecodeFiles(N node, std::vector<std::string>* files) {
+    if (node.kind() != NodeKind::kSeq) {
+      Error(node.pos(),
+            "'files' must be a list of paths or globs, e.g. [src/api/*.py, docs/api.md]");
+      return;
+    }
+    node.ForEachItem([&](N item) {
+      Pos pos = item.pos();
+      std::string entry;
+      if (!String(item, "a files entry", &entry)) return;
+      if (std::string problem = FileEntryProblem(entry); !problem.empty()) {
+        Error(pos, fmt::format("files entry '{}' {}", entry, problem));
+        return;
+      }
+      files->push_back(std::move(entry));
+    });
   }
 
   void DecodeDeps(N node, Task* task) {

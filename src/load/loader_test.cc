@@ -104,6 +104,55 @@ TEST(LoaderTest, ReportsEveryErrorOfTheFileSortedByLine) {
             "5m, 2h, 1h30m or seconds)\n");
 }
 
+TEST(LoaderTest, FilesAreReadAsWrittenInYamlAndJson) {
+  const char* yaml = R"(tasks:
+  - {id: api, run: x, files: [src/api/*.py, docs/api.md, "**/*.pyi", src/db/]}
+  - {id: none, run: y, files: []}
+  - {id: plain, run: z}
+)";
+  const char* json = R"({"tasks": [
+  {"id": "api", "run": "x", "files": ["src/api/*.py", "docs/api.md", "**/*.pyi", "src/db/"]},
+  {"id": "none", "run": "y", "files": []},
+  {"id": "plain", "run": "z"}]})";
+  for (const auto& [name, text] : {std::pair{"f.yaml", yaml}, std::pair{"f.json", json}}) {
+    SCOPED_TRACE(name);
+    Milestone m;
+    Diagnostics diags(name);
+    ASSERT_TRUE(LoadMilestoneFromString(name, text, &m, &diags)) << diags.Format();
+    EXPECT_EQ(m.tasks[0].details()->files,
+              (std::vector<std::string>{"src/api/*.py", "docs/api.md", "**/*.pyi", "src/db/"}));
+    EXPECT_TRUE(m.tasks[1].details()->files.empty());
+    EXPECT_EQ(m.tasks[2].details(), nullptr);  // a task without files costs no detail
+  }
+}
+
+TEST(LoaderTest, BadFilesAreErrorsAtTheEntryThatIsWrong) {
+  Milestone m;
+  Diagnostics diags("f.yaml");
+  EXPECT_FALSE(LoadMilestoneFromString("f.yaml", R"(tasks:
+  - {id: a, run: x, files: [src/a.py, /abs/b.py]}
+  - {id: b, run: x, files: [ok.md, ../up.md, src/../../x]}
+  - {id: c, run: x, files: src/c.py}
+  - id: d
+    run: x
+    files:
+      - {path: src/d.py}
+      - ""
+)",
+                                       &m, &diags));
+  EXPECT_EQ(diags.Format(),
+            "f.yaml:2:39: error: files entry '/abs/b.py' is absolute: write it relative to the "
+            "workspace\n"
+            "f.yaml:3:36: error: files entry '../up.md' leaves the workspace: write it without "
+            "'..'\n"
+            "f.yaml:3:46: error: files entry 'src/../../x' leaves the workspace: write it without "
+            "'..'\n"
+            "f.yaml:4:28: error: 'files' must be a list of paths or globs, e.g. [src/api/*.py, "
+            "docs/api.md]\n"
+            "f.yaml:8:9: error: a files entry must be a string\n"
+            "f.yaml:9:9: error: files entry '' is empty\n");
+}
+
 TEST(LoaderTest, PatternsRe2CannotExpressAreErrorsAtTheirPosition) {
   // RE2 matches in linear time because it leaves out what needs backtracking.
   for (const char* name : {"bad.yaml", "bad.json"}) {

@@ -135,6 +135,9 @@ struct TaskDetail {
   // ended with it.
   bool leave_processes = false;
   std::optional<WorkspaceMode> workspace;  // else its phase's, else defaults'
+  // Paths and globs relative to the workspace that the task expects to change
+  // (plan/file_overlap.h): tasks whose files overlap are never run at the same time.
+  std::vector<std::string> files;
 };
 
 // A reference to a task id as written in a file.

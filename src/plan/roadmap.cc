@@ -141,6 +141,7 @@ Roadmap ComputeRoadmap(const Milestone& m, const Graph& g, int slots) {
     r.makespan += p.makespan;
     r.max_width = std::max(r.max_width, p.max_width);
   }
+  r.conflicts = PredictConflicts(m, g, r.level);
   return r;
 }
 

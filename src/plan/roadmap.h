@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/milestone.h"
+#include "plan/conflicts.h"
 #include "plan/graph.h"
 
 namespace mex {
@@ -35,6 +36,7 @@ struct Roadmap {
   double makespan = 0;
   std::vector<double> priority;  // per task: its remaining critical path within its phase
   std::vector<PhasePlan> phases;
+  std::vector<PredictedConflict> conflicts;  // tasks that can run at once and share files
 };
 
 // REQUIRES: the graph is acyclic (the milestone loaded without errors), slots >= 1.

@@ -33,6 +33,13 @@ nlohmann::ordered_json RoadmapJson(const Milestone& m, const Roadmap& r) {
                       {"makespan_estimate", p.makespan},
                       {"dynamic", p.dynamic}});
   }
+  json conflicts = json::array();
+  for (const PredictedConflict& c : r.conflicts) {
+    conflicts.push_back(
+        {{"tasks", {m.tasks[c.a].id, m.tasks[c.b].id}},
+         {"files",
+          {m.tasks[c.a].details()->files[c.entry_a], m.tasks[c.b].details()->files[c.entry_b]}}});
+  }
   return {{"milestone", m.id},
           {"slots", r.slots},
           {"batches", std::move(batches)},
@@ -41,6 +48,7 @@ nlohmann::ordered_json RoadmapJson(const Milestone& m, const Roadmap& r) {
           {"max_width", r.max_width},
           {"makespan_estimate", r.makespan},
           {"phases", std::move(phases)},
+          {"predicted_conflicts", std::move(conflicts)},
           {"levels", std::move(levels)}};
 }
 
