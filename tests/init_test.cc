@@ -98,6 +98,25 @@ TEST(InitTest, DefaultsToClaudeInTheCurrentFolder) {
   EXPECT_NE(ReadFile(dir.path() / "milestone.yaml").find("  agent: claude\n"), std::string::npos);
 }
 
+// A real agent's tasks of the execute phase edit the project, each in a git worktree of its
+// own; outside a repository `mex init` says what to do before `mex run` refuses.
+TEST(InitTest, TheExecutePhaseOfARealAgentRunsInWorktrees) {
+  TempDir dir;
+  Result init = RunMex({"init", "--agent", "gemini"}, dir.path().string());
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  std::string yaml = ReadFile(dir.path() / "milestone.yaml");
+  size_t execute = yaml.find("  - name: execute\n");
+  ASSERT_NE(execute, std::string::npos);
+  EXPECT_NE(yaml.find("    workspace: worktree\n", execute), std::string::npos);
+  EXPECT_NE(init.out.find("git init -q && git add -A && git commit -qm start"), std::string::npos)
+      << init.out;
+  // The demo agent (the quickstart, inside mex's own checkout) keeps the shared folder.
+  TempDir demo;
+  ASSERT_EQ(RunMex({"init", "--agent", "demo"}, demo.path().string()).exit_code, 0);
+  EXPECT_EQ(ReadFile(demo.path() / "milestone.yaml").find("workspace: worktree"),
+            std::string::npos);
+}
+
 TEST(InitTest, MakesMissingFoldersLikeMkdirP) {
   TempDir dir;
   fs::path project = dir.path() / "a" / "b" / "c";

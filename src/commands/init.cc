@@ -12,6 +12,7 @@
 
 #include "commands/commands.h"
 #include "flow/kiro_template.h"
+#include "git/worktrees.h"
 #include "model/template.h"
 #include "util/folder.h"
 #include "util/terminal_text.h"
@@ -136,6 +137,13 @@ int InitCommand(const InitOptions& options) {
   std::string path = TerminalSafeLine(ShellWord(Join(dir, "milestone.yaml")));
   fmt::print("\nnext:\n");
   if (!demo) fmt::print("  edit `milestone:` in {}: every prompt works from its goal\n", path);
+  // The execute phase runs in git worktrees (workspace: worktree): say so before `mex run` does.
+  if (std::string why; !demo && !GitWorktrees::Check(dir, &why)) {
+    fmt::print(
+        "  (cd {} && git init -q && git add -A && git commit -qm start)   # the execute "
+        "phase runs each task in a git worktree, merged as it succeeds\n",
+        TerminalSafeLine(ShellWord(dir)));
+  }
   fmt::print("  mex validate {}\n  mex plan {}\n  mex run {}\n", path, path, path);
   return kExitOk;
 }

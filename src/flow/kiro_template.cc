@@ -298,6 +298,12 @@ phases:
           If one cannot hold, say which and why.
 )";
 
+// Replaces the one occurrence of `from` in `text` (the template's own text: it is there).
+void Replace(std::string* text, std::string_view from, std::string_view to) {
+  size_t at = text->find(from);
+  if (at != std::string::npos) text->replace(at, from.size(), to);
+}
+
 std::string_view Title(std::string_view agent) {
   if (agent == "claude") return "Claude Code (`claude -p`)";
   if (agent == "codex") return "Codex CLI (`codex exec`)";
@@ -341,7 +347,28 @@ std::string KiroMilestone(std::string_view agent) {
   text += "\n";
   text += kDefaults;
   if (demo) text += kDemoAgents;
-  text += kPhases;
+  std::string phases(kPhases);
+  if (!demo) {
+    // A real agent edits the project: each in a worktree of its own, merged as it succeeds. The
+    // demo agent writes notes into the run folder and keeps the shared folder (the quickstart
+    // runs inside mex's own checkout).
+    Replace(
+        &phases, "    tasks_from: breakdown\n",
+        "    tasks_from: breakdown\n"
+        "    # Each attempt of this phase's tasks runs in a git worktree of its own, merged into\n"
+        "    # the branch mex/RUN_ID as it succeeds (mex's docs/worktrees.md): the project must "
+        "be\n"
+        "    # a git repository with a commit. `workspace: shared` runs them in this folder.\n"
+        "    workspace: worktree\n");
+    Replace(
+        &phases,
+        "The tasks it depends on are done. Other agents carry out other tasks of the plan in this\n"
+        "        directory at the same time: change only what this task needs.",
+        "The tasks it depends on are done and merged into this folder, a git worktree of your\n"
+        "        own. Other agents carry out other tasks of the plan at the same time in theirs:\n"
+        "        change only what this task needs; mex commits and merges it when you are done.");
+  }
+  text += phases;
   return text;
 }
 
