@@ -268,6 +268,44 @@ TEST(WorktreeTest, ApplyLeavesADirtyTreeAloneAndSaysHowToTakeTheResult) {
   EXPECT_NE(r.out.find("result: branch mex/"), std::string::npos) << r.out;
 }
 
+TEST(WorktreeTest, WhatEachTaskChangedIsComparedWithItsDeclaredFiles) {
+  Repo repo;
+  repo.Milestone(
+      "defaults: {workspace: worktree}\n"
+      "tasks:\n"
+      "  - {id: kept, files: [a.txt, docs/], run: 'echo more >> a.txt'}\n"
+      "  - {id: strayed, files: [docs/], run: 'mkdir -p docs src && echo d > docs/x.md && echo s "
+      "> src/y.py'}\n"
+      "  - {id: silent, run: 'echo c > c.txt'}\n"
+      "  - {id: broken, files: [b.txt], run: 'echo b > b.txt; exit 1', retry: {max_attempts: "
+      "1}}\n");
+  Result r = RunMex({"run", "m.yaml"}, repo.path().string());
+  ASSERT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("files: 1 of 2 tasks that declared files changed only those"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("files: strayed changed src/y.py, not in its files"), std::string::npos)
+      << r.out;
+  std::string run;
+  for (const auto& entry : fs::directory_iterator(repo.path() / ".mex" / "runs")) {
+    run = entry.path().filename().string();
+  }
+  json files = json::parse(ReadFile(repo.path() / ".mex" / "runs" / run / "files.json"));
+  ASSERT_EQ(files["tasks"].size(), 3u) << files;  // broken never merged
+  EXPECT_EQ(files["tasks"][0]["id"], "kept");
+  EXPECT_EQ(files["tasks"][0]["changed"], json({"a.txt"}));
+  EXPECT_EQ(files["tasks"][0]["untouched"], json({"docs/"}));
+  EXPECT_EQ(files["tasks"][1]["undeclared"], json({"src/y.py"}));
+  EXPECT_EQ(files["tasks"][2]["declared"], json::array());
+  EXPECT_EQ(files["tasks"][2]["changed"], json({"c.txt"}));
+  // The failed task's worktree is kept, and `mex status` says where.
+  Result status = RunMex({"status", "m.yaml"}, repo.path().string());
+  EXPECT_NE(status.out.find("its worktree: "), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("worktrees/broken/1"), std::string::npos) << status.out;
+  EXPECT_TRUE(
+      fs::exists(repo.path() / ".mex" / "runs" / run / "worktrees" / "broken" / "1" / "b.txt"));
+}
+
 TEST(WorktreeTest, OutsideARepositoryItIsAnErrorAndNothingIsWritten) {
   TempDir dir;
   WriteFile(dir.path() / "m.yaml",

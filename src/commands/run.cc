@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "commands/commands.h"
+#include "commands/declared_files.h"
 #include "commands/load.h"
 #include "engine/journal.h"
 #include "engine/phase_flow.h"
@@ -202,6 +203,13 @@ int RunCommand(const RunOptions& options) {
     ScopedMetric metric("scheduler");
     code = flow.Run();
   }
+  std::vector<std::string> files_lines;
+  if (worktrees && db) {
+    DeclaredFilesReport files = CompareDeclaredFiles(m, db->Attempts(run.paths.run_id));
+    files_lines = std::move(files.lines);
+    std::string ignored;  // a report: the run's outcome does not depend on it
+    state->WriteAtomically(run.paths.run_dir + "/files.json", files.json.dump(2) + "\n", &ignored);
+  }
   {
     ScopedMetric metric("close state.db");
     db.reset();
@@ -215,6 +223,9 @@ int RunCommand(const RunOptions& options) {
     }
     fmt::print("  gates:      {}/\n", TerminalSafeLine(run.paths.validation_dir));
     fmt::print("  roadmap:    {}/roadmap.json\n", run_dir);
+  }
+  if (!options.json && !options.quiet) {
+    for (const std::string& line : files_lines) fmt::print("{}\n", line);
   }
   if (worktrees) ReportResult(*worktrees, code, options);
   return code;

@@ -44,6 +44,7 @@ struct AttemptRecord {
   std::string base_commit;
   std::string result_commit;
   std::string merge_commit;
+  std::vector<std::string> changed_files;  // what result_commit changed from base_commit
 };
 
 // A phase's gate once scored.

@@ -232,6 +232,15 @@ MergeResult GitWorktrees::Merge(const std::string& title, AttemptRecord* record)
     return result;
   }
   record->result_commit = commit;
+  // -z: paths as they are, whatever bytes they hold.
+  GitResult changed = RunGit(top_, {"diff", "--name-only", "-z", "--no-renames",
+                                    record->base_commit, commit});
+  if (changed.ok()) {
+    for (size_t from = 0, end; (end = changed.out.find('\0', from)) != std::string::npos;
+         from = end + 1) {
+      record->changed_files.push_back(changed.out.substr(from, end - from));
+    }
+  }
 
   // One merge at a time (the engine is one thread): first checked without touching any tree.
   std::string merged;

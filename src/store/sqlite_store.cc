@@ -69,8 +69,8 @@ struct SqliteStore::Statements {
                     "INSERT INTO attempts (run, task, n, started_at, ended_at, exit_code, signal, "
                     "end_reason, class, reason, log, log_tail, cost_usd, input_tokens, "
                     "output_tokens, pgid, start_time, boot_id, duration_s, worktree, base_commit, "
-                    "result_commit, merge_commit) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "result_commit, merge_commit, changed_files) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (run, task, n) DO UPDATE SET started_at = excluded.started_at, "
                     "ended_at = excluded.ended_at, exit_code = excluded.exit_code, "
                     "signal = excluded.signal, end_reason = excluded.end_reason, "
@@ -80,7 +80,8 @@ struct SqliteStore::Statements {
                     "pgid = excluded.pgid, start_time = excluded.start_time, "
                     "boot_id = excluded.boot_id, duration_s = excluded.duration_s, "
                     "worktree = excluded.worktree, base_commit = excluded.base_commit, "
-                    "result_commit = excluded.result_commit, merge_commit = excluded.merge_commit"),
+                    "result_commit = excluded.result_commit, merge_commit = excluded.merge_commit, "
+                    "changed_files = excluded.changed_files"),
         append_event(db, "INSERT INTO events (run, time, kind, task, body) VALUES (?, ?, ?, ?, ?)"),
         phase_state(db, "UPDATE phases SET state = ? WHERE run = ? AND name = ?"),
         phase_gate(db,
@@ -228,7 +229,7 @@ std::vector<AttemptRecord> SqliteStore::Attempts(const std::string& run) {
                             "class, reason, log, log_tail, coalesce(cost_usd, -1), "
                             "coalesce(input_tokens, -1), coalesce(output_tokens, -1), pgid, "
                             "start_time, boot_id, duration_s, worktree, base_commit, "
-                            "result_commit, merge_commit FROM attempts WHERE run = ? "
+                            "result_commit, merge_commit, changed_files FROM attempts WHERE run = ? "
                             "ORDER BY task, n");
     query.bind(1, run);
     while (query.executeStep()) {
@@ -255,6 +256,10 @@ std::vector<AttemptRecord> SqliteStore::Attempts(const std::string& run) {
       a.base_commit = query.getColumn(19).getString();
       a.result_commit = query.getColumn(20).getString();
       a.merge_commit = query.getColumn(21).getString();
+      std::string changed = query.getColumn(22).getString();
+      for (size_t at = 0, nl; (nl = changed.find('\n', at)) != std::string::npos; at = nl + 1) {
+        a.changed_files.push_back(changed.substr(at, nl - at));
+      }
     }
   } catch (const SQLite::Exception& e) {
     error_ = StateDbError(path_, e);
@@ -484,6 +489,9 @@ void SqliteStore::AttemptChanged(const AttemptRecord& a) {
     put.bindNoCopy(21, a.base_commit);
     put.bindNoCopy(22, a.result_commit);
     put.bindNoCopy(23, a.merge_commit);
+    std::string changed;
+    for (const std::string& path : a.changed_files) changed += path + "\n";
+    put.bind(24, changed);
     Run(put);
     // An attempt's end is recorded once, and only an end carries what the agent reported.
     if (a.cost_usd >= 0 || a.input_tokens >= 0 || a.output_tokens >= 0) {

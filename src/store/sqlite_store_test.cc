@@ -81,7 +81,8 @@ class SqliteStoreTest : public ::testing::Test {
 
   // Takes a file of the current schema back to schema 3: without what migration 4 added.
   static void DowngradeToSchemaThree(SQLite::Database& raw) {
-    for (const char* column : {"worktree", "base_commit", "result_commit", "merge_commit"}) {
+    for (const char* column : {"worktree", "base_commit", "result_commit", "merge_commit",
+                               "changed_files"}) {
       raw.exec(fmt::format("ALTER TABLE attempts DROP COLUMN {}", column));
     }
     raw.exec("ALTER TABLE runs DROP COLUMN git_base");
@@ -430,6 +431,7 @@ TEST_F(SqliteStoreTest, WorktreesAndTheIntegrationBranchAreKept) {
     a.exit_code = 0;
     a.result_commit = "c1";
     a.merge_commit = "m1";
+    a.changed_files = {"src/a.py", "docs/a b.md"};
     a.worktree = "";
     store->AttemptChanged(a);
     store->IntegrationMoved("m1");
@@ -447,6 +449,7 @@ TEST_F(SqliteStoreTest, WorktreesAndTheIntegrationBranchAreKept) {
     EXPECT_EQ(attempts[0].base_commit, "base0");
     EXPECT_EQ(attempts[0].result_commit, "c1");
     EXPECT_EQ(attempts[0].merge_commit, "m1");
+    EXPECT_EQ(attempts[0].changed_files, (std::vector<std::string>{"src/a.py", "docs/a b.md"}));
   }
   {
     SQLite::Database raw = Raw(SQLite::OPEN_READWRITE);

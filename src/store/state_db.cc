@@ -110,13 +110,15 @@ CREATE INDEX runs_by_seq ON runs (seq);
 CREATE INDEX runs_by_milestone_seq ON runs (milestone, seq);
 )sql",
     // 4: worktrees (workspace: worktree, docs/worktrees.md): per attempt its worktree, the commit
-    // it started from, the commit of its changes and the integration head once merged; per run
+    // it started from, the commit of its changes, the files it changed and the integration head
+    // once merged; per run
     // the commit its integration branch started from and its head as last recorded.
     R"sql(
 ALTER TABLE attempts ADD COLUMN worktree TEXT NOT NULL DEFAULT '';
 ALTER TABLE attempts ADD COLUMN base_commit TEXT NOT NULL DEFAULT '';
 ALTER TABLE attempts ADD COLUMN result_commit TEXT NOT NULL DEFAULT '';
 ALTER TABLE attempts ADD COLUMN merge_commit TEXT NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN changed_files TEXT NOT NULL DEFAULT '';  -- one path per line
 ALTER TABLE runs ADD COLUMN git_base TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN git_head TEXT NOT NULL DEFAULT '';
 )sql",

@@ -194,7 +194,7 @@ void AddInFlight(SQLite::Database& db, const std::string& run_id, const TaskTall
 nlohmann::ordered_json FailedJson(SQLite::Database& db, const std::string& run_id,
                                   const TaskTally& tally) {
   SQLite::Statement query(
-      db, "SELECT class, reason FROM attempts WHERE run = ? AND task = ? AND n = ?");
+      db, "SELECT class, reason, worktree FROM attempts WHERE run = ? AND task = ? AND n = ?");
   nlohmann::ordered_json failed = nlohmann::ordered_json::array();
   for (const TaskTally::Listed& task : tally.failed) {
     query.tryReset();
@@ -206,6 +206,10 @@ nlohmann::ordered_json FailedJson(SQLite::Database& db, const std::string& run_i
                       {"attempts", task.attempts},
                       {"class", found ? query.getColumn(0).getString() : ""},
                       {"reason", found ? query.getColumn(1).getString() : ""}});
+    // workspace: worktree: its last attempt's worktree, kept for inspection.
+    if (std::string worktree = found ? query.getColumn(2).getString() : ""; !worktree.empty()) {
+      failed.back()["worktree"] = worktree;
+    }
   }
   return failed;
 }
@@ -309,6 +313,7 @@ std::vector<std::string> FailedCells(const nlohmann::ordered_json& t) {
   int attempts = t["attempts"].get<int>();
   std::string why = t["reason"].get<std::string>();
   if (!t["class"].get<std::string>().empty()) why = t["class"].get<std::string>() + ": " + why;
+  if (t.contains("worktree")) why += " (its worktree: " + t["worktree"].get<std::string>() + ")";
   return {fmt::format("{} attempt{}", attempts, attempts == 1 ? "" : "s"), why};
 }
 
