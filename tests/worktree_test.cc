@@ -306,6 +306,31 @@ TEST(WorktreeTest, WhatEachTaskChangedIsComparedWithItsDeclaredFiles) {
       fs::exists(repo.path() / ".mex" / "runs" / run / "worktrees" / "broken" / "1" / "b.txt"));
 }
 
+// examples/worktrees: five tasks of a scripted coding agent on a small repository, one conflict
+// that `files:` predicts (kept apart) and one it does not (retried on top of the merge), the
+// gate running the project's tests on the merged result.
+TEST(WorktreeTest, TheExampleHandlesAPredictedAndAnUnpredictedConflict) {
+  TempDir tmp;
+  Result r = RunProgram(
+      {testing_util::Source("examples/worktrees/run.sh").string()}, tmp.path().string(),
+      {"PATH=/usr/bin:/bin", "HOME=" + tmp.path().string(), "TMPDIR=" + tmp.path().string(),
+       "GIT_CONFIG_NOSYSTEM=1", std::string("MEX=") + MEX_BINARY});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("mul and div both touch calc.sh"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("attempt 1/2 failed, logic: merge conflict"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("gate execute: run sh test.sh"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("gate score 1.00"), std::string::npos) << r.out;
+  // Whichever of add and sub merged second was redone on top of the other.
+  EXPECT_TRUE(r.out.find("Operations: add, sub\n") != std::string::npos ||
+              r.out.find("Operations: sub, add\n") != std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("mex: merge div (attempt 1) (mex)"), std::string::npos) << r.out;
+  // mul and div never ran at once: one started after the other was done.
+  size_t done_first = std::min(r.out.find("done mul"), r.out.find("done div"));
+  size_t start_second = std::max(r.out.find("start mul"), r.out.find("start div"));
+  EXPECT_LT(done_first, start_second) << r.out;
+}
+
 TEST(WorktreeTest, OutsideARepositoryItIsAnErrorAndNothingIsWritten) {
   TempDir dir;
   WriteFile(dir.path() / "m.yaml",

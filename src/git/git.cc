@@ -77,8 +77,17 @@ GitResult RunGit(const std::string& dir, const std::vector<std::string>& args,
   SpawnRequest request;
   request.argv = {"git", "-C", dir, "-c", "core.hooksPath=/dev/null"};
   request.argv.insert(request.argv.end(), args.begin(), args.end());
+  // Ours win: an entry of mex's environment that `extra_env` sets again is left out (the first
+  // of two entries of a name is the one a program sees).
+  auto overridden = [&](std::string_view entry) {
+    for (const std::string& extra : extra_env) {
+      size_t eq = extra.find('=');
+      if (entry.starts_with(std::string_view(extra).substr(0, eq + 1))) return true;
+    }
+    return false;
+  };
   for (char** e = environ; *e != nullptr; ++e) {
-    if (!Redirects(*e)) request.env.emplace_back(*e);
+    if (!Redirects(*e) && !overridden(*e)) request.env.emplace_back(*e);
   }
   request.env.emplace_back("LC_ALL=C");
   request.env.emplace_back("GIT_TERMINAL_PROMPT=0");
