@@ -249,6 +249,8 @@ TEST(WorktreeTest, TheGateTestsTheMergedTreeAndApplyFastForwardsTheUsersBranch) 
   EXPECT_NE(r.err.find("applied: refs/heads/main fast-forwarded"), std::string::npos) << r.err;
   EXPECT_EQ(repo.Line({"rev-parse", "main"}), repo.Line({"rev-parse", "mex/" + Repo::RunId(r)}));
   EXPECT_EQ(ReadFile(repo.path() / "x.txt"), "x\n");
+  // The gate's checkout is gone with the run.
+  EXPECT_EQ(repo.Git({"worktree", "list", "--porcelain"}).out.find("+gate"), std::string::npos);
   EXPECT_EQ(repo.Git({"status", "--porcelain", "--untracked-files=no"}).out, "");
 }
 

@@ -177,7 +177,7 @@ void GitWorktrees::Prune(const std::vector<AttemptRecord>& interrupted) {
   for (const AttemptRecord& a : interrupted) {
     if (!a.worktree.empty()) Remove(a.worktree);
   }
-  if (gate_.empty()) Remove(dir_ + "/.gate");
+  if (gate_.empty()) Remove(dir_ + "/+gate");
   RunGit(top_, {"worktree", "prune"});
 }
 
@@ -303,7 +303,7 @@ MergeResult GitWorktrees::Merge(const std::string& title, AttemptRecord* record)
 }
 
 std::string GitWorktrees::GateFolder(std::string* err) {
-  const std::string path = dir_ + "/.gate";
+  const std::string path = dir_ + "/+gate";
   Remove(path);
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
@@ -314,6 +314,12 @@ std::string GitWorktrees::GateFolder(std::string* err) {
   }
   gate_ = path;
   return prefix_.empty() ? path : path + "/" + prefix_;
+}
+
+void GitWorktrees::RemoveGateFolder() {
+  if (gate_.empty()) return;
+  Remove(gate_);
+  gate_.clear();
 }
 
 std::vector<std::string> GitWorktrees::Log() const {

@@ -42,6 +42,10 @@ class GitWorktrees : public Workspaces {
   // folders are gone (`git worktree prune`).
   void Prune(const std::vector<AttemptRecord>& interrupted) override;
 
+  // At the end of a session: removes the gate's worktree (a whole checkout, which only the gate's
+  // commands needed).
+  void RemoveGateFolder();
+
   const std::string& base() const { return base_; }
   const std::string& branch() const { return branch_; }
   // The commits on the branch past base, oldest first ("abc1234 subject").
