@@ -2,7 +2,7 @@
 
 Turns: POST /v1/messages (claude appends ?beta=true), streamed unless "stream" is false.
 Side requests: POST /v1/messages/count_tokens, GET /v1/models.
-write_file -> the Write tool, shell -> the Bash tool.
+write_file -> the Write tool, read_file -> Read, edit_file -> Edit, shell -> the Bash tool.
 """
 import json
 import uuid
@@ -66,6 +66,11 @@ def _blocks(turn):
     for kind, value in tool_calls(turn):
         if kind == "write_file":
             name, args = "Write", {"file_path": value["path"], "content": value["content"]}
+        elif kind == "read_file":
+            name, args = "Read", {"file_path": value}
+        elif kind == "edit_file":  # claude refuses to edit a file it has not Read in the session
+            name, args = "Edit", {"file_path": value["path"], "old_string": value["old"],
+                                  "new_string": value["new"], "replace_all": False}
         else:
             name, args = "Bash", {"command": value, "description": "Run the scripted command"}
         blocks.append({"type": "tool_use", "id": "toolu_" + uuid.uuid4().hex[:24], "name": name, "input": args})

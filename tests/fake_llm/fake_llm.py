@@ -13,6 +13,7 @@ import json
 import os
 import select
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -31,6 +32,8 @@ import scenario  # noqa: E402
 APIS = {m.NAME: m for m in (anthropic_api, openai_api, gemini_api)}
 NO_MATCH = "fake_llm: no scripted answer matches this prompt"
 STALL_POLL_SECONDS = 1.0
+WAIT_FOR_SECONDS = 60.0  # how long a turn's wait_for command may keep failing
+WAIT_FOR_POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -115,8 +118,12 @@ class Handler(BaseHTTPRequestHandler):
                               answer=answer)
 
     def _play(self, req, turn):
-        """Answer REQ with TURN: delay, then hang, an error, a stream or one JSON body."""
+        """Answer REQ with TURN: wait_for, delay, then hang, an error, a stream or one JSON body."""
         api = self.server.api
+        if "wait_for" in turn and not wait_for(turn["wait_for"], WAIT_FOR_SECONDS):
+            message = f"fake_llm: wait_for still failing after {WAIT_FOR_SECONDS:g} s: {turn['wait_for']}"
+            self._record(time.time(), None, None, None, "error 500 (wait_for timed out)")
+            return self._send_json(500, api.error(500, message)[0])
         time.sleep(turn.get("delay", 0))
         hang = turn.get("hang", False)
         if hang and "hang_after_events" not in turn:
@@ -199,6 +206,19 @@ class Handler(BaseHTTPRequestHandler):
             return
 
 
+def wait_for(command, seconds):
+    """Runs COMMAND (/bin/sh -c, output discarded) until it exits 0: True, or False after SECONDS."""
+    deadline = time.monotonic() + seconds
+    while True:
+        done = subprocess.run(["/bin/sh", "-c", command], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if done.returncode == 0:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(WAIT_FOR_POLL_SECONDS)
+
+
 def write_port_file(path, port):
     """Publish PORT in PATH atomically: PATH.tmp, then a rename."""
     with open(path + ".tmp", "w") as f:
@@ -221,6 +241,12 @@ def main(argv=None):
         plan = scenario.load(args.scenario)
     except scenario.ScenarioError as e:
         print(f"fake_llm: bad scenario: {e}", file=sys.stderr)
+        return 2
+    unsupported = scenario.unsupported_keys(plan, args.api)
+    if unsupported:
+        keys = ", ".join(f"{k} (only {scenario.API_ONLY_KEYS[k]})" for k in unsupported)
+        print(f"fake_llm: bad scenario: {args.scenario}: the {args.api} API cannot play {keys}",
+              file=sys.stderr)
         return 2
     server = FakeServer(APIS[args.api], plan, RequestLog(args.log))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 DEFAULT_USAGE = {"input_tokens": 100, "output_tokens": 20}
 ANSWER_KEYS = {"match", "turns"}
-TURN_KEYS = {"text", "write_file", "shell", "usage", "error", "message", "retry_after",
-             "delay", "hang", "hang_after_events"}
+TURN_KEYS = {"text", "write_file", "read_file", "edit_file", "shell", "usage", "error", "message",
+             "retry_after", "delay", "wait_for", "hang", "hang_after_events"}
+# The turn keys only some APIs can play: read_file and edit_file are claude's Read and Edit tools.
+API_ONLY_KEYS = {"read_file": "anthropic", "edit_file": "anthropic"}
 
 
 class ScenarioError(Exception):
@@ -36,8 +38,11 @@ def as_list(value):
 
 
 def tool_calls(turn):
-    """The turn's tool calls in order: ("write_file", {path, content}) then ("shell", cmd)."""
-    calls = [("write_file", wf) for wf in as_list(turn.get("write_file"))]
+    """The turn's tool calls in order: ("read_file", path), ("write_file", {path, content}),
+    ("edit_file", {path, old, new}), then ("shell", cmd)."""
+    calls = [("read_file", path) for path in as_list(turn.get("read_file"))]
+    calls += [("write_file", wf) for wf in as_list(turn.get("write_file"))]
+    calls += [("edit_file", ef) for ef in as_list(turn.get("edit_file"))]
     return calls + [("shell", cmd) for cmd in as_list(turn.get("shell"))]
 
 
@@ -52,12 +57,16 @@ def describe(turn):
         return f"error {turn['error']}"
     if turn.get("hang") and "hang_after_events" not in turn:
         return "hang"
-    parts = [f"write_file {wf['path']}" for wf in as_list(turn.get("write_file"))]
+    parts = [f"read_file {path}" for path in as_list(turn.get("read_file"))]
+    parts += [f"write_file {wf['path']}" for wf in as_list(turn.get("write_file"))]
+    parts += [f"edit_file {ef['path']}" for ef in as_list(turn.get("edit_file"))]
     parts += ["shell" for _ in as_list(turn.get("shell"))]
     if "text" in turn:
         parts.insert(0, "text")
     if turn.get("hang"):
         parts.append(f"hang after {turn['hang_after_events']} events")
+    if "wait_for" in turn:
+        parts.insert(0, "wait_for")
     return ", ".join(parts)
 
 
@@ -73,11 +82,28 @@ def _check_write_file(value):
     return None
 
 
+def _check_edit_file(value):
+    for ef in as_list(value):
+        if not (isinstance(ef, dict) and set(ef) == {"path", "old", "new"}
+                and isinstance(ef["path"], str) and ef["path"]
+                and isinstance(ef["old"], str) and ef["old"] and isinstance(ef["new"], str)):
+            return 'edit_file must be {"path": "...", "old": "...", "new": "..."} or a list of them'
+    return None
+
+
 def _check_values(turn):
     """The first problem with the values of a turn's keys, or None."""
     problem = _check_write_file(turn["write_file"]) if "write_file" in turn else None
     if problem:
         return problem
+    problem = _check_edit_file(turn["edit_file"]) if "edit_file" in turn else None
+    if problem:
+        return problem
+    if "read_file" in turn and not (as_list(turn["read_file"]) and all(
+            isinstance(p, str) and p for p in as_list(turn["read_file"]))):
+        return "read_file must be a path or a list of them"
+    if "wait_for" in turn and not (isinstance(turn["wait_for"], str) and turn["wait_for"].strip()):
+        return "wait_for must be a shell command"
     if "shell" in turn and not (as_list(turn["shell"]) and all(
             isinstance(c, str) and c for c in as_list(turn["shell"]))):
         return "shell must be a command string or a list of them"
@@ -105,7 +131,7 @@ def _check_values(turn):
 
 def _check_combination(turn):
     """The first problem with which keys a turn combines, or None."""
-    content = [k for k in ("text", "write_file", "shell") if k in turn]
+    content = [k for k in ("text", "write_file", "read_file", "edit_file", "shell") if k in turn]
     if "error" in turn:
         if content or turn.get("hang"):
             return "error cannot be combined with " + ", ".join(content or ["hang"])
@@ -114,7 +140,7 @@ def _check_combination(turn):
     if "hang_after_events" in turn and not turn.get("hang"):
         return 'hang_after_events needs "hang": true'
     if not content and "error" not in turn and not turn.get("hang"):
-        return "a turn needs text, write_file, shell, error or hang"
+        return "a turn needs text, write_file, read_file, edit_file, shell, error or hang"
     return None
 
 
@@ -176,23 +202,33 @@ class Scenario:
 
 
 def resolve_paths(turn, prompt):
-    """TURN with each write_file path "*/SUFFIX" replaced by the first path in PROMPT that ends
-    with /SUFFIX, as a model copies the path a prompt names (mex puts the absolute path of a task's
-    artifact in its prompt, under a run folder whose name is known only when the run starts)."""
-    if not any(wf["path"].startswith("*/") for wf in as_list(turn.get("write_file"))):
+    """TURN with each write_file, read_file and edit_file path "*/SUFFIX" replaced by the first
+    path in PROMPT that ends with /SUFFIX, as a model copies the path a prompt names (mex puts the
+    absolute path of a task's artifact in its prompt, under a run folder whose name is known only
+    when the run starts; in a worktree the task's own folder is one of a run too)."""
+    def wild(path):
+        return path.startswith("*/")
+
+    if not (any(wild(f["path"]) for key in ("write_file", "edit_file") for f in as_list(turn.get(key)))
+            or any(wild(p) for p in as_list(turn.get("read_file")))):
         return turn
     words = [w.strip("`'\"()[]<>,;:") for w in prompt.split()]
     words = [w[:-1] if w.endswith(".") and not w.endswith("..") else w for w in words]
 
-    def resolve(wf):
-        if not wf["path"].startswith("*/"):
-            return wf
-        suffix = wf["path"][1:]
-        found = next((w for w in words if w.endswith(suffix)), None)
-        return dict(wf, path=found) if found else wf
+    def resolve(path):
+        if not wild(path):
+            return path
+        return next((w for w in words if w.endswith(path[1:])), path)
 
-    files = [resolve(wf) for wf in as_list(turn["write_file"])]
-    return dict(turn, write_file=files if isinstance(turn["write_file"], list) else files[0])
+    resolved = dict(turn)
+    for key in ("write_file", "edit_file"):
+        if key in turn:
+            files = [dict(f, path=resolve(f["path"])) for f in as_list(turn[key])]
+            resolved[key] = files if isinstance(turn[key], list) else files[0]
+    if "read_file" in turn:
+        paths = [resolve(p) for p in as_list(turn["read_file"])]
+        resolved["read_file"] = paths if isinstance(turn["read_file"], list) else paths[0]
+    return resolved
 
 
 def parse(doc, where="scenario"):
@@ -205,6 +241,16 @@ def parse(doc, where="scenario"):
     for i, answer in enumerate(answers):
         _check_answer(answer, f"{where}: answers[{i}]")
     return Scenario(answers)
+
+
+def unsupported_keys(plan, api):
+    """The turn keys PLAN uses that API cannot play (see API_ONLY_KEYS), sorted."""
+    used = set()
+    for answer in plan.answers:
+        for element in answer["turns"]:
+            for turn in (element if isinstance(element, list) else [element]):
+                used.update(turn)
+    return sorted(k for k in used if API_ONLY_KEYS.get(k, api) != api)
 
 
 def load(path):

@@ -5,10 +5,11 @@
 
 BIN_DIR holds the claude, codex and gemini executables. First the server alone, over plain
 HTTP: per-(answer, turn) hit counters and the turn index for each API, hangs, side requests,
-errors, a bad scenario, SIGTERM. Then per CLI: a text turn; two parallel runs on one server
-that write different files, each answer chosen by its match string (the tokens the CLI
-reports must be the scripted ones); a 429. Prints PASS/FAIL per case, exit 1 on any failure.
-It refuses to run where any network interface but lo exists.
+errors, Read and Edit calls, a turn's wait_for, a bad scenario, SIGTERM. Then per CLI: a text
+turn; two parallel runs on one server that write different files, each answer chosen by its
+match string (the tokens the CLI reports must be the scripted ones); for claude a Read and an
+Edit of one line; a 429. Prints PASS/FAIL per case, exit 1 on any failure. It refuses to run
+where any network interface but lo exists.
 """
 import http.client
 import json
@@ -82,11 +83,15 @@ class Run:
         return f"stdout={self.stdout[-400:]!r} stderr={self.stderr[-400:]!r}"
 
 
-def run_cli(bin_dir, cli, port, prompt, tmp):
-    """Run CLI once in a fresh home and work folder under TMP with only the hermetic environment."""
+def run_cli(bin_dir, cli, port, prompt, tmp, files=None):
+    """Run CLI once in a fresh home and work folder under TMP with only the hermetic environment;
+    FILES {name: text} are in the work folder first."""
     case = tempfile.mkdtemp(prefix=f"{cli}-", dir=tmp)
     work = os.path.join(case, "work")
     os.makedirs(work)
+    for name, text in (files or {}).items():
+        with open(os.path.join(work, name), "w", encoding="utf-8") as f:
+            f.write(text)
     env = {"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", **cli_env(cli, port, os.path.join(case, "home"))}
     apply_product_retry_caps(cli, env)
     t0 = time.monotonic()
@@ -165,6 +170,24 @@ def check_write(bin_dir, cli, tmp):
     if not ok:
         detail += f" rules={rules} alpha: {alpha.tail()} beta: {beta.tail()}"
     report(ok, f"{cli} write", detail)
+
+
+def check_edit(bin_dir, cli, tmp):
+    """claude edits a file in place: Read it (it refuses to edit a file it has not read), then Edit
+    one line of it, the path copied from the prompt."""
+    answers = [{"match": "TASK=edit", "turns": [
+        {"read_file": "*/notes.txt"},
+        {"edit_file": {"path": "*/notes.txt", "old": "colour = red", "new": "colour = blue"}},
+        {"text": "edited"}]}]
+    with serve(cli, answers, tmp) as server:
+        run = run_cli(bin_dir, cli, server.port, "TASK=edit: make the colour in ./notes.txt blue",
+                      tmp, files={"notes.txt": "[ui]\ncolour = red\nsize = 1\n"})
+        turns = server.turns()
+    got = read(os.path.join(run.work, "notes.txt"))
+    ok = (run.rc == 0 and got == "[ui]\ncolour = blue\nsize = 1\n" and "edited" in run.stdout
+          and [t["answer"].split()[0] for t in turns] == ["read_file", "edit_file", "text"])
+    report(ok, f"{cli} edit", f"exit {run.rc} in {run.secs:.1f} s, {len(turns)} model requests, "
+           f"file {'edited' if ok else repr(got)}" + ("" if ok else " " + run.tail()))
 
 
 def check_429(bin_dir, cli, tmp):
@@ -340,6 +363,39 @@ def check_sides_and_errors(tmp):
            "json-mode, countTokens, no-match 500 and Retry-After/RetryInfo as specified")
 
 
+def check_read_edit_and_wait_for(tmp):
+    """read_file and edit_file are claude's Read and Edit, paths copied from the prompt; a turn's
+    wait_for holds the answer until its command succeeds, while other requests are answered."""
+    folder = tempfile.mkdtemp(prefix="tools-", dir=tmp)
+    flag = os.path.join(folder, "go")
+    answers = [{"match": "TASK=wait", "turns": [{"wait_for": f"test -e '{flag}'", "text": "waited"}]},
+               {"match": "", "turns": [{"read_file": "*/n.txt",
+                                        "edit_file": {"path": "*/n.txt", "old": "a", "new": "b"}}]}]
+    scenario_path = write_json(os.path.join(folder, "s.json"), {"answers": answers})
+    with start_server("anthropic", scenario_path, folder) as srv, ThreadPoolExecutor(1) as pool:
+        t0 = time.monotonic()
+        waiting = pool.submit(request, srv.port, "POST", "/v1/messages",
+                              {"messages": [{"role": "user", "content": "TASK=wait"}]})
+        status, _, text = request(srv.port, "POST", "/v1/messages",
+                                  {"messages": [{"role": "user", "content": "edit /w/n.txt."}]})
+        other = time.monotonic() - t0
+        time.sleep(0.5)
+        open(flag, "w").close()
+        wait_status, _, wait_text = waiting.result()
+        waited = time.monotonic() - t0
+    calls = [(b["name"], b["input"]) for b in json.loads(text)["content"] if b["type"] == "tool_use"] \
+        if status == 200 else []
+    want = [("Read", {"file_path": "/w/n.txt"}),
+            ("Edit", {"file_path": "/w/n.txt", "old_string": "a", "new_string": "b",
+                      "replace_all": False})]
+    ok = (calls == want and other < 1.0 and wait_status == 200
+          and answer_text("anthropic", wait_status, wait_text) == "waited" and waited >= 0.5)
+    report(ok, "server read_file, edit_file, wait_for",
+           f"Read and Edit of the prompt's path; answered {other * 1000:.0f} ms while another waited, "
+           f"which was answered {waited:.2f} s in, once its command succeeded"
+           + ("" if ok else f"; calls {calls}, wait {wait_status} {wait_text[:200]}"))
+
+
 def check_bad_scenario(tmp):
     folder = tempfile.mkdtemp(prefix="bad-", dir=tmp)
     path = write_json(os.path.join(folder, "s.json"), {"answers": [
@@ -349,6 +405,13 @@ def check_bad_scenario(tmp):
     ok = proc.returncode == 2 and "turns[1][1]" in proc.stderr and "txet" in proc.stderr \
         and not os.path.exists(os.path.join(folder, "port"))
     report(ok, "server bad scenario", f"exit {proc.returncode}: {proc.stderr.strip()}")
+    path = write_json(os.path.join(folder, "edit.json"), {"answers": [
+        {"match": "", "turns": [{"edit_file": {"path": "a", "old": "x", "new": "y"}}]}]})
+    proc = subprocess.run([sys.executable, FAKE_LLM, "--api", "gemini", "--scenario", path,
+                           "--port-file", os.path.join(folder, "port")], capture_output=True, text=True, timeout=10)
+    ok = proc.returncode == 2 and "cannot play edit_file (only anthropic)" in proc.stderr \
+        and not os.path.exists(os.path.join(folder, "port"))
+    report(ok, "server claude-only turn refused elsewhere", f"exit {proc.returncode}: {proc.stderr.strip()}")
 
 
 def check_sigterm(tmp):
@@ -389,11 +452,14 @@ def main(argv):
             check_counters(api, tmp)
         check_hangs(tmp)
         check_sides_and_errors(tmp)
+        check_read_edit_and_wait_for(tmp)
         check_bad_scenario(tmp)
         check_sigterm(tmp)
         for cli in CLIS:
             check_text(bin_dir, cli, tmp)
             check_write(bin_dir, cli, tmp)
+            if cli == "claude":
+                check_edit(bin_dir, cli, tmp)
             check_429(bin_dir, cli, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

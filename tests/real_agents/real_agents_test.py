@@ -364,6 +364,144 @@ tasks:
         self.note("long session", exit=0, seconds=f"{a['ended_at'] - a['started_at']:.1f}",
                   stall_after=5)
 
+    # ---- workspace: worktree (docs/worktrees.md)
+
+    def git_run(self, *args):
+        """git -C WORKSPACE ARGS in the test's private environment (no system or user config)."""
+        return subprocess.run(["git", "-C", self.ws, *args], env={**self.env(), "GIT_CONFIG_NOSYSTEM": "1"},
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
+
+    def git(self, *args):
+        """The stdout of git -C WORKSPACE ARGS, which must succeed."""
+        proc = self.git_run(*args)
+        self.assertEqual(proc.returncode, 0, f"git {' '.join(args)}: {proc.stderr}")
+        return proc.stdout
+
+    def user_view(self):
+        """What the user has: main's commit, the branch checked out, status and every file's bytes."""
+        files = {}
+        for root, dirs, names in os.walk(self.ws):
+            dirs[:] = [d for d in dirs if d not in (".git", ".mex")]
+            for name in names:
+                with open(os.path.join(root, name), "rb") as f:
+                    files[os.path.relpath(os.path.join(root, name), self.ws)] = f.read()
+        return (self.git("rev-parse", "main"), self.git("symbolic-ref", "HEAD"),
+                self.git("status", "--porcelain", "--untracked-files=all"), files)
+
+    def test_worktrees_merge_two_edits_and_retry_a_conflict(self):
+        # claude edits files in place (Read, then Edit: it refuses to edit a file it has not read)
+        # in worktrees of the run's branch. docs and code edit different files side by side; blue
+        # and green both change the colour line of settings.ini. green's first answer waits until
+        # blue is merged, so its commit conflicts; its retry starts from the merged head and is
+        # answered only when its prompt shows the conflict, with an edit that keeps blue's line.
+        files = {".gitignore": ".mex/\n", "README.md": "# demo\n\nA demo.\n",
+                 "app.py": 'def greet():\n    return "hello"\n',
+                 "settings.ini": "[ui]\ncolor = red\nsize = 1\n"}
+
+        def edit(path, old, new, last=None):  # the turns of one edit; LAST goes with the final text
+            return [{"read_file": f"*/{path}"},
+                    {"edit_file": {"path": f"*/{path}", "old": old, "new": new}},
+                    {"text": f"Edited {path}.", **(last or {})}]
+
+        blue_merged = (f"GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null git -C '{self.ws}' log "
+                       "--format=%s --branches='mex/*' | grep -q '^blue:'")
+        self.serve([
+            {"match": "<<<<<<<", "turns": edit("settings.ini", "color = blue\n",
+                                               "color = blue\naccent = green\n")},
+            {"match": "TASK=docs", "turns": edit("README.md", "A demo.", "A demo that greets the world.")},
+            {"match": "TASK=code", "turns": edit("app.py", '"hello"', '"hello, world"')},
+            {"match": "TASK=blue", "turns": edit("settings.ini", "color = red", "color = blue")},
+            {"match": "TASK=green", "turns": edit("settings.ini", "color = red", "color = green",
+                                                  last={"wait_for": blue_merged})}])
+        for name, text in files.items():
+            with open(os.path.join(self.ws, name), "w") as f:
+                f.write(text)
+        self.milestone("""
+milestone: {id: WT, title: worktrees, goal: parallel edits merged}
+defaults:
+  agent: claude
+  workspace: worktree
+  max_parallel: 4
+  timeout: 90s
+  retry: {max_attempts: 2, backoff: {initial: 0.1s}}
+tasks:
+  - {id: docs, title: Say what it does, prompt: "TASK=docs. Say what it does in {{workspace}}/README.md."}
+  - {id: code, title: Greet the world, prompt: "TASK=code. Make {{workspace}}/app.py greet the world."}
+  - {id: blue, title: Blue, prompt: "TASK=blue. Make the colour in {{workspace}}/settings.ini blue."}
+  - {id: green, title: Green, prompt: "TASK=green. Make the colour in {{workspace}}/settings.ini green."}
+""")
+        self.git("init", "-q", "-b", "main")
+        self.git("add", "-A")
+        self.git("-c", "user.name=user", "-c", "user.email=user@example.com", "commit", "-q", "-m", "init")
+        before = self.user_view()
+        base = before[0].strip()
+
+        self.assertEqual(self.mex("run", "m.yaml"), 0, self.output)
+        run = self.query("SELECT id FROM runs")[0]["id"]
+        branch = f"mex/{run}"
+        self.assertEqual(self.git("for-each-ref", "--format=%(refname:short)", "refs/heads/mex/").split(),
+                         [branch])
+        self.assertIn(f"result: branch {branch}", self.output)
+        # Every task's edit is on the run's branch, green's on top of blue's.
+        self.assertEqual(self.git("show", f"{branch}:README.md"),
+                         "# demo\n\nA demo that greets the world.\n")
+        self.assertEqual(self.git("show", f"{branch}:app.py"),
+                         'def greet():\n    return "hello, world"\n')
+        self.assertEqual(self.git("show", f"{branch}:settings.ini"),
+                         "[ui]\ncolor = blue\naccent = green\nsize = 1\n")
+        # Every commit since the base is mex's: one per task, naming its task and attempt and
+        # changing only the file claude edited (claude left nothing else in the worktree), and
+        # the merges.
+        self.assertEqual(set(self.git("log", "--format=%an <%ae>", f"{base}..{branch}").splitlines()),
+                         {"mex <mex@localhost>"})
+        commits = {}
+        for line in self.git("log", "--no-merges", "--format=%H %s", f"{base}..{branch}").splitlines():
+            sha, subject = line.split(" ", 1)
+            commits.setdefault(subject.split(":")[0], []).append(sha)
+        self.assertEqual(sorted(commits), ["blue", "code", "docs", "green"], commits)
+        touched = {"docs": "README.md", "code": "app.py", "blue": "settings.ini", "green": "settings.ini"}
+        for task, [sha] in commits.items():
+            self.assertEqual(self.git("show", "--name-only", "--format=", sha).split(), [touched[task]])
+            attempt = "2" if task == "green" else "1"
+            self.assertIn(f"Mex-Attempt: {attempt}", self.git("log", "-1", "--format=%B", sha), task)
+        for task in ("docs", "code", "blue"):
+            [a] = self.attempts(task)
+            self.assertEqual(a["class"], "", a["reason"])
+            self.assertNotEqual(a["merge_commit"], "", task)
+        # docs and code ran side by side.
+        [docs], [code] = self.attempts("docs"), self.attempts("code")
+        self.assertLess(max(docs["started_at"], code["started_at"]),
+                        min(docs["ended_at"], code["ended_at"]))
+        # green: a merge conflict (logic), kept for inspection; its retry saw both sides.
+        first, second = self.attempts("green")
+        self.assertEqual(first["class"], "logic", first["reason"])
+        self.assertIn("merge conflict", first["reason"])
+        self.assertIn("settings.ini", first["reason"])
+        self.assertEqual(second["class"], "", second["reason"])
+        self.assertEqual(self.task_state("green"), "succeeded")
+        self.assertEqual(self.git("show", f"refs/mex/{run}/green/1:settings.ini"),
+                         "[ui]\ncolor = green\nsize = 1\n")
+        worktrees = [line.split(" ", 1)[1] for line in
+                     self.git("worktree", "list", "--porcelain").splitlines() if line.startswith("worktree ")]
+        ws = os.path.realpath(self.ws)
+        self.assertEqual(worktrees, [ws, f"{ws}/.mex/runs/{run}/worktrees/green/1"],
+                         "merged worktrees are removed, the conflicting one is kept")
+        with open(f"{self.ws}/.mex/runs/{run}/logs/green/2.prompt") as f:
+            prompt = f.read()
+        hunk = re.search(r"<<<<<<<[^\n]*\ncolor = blue\n=======\ncolor = green\n>>>>>>>", prompt)
+        self.assertIsNotNone(hunk, prompt)
+        self.assertIn("merge conflict", prompt)
+        self.assertEqual(len(self.requests_of("TASK=green")), 3)
+        self.assertEqual(len(self.requests_of("<<<<<<<")), 3, "the retry's answer matched the hunk")
+        # The user's branch, index and files are as they were; the repository is sound.
+        self.assertEqual(self.user_view(), before)
+        fsck = self.git_run("fsck", "--no-dangling", "--no-progress")
+        self.assertEqual((fsck.returncode, fsck.stdout + fsck.stderr), (0, ""))
+        first_round = max(a["ended_at"] for a in (docs, code, first)) - docs["started_at"]
+        self.note("worktrees", exit=0, attempts=len(self.query("SELECT n FROM attempts")),
+                  green=f"{first['class']} then merged", seconds=f"{self.elapsed:.1f}",
+                  first_round=f"{first_round:.1f}", retry=f"{second['ended_at'] - second['started_at']:.1f}")
+
 
 class Codex(Agents):
     cli = "codex"
