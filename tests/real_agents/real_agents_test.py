@@ -352,17 +352,18 @@ tasks:
     def test_output_between_turns_keeps_a_long_session_from_stalling(self):
         # The preset's stream-json prints each message as it comes: a session longer than
         # stall_after, whose turns each come within it, is not stalled (with --output-format
-        # json claude prints nothing until the end, and this run would be killed at 5 s).
+        # json claude prints nothing until the end, and this run would be killed at 8 s). Each
+        # turn leaves claude 5 s of the 8 to start and print on a loaded machine.
         self.serve([{"match": "TASK=alpha", "turns": [
-            {"write_file": {"path": "*/alpha.json", "content": KIRO}, "delay": 2.5},
-            {"shell": "echo checked", "delay": 2.5},
-            {"text": "Wrote and checked the decisions.", "delay": 2.5}]}])
-        self.one_task(defaults="  stall_after: 5s\n  stall_action: kill", retry="max_attempts: 1")
+            {"write_file": {"path": "*/alpha.json", "content": KIRO}, "delay": 3},
+            {"shell": "echo checked", "delay": 3},
+            {"text": "Wrote and checked the decisions.", "delay": 3}]}])
+        self.one_task(defaults="  stall_after: 8s\n  stall_action: kill", retry="max_attempts: 1")
         self.assertEqual(self.mex("run", "m.yaml"), 0, self.output)
         [a] = self.attempts("alpha")
-        self.assertGreater(a["ended_at"] - a["started_at"], 7)
+        self.assertGreater(a["ended_at"] - a["started_at"], 8)
         self.note("long session", exit=0, seconds=f"{a['ended_at'] - a['started_at']:.1f}",
-                  stall_after=5)
+                  stall_after=8)
 
     # ---- workspace: worktree (docs/worktrees.md)
 
@@ -599,6 +600,12 @@ class Quickstart(unittest.TestCase):
         env.update(hermetic.cli_env("claude", self.server.port, home))
         subprocess.run([ARGS.mex, "init", ws, "--agent", "claude"], check=True, env=env,
                        stdout=subprocess.DEVNULL)
+        # What `mex init` says to do: its execute phase runs in git worktrees.
+        with open(os.path.join(ws, ".gitignore"), "w") as f:
+            f.write(".mex/\n")
+        ident = ["-c", "user.name=user", "-c", "user.email=user@example.com"]
+        for args in (["init", "-q"], ["add", "-A"], ident + ["commit", "-qm", "start"]):
+            subprocess.run(["git"] + args, cwd=ws, env=env, check=True)
         started = time.monotonic()
         proc = subprocess.run([ARGS.mex, "run", "milestone.yaml"], cwd=ws, env=env,
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
