@@ -235,7 +235,8 @@ tasks:
         for a in attempts:
             self.assertEqual(a["class"], "transient", a["reason"])
             self.assertIn("429", a["reason"])
-            self.assertLess(a["ended_at"] - a["started_at"], 20, "the CLI's own retries are capped")
+            # Capped: 1.4-9 s when idle, 21 s once at load 7; uncapped, gemini takes about 225 s.
+            self.assertLess(a["ended_at"] - a["started_at"], 60, "the CLI's own retries are capped")
         # The cap: claude CLAUDE_CODE_MAX_RETRIES=2 and codex stream_max_retries=1 from mex,
         # gemini general.maxAttempts=2 from settings.json (uncapped: 11, 6 and 10 requests).
         per_attempt = {"claude": 3, "codex": 2, "gemini": 2}[self.cli]
@@ -289,7 +290,8 @@ tasks:
              {"write_file": {"path": "*/alpha.json", "content": KIRO}}],
             {"text": "Wrote the decisions."}]}])
         # claude and gemini print their JSON at the end only: silence is the whole answer.
-        stall = {"claude": 6, "codex": 6, "gemini": 12}[self.cli]
+        # gemini takes 2-5 s to start when idle; its answer took over 12 s at load 7.
+        stall = {"claude": 6, "codex": 6, "gemini": 20}[self.cli]
         self.one_task(defaults=f"  stall_after: {stall}s\n  stall_action: kill")
         seen = set()
         stop = threading.Event()
