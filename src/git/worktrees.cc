@@ -233,8 +233,8 @@ MergeResult GitWorktrees::Merge(const std::string& title, AttemptRecord* record)
   }
   record->result_commit = commit;
   // -z: paths as they are, whatever bytes they hold.
-  GitResult changed = RunGit(top_, {"diff", "--name-only", "-z", "--no-renames",
-                                    record->base_commit, commit});
+  GitResult changed =
+      RunGit(top_, {"diff", "--name-only", "-z", "--no-renames", record->base_commit, commit});
   if (changed.ok()) {
     for (size_t from = 0, end; (end = changed.out.find('\0', from)) != std::string::npos;
          from = end + 1) {

@@ -65,23 +65,24 @@ struct SqliteStore::Statements {
                      "UPDATE tasks SET state = ?, attempts = ?, stalled = 0, seconds = ? "
                      "WHERE run = ? AND id = ?"),
         task_stalled(db, "UPDATE tasks SET stalled = 1 WHERE run = ? AND id = ?"),
-        put_attempt(db,
-                    "INSERT INTO attempts (run, task, n, started_at, ended_at, exit_code, signal, "
-                    "end_reason, class, reason, log, log_tail, cost_usd, input_tokens, "
-                    "output_tokens, pgid, start_time, boot_id, duration_s, worktree, base_commit, "
-                    "result_commit, merge_commit, changed_files) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (run, task, n) DO UPDATE SET started_at = excluded.started_at, "
-                    "ended_at = excluded.ended_at, exit_code = excluded.exit_code, "
-                    "signal = excluded.signal, end_reason = excluded.end_reason, "
-                    "class = excluded.class, reason = excluded.reason, log = excluded.log, "
-                    "log_tail = excluded.log_tail, cost_usd = excluded.cost_usd, "
-                    "input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, "
-                    "pgid = excluded.pgid, start_time = excluded.start_time, "
-                    "boot_id = excluded.boot_id, duration_s = excluded.duration_s, "
-                    "worktree = excluded.worktree, base_commit = excluded.base_commit, "
-                    "result_commit = excluded.result_commit, merge_commit = excluded.merge_commit, "
-                    "changed_files = excluded.changed_files"),
+        put_attempt(
+            db,
+            "INSERT INTO attempts (run, task, n, started_at, ended_at, exit_code, signal, "
+            "end_reason, class, reason, log, log_tail, cost_usd, input_tokens, "
+            "output_tokens, pgid, start_time, boot_id, duration_s, worktree, base_commit, "
+            "result_commit, merge_commit, changed_files) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (run, task, n) DO UPDATE SET started_at = excluded.started_at, "
+            "ended_at = excluded.ended_at, exit_code = excluded.exit_code, "
+            "signal = excluded.signal, end_reason = excluded.end_reason, "
+            "class = excluded.class, reason = excluded.reason, log = excluded.log, "
+            "log_tail = excluded.log_tail, cost_usd = excluded.cost_usd, "
+            "input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, "
+            "pgid = excluded.pgid, start_time = excluded.start_time, "
+            "boot_id = excluded.boot_id, duration_s = excluded.duration_s, "
+            "worktree = excluded.worktree, base_commit = excluded.base_commit, "
+            "result_commit = excluded.result_commit, merge_commit = excluded.merge_commit, "
+            "changed_files = excluded.changed_files"),
         append_event(db, "INSERT INTO events (run, time, kind, task, body) VALUES (?, ?, ?, ?, ?)"),
         phase_state(db, "UPDATE phases SET state = ? WHERE run = ? AND name = ?"),
         phase_gate(db,
@@ -224,13 +225,14 @@ std::vector<StoredTask> SqliteStore::Tasks(const std::string& run) {
 std::vector<AttemptRecord> SqliteStore::Attempts(const std::string& run) {
   std::vector<AttemptRecord> attempts;
   try {
-    SQLite::Statement query(*db_,
-                            "SELECT task, n, started_at, ended_at, exit_code, signal, end_reason, "
-                            "class, reason, log, log_tail, coalesce(cost_usd, -1), "
-                            "coalesce(input_tokens, -1), coalesce(output_tokens, -1), pgid, "
-                            "start_time, boot_id, duration_s, worktree, base_commit, "
-                            "result_commit, merge_commit, changed_files FROM attempts WHERE run = ? "
-                            "ORDER BY task, n");
+    SQLite::Statement query(
+        *db_,
+        "SELECT task, n, started_at, ended_at, exit_code, signal, end_reason, "
+        "class, reason, log, log_tail, coalesce(cost_usd, -1), "
+        "coalesce(input_tokens, -1), coalesce(output_tokens, -1), pgid, "
+        "start_time, boot_id, duration_s, worktree, base_commit, "
+        "result_commit, merge_commit, changed_files FROM attempts WHERE run = ? "
+        "ORDER BY task, n");
     query.bind(1, run);
     while (query.executeStep()) {
       AttemptRecord& a = attempts.emplace_back();

@@ -81,8 +81,8 @@ class SqliteStoreTest : public ::testing::Test {
 
   // Takes a file of the current schema back to schema 3: without what migration 4 added.
   static void DowngradeToSchemaThree(SQLite::Database& raw) {
-    for (const char* column : {"worktree", "base_commit", "result_commit", "merge_commit",
-                               "changed_files"}) {
+    for (const char* column :
+         {"worktree", "base_commit", "result_commit", "merge_commit", "changed_files"}) {
       raw.exec(fmt::format("ALTER TABLE attempts DROP COLUMN {}", column));
     }
     raw.exec("ALTER TABLE runs DROP COLUMN git_base");
