@@ -177,7 +177,9 @@ void GitWorktrees::Prune(const std::vector<AttemptRecord>& interrupted) {
   for (const AttemptRecord& a : interrupted) {
     if (!a.worktree.empty()) Remove(a.worktree);
   }
-  if (gate_.empty()) Remove(dir_ + "/+gate");
+  // A gate's worktree a killed session left (no git call when there is none).
+  std::error_code ec;
+  if (gate_.empty() && std::filesystem::exists(dir_ + "/+gate", ec)) Remove(dir_ + "/+gate");
   RunGit(top_, {"worktree", "prune"});
 }
 
