@@ -156,6 +156,15 @@ TEST(WorktreeTest, TasksOnDifferentFilesRunTogetherAndBothAreMerged) {
     EXPECT_FALSE(a.result_commit.empty());
     EXPECT_FALSE(a.merge_commit.empty());
     EXPECT_EQ(a.worktree, "");
+    // Each task_succeeded says where its changes went.
+    bool told = false;
+    for (const json& e : Events(r, "task_succeeded")) {
+      if (e["task"] == a.task) {
+        told =
+            e.value("merge", "") == "merged into " + branch + " at " + a.merge_commit.substr(0, 12);
+      }
+    }
+    EXPECT_TRUE(told) << a.task << "\n" << r.out;
   }
 }
 
@@ -331,6 +340,107 @@ TEST(WorktreeTest, TheExampleHandlesAPredictedAndAnUnpredictedConflict) {
   size_t done_first = std::min(r.out.find("done mul"), r.out.find("done div"));
   size_t start_second = std::max(r.out.find("start mul"), r.out.find("start div"));
   EXPECT_LT(done_first, start_second) << r.out;
+}
+
+// A merged attempt's worktree is reused by the next attempt (reset to the integration head): the
+// next one sees the merged work and nothing else of it, not even ignored files; at the end of
+// the run no worktree is left.
+TEST(WorktreeTest, AReusedWorktreeHoldsNothingOfTheTaskBefore) {
+  Repo repo;
+  TempDir outs;
+  const std::string out = outs.path().string();
+  repo.Milestone(
+      "defaults: {workspace: worktree, max_parallel: 1}\ntasks:\n"
+      "  - {id: a, run: 'stat -c \"%i %y\" shared.txt > " +
+      out +
+      "/a.stat && echo made > made.txt && echo x >> a.txt && "
+      "mkdir -p .mex && echo junk > .mex/ignored'}\n"
+      "  - {id: nothing, deps: [a], run: 'true'}\n"
+      "  - {id: b, deps: [nothing], run: 'stat -c \"%i %y\" shared.txt > " +
+      out +
+      "/b.stat && "
+      "test -e made.txt && "
+      "test ! -e .mex && git status --porcelain > " +
+      out + "/b.status'}\n");
+  std::string before = repo.Snapshot();
+  Result r = repo.Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // The same worktree: a file neither changed is the very file a had (inode, time to the ns).
+  EXPECT_EQ(ReadFile(outs.path() / "a.stat"), ReadFile(outs.path() / "b.stat"));
+  EXPECT_EQ(ReadFile(outs.path() / "b.status"), "");
+  // An attempt that changed nothing is told apart from one that was merged.
+  auto done = Events(r, "task_succeeded");
+  ASSERT_EQ(done.size(), 3u) << r.out;
+  EXPECT_EQ(done[1]["task"], "nothing");
+  EXPECT_EQ(done[1]["merge"], "it changed nothing: nothing to merge");
+  std::string branch = "mex/" + Repo::RunId(r);
+  EXPECT_EQ(repo.Show(branch, "a.txt"), "a\nx\n");
+  EXPECT_EQ(repo.Git({"worktree", "list", "--porcelain"}).out.find("worktree ", 1),
+            std::string::npos)
+      << repo.Git({"worktree", "list"}).out;
+  EXPECT_FALSE(fs::exists(repo.path() / ".mex" / "runs" / Repo::RunId(r) / "worktrees" / "+idle"));
+  EXPECT_EQ(repo.Snapshot(), before);
+}
+
+// What an attempt does to its worktree's .git file never points mex's commit at the user's
+// repository: git in a worktree always names the worktree's own git folder.
+TEST(WorktreeTest, AnAttemptThatRemovesItsGitFileCannotReachTheUsersRepository) {
+  Repo repo;
+  repo.Milestone(
+      "defaults: {workspace: worktree}\ntasks:\n"
+      "  - {id: gone, run: 'rm .git && echo one > one.txt'}\n"
+      "  - {id: elsewhere, run: 'printf \"gitdir: %s\\n\" \"$(git rev-parse "
+      "--git-common-dir)\" > .git.new && mv .git.new .git && echo two > two.txt'}\n");
+  // The user's own work in progress: an untracked file and a change not staged.
+  WriteFile(repo.path() / "notes.txt", "mine\n");
+  WriteFile(repo.path() / "a.txt", "a\nmine\n");
+  std::string before = repo.Snapshot();
+  Result r = repo.Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string branch = "mex/" + Repo::RunId(r);
+  EXPECT_EQ(repo.Show(branch, "one.txt"), "one\n");
+  EXPECT_EQ(repo.Show(branch, "two.txt"), "two\n");
+  EXPECT_EQ(repo.Show(branch, "notes.txt"), "<missing>");
+  EXPECT_EQ(repo.Show(branch, "a.txt"), "a\n");
+  EXPECT_EQ(repo.Snapshot(), before);
+}
+
+// Ctrl-C while an attempt runs: an agent that answers the interrupt by exiting 0 is not taken
+// as done (its work may be half made): its worktree goes, and the next session runs it again
+// and merges it.
+TEST(WorktreeTest, AnAttemptThatExitsZeroOnCtrlCRunsAgainAndIsMerged) {
+  Repo repo;
+  TempDir outs;
+  const std::string started = (outs.path() / "started").string();
+  repo.Milestone(
+      "defaults: {workspace: worktree}\ntasks:\n"
+      "  - {id: x, run: 'echo half > x.txt; if [ ! -e " +
+      started +
+      " ]; then "
+      "trap \"exit 0\" TERM INT; touch " +
+      started +
+      "; "
+      "while :; do sleep 0.05; done; fi; echo whole > x.txt'}\n");
+  const std::string out = (outs.path() / "first.out").string();
+  pid_t engine = StartMex({"run", "m.yaml", "--json"}, repo.path().string(), out);
+  for (int i = 0; i < 2400 && !fs::exists(started); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_TRUE(fs::exists(started)) << ReadFile(out);
+  kill(engine, SIGINT);
+  EXPECT_EQ(WaitMex(engine), 130) << ReadFile(out);
+  EXPECT_EQ(ReadFile(out).find("task_succeeded"), std::string::npos) << ReadFile(out);
+  std::string branch = repo.Line({"for-each-ref", "--format=%(refname:short)", "refs/heads/mex/"});
+  EXPECT_EQ(repo.Show(branch, "x.txt"), "<missing>");
+  // Its half-done worktree is gone.
+  EXPECT_EQ(repo.Git({"worktree", "list", "--porcelain"}).out.find("worktree ", 1),
+            std::string::npos)
+      << repo.Git({"worktree", "list"}).out;
+
+  Result again = repo.Run();
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(Events(again, "task_succeeded").size(), 1u) << again.out;
+  EXPECT_EQ(repo.Show(branch, "x.txt"), "whole\n");
 }
 
 TEST(WorktreeTest, OutsideARepositoryItIsAnErrorAndNothingIsWritten) {

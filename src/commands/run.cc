@@ -203,7 +203,7 @@ int RunCommand(const RunOptions& options) {
     ScopedMetric metric("scheduler");
     code = flow.Run();
   }
-  if (worktrees) worktrees->RemoveGateFolder();
+  if (worktrees) worktrees->Close();
   std::vector<std::string> files_lines;
   if (worktrees && db) {
     DeclaredFilesReport files = CompareDeclaredFiles(m, db->Attempts(run.paths.run_id));

@@ -108,6 +108,7 @@ nlohmann::ordered_json EventToJson(const Event& e) {
       break;
     case EventKind::kTaskSucceeded:
       j["elapsed_s"] = e.elapsed_s;
+      if (!e.merge.empty()) j["merge"] = e.merge;
       break;
     case EventKind::kTaskWaiting:
     case EventKind::kTaskSkipped:

@@ -62,6 +62,7 @@ struct Event {
   double delay_s = 0;         // kTaskRetry
   double elapsed_s = 0;       // task events: the attempt's run time; kRunFinished: the run's
   std::string log;            // the attempt's log file
+  std::string merge;          // kTaskSucceeded of a worktree task: what became of its changes
   bool passed = false;        // kPhaseFinished, kRunFinished
   double score = 0;           // kPhaseFinished: the gate's score, and what it needed
   double min_score = 0;

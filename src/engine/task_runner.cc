@@ -397,9 +397,15 @@ void TaskRunner::HandleEnd(const AttemptEnd& end) {
   record.log_tail = outcome.log_tail;
   Classification c = Classify(outcome, m_.classify);
   bool conflict = false;
-  if (c.succeeded && InWorktree(task) && interrupt_ == 0 && !journal_->failed()) {
+  std::string merged;  // what became of its changes, for the task_succeeded event
+  if (c.succeeded && InWorktree(task) && (interrupt_ != 0 || journal_->failed())) {
+    // Not merged: its exit may be the agent's answer to the interrupt, with its work half done.
+    // It runs again in the next session.
+    c = {false, FailureClass::kTransient, "interrupted before its merge"};
+  } else if (c.succeeded && InWorktree(task)) {
     const TaskDetail* d = m_.tasks[task].details();
     MergeResult merge = workspaces_->Merge(d ? d->title : "", &record);
+    merged = merge.reason;
     if (merge.kind == MergeResult::Kind::kMerged) {
       journal_->store().IntegrationMoved(workspaces_->head());
     } else if (merge.kind == MergeResult::Kind::kConflict) {
@@ -425,11 +431,18 @@ void TaskRunner::HandleEnd(const AttemptEnd& end) {
   record.end = EndName(end.reason);
   record.failure_class = c.succeeded ? "" : std::string(FailureClassName(c.failure_class));
   record.reason = c.reason;
+  const bool succeeded = c.succeeded && !journal_->failed();
+  const bool cancelled =
+      !succeeded && (interrupt_ != 0 || journal_->failed() || end.reason == EndReason::kCancelled);
+  // Nothing of a cancelled attempt, or of one that never started, is worth keeping.
+  if ((cancelled || end.reason == EndReason::kSpawnFailed) && InWorktree(task)) {
+    workspaces_->Discard(&record);
+  }
   journal_->store().AttemptChanged(record);
   if (record.cost_usd > 0 && on_cost_) on_cost_(record.cost_usd);
-  if (c.succeeded && !journal_->failed()) {
-    Succeed(task, elapsed);
-  } else if (interrupt_ != 0 || journal_->failed() || end.reason == EndReason::kCancelled) {
+  if (succeeded) {
+    Succeed(task, elapsed, merged);
+  } else if (cancelled) {
     // Once the store failed, no end is durable: the task runs again in the next session.
     SetState(task, TaskState::kCancelled);
     Event event = TaskEvent(EventKind::kTaskCancelled, task);
@@ -471,10 +484,11 @@ void TaskRunner::ReadAgentReport(uint32_t task, AttemptOutcome* outcome, Attempt
   }
 }
 
-void TaskRunner::Succeed(uint32_t task, double elapsed) {
+void TaskRunner::Succeed(uint32_t task, double elapsed, const std::string& merge) {
   SetState(task, TaskState::kSucceeded);
   Event event = TaskEvent(EventKind::kTaskSucceeded, task);
   event.elapsed_s = elapsed;
+  event.merge = merge;
   journal_->Emit(event);
   for (uint32_t d : graph_.dependents(task)) {
     if (IsOpen(d) && --tasks_[d].waiting == 0 && tasks_[d].state == TaskState::kPending) {

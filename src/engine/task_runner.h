@@ -134,7 +134,9 @@ class TaskRunner {
   void HandleEnd(const AttemptEnd& end);
   // Reads what the agent reported of its result, cost and usage into `outcome` and `record`.
   void ReadAgentReport(uint32_t task, AttemptOutcome* outcome, AttemptRecord* record);
-  void Succeed(uint32_t task, double elapsed);
+  // `merge`: what became of a worktree attempt's changes ("merged into ... at ...", or that it
+  // changed nothing), "" for a shared task.
+  void Succeed(uint32_t task, double elapsed, const std::string& merge);
   void Fail(uint32_t task, const Classification& c, double elapsed);
   void ScheduleRetry(uint32_t task, const Classification& c, double elapsed);
   void ReleaseDueRetries();

@@ -33,8 +33,12 @@ class Workspaces {
   virtual bool Prepare(AttemptRecord* record, std::string* folder, std::string* err) = 0;
   // The attempt succeeded: commits what it changed (`title`, the task's, in the message) and
   // merges that into the integration branch; sets record->result_commit and merge_commit. A
-  // merged worktree is removed; any other is kept for inspection.
+  // merged worktree (or one with nothing to merge) is done with: record->worktree is cleared;
+  // any other is kept for inspection.
   virtual MergeResult Merge(const std::string& title, AttemptRecord* record) = 0;
+  // The attempt was cancelled (interrupted, or stopped with the run): nothing of its half-done
+  // worktree is worth keeping. Clears record->worktree.
+  virtual void Discard(AttemptRecord* record) = 0;
   // A folder of the integration head as it is now, for the gate's commands; "" with `err` when
   // it cannot be made. The previous one is replaced.
   virtual std::string GateFolder(std::string* err) = 0;

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <string_view>
 #include <system_error>
 
 #include "git/git.h"
@@ -163,6 +165,7 @@ std::unique_ptr<GitWorktrees> GitWorktrees::Open(
 
 void GitWorktrees::Remove(const std::string& path) {
   if (!Within(dir_, path)) return;  // never a folder mex did not make
+  git_dirs_.erase(path);
   RunGit(top_, {"worktree", "remove", "--force", path});
   std::error_code ec;
   if (std::filesystem::symlink_status(path, ec).type() == std::filesystem::file_type::directory) {
@@ -173,13 +176,96 @@ void GitWorktrees::Remove(const std::string& path) {
   if (Within(dir_, parent.string())) std::filesystem::remove(parent, ec);
 }
 
+bool GitWorktrees::Adopt(const std::string& path, std::string* err) {
+  // "gitdir: /repo/.git/worktrees/NAME", written by git a moment ago, before any task ran here.
+  std::string text;
+  if (FILE* f = std::fopen((path + "/.git").c_str(), "re")) {
+    char buf[4096];
+    size_t n = std::fread(buf, 1, sizeof(buf), f);
+    std::fclose(f);
+    text.assign(buf, n);
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  constexpr std::string_view kPrefix = "gitdir: ";
+  if (!text.starts_with(kPrefix) || text.size() == kPrefix.size() || text[kPrefix.size()] != '/') {
+    *err = "the new worktree " + path + " has no .git file naming its git folder";
+    return false;
+  }
+  git_dirs_[path] = text.substr(kPrefix.size());
+  return true;
+}
+
+GitResult GitWorktrees::GitIn(const std::string& path, const std::vector<std::string>& args,
+                              const std::vector<std::string>& extra_env) const {
+  auto known = git_dirs_.find(path);
+  if (known == git_dirs_.end()) {
+    GitResult unknown;
+    unknown.err = "not a worktree mex made in this session: " + path;
+    return unknown;
+  }
+  std::vector<std::string> env = {"GIT_DIR=" + known->second, "GIT_WORK_TREE=" + path};
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
+  return RunGit(path, args, env);
+}
+
+bool GitWorktrees::Reset(const std::string& path) {
+  return GitIn(path, {"checkout", "--detach", "--force", "--quiet", head_}).ok() &&
+         GitIn(path, {"clean", "-ffdxq"}).ok();
+}
+
+void GitWorktrees::Recycle(const std::string& path) {
+  if (!Within(dir_, path)) return;
+  const std::string to = fmt::format("{}/+idle/{}", dir_, ++idle_made_);
+  std::error_code ec;
+  std::filesystem::create_directories(dir_ + "/+idle", ec);
+  auto known = git_dirs_.find(path);
+  if (known == git_dirs_.end() || !RunGit(top_, {"worktree", "move", path, to}).ok()) {
+    Remove(path);
+    return;
+  }
+  // git keeps the worktree's git folder (its NAME) when it moves the worktree.
+  git_dirs_[to] = known->second;
+  git_dirs_.erase(path);
+  idle_.push_back(to);
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (Within(dir_, parent.string())) std::filesystem::remove(parent, ec);
+}
+
+bool GitWorktrees::Make(const std::string& path, std::string* err) {
+  while (!idle_.empty()) {
+    const std::string from = idle_.back();
+    idle_.pop_back();
+    if (!RunGit(top_, {"worktree", "move", from, path}).ok()) {
+      Remove(from);
+      continue;
+    }
+    git_dirs_[path] = git_dirs_[from];
+    git_dirs_.erase(from);
+    if (Reset(path)) return true;
+    Remove(path);  // and make a new one
+  }
+  GitResult add = RunGit(top_, {"worktree", "add", "--detach", "--quiet", path, head_});
+  if (!add.ok()) {
+    *err = add.Describe({"worktree", "add"});
+    return false;
+  }
+  return Adopt(path, err);
+}
+
 void GitWorktrees::Prune(const std::vector<AttemptRecord>& interrupted) {
   for (const AttemptRecord& a : interrupted) {
     if (!a.worktree.empty()) Remove(a.worktree);
   }
-  // A gate's worktree a killed session left (no git call when there is none).
+  // The gate's and the idle worktrees a killed session left (no git call when there are none).
   std::error_code ec;
   if (gate_.empty() && std::filesystem::exists(dir_ + "/+gate", ec)) Remove(dir_ + "/+gate");
+  if (idle_.empty() && std::filesystem::is_directory(dir_ + "/+idle", ec)) {
+    std::vector<std::string> left;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_ + "/+idle", ec)) {
+      left.push_back(entry.path().string());
+    }
+    for (const std::string& path : left) Remove(path);
+  }
   RunGit(top_, {"worktree", "prune"});
 }
 
@@ -190,15 +276,21 @@ bool GitWorktrees::Prepare(AttemptRecord* record, std::string* folder, std::stri
     Remove(path);  // an earlier session's attempt of this number, cut before its record
   }
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  GitResult add = RunGit(top_, {"worktree", "add", "--detach", "--quiet", path, head_});
-  if (!add.ok()) {
-    *err = "cannot make the attempt's worktree: " + add.Describe({"worktree", "add"});
+  std::string why;
+  if (!Make(path, &why)) {
+    *err = "cannot make the attempt's worktree: " + why;
     return false;
   }
   record->worktree = path;
   record->base_commit = head_;
   *folder = prefix_.empty() ? path : path + "/" + prefix_;
   return true;
+}
+
+void GitWorktrees::Discard(AttemptRecord* record) {
+  if (record->worktree.empty()) return;
+  Remove(record->worktree);
+  record->worktree.clear();
 }
 
 MergeResult GitWorktrees::Merge(const std::string& title, AttemptRecord* record) {
@@ -209,27 +301,28 @@ MergeResult GitWorktrees::Merge(const std::string& title, AttemptRecord* record)
     result.reason = r.Describe(args);
     return result;
   };
-  GitResult add = RunGit(wt, {"add", "--all"});
+  GitResult add = GitIn(wt, {"add", "--all"});
   if (!add.ok()) return failed(add, {"add"});
-  GitResult staged = RunGit(wt, {"diff", "--cached", "--quiet"});
+  GitResult staged = GitIn(wt, {"diff", "--cached", "--quiet"});
   if (staged.exit_code == 1) {
     std::string message =
         fmt::format("{}: {}\n\nMex-Run: {}\nMex-Task: {}\nMex-Attempt: {}\n", record->task,
                     title.empty() ? record->task : title, run_id_, record->task, record->number);
-    GitResult commit =
-        RunGit(wt, {"commit", "--quiet", "--no-verify", "--allow-empty-message", "-m", message},
-               kMexIdentity);
+    GitResult commit = GitIn(wt,
+                             {"-c", "maintenance.auto=false", "commit", "--quiet", "--no-verify",
+                              "--allow-empty-message", "-m", message},
+                             kMexIdentity);
     if (!commit.ok()) return failed(commit, {"commit"});
   } else if (!staged.ok()) {
     return failed(staged, {"diff"});
   }
-  GitResult at = RunGit(wt, {"rev-parse", "HEAD"});
+  GitResult at = GitIn(wt, {"rev-parse", "HEAD"});
   if (!at.ok()) return failed(at, {"rev-parse"});
   const std::string commit = at.Line();
   if (commit == record->base_commit) {
     result.kind = MergeResult::Kind::kNothing;
     result.reason = "it changed nothing: nothing to merge";
-    Remove(wt);
+    Recycle(wt);
     record->worktree.clear();
     return result;
   }
@@ -299,29 +392,35 @@ MergeResult GitWorktrees::Merge(const std::string& title, AttemptRecord* record)
   record->merge_commit = merged;
   result.kind = MergeResult::Kind::kMerged;
   result.reason = fmt::format("merged into {} at {}", branch_, Short(merged));
-  Remove(wt);
+  Recycle(wt);
   record->worktree.clear();
   return result;
 }
 
 std::string GitWorktrees::GateFolder(std::string* err) {
   const std::string path = dir_ + "/+gate";
-  Remove(path);
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  GitResult add = RunGit(top_, {"worktree", "add", "--detach", "--quiet", path, head_});
-  if (!add.ok()) {
-    *err = "cannot make the gate's worktree: " + add.Describe({"worktree", "add"});
-    return "";
+  if (gate_.empty() || !Reset(gate_)) {
+    std::error_code ec;
+    if (!gate_.empty() || std::filesystem::exists(path, ec)) Remove(path);
+    gate_.clear();
+    std::filesystem::create_directories(dir_, ec);
+    std::string why;
+    if (!Make(path, &why)) {
+      *err = "cannot make the gate's worktree: " + why;
+      return "";
+    }
+    gate_ = path;
   }
-  gate_ = path;
   return prefix_.empty() ? path : path + "/" + prefix_;
 }
 
-void GitWorktrees::RemoveGateFolder() {
-  if (gate_.empty()) return;
-  Remove(gate_);
+void GitWorktrees::Close() {
+  if (!gate_.empty()) Remove(gate_);
   gate_.clear();
+  for (const std::string& path : idle_) Remove(path);
+  idle_.clear();
+  std::error_code ec;
+  std::filesystem::remove(dir_ + "/+idle", ec);  // when empty
 }
 
 std::vector<std::string> GitWorktrees::Log() const {

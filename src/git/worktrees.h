@@ -7,11 +7,13 @@
 // `git update-ref` or not at all. docs/worktrees.md.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/workspaces.h"
+#include "git/git.h"
 
 namespace mex {
 
@@ -35,6 +37,7 @@ class GitWorktrees : public Workspaces {
 
   bool Prepare(AttemptRecord* record, std::string* folder, std::string* err) override;
   MergeResult Merge(const std::string& title, AttemptRecord* record) override;
+  void Discard(AttemptRecord* record) override;
   std::string GateFolder(std::string* err) override;
   const std::string& head() const override { return head_; }
 
@@ -42,9 +45,9 @@ class GitWorktrees : public Workspaces {
   // folders are gone (`git worktree prune`).
   void Prune(const std::vector<AttemptRecord>& interrupted) override;
 
-  // At the end of a session: removes the gate's worktree (a whole checkout, which only the gate's
-  // commands needed).
-  void RemoveGateFolder();
+  // At the end of a session: removes the gate's worktree and the idle ones (whole checkouts,
+  // kept only to be reused within the session).
+  void Close();
 
   const std::string& base() const { return base_; }
   const std::string& branch() const { return branch_; }
@@ -57,6 +60,22 @@ class GitWorktrees : public Workspaces {
 
  private:
   GitWorktrees() = default;
+  // Makes a worktree of the integration head at `path`: an idle one moved there and set to the
+  // head when there is one (a few files written instead of the whole tree), else a new one.
+  bool Make(const std::string& path, std::string* err);
+  // Sets the worktree at `path` to the integration head: every tracked file as the head has it,
+  // nothing untracked or ignored left, as if made afresh.
+  bool Reset(const std::string& path);
+  // A worktree done with (merged, or nothing to merge): moved beneath worktrees_dir/+idle to be
+  // reused, or removed when it cannot be.
+  void Recycle(const std::string& path);
+  // Runs git in the worktree at `path`, a worktree mex made in this session, with its git
+  // folder named (GIT_DIR, GIT_WORK_TREE): never the repository a search from the folder up
+  // would find, whatever the attempt did to the worktree's .git file.
+  GitResult GitIn(const std::string& path, const std::vector<std::string>& args,
+                  const std::vector<std::string>& extra_env = {}) const;
+  // Learns the git folder of the worktree git just made at `path` from its .git file.
+  bool Adopt(const std::string& path, std::string* err);
   // Removes a worktree mex made: git's record and its folder.
   void Remove(const std::string& path);
 
@@ -68,6 +87,10 @@ class GitWorktrees : public Workspaces {
   std::string head_;    // the branch's head as mex last moved it
   std::string dir_;     // worktrees_dir
   std::string gate_;    // the gate's worktree, "" when none
+  std::vector<std::string> idle_;  // worktrees done with, to be reused: beneath dir_/+idle
+  int idle_made_ = 0;              // the last number given to a folder beneath dir_/+idle
+  // Each worktree of this session, by path: its git folder (.git/worktrees/NAME).
+  std::map<std::string, std::string> git_dirs_;
 };
 
 }  // namespace mex

@@ -61,7 +61,11 @@ void PlainReporter::OnEvent(const Event& e) {
       line = fmt::format("wait {}: {}", e.task, reason);
       break;
     case EventKind::kTaskSucceeded:
-      if (!quiet_) line = fmt::format("done {} ({})", e.task, Seconds(e.elapsed_s));
+      if (!quiet_) {
+        line = e.merge.empty() ? fmt::format("done {} ({})", e.task, Seconds(e.elapsed_s))
+                               : fmt::format("done {} ({}): {}", e.task, Seconds(e.elapsed_s),
+                                             TerminalSafeLine(e.merge));
+      }
       break;
     case EventKind::kTaskFailed:
       line = e.attempt == 0  // failed before it could start (its agent's program is missing)
