@@ -200,9 +200,12 @@ traced() {  # jobs
     set +e +o pipefail  # before the run makes its folder, du finds nothing: 0
     while :; do
       du -sk "$dir"/state/runs/*/worktrees 2>/dev/null | awk '{s += $1} END {print s + 0}'
+      # How many worktrees git records beside the repository's own: a worktree that mex moves
+      # (to reuse it) while du walks the folder can be counted twice by du, never by git.
+      git -C "$repo" worktree list --porcelain | grep -c '^worktree ' | awk '{print $1 - 1}' >&3
       sleep "$SAMPLE"
     done
-  ) >"$dir/du" &
+  ) >"$dir/du" 3>"$dir/count" &
   sampler=$!
   local a b rc=0
   a=$(now)
@@ -223,7 +226,9 @@ traced() {  # jobs
   # named by git's hierarchy (worktree/reset).
   for f in "$dir"/trace/*; do
     awk '/ start / { if (/core.hooksPath=\/dev\/null/) {
-             for (i = 1; i <= NF; i++) if ($i == "core.hooksPath=/dev/null") { c = $(i + 1); s = $(i + 2) }
+             for (i = 1; i <= NF; i++) if ($i == "core.hooksPath=/dev/null") {
+               if ($(i + 1) == "-c") i += 2  # the -c NAME=VALUE that mex puts before the command
+               c = $(i + 1); s = $(i + 2); break }
              if (c == "worktree" || c == "merge-base" || c == "diff" || c == "merge-tree") c = c " " s
              kind = "top" } }
          / cmd_name / && kind == "" { kind = "child"; c = $NF; gsub(/[()]/, "", c) }
@@ -340,7 +345,8 @@ echo "| git's admin folder for one worktree (.git/worktrees/NAME: its index) | $
 for j in $JOBS; do
   peak=$(maximum <"$work/traced-$j/du")
   samples=$(wc -l <"$work/traced-$j/du")
-  echo "| worktrees folder of the run, -j$j, peak of $samples samples while it ran | $peak |"
+  echo "| worktrees folder of the run, -j$j, peak of $samples samples while it ran (du) | $peak |"
+  echo "| worktrees at once, -j$j, most in those samples (git worktree list; a count, not KB) | $(maximum <"$work/traced-$j/count") |"
   echo "| worktrees folder of the run, -j$j, after each run (timed runs, then the traced one) | $(cat "$work/after.$j" "$work/after.$j.traced" | paste -sd' ') |"
 done
 echo "| .git after every run (each run's branch and commits kept) | $git_after_kb |"
