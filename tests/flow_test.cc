@@ -284,6 +284,13 @@ TEST_F(FlowTest, TwoOfFourDecisionFilesFailTheDesignGate) {
   EXPECT_DOUBLE_EQ(validation["score"].get<double>(), 0.5);
   EXPECT_FALSE(validation["passed"]);
   EXPECT_EQ(validation["criteria"][0]["detail"], "2 of 4 decision files valid and non-empty");
+  // The spec phase never started: its task is skipped, with its event, and the run is not done.
+  std::vector<json> skipped = Events("task_skipped");
+  ASSERT_EQ(skipped.size(), 1u) << r.out;
+  EXPECT_EQ(skipped[0]["phase"], "spec");
+  EXPECT_EQ(skipped[0]["reason"], "phase 'design' did not pass its gate");
+  EXPECT_EQ(Events("run_finished").at(0)["skipped"], 1);
+  EXPECT_NEAR(Events("phase_finished").at(0)["progress"].get<double>(), 0.15 * 2 / 4, 1e-9);
 }
 
 TEST_F(FlowTest, BreakdownFilesArePredictedConflictsThatPassTheGateAndRunOneAtATime) {
@@ -608,6 +615,9 @@ TEST_F(FlowTest, BudgetStopsNewAttemptsOnceTheReportedCostReachesIt) {
   json finished = Events("run_finished")[0];
   EXPECT_EQ(finished["result"], "budget spent");
   EXPECT_EQ(finished["cancelled"], 1);  // c never started
+  ASSERT_EQ(Events("task_cancelled").size(), 1u) << r.out;
+  EXPECT_EQ(Events("task_cancelled")[0]["task"], "c");
+  EXPECT_EQ(Events("task_cancelled")[0]["reason"], "never started: the budget is spent");
   json status = json::parse(ReadFile(RunFolder() / "status.json"));
   EXPECT_NEAR(status["cost_usd"].get<double>(), 0.06, 1e-9);
   EXPECT_EQ(status["tokens"]["input"], 200);

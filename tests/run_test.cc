@@ -239,7 +239,8 @@ TEST(RunTest, HungAgentWithStallKillIsRetried) {
       "tasks:\n  - {id: agent, run: [" +
       Agent("hang-once") + "]}\n");
   ASSERT_EQ(run.result.exit_code, 0) << run.result.out;
-  EXPECT_EQ(Of(run.events, "task_stalled", "agent").size(), 1u);
+  ASSERT_EQ(Of(run.events, "task_stalled", "agent").size(), 1u);
+  EXPECT_EQ(Of(run.events, "task_stalled", "agent")[0]["quiet_s"], 0.5);
   auto retries = Of(run.events, "task_retry", "agent");
   ASSERT_EQ(retries.size(), 1u);
   EXPECT_EQ(retries[0]["class"], "transient");
@@ -415,6 +416,63 @@ TEST(RunTest, CtrlCEndsEveryChildAndExits130) {
   EXPECT_EQ(Of(events, "interrupted").size(), 1u);
   EXPECT_EQ(Of(events, "task_cancelled", "hung").size(), 1u);
   EXPECT_TRUE(Of(events, "task_started", "later").empty());
+  // The task that never started has its event too, and the summary counts both.
+  auto never = Of(events, "task_cancelled", "later");
+  ASSERT_EQ(never.size(), 1u) << ReadFile(out);
+  EXPECT_EQ(never[0]["reason"], "never started: interrupted");
+  ASSERT_EQ(Of(events, "run_finished").size(), 1u);
+  EXPECT_EQ(Of(events, "run_finished")[0]["cancelled"], 2);
+}
+
+// What a person needs when a task fails, on the screen: the end of its log, where its log and
+// its failure report are, the command a shell could not find; and at the end, every task that
+// did not succeed by name. A failed run is not shown as done.
+TEST(RunTest, AFailedTaskShowsTheEndOfItsLogAndTheSummaryNamesIt) {
+  TempDir dir;
+  WriteFile(dir.path() / "m.yaml",
+            "defaults: {retry: {max_attempts: 1}}\ntasks:\n"
+            "  - {id: broken, run: 'for i in 1 2 3 4 5 6 7 8 9 10 11; do echo line $i; done; "
+            "echo oops >&2; exit 1'}\n"
+            "  - {id: after, deps: [broken], run: 'true'}\n"
+            "  - {id: typo, run: 'no-such-program-here --flag'}\n"
+            "  - {id: fine, run: 'true'}\n");
+  Result r = RunMex({"run", "m.yaml"}, dir.path().string());
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const std::string& out = r.out;
+  size_t failed = out.find("FAILED broken (attempt 1/1), logic: exit 1\n");
+  ASSERT_NE(failed, std::string::npos) << out;
+  // The last 10 lines of its log, in order, then the paths.
+  std::string tail;
+  for (int i = 3; i <= 11; ++i) tail += "  | line " + std::to_string(i) + "\n";
+  tail += "  | oops\n  log:    ";
+  EXPECT_EQ(out.find(tail), out.find('\n', failed) + 1) << out;
+  EXPECT_EQ(out.find("  | line 2\n"), std::string::npos) << out;
+  auto path_after = [&](const std::string& label) {
+    size_t at = out.find(label, failed);
+    if (at == std::string::npos) return fs::path();
+    at += label.size();
+    return fs::path(out.substr(at, out.find('\n', at) - at));
+  };
+  fs::path log = path_after("  log:    ");
+  fs::path report = path_after("  report: ");
+  EXPECT_EQ(log.filename(), "1.log") << out;
+  EXPECT_NE(ReadFile(log).find("line 11\noops\n"), std::string::npos) << log;
+  EXPECT_EQ(report.filename(), "broken.json") << out;
+  EXPECT_NE(ReadFile(report).find("\"class\": \"logic\""), std::string::npos) << report;
+  EXPECT_NE(out.find("FAILED typo (attempt 1/1), permanent: exit 127: command not found: "
+                     "no-such-program-here\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("1 succeeded, 2 failed, 1 skipped, 0 cancelled"), std::string::npos) << out;
+  EXPECT_NE(out.find("\n  failed:    broken, typo\n") == std::string::npos
+                ? out.find("\n  failed:    typo, broken\n")
+                : 0,
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\n  skipped:   after\n"), std::string::npos) << out;
+  // One of four tasks succeeded: a quarter done, not all.
+  EXPECT_NE(out.find("gate score 0.25 (needs 1.00), 25% of the milestone done"), std::string::npos)
+      << out;
 }
 
 }  // namespace

@@ -106,7 +106,7 @@ TEST_F(StatusCliTest, PrintsTheLatestRunAsJsonAndAsText) {
   EXPECT_EQ(status["milestone"], "m");
   EXPECT_EQ(status["run"], "r1");
   EXPECT_EQ(status["state"], "failed");
-  EXPECT_EQ(status["progress"]["weighted"], 1.0);
+  EXPECT_EQ(status["progress"]["weighted"], 0.5);  // a succeeded, b failed: half done
   EXPECT_EQ(status["failed"][0]["id"], "b");
   EXPECT_EQ(status["failed"][0]["class"], "logic");
   EXPECT_TRUE(status["eta_seconds"].is_null());

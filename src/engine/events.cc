@@ -105,6 +105,11 @@ nlohmann::ordered_json EventToJson(const Event& e) {
       j["class"] = e.failure_class;
       j["reason"] = e.reason;
       j["elapsed_s"] = e.elapsed_s;
+      if (!e.log.empty()) j["log"] = e.log;
+      if (!e.report.empty()) j["report"] = e.report;
+      break;
+    case EventKind::kTaskStalled:
+      j["quiet_s"] = e.quiet_s;
       break;
     case EventKind::kTaskSucceeded:
       j["elapsed_s"] = e.elapsed_s;

@@ -57,14 +57,19 @@ struct Event {
   std::string task;
   int attempt = 0;
   int max_attempts = 0;
-  std::string failure_class;  // kTaskRetry, kTaskFailed
-  std::string reason;         // why it failed, was skipped, or how the run ended
-  double delay_s = 0;         // kTaskRetry
-  double elapsed_s = 0;       // task events: the attempt's run time; kRunFinished: the run's
-  std::string log;            // the attempt's log file
-  std::string merge;          // kTaskSucceeded of a worktree task: what became of its changes
-  bool passed = false;        // kPhaseFinished, kRunFinished
-  double score = 0;           // kPhaseFinished: the gate's score, and what it needed
+  std::string failure_class;      // kTaskRetry, kTaskFailed
+  std::string reason;             // why it failed, was skipped, or how the run ended
+  double delay_s = 0;             // kTaskRetry
+  double quiet_s = 0;             // kTaskStalled: how long it has written nothing
+  std::string report;             // kTaskFailed: its failure report (failures/TASK.json)
+  std::vector<std::string> tail;  // kTaskFailed: the last lines of its log
+  // kTaskSkipped, kTaskCancelled: ended with the run, never started (the summary names these)
+  bool at_end = false;
+  double elapsed_s = 0;  // task events: the attempt's run time; kRunFinished: the run's
+  std::string log;       // the attempt's log file
+  std::string merge;     // kTaskSucceeded of a worktree task: what became of its changes
+  bool passed = false;   // kPhaseFinished, kRunFinished
+  double score = 0;      // kPhaseFinished: the gate's score, and what it needed
   double min_score = 0;
   std::vector<std::string> missing;  // kPhaseFinished: what the gate found missing
   double progress = 0;               // kPhaseStarted, kPhaseFinished: weighted progress, 0..1

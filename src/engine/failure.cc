@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "model/classify_pattern.h"
 
@@ -238,6 +239,30 @@ Classification Failed(FailureClass c, std::string reason) {
   return Classification{false, c, std::move(reason)};
 }
 
+// The command a shell could not find, from the message it wrote last: dash's "sh: 1: NAME: not
+// found", bash's "bash: line 1: NAME: command not found" (or "bash: NAME: command not found").
+// "" when the log holds no such line.
+std::string MissingCommand(const std::string& log_tail) {
+  size_t end = log_tail.size();
+  while (end > 0) {
+    size_t start = log_tail.rfind('\n', end - 1);
+    start = start == std::string::npos ? 0 : start + 1;
+    std::string_view line(log_tail.data() + start, end - start);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    for (std::string_view suffix : {": command not found", ": not found"}) {
+      if (!line.ends_with(suffix)) continue;
+      std::string_view head = line.substr(0, line.size() - suffix.size());
+      size_t colon = head.rfind(": ");
+      if (colon == std::string_view::npos) break;
+      std::string_view name = head.substr(colon + 2);
+      if (!name.empty() && name.size() <= 200) return std::string(name);
+      break;
+    }
+    end = start == 0 ? 0 : start - 1;
+  }
+  return "";
+}
+
 Classification ClassifyByDefault(const AttemptOutcome& outcome) {
   const AttemptEnd& end = outcome.end;
   switch (end.reason) {
@@ -268,7 +293,11 @@ Classification ClassifyByDefault(const AttemptOutcome& outcome) {
   if (end.exit_code == 126) {
     return Failed(FailureClass::kPermanent, "exit 126: command not executable");
   }
-  if (end.exit_code == 127) return Failed(FailureClass::kPermanent, "exit 127: command not found");
+  if (end.exit_code == 127) {
+    std::string name = MissingCommand(outcome.log_tail);
+    return Failed(FailureClass::kPermanent, name.empty() ? "exit 127: command not found"
+                                                         : "exit 127: command not found: " + name);
+  }
   if (end.exit_code == 137) {
     return Failed(FailureClass::kResource, "exit 137: killed, likely out of memory");
   }

@@ -149,9 +149,17 @@ TEST(FailureTest, Exit126IsPermanent) {
   EXPECT_EQ(c.reason, "exit 126: command not executable");
 }
 
-TEST(FailureTest, Exit127IsPermanent) {
+TEST(FailureTest, Exit127IsPermanentAndNamesTheCommand) {
   Classification c = Default(Exited(127, "sh: 1: claud: not found\n"));
   EXPECT_EQ(c.failure_class, FailureClass::kPermanent);
+  EXPECT_EQ(c.reason, "exit 127: command not found: claud");
+  // bash's words, the last such line of the log
+  c = Default(Exited(127,
+                     "bash: line 1: first: command not found\nbash: line 2: make-it: "
+                     "command not found\n"));
+  EXPECT_EQ(c.reason, "exit 127: command not found: make-it");
+  // a 127 the shell did not explain
+  c = Default(Exited(127, "something else\n"));
   EXPECT_EQ(c.reason, "exit 127: command not found");
 }
 

@@ -155,9 +155,9 @@ bool PhaseFlow::FinishPhase() {
     in.commands.push_back({passed, detail});
   }
   GateResult result = EvaluateGate(in);
+  if (result.passed) ++phases_passed_;  // before its event: the phase counts as done in it
   RecordGate(result, "");
   if (result.passed) {
-    ++phases_passed_;
     return phase_ + 1 < m_.phases.size() && StartPhase(phase_ + 1);
   }
   if (reruns_[phase_] >= p.gate_reruns) return false;
@@ -197,19 +197,17 @@ double PhaseFlow::WeightedProgress() const {
   double sum = 0;
   for (size_t i = 0; i < m_.phases.size(); ++i) {
     const Phase& p = m_.phases[i];
-    if (p.tasks.empty()) {
-      sum += i < phases_passed_ ? p.weight : 0;  // phases pass in order
+    // A phase whose gate passed is done (phases pass in order), a failed task of it (design at
+    // 0.75 with three analyses of four) included.
+    if (i < phases_passed_ || p.tasks.empty()) {
+      sum += i < phases_passed_ ? p.weight : 0;
       continue;
     }
-    size_t over = 0;
-    for (uint32_t t : p.tasks) {
-      TaskState state = runner_.state(t);
-      over += state == TaskState::kSucceeded || state == TaskState::kFailed ||
-                      state == TaskState::kSkipped
-                  ? 1
-                  : 0;
-    }
-    sum += p.weight * static_cast<double>(over) / static_cast<double>(p.tasks.size());
+    // Else only the work that succeeded is done: a failed or skipped task is not, so a failed
+    // run never reaches 100%.
+    size_t done = 0;
+    for (uint32_t t : p.tasks) done += runner_.state(t) == TaskState::kSucceeded ? 1 : 0;
+    sum += p.weight * static_cast<double>(done) / static_cast<double>(p.tasks.size());
   }
   return sum / 100;
 }
@@ -223,7 +221,8 @@ void PhaseFlow::CheckBudget() {
   const std::optional<double>& budget = m_.defaults.budget_usd;
   if (!budget || budget_spent_ || spent_usd_ < *budget) return;
   budget_spent_ = true;
-  runner_.StopStarting();  // the attempts running go on to their end: their cost is spent already
+  runner_.StopStarting("the budget is spent");  // the attempts running go on to their end: their
+                                                // cost is spent already
   Event event{EventKind::kBudgetSpent};
   event.cost_usd = spent_usd_;
   event.reason =
@@ -237,7 +236,7 @@ int PhaseFlow::Finish() {
     for (uint32_t t : p.tasks) {
       // Not started: after a failure in an earlier phase it is skipped, after a stop or an
       // interrupt cancelled.
-      runner_.Abandon(t);
+      runner_.Abandon(t, fmt::format("phase '{}' did not pass its gate", m_.phases[phase_].name));
       TaskState state = runner_.state(t);
       done.succeeded += state == TaskState::kSucceeded;
       done.failed += state == TaskState::kFailed;

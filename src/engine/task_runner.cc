@@ -41,6 +41,22 @@ constexpr double kResourcePoll = 1;
 // How much of a failed attempt's log the next attempt and the failure report get, and what the
 // classify rules' patterns search (the bound of their cost).
 constexpr size_t kLogTailBytes = 4096;
+// How many of the last lines of a failed task's log its task_failed event carries.
+constexpr size_t kFailureTailLines = 10;
+
+// The last `count` non-blank lines of `text`, oldest first.
+std::vector<std::string> LastLines(const std::string& text, size_t count) {
+  std::vector<std::string> lines;
+  size_t end = text.size();
+  while (end > 0 && lines.size() < count) {
+    size_t start = text.rfind('\n', end - 1);
+    start = start == std::string::npos ? 0 : start + 1;
+    std::string line = text.substr(start, end - start);
+    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.push_back(std::move(line));
+    end = start == 0 ? 0 : start - 1;
+  }
+  return {lines.rbegin(), lines.rend()};
+}
 
 // The executor keys of commands (StartCommands): the top bit set, the command's index below.
 // A task's attempt has the task's index as its key.
@@ -146,7 +162,10 @@ void TaskRunner::RunUntilIdle() {
     if (refresh >= 0 && (timeout < 0 || refresh < timeout)) timeout = refresh;
     WaitResult result = executor_->Wait(timeout);
     for (uint64_t key : result.stalled) {
-      if ((key & kCommandKey) == 0) journal_->Emit(TaskEvent(EventKind::kTaskStalled, key));
+      if ((key & kCommandKey) != 0) continue;
+      Event stalled = TaskEvent(EventKind::kTaskStalled, key);
+      stalled.quiet_s = m_.defaults.stall_after_s;
+      journal_->Emit(stalled);
     }
     for (const AttemptEnd& end : result.ended) {
       if ((end.key & kCommandKey) != 0) {
@@ -170,10 +189,15 @@ void TaskRunner::Reset(const std::vector<uint32_t>& tasks) {
   }
 }
 
-void TaskRunner::Abandon(uint32_t task) {
-  if (!IsFinal(tasks_[task].state)) {
-    SetState(task, stopping_ ? TaskState::kCancelled : TaskState::kSkipped);
-  }
+void TaskRunner::Abandon(uint32_t task, const std::string& why_skipped) {
+  if (IsFinal(tasks_[task].state)) return;
+  const bool cancelled = stopping_;
+  SetState(task, cancelled ? TaskState::kCancelled : TaskState::kSkipped);
+  Event event = TaskEvent(cancelled ? EventKind::kTaskCancelled : EventKind::kTaskSkipped, task);
+  event.reason = cancelled ? fmt::format("never started: {}", stop_reason_) : why_skipped;
+  event.at_end = true;
+  tasks_[task].end_reason = event.reason;
+  journal_->Emit(event);
 }
 
 void TaskRunner::Preflight(const std::vector<uint32_t>& tasks) {
@@ -302,9 +326,12 @@ void TaskRunner::Commit() {
       if (Pool* pool = PoolOf(task)) --pool->in_use;
       ReleaseFiles(task);
       SetState(task, TaskState::kCancelled);
+      Event event = TaskEvent(EventKind::kTaskCancelled, task);
+      event.reason = tasks_[task].end_reason = "never started: the store failed";
+      journal_->Emit(event);
     }
     to_start_.clear();
-    StopStarting();
+    StopStarting("the store failed");
     Event event{EventKind::kInterrupted};
     event.reason = journal_->error();
     journal_->Emit(event);
@@ -553,13 +580,21 @@ void TaskRunner::Fail(uint32_t task, const Classification& c, double elapsed) {
   event.failure_class = FailureClassName(c.failure_class);
   event.reason = c.reason;
   event.elapsed_s = elapsed;
+  if (!tasks_[task].history.empty()) {
+    const AttemptRecord& last = tasks_[task].history.back();
+    if (last.started_at > 0) event.log = last.log_path;
+    event.tail = LastLines(last.log_tail, kFailureTailLines);
+  }
+  event.report = WriteFailureReport(task, c);
   journal_->Emit(event);
-  WriteFailureReport(task, c);
   SkipDependents(task);
-  if (m_.defaults.on_failure == OnFailure::kStop) StopStarting();
+  if (m_.defaults.on_failure == OnFailure::kStop) {
+    StopStarting(fmt::format("on_failure: stop after '{}' failed", m_.tasks[task].id));
+  }
 }
 
-void TaskRunner::StopStarting() {
+void TaskRunner::StopStarting(const std::string& why) {
+  if (!stopping_) stop_reason_ = why;
   stopping_ = true;
   while (!retries_.empty()) retries_.pop();
   while (!ready_.empty()) ready_.pop();
@@ -590,7 +625,7 @@ void TaskRunner::Interrupt(int signal) {
     return;
   }
   interrupt_ = signal;
-  StopStarting();
+  StopStarting("interrupted");
   Event event{EventKind::kInterrupted};
   event.reason = signal == SIGINT ? "SIGINT" : signal == SIGHUP ? "SIGHUP" : "SIGTERM";
   journal_->Emit(event);
@@ -616,7 +651,7 @@ int TaskRunner::AttemptLimit(uint32_t task) const {
   return tasks_[task].prior_attempts + RetryFor(task).max_attempts;
 }
 
-void TaskRunner::WriteFailureReport(uint32_t task, const Classification& c) {
+std::string TaskRunner::WriteFailureReport(uint32_t task, const Classification& c) {
   nlohmann::ordered_json attempts = nlohmann::ordered_json::array();
   for (const AttemptRecord& a : tasks_[task].history) {
     attempts.push_back({{"n", a.number},
@@ -638,7 +673,9 @@ void TaskRunner::WriteFailureReport(uint32_t task, const Classification& c) {
   std::string path = fmt::format("{}/{}.json", run_.paths.failures_dir, m_.tasks[task].id);
   if (!run_.paths.state->WriteAtomically(path, report.dump(2) + "\n", &err)) {
     fmt::print(stderr, "mex: {}\n", err);
+    return "";
   }
+  return path;
 }
 
 const RetryPolicy& TaskRunner::RetryFor(uint32_t task) const {

@@ -63,10 +63,11 @@ class TaskRunner {
   // Makes `tasks` pending again, each with a fresh budget of attempts (a phase run again).
   void Reset(const std::vector<uint32_t>& tasks);
   // Starts nothing more: drops the ready queue and the pending retries. What runs goes on.
-  void StopStarting();
-  // Ends a task that never reached a final state: cancelled once the run stopped starting
-  // tasks, else skipped (a phase before its own failed).
-  void Abandon(uint32_t task);
+  // `why` ("the budget is spent") is what the tasks never started are told, the first one given.
+  void StopStarting(const std::string& why);
+  // Ends a task that never reached a final state, with its event: cancelled once the run
+  // stopped starting tasks, else skipped because `why_skipped` (a phase before its own failed).
+  void Abandon(uint32_t task, const std::string& why_skipped);
   // Commits this turn's changes, then reports their events. On a store failure, stops, and the
   // tasks go back to their last committed states: nothing of the failed turn is counted.
   void Commit();
@@ -152,7 +153,8 @@ class TaskRunner {
     return workspaces_ != nullptr && m_.WorkspaceOf(m_.tasks[task]) == WorkspaceMode::kWorktree;
   }
   Event TaskEvent(EventKind kind, uint32_t task) const;
-  void WriteFailureReport(uint32_t task, const Classification& c);
+  // Writes failures/TASK.json; its path, "" when it could not be written.
+  std::string WriteFailureReport(uint32_t task, const Classification& c);
   const RetryPolicy& RetryFor(uint32_t task) const;
   Pool* PoolOf(uint32_t task);
   void AssignPools();
@@ -184,9 +186,10 @@ class TaskRunner {
   // Attempts at once while spawns fail for want of descriptors or processes (ulimit -n, -u):
   // lowered to what runs when one fails so, raised by one with each attempt that ran.
   int spawn_limit_ = 0;
-  bool stopping_ = false;  // on_failure: stop, interrupted, budget spent: start nothing new
-  int interrupt_ = 0;      // the first SIGINT/SIGTERM, or 0
-  int kept_ = 0;           // tasks kept from an earlier session
+  bool stopping_ = false;    // on_failure: stop, interrupted, budget spent: start nothing new
+  std::string stop_reason_;  // why it stopped starting tasks (StopStarting)
+  int interrupt_ = 0;        // the first SIGINT/SIGTERM, or 0
+  int kept_ = 0;             // tasks kept from an earlier session
   std::mt19937_64 rng_;
 };
 

@@ -32,6 +32,7 @@ tasks:
     EXPECT_EQ(m.defaults.retry.max_attempts, 4);
     EXPECT_DOUBLE_EQ(m.defaults.retry.backoff.initial_s, 0.25);
     EXPECT_DOUBLE_EQ(m.defaults.retry.backoff.factor, 2);  // the default stays
+    EXPECT_DOUBLE_EQ(m.defaults.stall_after_s, 300);       // 5m, the format's promise
     ASSERT_EQ(m.phases.size(), 1u);
     EXPECT_TRUE(m.implicit_phase);
     EXPECT_EQ(m.phases[0].name, "execute");

@@ -60,8 +60,8 @@ struct Defaults {
   std::string agent;
   Pos agent_pos;
   int max_parallel = 5;
-  double timeout_s = 0;      // 0 = none
-  double stall_after_s = 0;  // 0 = never stalled
+  double timeout_s = 0;        // 0 = none
+  double stall_after_s = 300;  // no output this long = stalled; 0 = never stalled
   StallAction stall_action = StallAction::kWarn;
   ExecutorKind executor = ExecutorKind::kLocal;
   OnFailure on_failure = OnFailure::kContinue;

@@ -15,6 +15,16 @@ std::string Seconds(double s) {
   return s < 10 ? fmt::format("{:.2f}s", s) : FormatDuration(s);
 }
 
+// "\n  failed:    a, b, c" (at most kNamed of them, then how many more), "" for none.
+std::string Names(const char* what, const std::vector<std::string>& tasks) {
+  constexpr size_t kNamed = 20;  // status.json and `mex status` list them all
+  if (tasks.empty()) return "";
+  std::string line = fmt::format("\n  {:<10} ", std::string(what) + ":");
+  for (size_t i = 0; i < tasks.size() && i < kNamed; ++i) line += (i ? ", " : "") + tasks[i];
+  if (tasks.size() > kNamed) line += fmt::format(" and {} more", tasks.size() - kNamed);
+  return line;
+}
+
 }  // namespace
 
 void PlainReporter::OnEvent(const Event& e) {
@@ -51,7 +61,8 @@ void PlainReporter::OnEvent(const Event& e) {
       }
       break;
     case EventKind::kTaskStalled:
-      line = fmt::format("stalled {}: no output for a while (attempt {})", e.task, e.attempt);
+      line = fmt::format("stalled {}: no output for {} (attempt {}/{}); it goes on", e.task,
+                         FormatDuration(e.quiet_s), e.attempt, e.max_attempts);
       break;
     case EventKind::kTaskRetry:
       line = fmt::format("retry {} in {}: attempt {}/{} failed, {}: {}", e.task, Seconds(e.delay_s),
@@ -68,16 +79,22 @@ void PlainReporter::OnEvent(const Event& e) {
       }
       break;
     case EventKind::kTaskFailed:
+      failed_.push_back(e.task);
       line = e.attempt == 0  // failed before it could start (its agent's program is missing)
                  ? fmt::format("FAILED {} (not started), {}: {}", e.task, e.failure_class, reason)
                  : fmt::format("FAILED {} (attempt {}/{}), {}: {}", e.task, e.attempt,
                                e.max_attempts, e.failure_class, reason);
+      for (const std::string& tail : e.tail) line += "\n  | " + TerminalSafeLine(tail);
+      if (!e.log.empty()) line += "\n  log:    " + TerminalSafeLine(e.log);
+      if (!e.report.empty()) line += "\n  report: " + TerminalSafeLine(e.report);
       break;
     case EventKind::kTaskSkipped:
-      line = fmt::format("skip {}: {}", e.task, reason);
+      skipped_.push_back(e.task);
+      if (!e.at_end) line = fmt::format("skip {}: {}", e.task, reason);
       break;
     case EventKind::kTaskCancelled:
-      line = fmt::format("cancel {}: {}", e.task, reason);
+      cancelled_.push_back(e.task);
+      if (!e.at_end) line = fmt::format("cancel {}: {}", e.task, reason);
       break;
     case EventKind::kGateCommand:
       if (!quiet_) line = fmt::format("gate {}: run {}", e.phase, reason);
@@ -118,6 +135,8 @@ void PlainReporter::OnEvent(const Event& e) {
     case EventKind::kRunFinished:
       line = fmt::format("{}: {} succeeded, {} failed, {} skipped, {} cancelled in {}", reason,
                          e.succeeded, e.failed, e.skipped, e.cancelled, Seconds(e.elapsed_s));
+      line +=
+          Names("failed", failed_) + Names("skipped", skipped_) + Names("cancelled", cancelled_);
       break;
   }
   if (line.empty()) return;

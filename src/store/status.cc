@@ -64,10 +64,11 @@ nlohmann::ordered_json PhasesJson(SQLite::Database& db, const std::string& run_i
     auto it = counts.find(query.getColumn(0).getInt());
     PhaseCounts c = it == counts.end() ? PhaseCounts{} : it->second;
     double weight = query.getColumn(2).getDouble();
-    int finished = c.succeeded + c.failed + c.skipped;
-    double progress = c.total > 0 ? static_cast<double>(finished) / c.total
-                      : query.getColumn(3).getString() == "passed" ? 1.0
-                                                                   : 0.0;
+    // A phase whose gate passed is done; else only the work that succeeded is: a failed run
+    // never shows 100%.
+    double progress = query.getColumn(3).getString() == "passed" ? 1.0
+                      : c.total > 0 ? static_cast<double>(c.succeeded) / c.total
+                                    : 0.0;
     *weighted += weight * progress / 100;
     nlohmann::ordered_json gate = nullptr;
     if (!query.isColumnNull(4)) {
@@ -267,15 +268,15 @@ void AppendPhases(const nlohmann::ordered_json& phases, std::string* out) {
   bool gates = false;
   for (const auto& p : phases) gates = gates || !p["gate"].is_null();
   std::vector<std::vector<std::string>> rows = {
-      {"phase", "weight", "progress", "done", "succeeded", "failed", "skipped", "running"}};
+      {"phase", "weight", "progress", "ended", "succeeded", "failed", "skipped", "running"}};
   if (gates) rows[0].push_back("gate");
   for (const auto& p : phases) {
-    int done = p["succeeded"].get<int>() + p["failed"].get<int>() + p["skipped"].get<int>();
+    int ended = p["succeeded"].get<int>() + p["failed"].get<int>() + p["skipped"].get<int>();
     std::vector<std::string>& row = rows.emplace_back();
     row = {p["name"].get<std::string>(),
            fmt::format("{:g}%", p["weight"].get<double>()),
            fmt::format("{:.0f}%", std::floor(p["progress"].get<double>() * 100)),
-           fmt::format("{}/{}", done, p["total"].get<int>()),
+           fmt::format("{}/{}", ended, p["total"].get<int>()),
            std::to_string(p["succeeded"].get<int>()),
            std::to_string(p["failed"].get<int>()),
            std::to_string(p["skipped"].get<int>()),

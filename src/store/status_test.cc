@@ -105,12 +105,12 @@ TEST_F(StatusTest, LiveRun) {
       "total": 2, "succeeded": 2, "failed": 0, "skipped": 0, "running": 0, "progress": 1.0,
       "gate": null})"));
   EXPECT_EQ(phases[1], nlohmann::ordered_json::parse(R"({"name": "spec", "weight": 25.0,
-      "total": 4, "succeeded": 0, "failed": 1, "skipped": 1, "running": 1, "progress": 0.5,
+      "total": 4, "succeeded": 0, "failed": 1, "skipped": 1, "running": 1, "progress": 0.0,
       "gate": null})"));
   EXPECT_EQ(phases[2]["total"], 0);
   EXPECT_EQ(phases[2]["progress"], 0.0);  // no tasks, not passed
-  // 15 × 1 + 25 × 0.5 + 60 × 0, over 100
-  EXPECT_DOUBLE_EQ(s["progress"]["weighted"].get<double>(), 0.275);
+  // 15 × 1 + 25 × 0 + 60 × 0, over 100: only work that succeeded is done
+  EXPECT_DOUBLE_EQ(s["progress"]["weighted"].get<double>(), 0.15);
 
   // (10 + 20) s over (2 + 3) effort = 6 s per unit; s3 and s4 are left: 5 units, 2 jobs.
   EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 15.0);
@@ -145,7 +145,7 @@ TEST_F(StatusTest, ARunningRunWhoseEngineIsGoneIsInterrupted) {
   EXPECT_TRUE(s["stalled"].empty());
   EXPECT_EQ(s["progress"]["phases"][1]["running"], 0);
   EXPECT_EQ(s["failed"].size(), 1u);
-  EXPECT_DOUBLE_EQ(s["progress"]["weighted"].get<double>(), 0.275);
+  EXPECT_DOUBLE_EQ(s["progress"]["weighted"].get<double>(), 0.15);
 }
 
 TEST_F(StatusTest, NoEtaBeforeATaskSucceeded) {
@@ -169,7 +169,8 @@ TEST_F(StatusTest, AFinishedRunHasNoEtaAndAPassedEmptyPhaseIsDone) {
     EXPECT_EQ(s["state"], "failed");
     EXPECT_TRUE(s["eta_seconds"].is_null());
     EXPECT_EQ(s["progress"]["phases"][2]["progress"], 1.0);
-    EXPECT_DOUBLE_EQ(s["progress"]["weighted"].get<double>(), 0.875);
+    // 15 × 1 + 25 × 0 (failed, none of its tasks succeeded) + 60 × 1 (passed)
+    EXPECT_DOUBLE_EQ(s["progress"]["weighted"].get<double>(), 0.75);
   }
 }
 
@@ -196,12 +197,12 @@ TEST_F(StatusTest, Text) {
   std::string text = FormatStatus(Status(true));
   EXPECT_EQ(text,
             "milestone build, run r1: running\n"
-            "started 1970-01-01 00:01:40 UTC, 27.5% done, about 15.0s left\n"
+            "started 1970-01-01 00:01:40 UTC, 15.0% done, about 15.0s left\n"
             "\n"
-            "  phase    weight  progress  done  succeeded  failed  skipped  running\n"
-            "  design      15%      100%   2/2          2       0        0        0\n"
-            "  spec        25%       50%   2/4          0       1        1        1\n"
-            "  execute     60%        0%   0/0          0       0        0        0\n"
+            "  phase    weight  progress  ended  succeeded  failed  skipped  running\n"
+            "  design      15%      100%    2/2          2       0        0        0\n"
+            "  spec        25%        0%    2/4          0       1        1        1\n"
+            "  execute     60%        0%    0/0          0       0        0        0\n"
             "\n"
             "running (1)\n"
             "  s3  attempt 2  30.0s  stalled\n"
