@@ -56,6 +56,22 @@ int main(int argc, char** argv) {
                      "State folder (default .mex beside FILE, or in the current folder)");
   status->add_flag("--json", status_options.json, "Print the status object as JSON");
 
+  mex::LogsOptions logs_options;
+  auto* logs = app.add_subcommand(
+      "logs",
+      "Print a task's log (latest attempt of the latest run); -f follows it; changes nothing");
+  logs->add_option("TASK", logs_options.task, "Task id")->required();
+  logs->add_option("FILE", logs_options.file,
+                   "Milestone file (default: the latest run of any milestone in .mex/)");
+  logs->add_option("--state-dir", logs_options.state_dir,
+                   "State folder (default .mex beside FILE, or in the current folder)");
+  logs->add_option("--run", logs_options.run, "Run id (default: the latest run)");
+  logs->add_option("--attempt", logs_options.attempt, "Attempt number (default: the latest)")
+      ->check(CLI::PositiveNumber);
+  logs->add_flag("-f,--follow", logs_options.follow,
+                 "Keep printing what is written, and the logs of the task's next attempts, until "
+                 "the task or the run ends");
+
   mex::InitOptions init_options;
   auto* init = app.add_subcommand("init", "Write a KIRO milestone template: DIR/milestone.yaml");
   init->add_option("DIR", init_options.dir, "Folder to write into, made when missing (default .)");
@@ -88,6 +104,7 @@ int main(int argc, char** argv) {
     if (*graph) code = mex::GraphCommand(file, format);
     if (*run) code = mex::RunCommand(run_options);
     if (*status) code = mex::StatusCommand(status_options);
+    if (*logs) code = mex::LogsCommand(logs_options);
     if (*init) code = mex::InitCommand(init_options);
   }
   if (mex::Metrics::Get().enabled()) mex::Metrics::Get().Report();

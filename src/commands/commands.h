@@ -41,6 +41,19 @@ struct StatusOptions {
 };
 int StatusCommand(const StatusOptions& options);
 
+struct LogsOptions {
+  std::string task;
+  std::string file;       // "": the latest run of any milestone in .mex of the current folder
+  std::string state_dir;  // "": .mex beside the milestone file, or of the current folder
+  std::string run;        // "": the latest run
+  int attempt = 0;        // 0: the latest attempt
+  bool follow = false;
+};
+// Exit codes: 0 printed (with follow: until the task or the run ended); 1 the task has no such
+// attempt (yet), its log cannot be read, or stdout failed; 2 no run, no such run or task;
+// 130 interrupted.
+int LogsCommand(const LogsOptions& options);
+
 struct InitOptions {
   std::string dir = ".";         // where milestone.yaml goes; made when missing
   std::string agent = "claude";  // claude, codex, gemini or demo (which also writes demo-agent)

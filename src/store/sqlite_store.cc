@@ -166,28 +166,50 @@ void SqliteStore::Write(WriteFn&& write) {
   }
 }
 
+namespace {
+
+constexpr const char* kRunColumns =
+    "SELECT id, milestone, name, state, timestamp, started_at, exit_code, pid, git_base, "
+    "git_head FROM runs ";
+
+// The first row of `query` (selecting kRunColumns), or nothing.
+std::optional<StoredRun> ReadRun(SQLite::Statement& query) {
+  if (!query.executeStep()) return std::nullopt;
+  StoredRun run;
+  run.id = query.getColumn(0).getString();
+  run.milestone = query.getColumn(1).getString();
+  run.name = query.getColumn(2).getString();
+  run.state = query.getColumn(3).getString();
+  run.timestamp = query.getColumn(4).getString();
+  run.started_at = query.getColumn(5).getDouble();
+  run.exit_code = query.isColumnNull(6) ? -1 : query.getColumn(6).getInt();
+  run.pid = query.getColumn(7).getInt();
+  run.git_base = query.getColumn(8).getString();
+  run.git_head = query.getColumn(9).getString();
+  return run;
+}
+
+}  // namespace
+
 std::optional<StoredRun> SqliteStore::LatestRun(const std::string& milestone_key) {
   try {
     SQLite::Statement query(
-        *db_, milestone_key.empty()
-                  ? "SELECT id, milestone, name, state, timestamp, started_at, exit_code, pid, "
-                    "git_base, git_head FROM runs ORDER BY seq DESC LIMIT 1"
-                  : "SELECT id, milestone, name, state, timestamp, started_at, exit_code, pid, "
-                    "git_base, git_head FROM runs WHERE milestone = ? ORDER BY seq DESC LIMIT 1");
+        *db_, std::string(kRunColumns) + (milestone_key.empty()
+                                              ? "ORDER BY seq DESC LIMIT 1"
+                                              : "WHERE milestone = ? ORDER BY seq DESC LIMIT 1"));
     if (!milestone_key.empty()) query.bind(1, milestone_key);
-    if (!query.executeStep()) return std::nullopt;
-    StoredRun run;
-    run.id = query.getColumn(0).getString();
-    run.milestone = query.getColumn(1).getString();
-    run.name = query.getColumn(2).getString();
-    run.state = query.getColumn(3).getString();
-    run.timestamp = query.getColumn(4).getString();
-    run.started_at = query.getColumn(5).getDouble();
-    run.exit_code = query.isColumnNull(6) ? -1 : query.getColumn(6).getInt();
-    run.pid = query.getColumn(7).getInt();
-    run.git_base = query.getColumn(8).getString();
-    run.git_head = query.getColumn(9).getString();
-    return run;
+    return ReadRun(query);
+  } catch (const SQLite::Exception& e) {
+    error_ = StateDbError(path_, e);
+    return std::nullopt;
+  }
+}
+
+std::optional<StoredRun> SqliteStore::FindRun(const std::string& id) {
+  try {
+    SQLite::Statement query(*db_, std::string(kRunColumns) + "WHERE id = ?");
+    query.bind(1, id);
+    return ReadRun(query);
   } catch (const SQLite::Exception& e) {
     error_ = StateDbError(path_, e);
     return std::nullopt;
@@ -195,12 +217,25 @@ std::optional<StoredRun> SqliteStore::LatestRun(const std::string& milestone_key
 }
 
 std::vector<StoredTask> SqliteStore::Tasks(const std::string& run) {
+  return ReadTasks(run, nullptr);
+}
+
+std::optional<StoredTask> SqliteStore::FindTask(const std::string& run, const std::string& id) {
+  std::vector<StoredTask> tasks = ReadTasks(run, &id);
+  if (tasks.empty()) return std::nullopt;
+  return tasks.front();
+}
+
+std::vector<StoredTask> SqliteStore::ReadTasks(const std::string& run, const std::string* id) {
   std::vector<StoredTask> tasks;
   try {
-    SQLite::Statement query(*db_,
-                            "SELECT id, seq, phase, effort, hash, state, attempts FROM tasks "
-                            "WHERE run = ?");  // in key order: no index lookup per row
+    // In key order: no index lookup per row.
+    SQLite::Statement query(*db_, id ? "SELECT id, seq, phase, effort, hash, state, attempts "
+                                       "FROM tasks WHERE run = ? AND id = ?"
+                                     : "SELECT id, seq, phase, effort, hash, state, attempts "
+                                       "FROM tasks WHERE run = ?");
     query.bind(1, run);
+    if (id) query.bind(2, *id);
     while (query.executeStep()) {
       StoredTask& task = tasks.emplace_back();
       task.id = query.getColumn(0).getString();
@@ -223,17 +258,28 @@ std::vector<StoredTask> SqliteStore::Tasks(const std::string& run) {
 }
 
 std::vector<AttemptRecord> SqliteStore::Attempts(const std::string& run) {
+  return ReadAttempts(run, nullptr);
+}
+
+std::vector<AttemptRecord> SqliteStore::TaskAttempts(const std::string& run,
+                                                     const std::string& task) {
+  return ReadAttempts(run, &task);
+}
+
+std::vector<AttemptRecord> SqliteStore::ReadAttempts(const std::string& run,
+                                                     const std::string* task) {
   std::vector<AttemptRecord> attempts;
   try {
     SQLite::Statement query(
-        *db_,
-        "SELECT task, n, started_at, ended_at, exit_code, signal, end_reason, "
-        "class, reason, log, log_tail, coalesce(cost_usd, -1), "
-        "coalesce(input_tokens, -1), coalesce(output_tokens, -1), pgid, "
-        "start_time, boot_id, duration_s, worktree, base_commit, "
-        "result_commit, merge_commit, changed_files FROM attempts WHERE run = ? "
-        "ORDER BY task, n");
+        *db_, fmt::format("SELECT task, n, started_at, ended_at, exit_code, signal, end_reason, "
+                          "class, reason, log, log_tail, coalesce(cost_usd, -1), "
+                          "coalesce(input_tokens, -1), coalesce(output_tokens, -1), pgid, "
+                          "start_time, boot_id, duration_s, worktree, base_commit, "
+                          "result_commit, merge_commit, changed_files FROM attempts "
+                          "WHERE run = ? {}ORDER BY task, n",
+                          task ? "AND task = ? " : ""));
     query.bind(1, run);
+    if (task) query.bind(2, *task);
     while (query.executeStep()) {
       AttemptRecord& a = attempts.emplace_back();
       a.task = query.getColumn(0).getString();

@@ -62,6 +62,12 @@ class SqliteStore : public Store, public SessionStore {
   // The latest run (the one created last, whatever the wall clock said) of the milestone
   // `milestone_key`, or of any milestone for "".
   std::optional<StoredRun> LatestRun(const std::string& milestone_key);
+  // The run whose id is `id`, or nothing.
+  std::optional<StoredRun> FindRun(const std::string& id);
+  // The task `id` of `run`, or nothing (a task removed from the run keeps its attempts).
+  std::optional<StoredTask> FindTask(const std::string& run, const std::string& id);
+  // The attempts of `task` in `run`, by number, log tails included.
+  std::vector<AttemptRecord> TaskAttempts(const std::string& run, const std::string& task);
   // What the agents of `run` reported they cost, in US dollars, over all its sessions.
   double SpentUsd(const std::string& run);
   // The status object of SPEC §5 (see status.h) of `run` at wall clock `now`. `live`: whether the
@@ -116,6 +122,9 @@ class SqliteStore : public Store, public SessionStore {
   void Write(WriteFn&& write);
   void Fail(const std::string& message);
   void PrepareWrites();
+  // Tasks and Attempts, of one task when `id`/`task` is not null.
+  std::vector<StoredTask> ReadTasks(const std::string& run, const std::string* id);
+  std::vector<AttemptRecord> ReadAttempts(const std::string& run, const std::string* task);
   void MaybeWriteStatus();
   // False with `err` when the state folder or state.db was removed or replaced.
   bool StillInPlace(std::string* err) const;

@@ -70,4 +70,58 @@ std::string TerminalSafeLine(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// The length of the end of `text` that the next piece may complete: a '\r', or the lead byte of a
+// UTF-8 sequence with fewer continuation bytes after it than it announces.
+size_t IncompleteEnd(std::string_view text) {
+  if (text.empty()) return 0;
+  if (text.back() == '\r') return 1;
+  for (size_t k = 1; k <= 3 && k <= text.size(); ++k) {
+    auto c = static_cast<unsigned char>(text[text.size() - k]);
+    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+    size_t length = c >= 0xC2 && c <= 0xDF   ? 2
+                    : c >= 0xE0 && c <= 0xEF ? 3
+                    : c >= 0xF0 && c <= 0xF4 ? 4
+                                             : 0;
+    return length > k ? k : 0;
+  }
+  return 0;
+}
+
+std::string SafeLines(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) {
+      out += TerminalSafeLine(text);
+      break;
+    }
+    std::string_view line = text.substr(0, nl);
+    bool crlf = !line.empty() && line.back() == '\r';
+    if (crlf) line.remove_suffix(1);
+    out += TerminalSafeLine(line);
+    out += crlf ? "\r\n" : "\n";
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string TerminalSafeStream::Feed(std::string_view piece) {
+  held_.append(piece);
+  size_t keep = IncompleteEnd(held_);
+  std::string out = SafeLines(std::string_view(held_).substr(0, held_.size() - keep));
+  held_.erase(0, held_.size() - keep);
+  return out;
+}
+
+std::string TerminalSafeStream::Finish() {
+  std::string out = SafeLines(held_);
+  held_.clear();
+  return out;
+}
+
 }  // namespace mex

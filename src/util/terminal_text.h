@@ -15,4 +15,19 @@ namespace mex {
 // the raw bytes.
 std::string TerminalSafeLine(std::string_view text);
 
+// A text of many lines (a log) for a terminal, given a piece at a time as it is read: each line
+// as TerminalSafeLine makes it, its line breaks ("\n", and "\r\n") kept. The end of a piece that
+// may be cut through (the first bytes of a UTF-8 sequence, a '\r' that a '\n' may follow) is kept
+// back for the next piece, so that a read boundary never shows as '?'.
+class TerminalSafeStream {
+ public:
+  // What of `piece` (after what was kept back) can be printed now.
+  std::string Feed(std::string_view piece);
+  // What was kept back, at the end of the text.
+  std::string Finish();
+
+ private:
+  std::string held_;
+};
+
 }  // namespace mex

@@ -71,5 +71,35 @@ TEST(TerminalTextTest, BidiControlsBecomeQuestionMarks) {
   EXPECT_EQ(TerminalSafeLine("\xE2\x80\xAF\xE2\x81\xA5"), "\xE2\x80\xAF\xE2\x81\xA5");
 }
 
+TEST(TerminalTextTest, AStreamKeepsLineBreaksAndMakesEachLineSafe) {
+  TerminalSafeStream stream;
+  EXPECT_EQ(stream.Feed("one\n\x1b[31mred\x1b[0m\r\nlast"), "one\n?[31mred?[0m\r\nlast");
+  EXPECT_EQ(stream.Feed("\a line\rover\n"), "? line?over\n");
+  EXPECT_EQ(stream.Finish(), "");
+}
+
+TEST(TerminalTextTest, AStreamKeepsBackWhatTheNextPieceMayComplete) {
+  // → (E2 86 92) and 😀 (F0 9F 98 80) cut between pieces, and a "\r\n" cut after its '\r'.
+  TerminalSafeStream stream;
+  EXPECT_EQ(stream.Feed("a\xE2"), "a");
+  EXPECT_EQ(stream.Feed("\x86"), "");
+  EXPECT_EQ(stream.Feed("\x92"
+                        "b\xF0\x9F\x98"),
+            "\xE2\x86\x92"
+            "b");
+  EXPECT_EQ(stream.Feed("\x80\r"), "\xF0\x9F\x98\x80");
+  EXPECT_EQ(stream.Feed("\nc"), "\r\nc");
+  // What stays cut at the end is shown as it is: '?' per byte.
+  EXPECT_EQ(stream.Feed("\xE2\x86"), "");
+  EXPECT_EQ(stream.Finish(), "??");
+  EXPECT_EQ(stream.Feed("x\r"), "x");
+  EXPECT_EQ(stream.Finish(), "?");
+  // A complete sequence and a byte that starts none are not kept back.
+  EXPECT_EQ(stream.Feed("\xC3\xA9"), "\xC3\xA9");
+  EXPECT_EQ(stream.Feed("\xFF"), "?");
+  EXPECT_EQ(stream.Feed("\x9b"), "?");
+  EXPECT_EQ(stream.Finish(), "");
+}
+
 }  // namespace
 }  // namespace mex
