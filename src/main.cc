@@ -72,6 +72,21 @@ int main(int argc, char** argv) {
                  "Keep printing what is written, and the logs of the task's next attempts, until "
                  "the task or the run ends");
 
+  mex::ReportOptions report_options;
+  auto* report = app.add_subcommand(
+      "report", "Report a run (latest by default) as Markdown, JSON or a Chrome trace");
+  report->add_option("FILE", report_options.file,
+                     "Milestone file (default: the latest run of any milestone in .mex/)");
+  report->add_option("--state-dir", report_options.state_dir,
+                     "State folder (default .mex beside FILE, or in the current folder)");
+  report->add_option("--run", report_options.run, "Run id (default: the latest run)");
+  report
+      ->add_option("--format", report_options.format,
+                   "md, json or trace (default: from the -o name: .json json, .trace.json "
+                   "trace; else md)")
+      ->check(CLI::IsMember({"md", "json", "trace"}));
+  report->add_option("-o,--output", report_options.output, "Write to PATH (default: stdout)");
+
   mex::InitOptions init_options;
   auto* init = app.add_subcommand("init", "Write a KIRO milestone template: DIR/milestone.yaml");
   init->add_option("DIR", init_options.dir, "Folder to write into, made when missing (default .)");
@@ -105,6 +120,7 @@ int main(int argc, char** argv) {
     if (*run) code = mex::RunCommand(run_options);
     if (*status) code = mex::StatusCommand(status_options);
     if (*logs) code = mex::LogsCommand(logs_options);
+    if (*report) code = mex::ReportCommand(report_options);
     if (*init) code = mex::InitCommand(init_options);
   }
   if (mex::Metrics::Get().enabled()) mex::Metrics::Get().Report();

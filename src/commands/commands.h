@@ -54,6 +54,17 @@ struct LogsOptions {
 // 130 interrupted.
 int LogsCommand(const LogsOptions& options);
 
+struct ReportOptions {
+  std::string file;       // "": the latest run of any milestone in .mex of the current folder
+  std::string state_dir;  // "": .mex beside the milestone file, or of the current folder
+  std::string run;        // "": the latest run
+  std::string format;     // md, json or trace; "": from the -o name, else md
+  std::string output;     // "" or "-": stdout
+};
+// Exit codes: 0 written; 1 the output could not be written; 2 no run, no such run, or the state
+// database cannot be read.
+int ReportCommand(const ReportOptions& options);
+
 struct InitOptions {
   std::string dir = ".";         // where milestone.yaml goes; made when missing
   std::string agent = "claude";  // claude, codex, gemini or demo (which also writes demo-agent)

@@ -8,6 +8,7 @@
 #include "commands/commands.h"
 #include "commands/declared_files.h"
 #include "commands/load.h"
+#include "commands/report.h"
 #include "engine/journal.h"
 #include "engine/phase_flow.h"
 #include "engine/session.h"
@@ -210,6 +211,14 @@ int RunCommand(const RunOptions& options) {
     files_lines = std::move(files.lines);
     std::string ignored;  // a report: the run's outcome does not depend on it
     state->WriteAtomically(run.paths.run_dir + "/files.json", files.json.dump(2) + "\n", &ignored);
+  }
+  if (db) {
+    // The run's report, whatever its outcome (docs/report.md); the outcome does not depend on it.
+    ScopedMetric metric("write report");
+    std::string report_err;
+    if (!WriteRunReports(db.get(), *state, run.paths.run_id, m, &report_err)) {
+      fmt::print(stderr, "mex: report not written: {}\n", TerminalSafeLine(report_err));
+    }
   }
   {
     ScopedMetric metric("close state.db");

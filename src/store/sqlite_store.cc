@@ -170,7 +170,7 @@ namespace {
 
 constexpr const char* kRunColumns =
     "SELECT id, milestone, name, state, timestamp, started_at, exit_code, pid, git_base, "
-    "git_head FROM runs ";
+    "git_head, coalesce(ended_at, 0), cost_usd, input_tokens, output_tokens FROM runs ";
 
 // The first row of `query` (selecting kRunColumns), or nothing.
 std::optional<StoredRun> ReadRun(SQLite::Statement& query) {
@@ -186,6 +186,10 @@ std::optional<StoredRun> ReadRun(SQLite::Statement& query) {
   run.pid = query.getColumn(7).getInt();
   run.git_base = query.getColumn(8).getString();
   run.git_head = query.getColumn(9).getString();
+  run.ended_at = query.getColumn(10).getDouble();
+  run.cost_usd = query.getColumn(11).getDouble();
+  run.input_tokens = query.getColumn(12).getInt64();
+  run.output_tokens = query.getColumn(13).getInt64();
   return run;
 }
 
@@ -565,6 +569,53 @@ void SqliteStore::GateScored(size_t phase, const GateRecord& gate) {
     Run(update);
   });
   status_due_ = true;
+}
+
+std::vector<StoredPhase> SqliteStore::Phases(const std::string& run) {
+  std::vector<StoredPhase> phases;
+  try {
+    SQLite::Statement query(*db_,
+                            "SELECT name, weight, state, gate_score, gate_min_score, gate_passed, "
+                            "gate_detail FROM phases WHERE run = ? ORDER BY idx");
+    query.bind(1, run);
+    while (query.executeStep()) {
+      StoredPhase& p = phases.emplace_back();
+      p.name = query.getColumn(0).getString();
+      p.weight = query.getColumn(1).getDouble();
+      p.state = query.getColumn(2).getString();
+      p.scored = !query.isColumnNull(3);
+      if (p.scored) {
+        p.gate.score = query.getColumn(3).getDouble();
+        p.gate.min_score = query.getColumn(4).getDouble();
+        p.gate.passed = query.getColumn(5).getInt() != 0;
+        p.gate.detail = query.getColumn(6).getString();
+      }
+    }
+  } catch (const SQLite::Exception& e) {
+    error_ = StateDbError(path_, e);
+    return {};
+  }
+  return phases;
+}
+
+std::vector<StoredEvent> SqliteStore::Events(const std::string& run) {
+  std::vector<StoredEvent> events;
+  try {
+    SQLite::Statement query(
+        *db_, "SELECT time, kind, coalesce(task, ''), body FROM events WHERE run = ? ORDER BY seq");
+    query.bind(1, run);
+    while (query.executeStep()) {
+      StoredEvent& e = events.emplace_back();
+      e.time = query.getColumn(0).getDouble();
+      e.kind = query.getColumn(1).getString();
+      e.task = query.getColumn(2).getString();
+      e.body = query.getColumn(3).getString();
+    }
+  } catch (const SQLite::Exception& e) {
+    error_ = StateDbError(path_, e);
+    return {};
+  }
+  return events;
 }
 
 double SqliteStore::SpentUsd(const std::string& run) {

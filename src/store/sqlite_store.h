@@ -38,6 +38,28 @@ struct StoredRun {
   // last recorded; "" when no task of it runs in a worktree.
   std::string git_base;
   std::string git_head;
+  double ended_at = 0;  // seconds since the Unix epoch; 0 while running
+  // What its agents reported, summed over its attempts.
+  double cost_usd = 0;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+};
+
+// A phase of a run as recorded, its gate's score once scored.
+struct StoredPhase {
+  std::string name;
+  double weight = 0;
+  std::string state;  // pending, running, passed or failed
+  bool scored = false;
+  GateRecord gate;
+};
+
+// One event of a run's event log, as `mex run --json` printed it.
+struct StoredEvent {
+  double time = 0;
+  std::string kind;
+  std::string task;
+  std::string body;  // the JSON object of docs/events.md
 };
 
 class SqliteStore : public Store, public SessionStore {
@@ -68,6 +90,10 @@ class SqliteStore : public Store, public SessionStore {
   std::optional<StoredTask> FindTask(const std::string& run, const std::string& id);
   // The attempts of `task` in `run`, by number, log tails included.
   std::vector<AttemptRecord> TaskAttempts(const std::string& run, const std::string& task);
+  // The phases of `run`, in order.
+  std::vector<StoredPhase> Phases(const std::string& run);
+  // The event log of `run`, oldest first.
+  std::vector<StoredEvent> Events(const std::string& run);
   // What the agents of `run` reported they cost, in US dollars, over all its sessions.
   double SpentUsd(const std::string& run);
   // The status object of SPEC §5 (see status.h) of `run` at wall clock `now`. `live`: whether the

@@ -1,0 +1,209 @@
+// `mex report [FILE]`: the report of a run as Markdown, JSON or a Chrome trace (docs/report.md).
+// Reads state.db read-only, as `mex status` does, and the run folder's roadmap.json beneath the
+// state folder without following a symlink; writes only to stdout or the -o path.
+#include "commands/report.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "commands/commands.h"
+#include "load/loader.h"
+#include "model/diagnostics.h"
+#include "plan/graph.h"
+#include "report/run_report.h"
+#include "store/state_lock.h"
+#include "util/clock.h"
+#include "util/terminal_text.h"
+
+namespace mex {
+
+namespace {
+
+// The agent a task's prompt goes to; "" for a command.
+std::string AgentOf(const Milestone& m, const Task& task) {
+  const TaskDetail* d = task.details();
+  if (d == nullptr || d->prompt.empty()) return "";
+  return d->agent.empty() ? m.defaults.agent : d->agent;
+}
+
+}  // namespace
+
+bool ReadRunReport(SqliteStore* store, const Folder& state, const StoredRun& run,
+                   const Milestone* m, nlohmann::ordered_json* report, std::string* err) {
+  ReportInput in;
+  in.run_id = run.id;
+  in.milestone = run.name;
+  in.milestone_file = run.milestone;
+  in.started_at = run.started_at;
+  in.ended_at = run.ended_at;
+  in.exit_code = run.exit_code;
+  in.cost_usd = run.cost_usd;
+  in.input_tokens = run.input_tokens;
+  in.output_tokens = run.output_tokens;
+  in.now = WallClockSeconds();
+  // The state as `mex status` tells it: a run recorded as running whose engine is gone was
+  // interrupted.
+  int holder = StateLock::Holder(state.path());
+  bool live = holder != 0 && holder == run.pid;
+  nlohmann::ordered_json status;
+  if (!store->ReadStatus(run.id, in.now, live, &status)) {
+    *err = store->error();
+    return false;
+  }
+  in.state = status.value("state", run.state);
+  if (status.contains("progress")) in.progress = status["progress"].value("weighted", 0.0);
+
+  for (StoredPhase& p : store->Phases(run.id)) {
+    in.phases.push_back(
+        {std::move(p.name), p.weight, std::move(p.state), p.scored, std::move(p.gate)});
+  }
+  std::unordered_map<std::string, uint32_t> index;  // task id -> position in `m`
+  std::unique_ptr<Graph> graph;
+  if (m != nullptr) {
+    graph = std::make_unique<Graph>(*m);
+    for (uint32_t t = 0; t < m->tasks.size(); ++t) index.emplace(m->tasks[t].id, t);
+  }
+  for (const StoredTask& t : store->Tasks(run.id)) {
+    ReportTask& r = in.tasks.emplace_back();
+    r.id = t.id;
+    r.seq = t.seq;
+    r.phase = t.phase;
+    r.effort = t.effort;
+    r.state = TaskStateName(t.state);
+    auto it = index.find(t.id);
+    if (it != index.end() && it->second < graph->size()) {
+      r.agent = AgentOf(*m, m->tasks[it->second]);
+      for (uint32_t d : graph->deps(it->second)) r.deps.emplace_back(m->tasks[d].id);
+    }
+  }
+  in.attempts = store->Attempts(run.id);
+  for (StoredEvent& e : store->Events(run.id)) {
+    in.events.push_back({e.time, std::move(e.kind), std::move(e.task), std::move(e.body)});
+  }
+  if (!store->error().empty()) {
+    *err = store->error();
+    return false;
+  }
+  // The planner's critical path, as the run's last session wrote it into roadmap.json.
+  std::string roadmap = state.ReadFile(fmt::format("runs/{}/roadmap.json", run.id));
+  nlohmann::ordered_json parsed =
+      nlohmann::ordered_json::parse(roadmap, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_discarded() && parsed.is_object() && parsed.contains("critical_path")) {
+    in.critical_path = parsed["critical_path"];
+  }
+  *report = BuildReport(in);
+  return true;
+}
+
+bool WriteRunReports(SqliteStore* store, const Folder& state, const std::string& run_id,
+                     const Milestone& m, std::string* err) {
+  std::optional<StoredRun> run = store->FindRun(run_id);
+  if (!run) {
+    *err = store->error().empty() ? fmt::format("no run {}", run_id) : store->error();
+    return false;
+  }
+  nlohmann::ordered_json report;
+  if (!ReadRunReport(store, state, *run, &m, &report, err)) return false;
+  std::string dir = fmt::format("runs/{}/", run_id);
+  return state.WriteAtomically(dir + "report.json", DumpJson(report, 2) + "\n", err) &&
+         state.WriteAtomically(dir + "report.md", ReportMarkdown(report), err);
+}
+
+int ReportCommand(const ReportOptions& options) {
+  std::string format = options.format;
+  if (format.empty()) {
+    const std::string& o = options.output;
+    if (o.ends_with(".trace.json") || o.ends_with(".trace")) {
+      format = "trace";
+    } else if (o.ends_with(".json")) {
+      format = "json";
+    } else {
+      format = "md";
+    }
+  }
+  if (format != "md" && format != "json" && format != "trace") {
+    fmt::print(stderr, "mex: unknown report format '{}' (md, json or trace)\n",
+               TerminalSafeLine(format));
+    return kExitUsage;
+  }
+  std::string milestone_key;  // "": any milestone
+  std::string state_dir = options.state_dir;
+  if (!options.file.empty()) {
+    milestone_key = MilestoneKey(options.file);
+    if (state_dir.empty()) {
+      state_dir = (std::filesystem::path(milestone_key).parent_path() / ".mex").string();
+    }
+  }
+  if (state_dir.empty()) state_dir = ".mex";
+
+  std::string err;
+  std::unique_ptr<SqliteStore> store = SqliteStore::Open(state_dir, /*read_only=*/true, &err);
+  if (!store) {
+    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
+    return kExitUsage;
+  }
+  std::optional<StoredRun> run =
+      options.run.empty() ? store->LatestRun(milestone_key) : store->FindRun(options.run);
+  if (!store->error().empty()) {
+    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(store->error()));
+    return kExitUsage;
+  }
+  std::string file = TerminalSafeLine(options.file);
+  std::string shown_dir = TerminalSafeLine(state_dir);
+  if (!run) {
+    if (!options.run.empty()) {
+      fmt::print(stderr, "mex: no run {} recorded in {}\n", TerminalSafeLine(options.run),
+                 shown_dir);
+    } else if (file.empty()) {
+      fmt::print(stderr, "mex: no run recorded in {} (start one with `mex run FILE`)\n", shown_dir);
+    } else {
+      fmt::print(stderr, "mex: no run of {} recorded in {} (start one with `mex run {}`)\n", file,
+                 shown_dir, file);
+    }
+    return kExitUsage;
+  }
+  if (!milestone_key.empty() && run->milestone != milestone_key) {
+    fmt::print(stderr, "mex: run {} is a run of {}, not of {}\n", TerminalSafeLine(run->id),
+               TerminalSafeLine(run->milestone), file);
+    return kExitUsage;
+  }
+  Folder state;
+  if (!Folder::Open(state_dir, /*create=*/false, &state, &err)) {
+    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
+    return kExitUsage;
+  }
+  // The milestone, when it still loads, for the tasks' deps and agents; a report goes without.
+  Milestone m;
+  Diagnostics diags(run->milestone);
+  bool have_milestone = LoadMilestone(run->milestone, &m, &diags);
+  nlohmann::ordered_json report;
+  if (!ReadRunReport(store.get(), state, *run, have_milestone ? &m : nullptr, &report, &err)) {
+    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
+    return kExitUsage;
+  }
+  std::string text = format == "json"    ? DumpJson(report, 2) + "\n"
+                     : format == "trace" ? ReportTrace(report)
+                                         : ReportMarkdown(report);
+  if (options.output.empty() || options.output == "-") {
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout)) {
+      fmt::print(stderr, "mex: cannot write to stdout: {}\n", std::strerror(errno));
+      return kExitFailed;
+    }
+    return kExitOk;
+  }
+  std::ofstream out(options.output, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    fmt::print(stderr, "mex: cannot write {}: {}\n", TerminalSafeLine(options.output),
+               std::strerror(errno));
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+}  // namespace mex

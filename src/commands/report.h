@@ -1,0 +1,25 @@
+// The report of a run (docs/report.md) read from the state database: for `mex report`, and
+// written into the run folder (report.md, report.json) at the end of every run.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "model/milestone.h"
+#include "store/sqlite_store.h"
+#include "util/folder.h"
+
+namespace mex {
+
+// The report object of `run` (report/run_report.h), read through `store` and, for its critical
+// path, the run folder's roadmap.json beneath `state`. `m`, when not null, is the run's milestone:
+// it gives the tasks' deps and agents. False with `err` on a read error.
+bool ReadRunReport(SqliteStore* store, const Folder& state, const StoredRun& run,
+                   const Milestone* m, nlohmann::ordered_json* report, std::string* err);
+
+// Writes runs/RUN_ID/report.md and report.json beneath `state`, atomically. False with `err` when
+// it could not (the run's outcome does not depend on it).
+bool WriteRunReports(SqliteStore* store, const Folder& state, const std::string& run_id,
+                     const Milestone& m, std::string* err);
+
+}  // namespace mex
