@@ -1,0 +1,249 @@
+// `mex report` and the reports every run writes into its run folder (docs/report.md): the built
+// binary runs small milestones, and the tests read report.json, report.md and the trace.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "report/run_report.h"
+#include "tests/test_util.h"
+
+namespace mex {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing_util::ReadFile;
+using testing_util::Result;
+using testing_util::RunMex;
+using testing_util::Source;
+using testing_util::TempDir;
+using testing_util::WriteFile;
+
+fs::path RunFolder(const TempDir& dir) {
+  for (const auto& entry : fs::directory_iterator(dir.path() / ".mex" / "runs")) {
+    return entry.path();
+  }
+  return {};
+}
+
+const json* FindTask(const json& report, const std::string& id) {
+  for (const json& t : report["tasks"]) {
+    if (t["id"] == id) return &t;
+  }
+  return nullptr;
+}
+
+// A retry, a failure whose log holds a fence, a skipped dependent, and a gate that fails with a
+// `|` in what it found missing.
+class ReportRun : public testing::Test {
+ protected:
+  void SetUp() override {
+    WriteFile(dir.path() / "broken.sh",
+              "echo 'line one'\necho '```'\necho 'not | markdown <b>x</b>'\necho '````'\n"
+              "echo 'last line of the log'\nexit 3\n");
+    WriteFile(dir.path() / "m.yaml",
+              "milestone: {id: reported}\n"
+              "defaults: {retry: {max_attempts: 2, backoff: {initial: 1s}}}\n"
+              "phases:\n"
+              "  - name: build\n"
+              "    gate: {min_score: 0.9, criteria: [tasks_succeeded, {command: 'test -f a || "
+              "test -f b'}]}\n"
+              "    tasks:\n"
+              "      - {id: flaky, run: [" +
+                  Source("tests/agents/fail-until").string() +
+                  ", '2']}\n"
+                  "      - {id: broken, run: [sh, broken.sh], retry: {max_attempts: 1}}\n"
+                  "      - {id: after, run: 'true', deps: [broken]}\n");
+    run = RunMex({"run", "m.yaml", "--json"}, dir.path().string());
+    folder = RunFolder(dir);
+  }
+  TempDir dir;
+  Result run;
+  fs::path folder;
+};
+
+TEST_F(ReportRun, WritesJsonWithEveryTaskAndAttempt) {
+  ASSERT_EQ(run.exit_code, 1) << run.out << run.err;
+  ASSERT_TRUE(fs::exists(folder / "report.json"));
+  ASSERT_TRUE(fs::exists(folder / "report.md"));
+  json r = json::parse(ReadFile(folder / "report.json"));
+  EXPECT_EQ(r["version"], 1);
+  EXPECT_EQ(r["run"]["milestone"], "reported");
+  EXPECT_EQ(r["run"]["state"], "failed");
+  EXPECT_EQ(r["run"]["exit_code"], 1);
+  EXPECT_EQ(r["counts"]["tasks"], 3);
+  EXPECT_EQ(r["counts"]["succeeded"], 1);
+  EXPECT_EQ(r["counts"]["failed"], 1);
+  EXPECT_EQ(r["counts"]["skipped"], 1);
+  EXPECT_EQ(r["counts"]["attempts"], 3);
+  ASSERT_EQ(r["sessions"].size(), 1u);
+  EXPECT_EQ(r["sessions"][0]["resumed"], false);
+
+  const json* flaky = FindTask(r, "flaky");
+  ASSERT_NE(flaky, nullptr);
+  EXPECT_EQ((*flaky)["state"], "succeeded");
+  ASSERT_EQ((*flaky)["attempts"].size(), 2u);
+  EXPECT_EQ((*flaky)["attempts"][0]["exit_code"], 1);
+  EXPECT_NE((*flaky)["attempts"][0]["class"], "");
+  EXPECT_EQ((*flaky)["attempts"][1]["exit_code"], 0);
+  EXPECT_EQ((*flaky)["attempts"][1]["end"], "exited");
+  ASSERT_EQ(r["waits"].size(), 1u);
+  EXPECT_EQ(r["waits"][0]["task"], "flaky");
+  EXPECT_DOUBLE_EQ(r["waits"][0]["delay_s"].get<double>(), 1.0);
+
+  const json* broken = FindTask(r, "broken");
+  ASSERT_NE(broken, nullptr);
+  EXPECT_EQ((*broken)["state"], "failed");
+  ASSERT_EQ((*broken)["attempts"].size(), 1u);
+  EXPECT_EQ((*broken)["attempts"][0]["exit_code"], 3);
+  EXPECT_NE((*broken)["attempts"][0]["log"], "");
+  EXPECT_NE((*broken)["attempts"][0]["log_tail"].get<std::string>().find("last line of the log"),
+            std::string::npos);
+
+  const json* after = FindTask(r, "after");
+  ASSERT_NE(after, nullptr);
+  EXPECT_EQ((*after)["state"], "skipped");
+  EXPECT_TRUE((*after)["attempts"].empty());
+  EXPECT_EQ((*after)["deps"], json::array({"broken"}));
+
+  ASSERT_EQ(r["phases"].size(), 1u);
+  const json& gate = r["phases"][0]["gate"];
+  ASSERT_TRUE(gate.is_object());
+  EXPECT_EQ(gate["passed"], false);
+  EXPECT_DOUBLE_EQ(gate["min_score"].get<double>(), 0.9);
+  EXPECT_FALSE(gate["missing"].empty());
+  EXPECT_EQ(gate["criteria"].size(), 2u);
+  EXPECT_TRUE(r["critical_path"].is_object());
+
+  // `mex report --format json` gives the same object (but when it was made).
+  Result cmd = RunMex({"report", "m.yaml", "--format", "json"}, dir.path().string());
+  ASSERT_EQ(cmd.exit_code, 0) << cmd.err;
+  json again = json::parse(cmd.out);
+  again.erase("generated_at");
+  r.erase("generated_at");
+  EXPECT_EQ(again, r);
+}
+
+TEST_F(ReportRun, MarkdownHasTheSummaryAndFencedLogTails) {
+  std::string md = ReadFile(folder / "report.md");
+  EXPECT_NE(md.find("3: 1 succeeded, 1 failed, 1 skipped, 0 cancelled, 0 not run"),
+            std::string::npos)
+      << md;
+  // The log tail is in a fence longer than the ```` it holds: the fence opens before it and
+  // closes after the last line, and nothing in between closes it.
+  size_t open = md.find("`````text\n");
+  ASSERT_NE(open, std::string::npos) << md;
+  size_t close = md.find("\n`````\n", open);
+  ASSERT_NE(close, std::string::npos) << md;
+  std::string inside = md.substr(open, close - open);
+  EXPECT_NE(inside.find("\n```\n"), std::string::npos);
+  EXPECT_NE(inside.find("not | markdown <b>x</b>"), std::string::npos);  // verbatim in a fence
+  EXPECT_NE(inside.find("last line of the log"), std::string::npos);
+  // Outside fences, a `|` in a table cell is escaped, and no raw HTML gets through.
+  EXPECT_NE(md.find("test -f a \\|\\| test -f b"), std::string::npos) << md;
+  std::string outside = md.substr(0, open) + md.substr(close);
+  EXPECT_EQ(outside.find("<b>"), std::string::npos);
+  EXPECT_NE(md.find("```mermaid"), std::string::npos);
+  EXPECT_NE(md.find("t1 --> t2"), std::string::npos) << md;  // after depends on broken
+
+  Result cmd = RunMex({"report", "m.yaml"}, dir.path().string());
+  ASSERT_EQ(cmd.exit_code, 0) << cmd.err;
+  EXPECT_NE(cmd.out.find("| Tasks | 3: 1 succeeded"), std::string::npos);
+}
+
+TEST_F(ReportRun, TraceHasOneCompleteEventPerAttemptWithoutOverlapOnARow) {
+  fs::path out = dir.path() / "run.trace.json";
+  Result cmd = RunMex({"report", "m.yaml", "-o", out.string()}, dir.path().string());
+  ASSERT_EQ(cmd.exit_code, 0) << cmd.err;
+  json trace = json::parse(ReadFile(out));
+  std::map<int, std::vector<std::pair<int64_t, int64_t>>> rows;
+  int complete = 0, instants = 0;
+  for (const json& e : trace["traceEvents"]) {
+    if (e["ph"] == "X") {
+      ++complete;
+      EXPECT_TRUE(e["args"].contains("exit_code"));
+      EXPECT_TRUE(e["args"].contains("class"));
+      rows[e["tid"].get<int>()].emplace_back(e["ts"].get<int64_t>(), e["dur"].get<int64_t>());
+    }
+    if (e["ph"] == "i") ++instants;
+  }
+  EXPECT_EQ(complete, 3);
+  EXPECT_GE(instants, 2);  // the session's start, the phase's end
+  for (auto& [tid, slices] : rows) {
+    std::sort(slices.begin(), slices.end());
+    for (size_t i = 1; i < slices.size(); ++i) {
+      EXPECT_LE(slices[i - 1].first + slices[i - 1].second, slices[i].first) << "row " << tid;
+    }
+  }
+}
+
+TEST(ReportTest, ManyTasksStayUnderTheStepSummaryLimitAndKeepTheirCounts) {
+  TempDir dir;
+  std::string yaml = "milestone: {id: big}\ndefaults: {max_parallel: 8}\ntasks:\n";
+  for (int i = 0; i < 3000; ++i)
+    yaml += "  - {id: task-number-" + std::to_string(i) + ", run: 'true'}\n";
+  WriteFile(dir.path() / "m.yaml", yaml);
+  Result run = RunMex({"run", "m.yaml", "--quiet"}, dir.path().string());
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  fs::path folder = RunFolder(dir);
+  std::string md = ReadFile(folder / "report.md");
+  EXPECT_LE(md.size(), kMarkdownLimit);
+  EXPECT_NE(md.find("| Tasks | 3000: 3000 succeeded"), std::string::npos);
+  EXPECT_NE(md.find("No task graph: 3000 tasks"), std::string::npos);
+  json r = json::parse(ReadFile(folder / "report.json"));
+  EXPECT_EQ(r["tasks"].size(), 3000u);
+  // A smaller budget cuts the task table with a stated count, never the summary.
+  std::string small =
+      ReportMarkdown(nlohmann::ordered_json::parse(ReadFile(folder / "report.json")), 64 * 1024);
+  EXPECT_LE(small.size(), 64u * 1024);
+  EXPECT_NE(small.find("| Tasks | 3000: 3000 succeeded"), std::string::npos);
+  EXPECT_NE(small.find("more tasks not shown (of 3000"), std::string::npos);
+}
+
+TEST(ReportTest, AnInterruptedRunGetsItsReport) {
+  TempDir dir;
+  fs::path marker = dir.path() / "started";
+  WriteFile(dir.path() / "m.yaml",
+            "tasks:\n  - {id: slow, run: 'touch " + marker.string() + "; sleep 30'}\n");
+  std::string out = (dir.path() / "out.txt").string();
+  pid_t mex = testing_util::StartMex({"run", "m.yaml", "--json"}, dir.path().string(), out);
+  for (int i = 0; i < 400 && !fs::exists(marker); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(marker)) << "the task never started";
+  kill(mex, SIGINT);
+  EXPECT_EQ(testing_util::WaitMex(mex), 130);
+  fs::path folder = RunFolder(dir);
+  ASSERT_TRUE(fs::exists(folder / "report.md"));
+  json r = json::parse(ReadFile(folder / "report.json"));
+  EXPECT_EQ(r["run"]["state"], "interrupted");
+  ASSERT_EQ(r["tasks"].size(), 1u);
+  ASSERT_EQ(r["tasks"][0]["attempts"].size(), 1u);
+  EXPECT_FALSE(r["interrupts"].empty());
+}
+
+TEST(ReportTest, NoRunExitsTwo) {
+  TempDir dir;
+  Result r = RunMex({"report"}, dir.path().string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("mex: "), std::string::npos);
+  WriteFile(dir.path() / "m.yaml", "tasks:\n  - {id: a, run: 'true'}\n");
+  ASSERT_EQ(RunMex({"run", "m.yaml", "--quiet"}, dir.path().string()).exit_code, 0);
+  Result other = RunMex({"report", "m.yaml", "--run", "no-such-run"}, dir.path().string());
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.err.find("no run no-such-run"), std::string::npos);
+}
+
+TEST(ReportTest, MarkdownEscapesTextAndFencesOutlastBackticks) {
+  EXPECT_EQ(MarkdownText("a|b <i>*x*</i>\nnext"), "a\\|b &lt;i&gt;\\*x\\*&lt;/i&gt; next");
+  EXPECT_EQ(MarkdownFence("x\n````\ny"), "`````text\nx\n````\ny\n`````\n");
+  EXPECT_EQ(MarkdownFence("plain"), "```text\nplain\n```\n");
+}
+
+}  // namespace
+}  // namespace mex
