@@ -7,7 +7,8 @@ packages=(build-essential cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev # the fuzz targets: clang, and libFuzzer with the sanitizers' runtimes
   python3 iproute2 git # tests/real_agents: the fake model server, lo in a namespace, codex
-  graphviz) # tests/terminal_test: dot reads back what `mex graph` writes
+  graphviz # tests/terminal_test: dot reads back what `mex graph` writes
+  tmux) # tests/live_test: the live view on a terminal of fixed size
 # node and npm install the agent CLIs; a machine may have them from elsewhere than Debian.
 if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 if [[ "${1:-}" == "--bench" ]]; then packages+=(parallel make time); fi

@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"local", "slurm"}));
   run->add_flag("--json", run_options.json, "Print events as NDJSON");
   run->add_flag("--quiet", run_options.quiet, "Print only failures and the summary");
+  run->add_option("--progress", run_options.progress,
+                  "auto (default): a live view when stdout is a terminal (not TERM=dumb); live; "
+                  "plain: one line per event")
+      ->check(CLI::IsMember({"auto", "live", "plain"}));
   run->add_flag("--apply", run_options.apply,
                 "Once every gate passed, fast-forward your branch to the run's integration branch "
                 "(workspace: worktree)");

@@ -27,6 +27,9 @@ struct RunOptions {
   std::string executor;   // "": the milestone's
   bool json = false;
   bool quiet = false;
+  // "auto": the live view when stdout is a terminal and TERM is not dumb; "live"; "plain".
+  // --json prints NDJSON whatever this says.
+  std::string progress = "auto";
   bool durable = true;  // false (`-d nostore`): no state.db, no status.json, nothing resumable
   bool apply = false;   // fast-forward the user's branch to the integration branch at the end
 };

@@ -1,6 +1,8 @@
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -17,6 +19,7 @@
 #include "git/worktrees.h"
 #include "model/run_files.h"
 #include "plan/roadmap.h"
+#include "report/live.h"
 #include "report/ndjson.h"
 #include "report/plain.h"
 #include "report/roadmap_json.h"
@@ -81,6 +84,15 @@ void ReportResult(const GitWorktrees& worktrees, int code, const RunOptions& opt
   }
 }
 
+// --progress: the live view (report/live.h) on a terminal that can move its cursor.
+bool LiveWanted(const std::string& progress) {
+  if (progress == "live") return true;
+  if (progress == "plain") return false;
+  const char* term = std::getenv("TERM");
+  return isatty(STDOUT_FILENO) == 1 && term != nullptr && *term != '\0' &&
+         std::string(term) != "dumb";
+}
+
 }  // namespace
 
 int RunCommand(const RunOptions& options) {
@@ -140,8 +152,13 @@ int RunCommand(const RunOptions& options) {
     return kExitFailed;
   }
   std::unique_ptr<EventSink> sink;
+  LiveReporter* live = nullptr;
   if (options.json) {
     sink = std::make_unique<NdjsonReporter>(stdout);
+  } else if (LiveWanted(options.progress)) {
+    auto reporter = std::make_unique<LiveReporter>(stdout, options.quiet);
+    live = reporter.get();
+    sink = std::move(reporter);
   } else {
     sink = std::make_unique<PlainReporter>(stdout, options.quiet);
   }
@@ -165,6 +182,10 @@ int RunCommand(const RunOptions& options) {
     runner.set_workspaces(worktrees.get());
   }
   PhaseFlow flow(run, &runner, &journal);
+  if (live) {
+    live->set_sources({&m, [&runner](uint32_t task) { return runner.state(task); },
+                       [&flow] { return flow.spent_usd(); }, jobs});
+  }
   Session session(&run, &m, &graph, &roadmap, jobs, db.get(), &runner,
                   [&](const Roadmap& r, std::string* error) {
                     return WriteRoadmapJson(run.paths, m, r, error);

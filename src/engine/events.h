@@ -89,6 +89,14 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void OnEvent(const Event& event) = 0;
+  // After a batch of events (one Journal::Deliver): a sink that draws frames (report/live.h)
+  // draws one for the whole batch.
+  virtual void Flush() {}
+  // A sink that shows time passing (elapsed times, backoffs left) wants Tick() within TickIn()
+  // seconds while tasks run; < 0: never. The task runner cuts its wait short for it; a tick only
+  // draws, it changes nothing of the run.
+  virtual double TickIn() const { return -1; }
+  virtual void Tick() {}
 };
 
 }  // namespace mex

@@ -24,7 +24,9 @@ bool Journal::Commit() {
 }
 
 void Journal::Deliver() {
+  if (committed_ == 0) return;
   for (size_t i = 0; i < committed_; ++i) sink_->OnEvent(undelivered_[i]);
+  sink_->Flush();
   undelivered_.erase(undelivered_.begin(), undelivered_.begin() + static_cast<long>(committed_));
   committed_ = 0;
 }

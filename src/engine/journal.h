@@ -29,6 +29,10 @@ class Journal {
   // Hands the committed events to the sink.
   void Deliver();
 
+  // The sink's clock (EventSink::TickIn, Tick): the task runner's wait ticks it.
+  double TickIn() const { return sink_->TickIn(); }
+  void Tick() { sink_->Tick(); }
+
   bool failed() const { return failed_; }
   std::string error() const { return store_->error(); }
 

@@ -31,6 +31,8 @@ class PhaseFlow {
   void set_resumed(bool resumed) { resumed_ = resumed; }
   // What the agents of earlier sessions of the run reported they cost (for budget_usd).
   void set_spent_usd(double spent) { spent_usd_ = spent; }
+  // What the agents reported they cost so far, this session and the earlier ones.
+  double spent_usd() const { return spent_usd_; }
   void set_hooks(PhaseHooks* hooks) { hooks_ = hooks; }
 
   // Runs the phases until one fails its gate for good, the run is stopped, or all passed;

@@ -160,7 +160,12 @@ void TaskRunner::RunUntilIdle() {
     if (!retries_.empty()) timeout = std::max(0.0, retries_.top().first - MonotonicSeconds());
     double refresh = journal_->store().RefreshIn();
     if (refresh >= 0 && (timeout < 0 || refresh < timeout)) timeout = refresh;
+    // A sink that shows clocks (the live view) is ticked at least every TickIn() seconds while
+    // something runs: the wait is cut short for it, and nothing else changes.
+    double tick = journal_->TickIn();
+    if (tick >= 0 && (timeout < 0 || tick < timeout)) timeout = tick;
     WaitResult result = executor_->Wait(timeout);
+    journal_->Tick();
     for (uint64_t key : result.stalled) {
       if ((key & kCommandKey) != 0) continue;
       Event stalled = TaskEvent(EventKind::kTaskStalled, key);

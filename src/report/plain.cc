@@ -27,7 +27,7 @@ std::string Names(const char* what, const std::vector<std::string>& tasks) {
 
 }  // namespace
 
-void PlainReporter::OnEvent(const Event& e) {
+std::string PlainLines::Format(const Event& e) {
   // A reason can quote an agent's result or a task's log, and a gate's missing items come from
   // artifacts: free text. Ids, phase names and classes are mex's own or [A-Za-z0-9_.-].
   std::string reason = TerminalSafeLine(e.reason);
@@ -139,8 +139,13 @@ void PlainReporter::OnEvent(const Event& e) {
           Names("failed", failed_) + Names("skipped", skipped_) + Names("cancelled", cancelled_);
       break;
   }
+  if (!line.empty()) line += '\n';
+  return line;
+}
+
+void PlainReporter::OnEvent(const Event& event) {
+  std::string line = lines_.Format(event);
   if (line.empty()) return;
-  line += '\n';
   fwrite(line.data(), 1, line.size(), out_);
   fflush(out_);
 }

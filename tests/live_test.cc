@@ -1,0 +1,240 @@
+// The live view of `mex run` (report/live.h): the block's rendering, and the built binary on a
+// real terminal, a detached tmux session of 80x24 whose screen the tests read with capture-pane.
+#include "report/live.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/test_util.h"
+
+namespace mex {
+namespace {
+
+namespace fs = std::filesystem;
+using testing_util::Result;
+using testing_util::RunProgram;
+using testing_util::TempDir;
+using testing_util::WriteFile;
+
+size_t Columns(const std::string& line) {
+  size_t n = 0;
+  for (unsigned char c : line) n += (c & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
+LiveView SomeView() {
+  LiveView view;
+  LiveView::PhaseRow spec{"spec", 20, 1, 1, LiveView::Gate::kPassed, 1.0, 1.0, {}};
+  LiveView::PhaseRow design{"design",          30, 2, 4, LiveView::Gate::kFailed, 0.5, 0.75,
+                            {"d.md", "api.md"}};
+  LiveView::PhaseRow execute{"execute", 50, 0, 3, LiveView::Gate::kRunning, 0, 0, {}};
+  view.phases = {spec, design, execute};
+  view.progress = 0.35;
+  view.elapsed_s = 65;
+  view.eta_s = 120;
+  view.running = {{"short", 1, 3, 2.5, false}, {"long", 2, 3, 95, true}};
+  view.retries = {{"flaky", "transient", 1, 3, 4.2}};
+  view.cost_usd = 0.5;
+  view.budget_usd = 10;
+  return view;
+}
+
+TEST(LiveRenderTest, ShowsPhasesTotalTasksLongestFirstRetriesAndCost) {
+  std::vector<std::string> lines = RenderBlock(SomeView(), 80, 12);
+  ASSERT_EQ(lines.size(), 8u);
+  EXPECT_EQ(lines[0].rfind("spec", 0), 0u) << lines[0];
+  EXPECT_NE(lines[0].find(" 20% [####################]   1/1   passed 1.00"), std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find("2/4   FAILED 0.50 < 0.75, missing d.md +1"), std::string::npos)
+      << lines[1];
+  EXPECT_NE(lines[2].find("0/3   running"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[3].find("total    35% [#######-------------] elapsed 1m5s, about 2m left"),
+            std::string::npos)
+      << lines[3];
+  EXPECT_EQ(lines[4], "  run   long (attempt 2/3) 1m35s STALLED");
+  EXPECT_EQ(lines[5], "  run   short (attempt 1/3) 2.5s");
+  EXPECT_EQ(lines[6], "  retry flaky in 4.2s (attempt 1/3 failed, transient)");
+  EXPECT_EQ(lines[7], "cost $0.50 of $10.00");
+  for (const std::string& line : lines) EXPECT_LT(Columns(line), 80u) << line;
+}
+
+TEST(LiveRenderTest, CutsLinesToTheWidthAndCountsWhatDoesNotFit) {
+  LiveView view = SomeView();
+  view.running.clear();
+  for (int i = 0; i < 30; ++i) {
+    view.running.push_back(
+        {"task-" + std::string(100, 'x') + std::to_string(i), 1, 1, static_cast<double>(i), false});
+  }
+  std::vector<std::string> lines = RenderBlock(view, 80, 12);
+  ASSERT_EQ(lines.size(), 12u);
+  for (const std::string& line : lines) EXPECT_LT(Columns(line), 80u) << line;
+  // 3 phases, the total, 6 tasks, "+25 more" (24 running and the retry), the cost.
+  EXPECT_EQ(lines[10], "  +25 more tasks");
+  EXPECT_EQ(lines[11], "cost $0.50 of $10.00");
+  EXPECT_NE(lines[4].find("xxx"), std::string::npos);  // the longest-running (29) first, cut
+  EXPECT_EQ(Columns(lines[4]), 79u);
+
+  // A narrow terminal and no room: the total and the cost stay.
+  lines = RenderBlock(view, 40, 3);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "  +3 more phases");
+  EXPECT_EQ(lines[1].rfind("total", 0), 0u);
+  for (const std::string& line : lines) EXPECT_LT(Columns(line), 40u) << line;
+}
+
+TEST(LiveRenderTest, FitWidthCountsUtf8CharactersAsOneColumn) {
+  EXPECT_EQ(FitWidth("abcdef", 4), "abc");
+  EXPECT_EQ(FitWidth("ééééé", 4), "ééé");
+  EXPECT_EQ(FitWidth("abc", 80), "abc");
+  EXPECT_EQ(LiveTitle(SomeView()), "mex: 35%");
+}
+
+// A private tmux server (its socket and TMUX_TMPDIR in a TempDir) with one 80x24 window that runs
+// `mex run m.yaml` in `dir`; its pane stays after mex exits, so that its last screen can be read.
+class Tmux {
+ public:
+  explicit Tmux(const fs::path& dir) : dir_(dir), socket_((dir / "tmux.sock").string()) {
+    WriteFile(dir / "tmux.conf", "set -g remain-on-exit on\nset -g status off\n");
+    const char* path = std::getenv("PATH");
+    env_ = {"PATH=" + std::string(path ? path : "/usr/bin:/bin"), "HOME=" + dir.string(),
+            "TMUX_TMPDIR=" + dir.string(), "TERM=xterm-256color"};
+  }
+  ~Tmux() { Run({"kill-server"}); }
+
+  Result Run(std::vector<std::string> args) {
+    std::vector<std::string> words = {"/usr/bin/tmux", "-S", socket_};
+    words.insert(words.end(), args.begin(), args.end());
+    return RunProgram(words, dir_.string(), env_);
+  }
+  // Starts the session on `command`.
+  bool Start(const std::string& command) {
+    Result r = Run({"-f", (dir_ / "tmux.conf").string(), "new-session", "-d", "-s", "t", "-x", "80",
+                    "-y", "24", "-c", dir_.string(), command});
+    return r.exit_code == 0;
+  }
+  std::string Screen() { return Run({"capture-pane", "-p", "-t", "t"}).out; }
+  // Polls the screen until it shows `text`, at most 60 s; returns the last screen.
+  std::string WaitFor(const std::string& text) {
+    std::string screen;
+    for (int i = 0; i < 600; ++i) {
+      screen = Screen();
+      if (screen.find(text) != std::string::npos) return screen;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "the screen never showed '" << text << "':\n" << screen;
+    return screen;
+  }
+  std::string Format(const std::string& format) {
+    return Run({"display-message", "-p", "-t", "t", format}).out;
+  }
+  // Waits until mex exited; returns its exit status.
+  std::string WaitForExit() {
+    for (int i = 0; i < 600; ++i) {
+      if (Format("#{pane_dead}") == "1\n") return Format("#{pane_dead_status}");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "mex never exited:\n" << Screen();
+    return "";
+  }
+
+ private:
+  fs::path dir_;
+  std::string socket_;
+  std::vector<std::string> env_;
+};
+
+// No line of the live block is left on the screen.
+void ExpectNoBlock(const std::string& screen) {
+  EXPECT_EQ(screen.find("\ntotal "), std::string::npos) << screen;
+  EXPECT_EQ(screen.find("% ["), std::string::npos) << screen;
+  EXPECT_EQ(screen.find("  run   "), std::string::npos) << screen;
+}
+
+std::string MexCommand() {
+  return std::string("exec ") + MEX_BINARY + " run m.yaml";
+}
+
+TEST(LiveTerminalTest, BlockWhileRunningThenOnlyTheLinesAndTheSummary) {
+  TempDir dir;
+  WriteFile(dir.path() / "m.yaml", R"(milestone: {id: M-live, title: Live}
+defaults: {max_parallel: 4, retry: {max_attempts: 2, backoff: {initial: 5s}}}
+phases:
+  - name: build
+    weight: 60
+    gate: {min_score: 0.5, criteria: [tasks_succeeded]}
+    tasks:
+      - {id: slow, run: "while [ ! -e go ]; do sleep 0.1; done"}
+      - {id: flaky, run: "if [ -e flaked ]; then exit 0; fi; touch flaked; exit 1"}
+      - {id: broken, run: "echo boom; exit 3", retry: {max_attempts: 1}}
+  - name: check
+    weight: 40
+    tasks:
+      - {id: after, run: "true"}
+)");
+  Tmux tmux(dir.path());
+  ASSERT_TRUE(tmux.Start(MexCommand()));
+  // While `slow` waits for its marker: the phase's bar, the running task, the retry's backoff,
+  // and above the block the plain lines of what ended.
+  std::string screen = tmux.WaitFor("(attempt 1/2 failed, logic)");
+  screen = tmux.WaitFor("FAILED broken (attempt 1/1), logic: exit 3");
+  EXPECT_NE(screen.find("build  60% ["), std::string::npos) << screen;
+  EXPECT_NE(screen.find("0/3   running"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("check  40% [--------------------]   0/1   pending"), std::string::npos)
+      << screen;
+  EXPECT_NE(screen.find("  run   slow (attempt 1/2) "), std::string::npos) << screen;
+  EXPECT_NE(screen.find("retry flaky in 5.00s: attempt 1/2 failed, logic: exit 1"),
+            std::string::npos)
+      << screen;
+  EXPECT_EQ(tmux.Format("#{pane_title}").rfind("mex: 0% phase build", 0), 0u);
+  tmux.WaitFor("done flaky");
+  WriteFile(dir.path() / "go", "");
+  EXPECT_EQ(tmux.WaitForExit(), "0\n");  // the gate passed: 2 of 3
+  screen = tmux.Screen();
+  EXPECT_NE(screen.find("done slow"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("phase build passed: gate score 0.67"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("1 failed, 0 skipped, 0 cancelled"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("run folder: "), std::string::npos) << screen;
+  ExpectNoBlock(screen);
+}
+
+TEST(LiveTerminalTest, CtrlCLeavesACleanScreenWithTheInterruptedSummary) {
+  TempDir dir;
+  WriteFile(dir.path() / "m.yaml",
+            "tasks:\n  - {id: slow, run: \"while [ ! -e go ]; do sleep 0.1; done\"}\n");
+  Tmux tmux(dir.path());
+  ASSERT_TRUE(tmux.Start(MexCommand()));
+  std::string screen = tmux.WaitFor("  run   slow (attempt 1/3)");
+  EXPECT_NE(screen.find("execute 100% ["), std::string::npos) << screen;
+  tmux.Run({"send-keys", "-t", "t", "C-c"});
+  EXPECT_EQ(tmux.WaitForExit(), "130\n");
+  screen = tmux.Screen();
+  EXPECT_NE(screen.find("interrupted (SIGINT)"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("1 cancelled"), std::string::npos) << screen;
+  ExpectNoBlock(screen);
+}
+
+TEST(LiveTerminalTest, PlainLinesWithProgressPlainOrTermDumb) {
+  for (const std::string& how : {std::string(MexCommand() + " --progress=plain"),
+                                 std::string("TERM=dumb " + MexCommand())}) {
+    TempDir dir;
+    WriteFile(dir.path() / "m.yaml",
+              "tasks:\n  - {id: slow, run: \"while [ ! -e go ]; do sleep 0.1; done\"}\n");
+    Tmux tmux(dir.path());
+    ASSERT_TRUE(tmux.Start(how));
+    tmux.WaitFor("start slow");
+    WriteFile(dir.path() / "go", "");
+    EXPECT_EQ(tmux.WaitForExit(), "0\n") << how;
+    std::string screen = tmux.Screen();
+    EXPECT_NE(screen.find("done slow"), std::string::npos) << how << "\n" << screen;
+    EXPECT_EQ(screen.find("% ["), std::string::npos) << how << "\n" << screen;
+  }
+}
+
+}  // namespace
+}  // namespace mex
