@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "commands/commands.h"
+#include "commands/recorded_run.h"
 #include "engine/events.h"
 #include "model/diagnostics.h"
 #include "model/run_files.h"
@@ -310,56 +311,16 @@ int Follow(Source* source, int number, bool next, Output* out) {
 }  // namespace
 
 int LogsCommand(const LogsOptions& options) {
-  std::string milestone_key;  // "": any milestone
-  std::string state_dir = options.state_dir;
-  if (!options.file.empty()) {
-    milestone_key = MilestoneKey(options.file);
-    if (state_dir.empty()) {
-      state_dir = (std::filesystem::path(milestone_key).parent_path() / ".mex").string();
-    }
+  RecordedRun recorded;
+  if (int code = OpenRecordedRun(options.file, options.state_dir, options.run, &recorded)) {
+    return code;
   }
-  if (state_dir.empty()) state_dir = ".mex";
-
+  const std::string& state_dir = recorded.state_dir;
+  SqliteStore* store = recorded.store.get();
+  const StoredRun* run = &recorded.run;
+  Folder& state = recorded.state;
   std::string err;
-  std::unique_ptr<SqliteStore> store = SqliteStore::Open(state_dir, /*read_only=*/true, &err);
-  if (!store) {
-    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
-    return kExitUsage;
-  }
-  std::optional<StoredRun> run =
-      options.run.empty() ? store->LatestRun(milestone_key) : store->FindRun(options.run);
-  if (!store->error().empty()) {
-    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(store->error()));
-    return kExitUsage;
-  }
-  std::string file = TerminalSafeLine(options.file);
-  std::string shown_dir = TerminalSafeLine(state_dir);
-  if (!run && !options.run.empty()) {
-    fmt::print(stderr, "mex: no run {} recorded in {} (`mex status` shows the latest)\n",
-               TerminalSafeLine(options.run), shown_dir);
-    return kExitUsage;
-  }
-  if (!run && file.empty()) {
-    fmt::print(stderr, "mex: no run recorded in {} (start one with `mex run FILE`)\n", shown_dir);
-    return kExitUsage;
-  }
-  if (!run) {
-    fmt::print(stderr, "mex: no run of {} recorded in {} (start one with `mex run {}`)\n", file,
-               shown_dir, file);
-    return kExitUsage;
-  }
-  if (!milestone_key.empty() && run->milestone != milestone_key) {
-    fmt::print(stderr, "mex: run {} is a run of {}, not of {}\n", TerminalSafeLine(run->id),
-               TerminalSafeLine(run->milestone), file);
-    return kExitUsage;
-  }
-
-  Folder state;
-  if (!Folder::Open(state_dir, /*create=*/false, &state, &err)) {
-    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
-    return kExitUsage;
-  }
-  Source source(store.get(), &state, state_dir, *run, options.task);
+  Source source(store, &state, state_dir, *run, options.task);
   if (!source.Refresh()) {
     fmt::print(stderr, "mex: {}\n", TerminalSafeLine(source.error()));
     return kExitUsage;

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "commands/commands.h"
+#include "commands/recorded_run.h"
 #include "load/loader.h"
 #include "model/diagnostics.h"
 #include "plan/graph.h"
@@ -130,58 +131,20 @@ int ReportCommand(const ReportOptions& options) {
                TerminalSafeLine(format));
     return kExitUsage;
   }
-  std::string milestone_key;  // "": any milestone
-  std::string state_dir = options.state_dir;
-  if (!options.file.empty()) {
-    milestone_key = MilestoneKey(options.file);
-    if (state_dir.empty()) {
-      state_dir = (std::filesystem::path(milestone_key).parent_path() / ".mex").string();
-    }
+  RecordedRun recorded;
+  if (int code = OpenRecordedRun(options.file, options.state_dir, options.run, &recorded)) {
+    return code;
   }
-  if (state_dir.empty()) state_dir = ".mex";
-
+  SqliteStore* store = recorded.store.get();
+  const StoredRun* run = &recorded.run;
+  Folder& state = recorded.state;
   std::string err;
-  std::unique_ptr<SqliteStore> store = SqliteStore::Open(state_dir, /*read_only=*/true, &err);
-  if (!store) {
-    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
-    return kExitUsage;
-  }
-  std::optional<StoredRun> run =
-      options.run.empty() ? store->LatestRun(milestone_key) : store->FindRun(options.run);
-  if (!store->error().empty()) {
-    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(store->error()));
-    return kExitUsage;
-  }
-  std::string file = TerminalSafeLine(options.file);
-  std::string shown_dir = TerminalSafeLine(state_dir);
-  if (!run) {
-    if (!options.run.empty()) {
-      fmt::print(stderr, "mex: no run {} recorded in {}\n", TerminalSafeLine(options.run),
-                 shown_dir);
-    } else if (file.empty()) {
-      fmt::print(stderr, "mex: no run recorded in {} (start one with `mex run FILE`)\n", shown_dir);
-    } else {
-      fmt::print(stderr, "mex: no run of {} recorded in {} (start one with `mex run {}`)\n", file,
-                 shown_dir, file);
-    }
-    return kExitUsage;
-  }
-  if (!milestone_key.empty() && run->milestone != milestone_key) {
-    fmt::print(stderr, "mex: run {} is a run of {}, not of {}\n", TerminalSafeLine(run->id),
-               TerminalSafeLine(run->milestone), file);
-    return kExitUsage;
-  }
-  Folder state;
-  if (!Folder::Open(state_dir, /*create=*/false, &state, &err)) {
-    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
-    return kExitUsage;
-  }
   // The milestone, when it still loads, for the tasks' deps and agents; a report goes without.
   Milestone m;
   Diagnostics diags(run->milestone);
   bool have_milestone = LoadMilestone(run->milestone, &m, &diags);
   nlohmann::ordered_json report;
-  if (!ReadRunReport(store.get(), state, *run, have_milestone ? &m : nullptr, &report, &err)) {
+  if (!ReadRunReport(store, state, *run, have_milestone ? &m : nullptr, &report, &err)) {
     fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
     return kExitUsage;
   }
