@@ -198,7 +198,7 @@ bool GitWorktrees::Adopt(const std::string& path, std::string* err) {
 GitResult GitWorktrees::GitIn(const std::string& path, const std::vector<std::string>& args,
                               const std::vector<std::string>& extra_env) const {
   auto known = git_dirs_.find(path);
-  if (known == git_dirs_.end()) {
+  if (known == git_dirs_.end() || known->second.empty()) {
     GitResult unknown;
     unknown.err = "not a worktree mex made in this session: " + path;
     return unknown;
@@ -235,12 +235,14 @@ bool GitWorktrees::Make(const std::string& path, std::string* err) {
   while (!idle_.empty()) {
     const std::string from = idle_.back();
     idle_.pop_back();
-    if (!RunGit(top_, {"worktree", "move", from, path}).ok()) {
+    auto known = git_dirs_.find(from);
+    if (known == git_dirs_.end() || !RunGit(top_, {"worktree", "move", from, path}).ok()) {
       Remove(from);
       continue;
     }
-    git_dirs_[path] = git_dirs_[from];
-    git_dirs_.erase(from);
+    const std::string git_dir = known->second;
+    git_dirs_.erase(known);
+    git_dirs_[path] = git_dir;
     if (Reset(path)) return true;
     Remove(path);  // and make a new one
   }
