@@ -343,6 +343,32 @@ TEST(WorktreeTest, TheExampleHandlesAPredictedAndAnUnpredictedConflict) {
   EXPECT_LT(done_first, start_second) << r.out;
 }
 
+// The gate's worktree is free once the next phase starts: its task reuses it, so a run holds no
+// more worktrees than tasks run at once.
+TEST(WorktreeTest, TheNextPhaseReusesTheGatesWorktree) {
+  Repo repo;
+  TempDir outs;
+  const std::string count = (outs.path() / "count").string();
+  repo.Milestone(
+      "defaults: {workspace: worktree, max_parallel: 1}\n"
+      "phases:\n"
+      "  - name: build\n"
+      "    weight: 50\n"
+      "    gate: {criteria: [tasks_succeeded, {command: 'test -f x.txt'}]}\n"
+      "    tasks:\n"
+      "      - {id: x, run: 'echo x > x.txt'}\n"
+      "  - name: check\n"
+      "    weight: 50\n"
+      "    tasks:\n"
+      "      - {id: y, run: 'git -C " +
+      repo.path().string() + " worktree list --porcelain | grep -c \"^worktree \" > " + count +
+      "'}\n");
+  Result r = repo.Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // The user's own and y's: the gate's was moved to y.
+  EXPECT_EQ(ReadFile(outs.path() / "count"), "2\n");
+}
+
 // A merged attempt's worktree is reused by the next attempt (reset to the integration head): the
 // next one sees the merged work and nothing else of it, not even ignored files; at the end of
 // the run no worktree is left.

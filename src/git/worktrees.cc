@@ -232,6 +232,11 @@ void GitWorktrees::Recycle(const std::string& path) {
 }
 
 bool GitWorktrees::Make(const std::string& path, std::string* err) {
+  // Tasks start only once the gate before them has ended: its worktree is free to reuse.
+  if (idle_.empty() && !gate_.empty() && path != gate_) {
+    Recycle(gate_);
+    gate_.clear();
+  }
   while (!idle_.empty()) {
     const std::string from = idle_.back();
     idle_.pop_back();
