@@ -52,7 +52,7 @@ class ReportRun : public testing::Test {
               "phases:\n"
               "  - name: build\n"
               "    gate: {min_score: 0.9, criteria: [tasks_succeeded, {command: 'test -f a || "
-              "test -f b'}]}\n"
+              "test -f b || test -f \"<b>\"'}]}\n"
               "    tasks:\n"
               "      - {id: flaky, run: [" +
                   Source("tests/agents/fail-until").string() +
@@ -147,7 +147,8 @@ TEST_F(ReportRun, MarkdownHasTheSummaryAndFencedLogTails) {
   // Outside fences, a `|` in a table cell is escaped, and no raw HTML gets through.
   EXPECT_NE(md.find("test -f a \\|\\| test -f b"), std::string::npos) << md;
   std::string outside = md.substr(0, open) + md.substr(close);
-  EXPECT_EQ(outside.find("<b>"), std::string::npos);
+  EXPECT_EQ(outside.find("<b>"), std::string::npos) << md;
+  EXPECT_NE(outside.find("&lt;b&gt;"), std::string::npos) << md;  // the gate's command, escaped
   EXPECT_NE(md.find("```mermaid"), std::string::npos);
   EXPECT_NE(md.find("t1 --> t2"), std::string::npos) << md;  // after depends on broken
 

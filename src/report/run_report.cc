@@ -8,6 +8,9 @@
 #include <map>
 #include <unordered_map>
 
+#include "model/duration.h"
+#include "util/terminal_text.h"
+
 namespace mex {
 
 namespace {
@@ -256,31 +259,13 @@ json BuildReport(const ReportInput& in) {
 
 namespace {
 
-// Drops control characters (ANSI escapes included) but newlines and tabs.
+// Text of tasks and agents as mex prints it on a terminal (util/terminal_text.h): controls, C1,
+// invalid UTF-8 and bidi overrides shown as '?', line breaks kept ("\r\n" as "\n").
 std::string Printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c == 0x1b && i + 1 < text.size() && text[i + 1] == '[') {  // CSI ... final byte
-      i += 2;
-      while (i < text.size() && !(text[i] >= 0x40 && text[i] <= 0x7e)) ++i;
-      continue;
-    }
-    if (c == '\r') continue;
-    if (c < 0x20 && c != '\n' && c != '\t') continue;
-    if (c == 0x7f) continue;
-    out += static_cast<char>(c);
-  }
+  TerminalSafeStream safe;
+  std::string out = safe.Feed(text) + safe.Finish();
+  std::erase(out, '\r');
   return out;
-}
-
-std::string Duration(double s) {
-  if (s < 0) s = 0;
-  if (s < 60) return fmt::format("{:.1f}s", s);
-  auto total = static_cast<int64_t>(std::llround(s));
-  if (total < 3600) return fmt::format("{}m {:02}s", total / 60, total % 60);
-  return fmt::format("{}h {:02}m {:02}s", total / 3600, total % 3600 / 60, total % 60);
 }
 
 std::string Usd(double usd) {
@@ -443,7 +428,7 @@ std::string ReportMarkdown(const json& r, size_t limit) {
   if (run["exit_code"].is_number()) state += fmt::format(" (exit {})", run["exit_code"].get<int>());
   head += fmt::format("| State | {} |\n", MarkdownText(state));
   head += fmt::format("| Started | {} |\n", MarkdownText(Str(run, "started")));
-  head += fmt::format("| Duration | {} |\n", Duration(run.value("duration_s", 0.0)));
+  head += fmt::format("| Duration | {} |\n", FormatDuration(run.value("duration_s", 0.0)));
   head += fmt::format("| Progress | {:.0f}% |\n", 100 * run.value("progress", 0.0));
   head += fmt::format(
       "| Tasks | {}: {} succeeded, {} failed, {} skipped, {} cancelled, {} not run{} |\n",
@@ -540,7 +525,7 @@ std::string ReportMarkdown(const json& r, size_t limit) {
     double waited = 0;
     for (const json& w : r["waits"]) waited += w.value("delay_s", 0.0);
     md.Force(fmt::format("Retries: {}, {} of backoff.\n\n", Plural(r["waits"].size(), "wait"),
-                         Duration(waited)));
+                         FormatDuration(waited)));
   }
 
   // Critical path.
@@ -587,7 +572,7 @@ std::string ReportMarkdown(const json& r, size_t limit) {
     for (const json& t : tasks) {
       std::string row = fmt::format("| {} | {} | {} | {} | {} |\n", MarkdownText(Str(t, "id")),
                                     MarkdownText(Str(t, "phase")), MarkdownText(Str(t, "state")),
-                                    t["attempts"].size(), Duration(t.value("seconds", 0.0)));
+                                    t["attempts"].size(), FormatDuration(t.value("seconds", 0.0)));
       if (!md.Add(row, 16384)) break;
       ++shown;
     }
