@@ -235,7 +235,9 @@ TEST(LiveTerminalTest, PlainLinesWithProgressPlainOrTermDumb) {
               "tasks:\n  - {id: slow, run: \"while [ ! -e go ]; do sleep 0.1; done\"}\n");
     Tmux tmux(dir.path());
     ASSERT_TRUE(tmux.Start(how));
-    tmux.WaitFor("start slow");
+    // While slow runs: a live view would have drawn its block in the write of this line.
+    std::string running = tmux.WaitFor("start slow");
+    EXPECT_EQ(running.find("% ["), std::string::npos) << how << "\n" << running;
     WriteFile(dir.path() / "go", "");
     EXPECT_EQ(tmux.WaitForExit(), "0\n") << how;
     std::string screen = tmux.Screen();

@@ -252,18 +252,24 @@ void LiveReporter::OnEvent(const Event& e) {
 }
 
 void LiveReporter::Flush() {
-  Draw();
+  if (finished_ || MonotonicSeconds() - last_draw_ >= kMinFrameSeconds) {
+    Draw();
+  } else {
+    dirty_ = true;  // drawn by a Tick within kMinFrameSeconds
+  }
 }
 
 double LiveReporter::TickIn() const {
   if (finished_) return -1;
-  return std::max(0.0, last_draw_ + kFrameSeconds - MonotonicSeconds());
+  return std::max(0.0,
+                  last_draw_ + (dirty_ ? kMinFrameSeconds : kFrameSeconds) - MonotonicSeconds());
 }
 
 void LiveReporter::Tick() {
   if (finished_) return;
   // A wait that returned early (an attempt ended) is followed by events and their frame.
-  if (MonotonicSeconds() - last_draw_ >= kFrameSeconds * 0.9 || g_resized) Draw();
+  const double since = MonotonicSeconds() - last_draw_;
+  if ((dirty_ && since >= kMinFrameSeconds) || since >= kFrameSeconds * 0.9 || g_resized) Draw();
 }
 
 LiveView LiveReporter::View(double now) const {
@@ -325,6 +331,7 @@ void LiveReporter::Draw() {
   frame += pending_;
   pending_.clear();
   drawn_ = 0;
+  dirty_ = false;
   g_resized = 0;
   if (!finished_) {
     LiveView view = View(WallClockSeconds());

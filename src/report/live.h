@@ -87,8 +87,11 @@ class LiveReporter : public EventSink {
   double TickIn() const override;
   void Tick() override;
 
-  // The milliseconds between frames while tasks run, at most.
+  // The seconds between frames while tasks run, at most.
   static constexpr double kFrameSeconds = 0.5;
+  // The seconds between two frames, at least: a frame costs O(tasks) (View), and a busy run ends
+  // attempts many times a second; the lines of the batches between wait for the next frame.
+  static constexpr double kMinFrameSeconds = 0.05;
 
  private:
   LiveView View(double now) const;
@@ -103,6 +106,7 @@ class LiveReporter : public EventSink {
   std::string pending_;    // lines to print above the next block
   int drawn_ = 0;          // lines of the block on the screen now
   double last_draw_ = 0;   // monotonic
+  bool dirty_ = false;     // events came since the last frame
   double started_ = 0;     // wall clock: the run's start
   bool finished_ = false;  // run_finished came: no more block
   bool title_pushed_ = false;
