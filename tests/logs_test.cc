@@ -190,6 +190,21 @@ std::string OnATerminal(const std::vector<std::string>& args, const std::string&
   return got;
 }
 
+// An attempt whose log is gone is an error with -f as without it.
+TEST_F(LogsTest, ALogThatIsGoneExitsOneWithAndWithoutFollow) {
+  Milestone("tasks:\n  - {id: build, run: 'echo built'}\n");
+  Result run = Mex({"run", "m.yaml"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  fs::remove(RunFolder() / "logs" / "build" / "1.log");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"logs", "build"}, {"logs", "-f", "build"}}) {
+    Result logs = Mex(args);
+    EXPECT_EQ(logs.exit_code, 1) << args.size() << " " << logs.err;
+    EXPECT_NE(logs.err.find("1.log"), std::string::npos) << logs.err;
+    EXPECT_EQ(logs.out, "");
+  }
+}
+
 TEST_F(LogsTest, OnATerminalControlCharactersShowAsQuestionMarks) {
   WriteFile(Dir() / "raw.bin", kRawLog);
   Milestone("tasks:\n  - {id: build, run: 'cat raw.bin'}\n");

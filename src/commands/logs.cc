@@ -292,7 +292,7 @@ int Follow(Source* source, int number, bool next, Output* out) {
                    number == 0 ? NoAttempt(*source) : NoAttemptNumber(*source, number));
         return kExitFailed;
       }
-      return kExitOk;
+      return missing_said ? kExitFailed : kExitOk;  // as without -f: its log is gone
     }
     if (!attempt && !waiting_said) {
       fmt::print(stderr, "mex: task '{}' has no attempt {}yet ({}); waiting for it to start\n",
