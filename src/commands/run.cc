@@ -184,7 +184,8 @@ int RunCommand(const RunOptions& options) {
   PhaseFlow flow(run, &runner, &journal);
   if (live) {
     live->set_sources({&m, [&runner](uint32_t task) { return runner.state(task); },
-                       [&flow] { return flow.spent_usd(); }, jobs});
+                       [&flow] { return flow.spent_usd(); },
+                       [&flow] { return flow.WeightedProgress(); }, jobs});
   }
   Session session(&run, &m, &graph, &roadmap, jobs, db.get(), &runner,
                   [&](const Roadmap& r, std::string* error) {

@@ -33,6 +33,9 @@ class PhaseFlow {
   void set_spent_usd(double spent) { spent_usd_ = spent; }
   // What the agents reported they cost so far, this session and the earlier ones.
   double spent_usd() const { return spent_usd_; }
+  // Σ weight × the share of each phase that is done, 0..1: a phase whose gate passed is done,
+  // else the share of its tasks that succeeded (SPEC §5; docs/commands.md, mex status).
+  double WeightedProgress() const;
   void set_hooks(PhaseHooks* hooks) { hooks_ = hooks; }
 
   // Runs the phases until one fails its gate for good, the run is stopped, or all passed;
@@ -49,8 +52,6 @@ class PhaseFlow {
   // Writes the validation file, records the gate in the store and reports the phase finished;
   // `reason`: why the phase could not even start, or "".
   void RecordGate(const GateResult& result, const std::string& reason);
-  // Σ weight × share of each phase's tasks that are over (SPEC §5), 0..1.
-  double WeightedProgress() const;
   void Spend(double usd);
   void CheckBudget();
   int Finish();

@@ -10,6 +10,7 @@
 #include <csignal>
 
 #include "model/duration.h"
+#include "model/eta.h"
 #include "util/clock.h"
 #include "util/terminal_text.h"
 
@@ -231,7 +232,6 @@ void LiveReporter::OnEvent(const Event& e) {
     case EventKind::kPhaseFinished: {
       PhaseGate& gate = gates_[e.phase];
       gate.gate = e.passed ? LiveView::Gate::kPassed : LiveView::Gate::kFailed;
-      gate.passed_once = gate.passed_once || e.passed;
       gate.score = e.score;
       gate.min_score = e.min_score;
       gate.missing.clear();
@@ -277,7 +277,6 @@ LiveView LiveReporter::View(double now) const {
   view.current_phase = current_phase_;
   view.elapsed_s = now - started_;
   double remaining_effort = 0;
-  size_t succeeded = 0;
   if (const Milestone* m = sources_.milestone) {
     for (const Phase& p : m->phases) {
       LiveView::PhaseRow row;
@@ -289,31 +288,20 @@ LiveView LiveReporter::View(double now) const {
         if (state == TaskState::kSucceeded) ++row.done;
         if (!IsFinal(state)) remaining_effort += m->tasks[t].effort;
       }
-      succeeded += static_cast<size_t>(row.done);
-      bool passed = false;
       if (auto it = gates_.find(p.name); it != gates_.end()) {
         row.gate = it->second.gate;
         row.score = it->second.score;
         row.min_score = it->second.min_score;
         row.missing = it->second.missing;
-        passed = it->second.passed_once;
       }
-      // As PhaseFlow::WeightedProgress: a phase whose gate passed is done; else the share of its
-      // tasks that succeeded.
-      view.progress += passed          ? p.weight
-                       : row.total > 0 ? p.weight * row.done / static_cast<double>(row.total)
-                                       : 0.0;
       view.phases.push_back(std::move(row));
     }
-    view.progress /= 100;
     view.budget_usd = m->defaults.budget_usd;
   }
-  // As `mex status` (store/status.cc): seconds per unit of effort so far, times the effort left,
-  // over the slots; from this session's attempts.
-  if (succeeded > 0 && succeeded_effort_ > 0 && !finished_) {
-    view.eta_s =
-        remaining_effort * (succeeded_seconds_ / succeeded_effort_) / std::max(sources_.jobs, 1);
-  }
+  if (sources_.progress) view.progress = sources_.progress();
+  // As `mex status`, from this session's succeeded attempts.
+  double left = EtaSeconds(remaining_effort, succeeded_seconds_, succeeded_effort_, sources_.jobs);
+  if (left >= 0 && !finished_) view.eta_s = left;
   for (const auto& [task, r] : running_) {
     view.running.push_back({task, r.attempt, r.max_attempts, now - r.started, r.stalled});
   }

@@ -69,6 +69,7 @@ class LiveReporter : public EventSink {
     const Milestone* milestone = nullptr;      // its phases and tasks (tasks_from adds to them)
     std::function<TaskState(uint32_t)> state;  // a task's state now (the task runner's)
     std::function<double()> spent_usd;         // the agents' reported cost so far
+    std::function<double()> progress;          // weighted progress now, 0..1 (PhaseFlow's)
     int jobs = 1;                              // attempts at once, for the ETA
   };
   // Draws on `out`, a terminal (its size is read from it, and again on SIGWINCH). `quiet`: only
@@ -128,7 +129,6 @@ class LiveReporter : public EventSink {
     LiveView::Gate gate = LiveView::Gate::kPending;
     double score = 0, min_score = 0;
     std::vector<std::string> missing;
-    bool passed_once = false;  // counted done in the weighted total
   };
   std::unordered_map<std::string, PhaseGate> gates_;
   // This session's succeeded attempts, for the ETA (as `mex status` computes it).

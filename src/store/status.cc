@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/eta.h"
 #include "util/terminal_text.h"
 
 namespace mex {
@@ -355,12 +356,10 @@ nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_i
   double weighted = 0;
   nlohmann::ordered_json phases = PhasesJson(db, run_id, tally.phases, &weighted);
 
-  // Seconds per unit of effort so far, times the effort left, over the slots.
   nlohmann::ordered_json eta = nullptr;
-  if (running_now && tally.succeeded > 0 && tally.succeeded_effort > 0) {
-    double rate = tally.succeeded_seconds / tally.succeeded_effort;
-    eta = RoundTo(tally.remaining_effort * rate / jobs, 10);
-  }
+  double left =
+      EtaSeconds(tally.remaining_effort, tally.succeeded_seconds, tally.succeeded_effort, jobs);
+  if (running_now && tally.succeeded > 0 && left >= 0) eta = RoundTo(left, 10);
   nlohmann::ordered_json running = nlohmann::ordered_json::array();
   nlohmann::ordered_json stalled = nlohmann::ordered_json::array();
   AddInFlight(db, run_id, tally, now, &running, &stalled);
