@@ -55,7 +55,6 @@ class Output {
  public:
   explicit Output(bool terminal) : terminal_(terminal) {}
 
-  bool terminal() const { return terminal_; }
   // False when stdout is gone (a reader that quit: `mex logs -f T | head`), failed, or Ctrl-C
   // stopped a blocked write.
   bool Write(std::string_view bytes) {
@@ -319,7 +318,6 @@ int LogsCommand(const LogsOptions& options) {
   SqliteStore* store = recorded.store.get();
   const StoredRun* run = &recorded.run;
   Folder& state = recorded.state;
-  std::string err;
   Source source(store, &state, state_dir, *run, options.task);
   if (!source.Refresh()) {
     fmt::print(stderr, "mex: {}\n", TerminalSafeLine(source.error()));
