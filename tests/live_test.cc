@@ -3,6 +3,7 @@
 #include "report/live.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -28,6 +29,17 @@ size_t Columns(const std::string& line) {
   return n;
 }
 
+LiveView::RunningRow Running(std::string task, int attempt, int max_attempts, double elapsed_s,
+                             bool stalled) {
+  LiveView::RunningRow row;
+  row.task = std::move(task);
+  row.attempt = attempt;
+  row.max_attempts = max_attempts;
+  row.elapsed_s = elapsed_s;
+  row.stalled = stalled;
+  return row;
+}
+
 LiveView SomeView() {
   LiveView view;
   LiveView::PhaseRow spec{"spec", 20, 1, 1, LiveView::Gate::kPassed, 1.0, 1.0, {}};
@@ -38,7 +50,7 @@ LiveView SomeView() {
   view.progress = 0.35;
   view.elapsed_s = 65;
   view.eta_s = 120;
-  view.running = {{"short", 1, 3, 2.5, false}, {"long", 2, 3, 95, true}};
+  view.running = {Running("short", 1, 3, 2.5, false), Running("long", 2, 3, 95, true)};
   view.retries = {{"flaky", "transient", 1, 3, 4.2}};
   view.cost_usd = 0.5;
   view.budget_usd = 10;
@@ -68,8 +80,8 @@ TEST(LiveRenderTest, CutsLinesToTheWidthAndCountsWhatDoesNotFit) {
   LiveView view = SomeView();
   view.running.clear();
   for (int i = 0; i < 30; ++i) {
-    view.running.push_back(
-        {"task-" + std::string(100, 'x') + std::to_string(i), 1, 1, static_cast<double>(i), false});
+    view.running.push_back(Running("task-" + std::string(100, 'x') + std::to_string(i), 1, 1,
+                                   static_cast<double>(i), false));
   }
   std::vector<std::string> lines = RenderBlock(view, 80, 12);
   ASSERT_EQ(lines.size(), 12u);
@@ -88,10 +100,38 @@ TEST(LiveRenderTest, CutsLinesToTheWidthAndCountsWhatDoesNotFit) {
   for (const std::string& line : lines) EXPECT_LT(Columns(line), 40u) << line;
 }
 
-TEST(LiveRenderTest, FitWidthCountsUtf8CharactersAsOneColumn) {
+TEST(LiveRenderTest, ARunningTaskShowsItsAgentQuietTimeAndLastLine) {
+  LiveView view = SomeView();
+  view.running = {Running("review", 2, 3, 400, true), Running("lint", 1, 1, 3, false)};
+  view.running[0].agent = "claude";
+  view.running[0].quiet_s = 310;
+  view.running[0].last_line = "Reading src/engine/session.cc";
+  view.running[1].quiet_s = 1;  // under kQuietShownAfter: not shown
+  view.running[1].last_line = "ok";
+  std::vector<std::string> lines = RenderBlock(view, 100, 12);
+  EXPECT_EQ(lines[4],
+            "  run   review (attempt 2/3, claude) 6m40s STALLED quiet 5m10s | Reading "
+            "src/engine/session.cc");
+  EXPECT_EQ(lines[5], "  run   lint (attempt 1/1) 3.0s | ok");
+}
+
+TEST(LiveRenderTest, LastLineIsWhatATerminalWouldShowLast) {
+  EXPECT_EQ(LastLine("one\ntwo\n\n  \n"), "two");
+  EXPECT_EQ(LastLine("building\r 10%\r 55%"), "55%");  // a progress bar redrawn with \r
+  EXPECT_EQ(LastLine("done\n 80%\r   \r"), "80%");     // cleared with blanks after the \r
+  EXPECT_EQ(LastLine("\tindented\x1b[31mred\n"), "indented?[31mred");  // no escape gets through
+  EXPECT_EQ(LastLine(""), "");
+  EXPECT_EQ(LastLine("\n\n"), "");
+}
+
+TEST(LiveRenderTest, FitWidthCountsColumnsAsATerminalDoes) {
   EXPECT_EQ(FitWidth("abcdef", 4), "abc");
   EXPECT_EQ(FitWidth("ééééé", 4), "ééé");
   EXPECT_EQ(FitWidth("abc", 80), "abc");
+  // Wide characters take two columns, a combining mark none; a cut never splits a character.
+  EXPECT_EQ(FitWidth("日本語テキスト", 8), "日本語");
+  EXPECT_EQ(FitWidth("e\u0301e\u0301e\u0301e\u0301", 4), "e\u0301e\u0301e\u0301");
+  EXPECT_EQ(FitWidth("ab日", 4), "ab");
   EXPECT_EQ(LiveTitle(SomeView()), "mex: 35%");
 }
 
@@ -171,13 +211,13 @@ std::string MexCommand() {
 TEST(LiveTerminalTest, BlockWhileRunningThenOnlyTheLinesAndTheSummary) {
   TempDir dir;
   WriteFile(dir.path() / "m.yaml", R"(milestone: {id: M-live, title: Live}
-defaults: {max_parallel: 4, retry: {max_attempts: 2, backoff: {initial: 5s}}}
+defaults: {max_parallel: 4, stall_after: 1s, retry: {max_attempts: 2, backoff: {initial: 5s}}}
 phases:
   - name: build
     weight: 60
     gate: {min_score: 0.5, criteria: [tasks_succeeded]}
     tasks:
-      - {id: slow, run: "while [ ! -e go ]; do sleep 0.1; done"}
+      - {id: slow, run: "printf 'compiling\\tslow.c\\n'; while [ ! -e go ]; do sleep 0.1; done"}
       - {id: flaky, run: "if [ -e flaked ]; then exit 0; fi; touch flaked; exit 1"}
       - {id: broken, run: "echo boom; exit 3", retry: {max_attempts: 1}}
   - name: check
@@ -200,6 +240,13 @@ phases:
             std::string::npos)
       << screen;
   EXPECT_EQ(tmux.Format("#{pane_title}").rfind("mex: 0% phase build", 0), 0u);
+  // `slow` wrote one line, then nothing: after stall_after it is marked, with its last line; from
+  // 5 s on, with its quiet time.
+  screen = tmux.WaitFor("STALLED quiet ");
+  EXPECT_NE(screen.find("stalled slow: no output for 1s (attempt 1/2); it goes on"),
+            std::string::npos)
+      << screen;
+  EXPECT_NE(screen.find(" | compiling slow.c"), std::string::npos) << screen;
   tmux.WaitFor("done flaky");
   WriteFile(dir.path() / "go", "");
   EXPECT_EQ(tmux.WaitForExit(), "0\n");  // the gate passed: 2 of 3
@@ -225,6 +272,36 @@ TEST(LiveTerminalTest, CtrlCLeavesACleanScreenWithTheInterruptedSummary) {
   EXPECT_NE(screen.find("interrupted (SIGINT)"), std::string::npos) << screen;
   EXPECT_NE(screen.find("1 cancelled"), std::string::npos) << screen;
   ExpectNoBlock(screen);
+}
+
+TEST(LiveTerminalTest, CtrlZErasesTheBlockAndContinuingDrawsItAgain) {
+  TempDir dir;
+  WriteFile(dir.path() / "m.yaml",
+            "tasks:\n  - {id: slow, run: \"while [ ! -e go ]; do sleep 0.1; done\"}\n");
+  Tmux tmux(dir.path());
+  ASSERT_TRUE(tmux.Start(MexCommand()));
+  tmux.WaitFor("  run   slow (attempt 1/3)");
+  tmux.Run({"send-keys", "-t", "t", "C-z"});
+  // Stopped (with the sh that waits for it, in the same process group): the block is gone.
+  std::string screen;
+  for (int i = 0; i < 600; ++i) {
+    screen = tmux.Screen();
+    if (screen.find("% [") == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ExpectNoBlock(screen);
+  EXPECT_NE(screen.find("start slow"), std::string::npos) << screen;
+  EXPECT_EQ(tmux.Format("#{pane_title}").rfind("mex: ", 0), std::string::npos);
+  // `fg`: SIGCONT to the pane's process group (its sh leads it).
+  const int group = std::atoi(tmux.Format("#{pane_pid}").c_str());
+  ASSERT_GT(group, 1);
+  ASSERT_EQ(kill(-group, SIGCONT), 0);
+  screen = tmux.WaitFor("  run   slow (attempt 1/3)");
+  EXPECT_NE(screen.find("execute 100% ["), std::string::npos) << screen;
+  EXPECT_EQ(tmux.Format("#{pane_title}").rfind("mex: 0%", 0), 0u);
+  WriteFile(dir.path() / "go", "");
+  EXPECT_EQ(tmux.WaitForExit(), "0\n");
+  ExpectNoBlock(tmux.Screen());
 }
 
 TEST(LiveTerminalTest, PlainLinesWithProgressPlainOrTermDumb) {

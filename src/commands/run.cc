@@ -183,9 +183,16 @@ int RunCommand(const RunOptions& options) {
   }
   PhaseFlow flow(run, &runner, &journal);
   if (live) {
+    executor.set_on_stop([live](bool stopping) {
+      if (stopping) {
+        live->Suspend();
+      } else {
+        live->Resume();
+      }
+    });
     live->set_sources({&m, [&runner](uint32_t task) { return runner.state(task); },
                        [&flow] { return flow.spent_usd(); },
-                       [&flow] { return flow.WeightedProgress(); }, jobs});
+                       [&flow] { return flow.WeightedProgress(); }, jobs, state.get()});
   }
   Session session(&run, &m, &graph, &roadmap, jobs, db.get(), &runner,
                   [&](const Roadmap& r, std::string* error) {

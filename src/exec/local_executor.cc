@@ -343,9 +343,11 @@ void LocalExecutor::StopAndContinue() {
   // Their own groups are not the terminal's foreground group: the terminal's SIGTSTP reached
   // mex alone. SIGSTOP, which no program can ignore: their clocks must stop with mex's.
   for (const Attempt& attempt : live_) SignalGroup(attempt.pid, SIGSTOP);
+  if (on_stop_) on_stop_(true);
   const double stopped_at = MonotonicSeconds();
   kill(getpid(), SIGSTOP);  // returns once mex is continued
   const double paused = MonotonicSeconds() - stopped_at;
+  if (on_stop_) on_stop_(false);
   for (Attempt& attempt : live_) {
     SignalGroup(attempt.pid, SIGCONT);
     attempt.started_mono += paused;  // durations leave the stopped time out

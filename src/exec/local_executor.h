@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ class LocalExecutor : public Executor {
   // The run the attempts belong to: their MEX_ATTEMPT_TAG names it, so that a later session of
   // the run finds what they leave behind if this engine is killed (EndLeftovers). Before Start.
   void set_run(std::string_view run_id);
+
+  // Called when Ctrl-Z (SIGTSTP) stops mex, just before it stops (`stopping` true), and when it
+  // is continued (false): a live view erases its block for the shell and draws it again.
+  void set_on_stop(std::function<void(bool stopping)> on_stop) { on_stop_ = std::move(on_stop); }
 
   // REQUIRES: spec.key is not the key of an attempt still running.
   ProcessRef Start(const AttemptSpec& spec) override;
@@ -99,6 +104,7 @@ class LocalExecutor : public Executor {
   const Folder* state_ = nullptr;
   const Folder* workspace_ = nullptr;
   std::string init_error_;
+  std::function<void(bool)> on_stop_;
   SignalChannel signals_;
   std::vector<Attempt> live_;               // spawned and not yet reported as ended
   std::vector<AttemptEnd> spawn_failures_;  // reported by the next Wait

@@ -1,13 +1,18 @@
 #include "report/live.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <clocale>
 #include <cmath>
 #include <csignal>
+#include <cwchar>
 
 #include "model/duration.h"
 #include "model/eta.h"
@@ -82,16 +87,71 @@ void WriteAll(int fd, const std::string& text) {
 
 struct sigaction g_old_winch {};
 
+// The bytes a frame reads at most from the end of a running task's log.
+constexpr size_t kGlanceBytes = 1024;
+
+// The last `max_bytes` of the file `fd` of `size` bytes.
+std::string ReadEnd(int fd, off_t size, size_t max_bytes) {
+  size_t length = std::min(static_cast<size_t>(size), max_bytes);
+  std::string text(length, '\0');
+  ssize_t n;
+  do {
+    n = pread(fd, text.data(), length, size - static_cast<off_t>(length));
+  } while (n < 0 && errno == EINTR);
+  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return text;
+}
+
 }  // namespace
+
+std::string LastLine(std::string_view text) {
+  // The last line with something on it; of a line a progress bar redraws with '\r', what shows.
+  size_t end = text.size();
+  while (true) {
+    while (end > 0 && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+    if (end == 0) return "";
+    size_t start = text.rfind('\n', end - 1);
+    start = start == std::string_view::npos ? 0 : start + 1;
+    std::string_view line = text.substr(start, end - start);
+    size_t cr = line.rfind('\r');
+    if (cr != std::string_view::npos) line = line.substr(cr + 1);
+    std::string safe;
+    for (char c : line) safe += c == '\t' ? ' ' : c;
+    safe = TerminalSafeLine(safe);
+    size_t first = safe.find_first_not_of(' ');
+    if (first != std::string::npos) return safe.substr(first);
+    end = start;  // only blanks after the '\r': the line before
+  }
+}
+
+int Columns(char32_t c) {
+  // wcwidth() reads the locale's character table; mex never calls setlocale, so this thread
+  // borrows glibc's built-in C.UTF-8 for the call. Without it, one column each.
+  static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+  if (c < 0x80 || utf8 == static_cast<locale_t>(nullptr)) return 1;
+  locale_t before = uselocale(utf8);
+  int width = wcwidth(static_cast<wchar_t>(c));
+  uselocale(before);
+  return width < 0 ? 1 : width;
+}
 
 std::string FitWidth(const std::string& line, int width) {
   const int limit = std::max(width - 1, 1);  // the last column left free: no pending wrap
   int columns = 0;
-  for (size_t i = 0; i < line.size(); ++i) {
-    // A UTF-8 character starts at each byte that is not a continuation byte (10xxxxxx).
-    if ((static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) continue;
-    if (columns == limit) return line.substr(0, i);
-    ++columns;
+  size_t i = 0;
+  while (i < line.size()) {
+    // One UTF-8 character: its lead byte, then continuation bytes (10xxxxxx).
+    auto lead = static_cast<unsigned char>(line[i]);
+    size_t length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    char32_t c = length == 1 ? lead : lead & (0x7F >> length);
+    size_t j = i + 1;
+    for (; j < i + length && j < line.size(); ++j) {
+      c = (c << 6) | (static_cast<unsigned char>(line[j]) & 0x3F);
+    }
+    int w = Columns(c);
+    if (columns + w > limit) return line.substr(0, i);
+    columns += w;
+    i = j;
   }
   return line;
 }
@@ -105,7 +165,7 @@ std::vector<std::string> RenderBlock(const LiveView& view, int width, int max_li
 
   std::vector<std::string> phases;
   for (const auto& p : view.phases) {
-    std::string name = p.name.size() > name_width ? p.name.substr(0, name_width) : p.name;
+    std::string name = FitWidth(p.name, static_cast<int>(name_width) + 1);
     double fraction = p.gate == LiveView::Gate::kPassed ? 1.0
                       : p.total > 0                     ? static_cast<double>(p.done) / p.total
                                                         : 0.0;
@@ -125,8 +185,12 @@ std::vector<std::string> RenderBlock(const LiveView& view, int width, int max_li
                    [](const auto& a, const auto& b) { return a.remaining_s < b.remaining_s; });
   std::vector<std::string> tasks;
   for (const auto& r : running) {
-    tasks.push_back(fmt::format("  run   {} (attempt {}/{}) {}{}", r.task, r.attempt,
-                                r.max_attempts, Clock(r.elapsed_s), r.stalled ? " STALLED" : ""));
+    std::string row = fmt::format("  run   {} (attempt {}/{}{}{}) {}{}", r.task, r.attempt,
+                                  r.max_attempts, r.agent.empty() ? "" : ", ", r.agent,
+                                  Clock(r.elapsed_s), r.stalled ? " STALLED" : "");
+    if (r.quiet_s >= LiveView::kQuietShownAfter) row += " quiet " + Clock(r.quiet_s);
+    if (!r.last_line.empty()) row += " | " + r.last_line;
+    tasks.push_back(std::move(row));
   }
   for (const auto& r : retries) {
     tasks.push_back(r.failure_class.empty()
@@ -197,10 +261,24 @@ void LiveReporter::OnEvent(const Event& e) {
       current_phase_ = TerminalSafeLine(e.phase);
       gates_[e.phase].gate = LiveView::Gate::kRunning;
       break;
-    case EventKind::kTaskStarted:
+    case EventKind::kTaskStarted: {
       retries_.erase(e.task);
-      running_[e.task] = {e.attempt, e.max_attempts, e.time, false};
+      Running& r = running_[e.task] = {};
+      r.attempt = e.attempt;
+      r.max_attempts = e.max_attempts;
+      r.started = e.time;
+      r.log = e.log;
+      if (sources_.milestone != nullptr) {
+        if (const Task* task = sources_.milestone->FindTask(e.task)) {
+          const TaskDetail* d = task->details();
+          if (d != nullptr && !d->prompt.empty()) {
+            r.agent =
+                TerminalSafeLine(d->agent.empty() ? sources_.milestone->defaults.agent : d->agent);
+          }
+        }
+      }
       break;
+    }
     case EventKind::kTaskStalled:
       if (auto it = running_.find(e.task); it != running_.end()) it->second.stalled = true;
       break;
@@ -249,6 +327,16 @@ void LiveReporter::OnEvent(const Event& e) {
     case EventKind::kInterrupted:
       break;
   }
+}
+
+void LiveReporter::Suspend() {
+  suspended_ = true;
+  Draw();
+}
+
+void LiveReporter::Resume() {
+  suspended_ = false;
+  Draw();
 }
 
 void LiveReporter::Flush() {
@@ -302,14 +390,29 @@ LiveView LiveReporter::View(double now) const {
   // As `mex status`, from this session's succeeded attempts.
   double left = EtaSeconds(remaining_effort, succeeded_seconds_, succeeded_effort_, sources_.jobs);
   if (left >= 0 && !finished_) view.eta_s = left;
-  for (const auto& [task, r] : running_) {
-    view.running.push_back({task, r.attempt, r.max_attempts, now - r.started, r.stalled});
+  for (auto& [task, r] : running_) {
+    Glance(&r);
+    double changed = r.log_mtime > r.started ? r.log_mtime : r.started;
+    view.running.push_back({task, r.attempt, r.max_attempts, now - r.started, r.stalled, r.agent,
+                            sources_.logs != nullptr ? std::max(now - changed, 0.0) : -1,
+                            r.last_line});
   }
   for (const auto& [task, r] : retries_) {
     view.retries.push_back({task, r.failure_class, r.attempt, r.max_attempts, r.due - now});
   }
   if (sources_.spent_usd) view.cost_usd = sources_.spent_usd();
   return view;
+}
+
+void LiveReporter::Glance(Running* r) const {
+  if (sources_.logs == nullptr || r->log.empty()) return;
+  std::string err;
+  UniqueFd fd = sources_.logs->OpenFile(r->log, O_RDONLY, 0, &err);
+  struct stat st {};
+  if (!fd.valid() || fstat(fd.get(), &st) != 0 || st.st_size == r->log_size) return;
+  r->log_size = st.st_size;
+  r->log_mtime = static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec * 1e-9;
+  r->last_line = LastLine(ReadEnd(fd.get(), st.st_size, kGlanceBytes));
 }
 
 void LiveReporter::Draw() {
@@ -321,7 +424,7 @@ void LiveReporter::Draw() {
   drawn_ = 0;
   dirty_ = false;
   g_resized = 0;
-  if (!finished_) {
+  if (!finished_ && !suspended_) {
     LiveView view = View(WallClockSeconds());
     auto [width, height] = TerminalSize(fd_);
     for (const std::string& line : RenderBlock(view, width, height / 2)) {
@@ -340,6 +443,7 @@ void LiveReporter::Draw() {
   } else if (title_pushed_) {
     frame += "\x1b]0;mex\x07\x1b[23;0t";
     title_pushed_ = false;
+    title_.clear();
   }
   if (!frame.empty()) WriteAll(fd_, frame);
   last_draw_ = MonotonicSeconds();

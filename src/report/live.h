@@ -6,6 +6,7 @@
 // cursor-up would miss some; the block takes at most half the terminal's height ("+N more").
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <optional>
@@ -16,11 +17,15 @@
 #include "engine/events.h"
 #include "model/milestone.h"
 #include "report/plain.h"
+#include "util/folder.h"
 
 namespace mex {
 
 // What the block shows, as plain data: RenderBlock turns it into lines.
 struct LiveView {
+  // A running task's quiet time shows from this many seconds on (a task that writes all the
+  // time would show a number that never stands still).
+  static constexpr double kQuietShownAfter = 5;
   enum class Gate : uint8_t { kPending, kRunning, kGateRunning, kPassed, kFailed };
   struct PhaseRow {
     std::string name;
@@ -35,7 +40,10 @@ struct LiveView {
     std::string task;
     int attempt = 0, max_attempts = 0;
     double elapsed_s = 0;
-    bool stalled = false;  // a task_stalled event came for this attempt
+    bool stalled = false;   // a task_stalled event came for this attempt
+    std::string agent;      // "" for a command
+    double quiet_s = -1;    // since its log last grew (or since it started); < 0: not known
+    std::string last_line;  // its log's last line, safe for a terminal; "" when none
   };
   struct RetryRow {
     std::string task;
@@ -59,7 +67,13 @@ struct LiveView {
 std::vector<std::string> RenderBlock(const LiveView& view, int width, int max_lines);
 // The terminal's title for `view`: "mex: 42% phase execute".
 std::string LiveTitle(const LiveView& view);
-// `line` cut to fewer than `width` columns (a UTF-8 character counts as one).
+// The last line of `text` (a log's end) with something on it, as a terminal shows it: after its
+// last '\r', tabs as spaces, safe for a terminal (TerminalSafeLine), leading blanks gone.
+std::string LastLine(std::string_view text);
+// The columns a terminal gives the character `c`: 2 for a wide one (CJK, most emoji), 0 for a
+// combining mark, else 1.
+int Columns(char32_t c);
+// `line` (UTF-8) cut to fewer than `width` columns, never through a character.
 std::string FitWidth(const std::string& line, int width);
 
 class LiveReporter : public EventSink {
@@ -71,6 +85,9 @@ class LiveReporter : public EventSink {
     std::function<double()> spent_usd;         // the agents' reported cost so far
     std::function<double()> progress;          // weighted progress now, 0..1 (PhaseFlow's)
     int jobs = 1;                              // attempts at once, for the ETA
+    // The state folder the attempts' logs are in, read (never through a symlink) for each
+    // running task's last line and quiet time; nullptr: neither is shown.
+    const Folder* logs = nullptr;
   };
   // Draws on `out`, a terminal (its size is read from it, and again on SIGWINCH). `quiet`: only
   // failures and the summary scroll above the block, as with PlainReporter.
@@ -82,6 +99,12 @@ class LiveReporter : public EventSink {
 
   // Before the run starts; until then the block shows no phases.
   void set_sources(Sources sources) { sources_ = std::move(sources); }
+
+  // Ctrl-Z: Suspend() before mex stops erases the block (the shell's "Stopped" line and what the
+  // user types then are below the history, not under a stale block) and gives the terminal its
+  // title back; Resume() when mex is continued draws it again.
+  void Suspend();
+  void Resume();
 
   void OnEvent(const Event& event) override;
   void Flush() override;
@@ -104,12 +127,13 @@ class LiveReporter : public EventSink {
   int fd_;
   PlainLines lines_;
   Sources sources_;
-  std::string pending_;    // lines to print above the next block
-  int drawn_ = 0;          // lines of the block on the screen now
-  double last_draw_ = 0;   // monotonic
-  bool dirty_ = false;     // events came since the last frame
-  double started_ = 0;     // wall clock: the run's start
-  bool finished_ = false;  // run_finished came: no more block
+  std::string pending_;     // lines to print above the next block
+  int drawn_ = 0;           // lines of the block on the screen now
+  double last_draw_ = 0;    // monotonic
+  bool dirty_ = false;      // events came since the last frame
+  double started_ = 0;      // wall clock: the run's start
+  bool finished_ = false;   // run_finished came: no more block
+  bool suspended_ = false;  // stopped by Ctrl-Z: no block until Resume()
   bool title_pushed_ = false;
   std::string title_;
   std::string current_phase_;
@@ -117,13 +141,22 @@ class LiveReporter : public EventSink {
     int attempt = 0, max_attempts = 0;
     double started = 0;  // wall clock
     bool stalled = false;
+    std::string agent;
+    std::string log;  // its path
+    // What the log showed when last read: read again only when its size changed.
+    int64_t log_size = -1;
+    double log_mtime = 0;  // wall clock; 0: nothing written yet
+    std::string last_line;
   };
+  // Reads `r`'s log again when it grew: its last line and when it last changed.
+  void Glance(Running* r) const;
   struct Retry {
     std::string failure_class;
     int attempt = 0, max_attempts = 0;
     double due = 0;  // wall clock
   };
-  std::unordered_map<std::string, Running> running_;
+  // mutable: View() glances at the logs of the running tasks, and keeps what it read.
+  mutable std::unordered_map<std::string, Running> running_;
   std::unordered_map<std::string, Retry> retries_;
   struct PhaseGate {
     LiveView::Gate gate = LiveView::Gate::kPending;
