@@ -366,6 +366,60 @@ TEST(RunTest, RunStringValuesAreShellQuoted) {
   EXPECT_EQ(log, "it's $(touch pwned) `touch pwned2`\n");
 }
 
+TEST(RunTest, AScriptOfManyLinesStopsAtItsFirstFailingLineAndOneLineIsUnchanged) {
+  // As a CI step: `false` on the first of many lines fails the task (set -e); one line runs as
+  // `sh -c` always did (its status is its last command's).
+  MexRun run(R"(defaults: {retry: {max_attempts: 1}}
+tasks:
+  - id: script
+    run: |
+      false
+      echo after > after.txt
+  - {id: line, run: "false; echo ran > line.txt"}
+  - id: bash
+    shell: [bash, -eo, pipefail, -c]
+    run: "false | cat; echo after > bash.txt"
+  - id: bash-lines
+    shell: bash
+    run: |
+      echo "$BASH_VERSION" > bash-version.txt
+      false
+      echo after > bash-after.txt
+)");
+  EXPECT_EQ(run.result.exit_code, 1) << run.result.err;
+  ASSERT_EQ(Of(run.events, "task_failed", "script").size(), 1u) << run.result.out;
+  EXPECT_FALSE(fs::exists(run.dir.path() / "after.txt"));
+  EXPECT_EQ(Of(run.events, "task_succeeded", "line").size(), 1u) << run.result.out;
+  EXPECT_EQ(ReadFile(run.dir.path() / "line.txt"), "ran\n");
+  // pipefail: the pipe fails with `false`, and -e stops there.
+  ASSERT_EQ(Of(run.events, "task_failed", "bash").size(), 1u) << run.result.out;
+  EXPECT_FALSE(fs::exists(run.dir.path() / "bash.txt"));
+  // `shell: bash` on many lines: bash -ec.
+  ASSERT_EQ(Of(run.events, "task_failed", "bash-lines").size(), 1u) << run.result.out;
+  EXPECT_NE(ReadFile(run.dir.path() / "bash-version.txt"), "\n");
+  EXPECT_FALSE(fs::exists(run.dir.path() / "bash-after.txt"));
+}
+
+TEST(RunTest, ShellOnAnArgvListOrAPromptIsAnError) {
+  MexRun run(
+      "tasks:\n  - {id: a, run: [make], shell: bash}\n  - {id: b, prompt: hi, shell: "
+      "bash}\n  - {id: c, run: x, shell: []}\n");
+  EXPECT_EQ(run.result.exit_code, 2);
+  EXPECT_NE(
+      run.result.err.find("m.yaml:2:33: error: task 'a': 'shell' runs a 'run' string; a 'run' "
+                          "list is run directly (its first word is the program)"),
+      std::string::npos)
+      << run.result.err;
+  EXPECT_NE(
+      run.result.err.find(
+          "m.yaml:3:32: error: task 'b': 'shell' runs a 'run' string; this task has a prompt"),
+      std::string::npos)
+      << run.result.err;
+  EXPECT_NE(run.result.err.find("m.yaml:4:28: error: shell must not be empty"), std::string::npos)
+      << run.result.err;
+  EXPECT_FALSE(fs::exists(run.dir.path() / ".mex"));
+}
+
 TEST(RunTest, PromptGoesToTheAgentOnStdin) {
   MexRun run(
       "agents: {cat: {command: [cat], prompt_via: stdin}}\n"

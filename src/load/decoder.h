@@ -468,6 +468,20 @@ class Decoder : FieldReader<N> {
     }
   }
 
+  // `shell: bash` or `shell: [bash, -eo, pipefail, -c]`.
+  void DecodeShell(N node, Command* run) {
+    run->interpreter_pos = node.pos();
+    if (node.kind() == NodeKind::kSeq) {
+      DecodeArgv(node, "shell", &run->interpreter);
+    } else if (node.kind() == NodeKind::kScalar && !node.text().empty()) {
+      run->interpreter = {std::string(node.text())};
+    } else {
+      Error(node.pos(),
+            "shell must be a program (bash) or a list of words ending in the option "
+            "before the script ([bash, -eo, pipefail, -c])");
+    }
+  }
+
   void DecodeTasks(N node, uint32_t phase) {
     if (node.kind() != NodeKind::kSeq) {
       Error(node.pos(), "'tasks' must be a list");
@@ -502,7 +516,8 @@ class Decoder : FieldReader<N> {
     kResources,
     kLeaveProcesses,
     kWorkspace,
-    kFiles
+    kFiles,
+    kShell
   };
 
   void DecodeTask(N node, uint32_t phase_index) {
@@ -513,9 +528,10 @@ class Decoder : FieldReader<N> {
     task.pos = node.pos();
     task.symbol = SymbolTable::kNone;
     IndexedMembers(node, "task",
-                   {"id", "run", "deps", "effort", "title", "description", "prompt", "agent",
-                    "timeout", "retry", "output", "env", "cwd", "pool", "executor", "resources",
-                    "leave_processes", "workspace", "files"},
+                   {"id",     "run",   "deps",     "effort",    "title",           "description",
+                    "prompt", "agent", "timeout",  "retry",     "output",          "env",
+                    "cwd",    "pool",  "executor", "resources", "leave_processes", "workspace",
+                    "files",  "shell"},
                    [&](size_t key, Pos, N value) {
                      DecodeTaskField(static_cast<TaskKey>(key), value, &task);
                    });
@@ -523,6 +539,13 @@ class Decoder : FieldReader<N> {
     if (task.symbol == SymbolTable::kNone) Error(task.pos, "task has no 'id'");
     bool has_run = task.run.pos.line != 0;
     bool has_prompt = task.detail && task.detail->prompt_pos.line != 0;
+    if (task.run.interpreter_pos.line != 0 && (task.run.is_argv || has_prompt)) {
+      Error(
+          task.run.interpreter_pos,
+          fmt::format("task '{}': 'shell' runs a 'run' string; {}", task.id,
+                      has_prompt ? "this task has a prompt"
+                                 : "a 'run' list is run directly (its first word is the program)"));
+    }
     if (has_run && has_prompt) {
       Error(task.pos,
             fmt::format("task '{}' has both 'run' and 'prompt'; give exactly one", task.id));
@@ -555,6 +578,8 @@ class Decoder : FieldReader<N> {
       }
       case kRun:
         return DecodeRun(value, &task->run);
+      case kShell:
+        return DecodeShell(value, &task->run);
       case kDeps:
         return DecodeDeps(value, task);
       case kEffort: {

@@ -39,8 +39,24 @@ bool PlanScript(std::string_view text, size_t index, CommandWordPlan* word,
 
 }  // namespace
 
+bool IsMultiLine(std::string_view script) {
+  while (!script.empty() && (script.back() == '\n' || script.back() == '\r')) {
+    script.remove_suffix(1);
+  }
+  return script.find('\n') != std::string_view::npos;
+}
+
 bool PlanCommand(const Command& run, CommandPlan* plan, CommandProblem* problem) {
   plan->shell_string = !run.is_argv;
+  plan->shell.clear();
+  if (plan->shell_string) {
+    if (run.interpreter.size() > 1) {
+      plan->shell = run.interpreter;
+    } else {
+      plan->shell = {run.interpreter.empty() ? "/bin/sh" : run.interpreter[0],
+                     IsMultiLine(run.shell) ? "-ec" : "-c"};
+    }
+  }
   plan->words.clear();
   std::vector<std::string_view> texts;
   if (run.is_argv) {
@@ -87,7 +103,7 @@ bool RenderCommandPlan(const CommandPlan& plan,
                        RenderedArgv* out, std::string* err) {
   out->argv.clear();
   out->values.clear();
-  if (plan.shell_string) out->argv = {"/bin/sh", "-c"};
+  if (plan.shell_string) out->argv = plan.shell;
   std::map<std::string_view, std::string> env_of;  // variable → its environment variable
   std::map<std::string, std::string_view> taken;   // environment variable → its variable
   for (const CommandWordPlan& word : plan.words) {

@@ -25,7 +25,8 @@ struct CommandWordPlan {
 };
 
 struct CommandPlan {
-  bool shell_string = false;           // `run: "..."`: words[0] is the script of /bin/sh -c
+  bool shell_string = false;           // `run: "..."`: words[0] is the script of `shell`
+  std::vector<std::string> shell;      // what runs the script: /bin/sh -c, /bin/sh -ec, ...
   std::vector<CommandWordPlan> words;  // as many as the argv list, or one for a string
 };
 
@@ -34,6 +35,10 @@ struct CommandProblem {
   size_t offset = 0;  // in that word's text
   std::string message;
 };
+
+// Whether `script` has more than one line (its last line breaks left aside): such a `run:` runs
+// with `set -e` (`/bin/sh -ec`), as a CI step does.
+bool IsMultiLine(std::string_view script);
 
 // Plans `run`. False with `problem` when a template does not parse or a placeholder stands
 // where its value would be run as code. Unknown variable names are not checked here. `plan`

@@ -108,10 +108,15 @@ struct Resources {
 
 // What a task runs: a shell string, an argv list, or an agent prompt.
 struct Command {
-  std::string shell;              // run: "..." (through /bin/sh -c)
+  std::string shell;              // run: "..." (through /bin/sh -c; -ec when it has many lines)
   std::vector<std::string> argv;  // run: [prog, arg...]
   bool is_argv = false;
   Pos pos;
+  // The task's `shell:`, the program that runs `shell`: one word (`bash`: `bash -c`, or
+  // `bash -ec` for many lines), or the whole of its argv before the script (`[bash, -eo,
+  // pipefail, -c]`). Empty: /bin/sh.
+  std::vector<std::string> interpreter;
+  Pos interpreter_pos;
 };
 
 // Fields most tasks of a large DAG do not have, kept apart so a million tasks stay small.
