@@ -1,14 +1,58 @@
 // mex: runs a software milestone as a graph of tasks. CLI wiring only.
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
+#include <string_view>
 
 #include "commands/commands.h"
+#include "commands/usage.h"
 #include "util/metrics.h"
+#include "util/terminal_text.h"
+
+namespace {
+
+constexpr const char* kVersion = "mex 0.1.0";
+
+int UsageError(const std::string& message) {
+  fmt::print(stderr, "mex: {}\n", message);
+  return mex::kExitUsage;
+}
+
+// The names of `app`'s options as typed: "--jobs", "-j".
+std::vector<std::string> OptionNames(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::Option* option : app.get_options()) {
+    for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
+    for (const std::string& name : option->get_snames()) names.push_back("-" + name);
+  }
+  return names;
+}
+
+// What CLI11 left over in a subcommand: an option it does not have, or one word too many.
+int ExtraArgument(const CLI::App& command, const std::string& arg) {
+  const std::string safe = mex::TerminalSafeLine(arg);
+  if (arg.size() > 1 && arg[0] == '-') {
+    std::string name = arg.substr(0, arg.find('='));
+    return UsageError(fmt::format("{}: unknown option '{}'{}; 'mex {} --help' lists them",
+                                  command.get_name(), mex::TerminalSafeLine(name),
+                                  mex::Suggestion(name, OptionNames(command)), command.get_name()));
+  }
+  return UsageError(fmt::format("{}: unexpected argument '{}'; 'mex {} --help' shows the usage",
+                                command.get_name(), safe, command.get_name()));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"mex: the milestone executor", "mex"};
-  app.set_version_flag("--version", "mex 0.1.0");
-  app.require_subcommand(1);
+  app.set_version_flag("--version", kVersion);
+  app.footer(
+      "FILE defaults to ./milestone.yaml (then milestone.yml, milestone.json).\n"
+      "Exit codes: 0 success; 1 a run or gate failed (run), an output not written; 2 invalid\n"
+      "input or usage (nothing run or written); 130 interrupted (run again to resume).\n"
+      "'mex COMMAND --help' for each command. Example: mex init --agent demo && mex run");
   std::string debug;
   app.add_option("-d", debug,
                  "Debugging mode: 'stats' prints where the time went; 'nostore' runs without "
@@ -17,31 +61,50 @@ int main(int argc, char** argv) {
 
   std::string file;
   auto* validate = app.add_subcommand("validate", "Load and check a milestone file; run nothing");
-  validate->add_option("FILE", file, "Milestone file (.yaml, .yml or .json)")->required();
+  validate->add_option("FILE", file,
+                       "Milestone file (.yaml, .yml or .json; default ./milestone.yaml)");
+  validate->footer(
+      "Exit codes: 0 valid (warnings, such as an agent program not in PATH, on stderr); 2\n"
+      "invalid: every error as FILE:LINE:COL: error: MESSAGE.\n"
+      "Example: mex validate milestone.yaml");
 
   mex::PlanOptions plan_options;
   auto* plan = app.add_subcommand(
       "plan", "Levels, critical path, total effort and estimated makespan; run nothing");
-  plan->add_option("FILE", plan_options.file, "Milestone file")->required();
-  plan->add_option("-j,--jobs", plan_options.jobs, "Slots for the makespan estimate")
-      ->check(CLI::PositiveNumber);
+  plan->add_option("FILE", plan_options.file, "Milestone file (default ./milestone.yaml)");
+  std::string plan_jobs;
+  plan->add_option("-j,--jobs", plan_jobs,
+                   "Slots for the makespan estimate (default: the milestone's max_parallel)");
   plan->add_flag("--json", plan_options.json, "Print the roadmap object as JSON");
+  plan->footer("Exit codes: 0; 2 invalid input.\nExample: mex plan milestone.yaml -j 8 --json");
 
   std::string format = "dot";
   auto* graph = app.add_subcommand("graph", "Print the task graph with the critical path marked");
-  graph->add_option("FILE", file, "Milestone file")->required();
-  graph->add_option("--format", format, "Output format")
+  graph->add_option("FILE", file, "Milestone file (default ./milestone.yaml)");
+  graph->add_option("--format", format, "dot (default), mermaid or json")
       ->check(CLI::IsMember({"dot", "mermaid", "json"}));
+  graph->footer(
+      "Exit codes: 0; 2 invalid input.\nExample: mex graph milestone.yaml | dot -Tsvg > "
+      "graph.svg");
 
   mex::RunOptions run_options;
   auto* run = app.add_subcommand("run", "Run the milestone's tasks");
-  run->add_option("FILE", run_options.file, "Milestone file")->required();
-  run->add_option("-j,--jobs", run_options.jobs, "Attempts running at once")
-      ->check(CLI::PositiveNumber);
+  run->add_option("FILE", run_options.file, "Milestone file (default ./milestone.yaml)");
+  std::string run_jobs;
+  run->add_option("-j,--jobs", run_jobs,
+                  "Attempts running at once (default: the milestone's max_parallel)");
   run->add_flag("--new", run_options.new_run, "Start a fresh run");
   run->add_option("--state-dir", run_options.state_dir, "State folder (default .mex beside FILE)");
-  run->add_option("--executor", run_options.executor, "Where tasks run")
-      ->check(CLI::IsMember({"local", "slurm"}));
+  // Only `local` is offered; `slurm` is kept to say that this version does not have it.
+  run->add_option("--executor", run_options.executor,
+                  "Where tasks run: local (default: the milestone's)")
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            return value == "local" || value == "slurm"
+                       ? std::string()
+                       : "must be 'local', not '" + mex::TerminalSafeLine(value) + "'";
+          },
+          "local"));
   run->add_flag("--json", run_options.json, "Print events as NDJSON");
   run->add_flag("--quiet", run_options.quiet, "Print only failures and the summary");
   run->add_option("--progress", run_options.progress,
@@ -51,6 +114,12 @@ int main(int argc, char** argv) {
   run->add_flag("--apply", run_options.apply,
                 "Once every gate passed, fast-forward your branch to the run's integration branch "
                 "(workspace: worktree)");
+  run->footer(
+      "Exit codes: 0 every phase passed its gate; 1 a gate failed or the budget was spent; 2\n"
+      "invalid input or usage, or the state folder in use (nothing run or written); 130\n"
+      "interrupted: run the same command again to resume.\n"
+      "Examples: mex run                       (./milestone.yaml)\n"
+      "          mex run m.yaml -j 8 --new     (a fresh run, 8 attempts at once)");
 
   mex::StatusOptions status_options;
   auto* status = app.add_subcommand("status", "The latest run's status; changes nothing");
@@ -59,6 +128,9 @@ int main(int argc, char** argv) {
   status->add_option("--state-dir", status_options.state_dir,
                      "State folder (default .mex beside FILE, or in the current folder)");
   status->add_flag("--json", status_options.json, "Print the status object as JSON");
+  status->footer(
+      "Exit codes: 0; 2 no state folder or no run recorded.\n"
+      "Example: mex status --json | jq .progress");
 
   mex::LogsOptions logs_options;
   auto* logs = app.add_subcommand(
@@ -75,6 +147,9 @@ int main(int argc, char** argv) {
   logs->add_flag("-f,--follow", logs_options.follow,
                  "Keep printing what is written, and the logs of the task's next attempts, until "
                  "the task or the run ends");
+  logs->footer(
+      "Exit codes: 0 printed; 1 no such attempt (yet), or its log cannot be read; 2 no run,\n"
+      "no such run or task; 130 interrupted.\nExample: mex logs tests -f");
 
   mex::ReportOptions report_options;
   auto* report = app.add_subcommand(
@@ -90,6 +165,9 @@ int main(int argc, char** argv) {
                    "trace; else md)")
       ->check(CLI::IsMember({"md", "json", "trace"}));
   report->add_option("-o,--output", report_options.output, "Write to PATH (default: stdout)");
+  report->footer(
+      "Exit codes: 0 written; 1 the output could not be written; 2 no run, no such run, or a\n"
+      "database that cannot be read.\nExample: mex report -o run.trace.json");
 
   mex::InitOptions init_options;
   auto* init = app.add_subcommand("init", "Write a KIRO milestone template: DIR/milestone.yaml");
@@ -97,6 +175,46 @@ int main(int argc, char** argv) {
   init->add_option("--agent", init_options.agent,
                    "Agent of the prompts: claude (default), codex, gemini, or demo (offline; "
                    "also writes DIR/demo-agent)");
+  init->footer(
+      "Exit codes: 0 written; 2 DIR/milestone.yaml exists, or it cannot be written.\n"
+      "Example: mex init demo --agent demo && cd demo && mex run");
+
+  auto* version = app.add_subcommand("version", "Print mex's version (as mex --version)");
+
+  // A command CLI11 does not know is an error of ours, with the nearest name; so is none.
+  std::vector<std::string> commands;
+  for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+    commands.push_back(command->get_name());
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-d") {
+      ++i;  // its value
+      continue;
+    }
+    if (arg.rfind("-d", 0) == 0 && arg.rfind("--", 0) != 0) continue;  // -dstats
+    if (arg == "-h" || arg == "--help" || arg == "--version") break;
+    if (arg.size() > 1 && arg[0] == '-') {
+      std::string name(arg.substr(0, arg.find('=')));
+      return UsageError(fmt::format("unknown option '{}'{}; 'mex --help' lists them",
+                                    mex::TerminalSafeLine(name),
+                                    mex::Suggestion(name, {"--help", "--version", "-d"})));
+    }
+    if (std::find(commands.begin(), commands.end(), arg) == commands.end()) {
+      return UsageError(fmt::format("unknown command '{}'{}; the commands: {}",
+                                    mex::TerminalSafeLine(arg), mex::Suggestion(arg, commands),
+                                    fmt::join(commands, ", ")));
+    }
+    break;
+  }
+  if (argc < 2) {
+    return UsageError(fmt::format("a command is required: {} ('mex --help' says more)",
+                                  fmt::join(commands, ", ")));
+  }
+  app.require_subcommand(1);
+  for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+    command->allow_extras();
+  }
 
   try {
     app.parse(argc, argv);
@@ -107,8 +225,28 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return mex::kExitUsage;
+    return UsageError(fmt::format("{}; 'mex --help' says more", mex::TerminalSafeLine(e.what())));
+  }
+  for (const CLI::App* command : app.get_subcommands()) {
+    std::vector<std::string> extra = command->remaining();
+    if (!extra.empty()) return ExtraArgument(*command, extra.front());
+  }
+  std::string err;
+  if (!plan_jobs.empty() && !mex::ParseJobs("-j", plan_jobs, &plan_options.jobs, &err)) {
+    return UsageError(err);
+  }
+  if (!run_jobs.empty() && !mex::ParseJobs("-j", run_jobs, &run_options.jobs, &err)) {
+    return UsageError(err);
+  }
+  // A command that reads a milestone file and was given none reads ./milestone.yaml.
+  for (std::string* f : {&file, &plan_options.file, &run_options.file}) {
+    const bool wanted = (f == &file && (*validate || *graph)) ||
+                        (f == &plan_options.file && *plan) || (f == &run_options.file && *run);
+    if (wanted && f->empty() && !mex::DefaultMilestoneFile(f, &err)) return UsageError(err);
+  }
+  if (*version) {
+    fmt::print("{}\n", kVersion);
+    return mex::kExitOk;
   }
   if (debug == "stats") mex::Metrics::Get().Enable();
   run_options.durable = debug != "nostore";

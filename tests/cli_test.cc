@@ -281,4 +281,111 @@ TEST(Cli, HelpExitsZero) {
   EXPECT_NE(r.out.find("validate"), std::string::npos) << r.out;
 }
 
+// A usage error: exit 2, nothing on stdout, one line on stderr saying what is wrong.
+void ExpectUsageError(const std::vector<std::string>& args, const std::string& line,
+                      const std::string& cwd = "") {
+  Result r = RunMex(args, cwd);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, line + "\n");
+}
+
+TEST(Cli, AnUnknownCommandOrOptionNamesItselfAndTheNearestOne) {
+  ExpectUsageError({"stauts"},
+                   "mex: unknown command 'stauts' (did you mean 'status'?); the commands: "
+                   "validate, plan, graph, run, status, logs, report, init, version");
+  ExpectUsageError({"--foo"}, "mex: unknown option '--foo'; 'mex --help' lists them");
+  ExpectUsageError({"--verison"},
+                   "mex: unknown option '--verison' (did you mean '--version'?); 'mex --help' "
+                   "lists them");
+  ExpectUsageError({"run", "--jbos", "3", kDag},
+                   "mex: run: unknown option '--jbos' (did you mean '--jobs'?); 'mex run --help' "
+                   "lists them");
+  ExpectUsageError({"run", kDag, "link"},
+                   "mex: run: unexpected argument 'link'; 'mex run --help' shows the usage");
+  ExpectUsageError({},
+                   "mex: a command is required: validate, plan, graph, run, status, logs, "
+                   "report, init, version ('mex --help' says more)");
+}
+
+TEST(Cli, JobsMustBeAWholeNumberOfOneOrMore) {
+  for (const char* command : {"run", "plan"}) {
+    for (const char* jobs : {"0", "abc", "2.5", "-1", "99999999999999999999"}) {
+      ExpectUsageError(
+          {command, kDag, "-j", jobs},
+          std::string("mex: -j must be a whole number of 1 or more, not '") + jobs + "'");
+    }
+  }
+  EXPECT_EQ(RunMex({"plan", kDag, "-j", "3"}).exit_code, 0);
+}
+
+TEST(Cli, VersionAsACommandAndAsAnOption) {
+  for (const char* how : {"version", "--version"}) {
+    Result r = RunMex({how});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "mex 0.1.0\n");
+  }
+}
+
+TEST(Cli, WithoutAFileACommandReadsTheMilestoneOfTheCurrentFolder) {
+  TempDir dir;
+  ExpectUsageError({"validate"},
+                   "mex: no FILE given, and no milestone.yaml, milestone.yml or milestone.json in "
+                   "this folder ('mex init' writes one)",
+                   dir.path().string());
+  mex::testing_util::WriteFile(dir.path() / "milestone.json",
+                               R"({"tasks": [{"id": "a", "run": "true"}]})");
+  Result r = RunMex({"validate"}, dir.path().string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "milestone.json: ok: 1 task in 1 phase\n");
+  // milestone.yaml comes first.
+  mex::testing_util::WriteFile(dir.path() / "milestone.yaml",
+                               "tasks:\n  - {id: a, run: 'true'}\n  - {id: b, run: 'true'}\n");
+  for (const char* command : {"validate", "plan", "graph"}) {
+    r = RunMex({command}, dir.path().string());
+    EXPECT_EQ(r.exit_code, 0) << command << r.err;
+  }
+  EXPECT_EQ(RunMex({"validate"}, dir.path().string()).out,
+            "milestone.yaml: ok: 2 tasks in 1 phase\n");
+  r = RunMex({"run", "--progress=plain"}, dir.path().string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir.path() / ".mex" / "state.db"));
+}
+
+TEST(Cli, AFolderAsTheFileIsSaidToBeOne) {
+  TempDir dir;
+  for (const char* command : {"validate", "plan", "graph", "run"}) {
+    ExpectUsageError({command, "."},
+                     "mex: . is a folder; give the milestone file in it (./milestone.yaml)",
+                     dir.path().string());
+  }
+  EXPECT_FALSE(fs::exists(dir.path() / ".mex"));
+}
+
+TEST(Cli, ValidateWarnsOfAnAgentProgramNotInPath) {
+  TempDir dir;
+  mex::testing_util::WriteFile(dir.path() / "m.yaml",
+                               "defaults: {agent: claude}\ntasks:\n  - {id: a, prompt: hi}\n"
+                               "  - {id: b, prompt: ho}\n  - {id: c, run: 'true'}\n");
+  Result r = mex::testing_util::RunProgram({MEX_BINARY, "validate", "m.yaml"}, dir.path().string(),
+                                           {"PATH=" + dir.path().string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "m.yaml: ok: 3 tasks in 1 phase\n");
+  EXPECT_EQ(r.err,
+            "m.yaml:3:10: warning: agent 'claude': program 'claude' is not in PATH (install it, or "
+            "give the agent's command in the milestone's agents:); 2 tasks would fail at once\n");
+}
+
+TEST(Cli, EachCommandsHelpGivesItsExitCodesAndAnExample) {
+  for (const char* command :
+       {"validate", "plan", "graph", "run", "status", "logs", "report", "init"}) {
+    Result r = RunMex({command, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << command << r.err;
+    EXPECT_NE(r.out.find("Exit codes: 0"), std::string::npos) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find("Example"), std::string::npos) << command << "\n" << r.out;
+  }
+  // The Slurm executor is refused in this version: its help does not offer it.
+  EXPECT_EQ(RunMex({"run", "--help"}).out.find("slurm"), std::string::npos);
+}
+
 }  // namespace

@@ -1,0 +1,44 @@
+#include "commands/usage.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <charconv>
+
+#include "model/diagnostics.h"
+#include "util/terminal_text.h"
+
+namespace mex {
+
+std::string Suggestion(std::string_view word, const std::vector<std::string>& candidates) {
+  std::vector<std::string_view> views(candidates.begin(), candidates.end());
+  return DidYouMean(word, views);
+}
+
+bool DefaultMilestoneFile(std::string* file, std::string* err) {
+  for (const char* name : {"milestone.yaml", "milestone.yml", "milestone.json"}) {
+    struct stat st {};
+    if (stat(name, &st) == 0) {
+      *file = name;
+      return true;
+    }
+  }
+  *err =
+      "no FILE given, and no milestone.yaml, milestone.yml or milestone.json in this folder "
+      "('mex init' writes one)";
+  return false;
+}
+
+bool ParseJobs(std::string_view option, std::string_view text, int* jobs, std::string* err) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc() && end == text.data() + text.size() && value >= 1) {
+    *jobs = value;
+    return true;
+  }
+  *err = fmt::format("{} must be a whole number of 1 or more, not '{}'", option,
+                     TerminalSafeLine(text));
+  return false;
+}
+
+}  // namespace mex

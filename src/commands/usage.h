@@ -1,0 +1,22 @@
+// What the command line needs besides CLI11: the messages of a usage error (an unknown command
+// or option with the nearest one suggested, a `-j` that is no count of slots) and the milestone
+// file a command reads when none is given.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mex {
+
+// " (did you mean 'status'?)" when one of `candidates` is a plausible typo of `word`, else "".
+std::string Suggestion(std::string_view word, const std::vector<std::string>& candidates);
+
+// The milestone file of the current folder, for a command given none: milestone.yaml, else
+// milestone.yml, else milestone.json. False with `err` when there is none.
+bool DefaultMilestoneFile(std::string* file, std::string* err);
+
+// `text` as a number of slots: a whole number of 1 or more. False with `err` saying so.
+bool ParseJobs(std::string_view option, std::string_view text, int* jobs, std::string* err);
+
+}  // namespace mex
