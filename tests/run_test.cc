@@ -420,6 +420,51 @@ TEST(RunTest, ShellOnAnArgvListOrAPromptIsAnError) {
   EXPECT_FALSE(fs::exists(run.dir.path() / ".mex"));
 }
 
+TEST(RunTest, APhaseSetsStallRetryAndClassifyForItsTasksAndATaskOverridesThem) {
+  MexRun run(R"(defaults: {retry: {max_attempts: 1}}
+phases:
+  - name: first
+    weight: 50
+    gate: {min_score: 0, criteria: [tasks_succeeded]}
+    tasks:
+      - {id: plain, run: "exit 7"}
+  - name: second
+    weight: 50
+    stall_after: 1s
+    stall_action: kill
+    retry: {max_attempts: 2, backoff: {initial: 0.1s}}
+    classify: [{exit: [7], class: permanent}]
+    tasks:
+      - {id: hangs, run: "sleep 60"}
+      - {id: by-phase, run: "exit 7"}
+      - id: own
+        run: "exit 7"
+        classify: [{exit: [7], class: transient}]
+        retry: {max_attempts: 3}
+      - {id: warns, run: "sleep 3", stall_action: warn, timeout: 30s}
+)");
+  EXPECT_EQ(run.result.exit_code, 1) << run.result.err;
+  // The defaults: one attempt, exit 7 is a logic failure.
+  ASSERT_EQ(Of(run.events, "task_failed", "plain").size(), 1u) << run.result.out;
+  EXPECT_EQ(Of(run.events, "task_failed", "plain")[0]["class"], "logic");
+  // The phase's stall_after and stall_action: each attempt ended after 1 s of silence; its retry.
+  EXPECT_EQ(Of(run.events, "task_started", "hangs").size(), 2u) << run.result.out;
+  auto stalled = Of(run.events, "task_stalled", "hangs");
+  ASSERT_FALSE(stalled.empty()) << run.result.out;
+  EXPECT_DOUBLE_EQ(stalled[0]["quiet_s"].get<double>(), 1.0);
+  ASSERT_EQ(Of(run.events, "task_failed", "hangs").size(), 1u);
+  // The phase's classify rule: exit 7 is permanent, no retry.
+  EXPECT_EQ(Of(run.events, "task_started", "by-phase").size(), 1u);
+  EXPECT_EQ(Of(run.events, "task_failed", "by-phase").at(0)["class"], "permanent");
+  // The task's own rule comes first, and its retry (max_attempts 3, the phase's backoff).
+  EXPECT_EQ(Of(run.events, "task_started", "own").size(), 3u);
+  EXPECT_EQ(Of(run.events, "task_retry", "own").at(0)["class"], "transient");
+  EXPECT_DOUBLE_EQ(Of(run.events, "task_retry", "own").at(0)["delay_s"].get<double>(), 0.1);
+  // stall_action: warn on the task: stalled, not ended.
+  EXPECT_EQ(Of(run.events, "task_stalled", "warns").size(), 1u) << run.result.out;
+  EXPECT_EQ(Of(run.events, "task_succeeded", "warns").size(), 1u) << run.result.out;
+}
+
 TEST(RunTest, PromptGoesToTheAgentOnStdin) {
   MexRun run(
       "agents: {cat: {command: [cat], prompt_via: stdin}}\n"

@@ -279,9 +279,9 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
     cli->cap_retries(&spec->argv, &spec->env);
   }
   spec->log_path = run.paths.LogPath(task.id, history.number);
-  spec->timeout_s = d && d->timeout_s ? *d->timeout_s : m.defaults.timeout_s;
-  spec->stall_after_s = m.defaults.stall_after_s;
-  spec->kill_on_stall = m.defaults.stall_action == StallAction::kKill;
+  spec->timeout_s = m.TimeoutOf(task);
+  spec->stall_after_s = m.StallAfterOf(task);
+  spec->kill_on_stall = m.StallActionOf(task) == StallAction::kKill;
   spec->kill_grace_s = run.kill_grace_s;
   spec->log_limit_bytes = static_cast<uint64_t>(m.defaults.log_limit_bytes);
   spec->leave_processes = d && d->leave_processes;

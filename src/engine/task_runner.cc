@@ -169,7 +169,7 @@ void TaskRunner::RunUntilIdle() {
     for (uint64_t key : result.stalled) {
       if ((key & kCommandKey) != 0) continue;
       Event stalled = TaskEvent(EventKind::kTaskStalled, key);
-      stalled.quiet_s = m_.defaults.stall_after_s;
+      stalled.quiet_s = m_.StallAfterOf(m_.tasks[static_cast<uint32_t>(key)]);
       journal_->Emit(stalled);
     }
     for (const AttemptEnd& end : result.ended) {
@@ -427,7 +427,8 @@ void TaskRunner::HandleEnd(const AttemptEnd& end) {
     outcome.log_tail = end.error;
   }
   record.log_tail = outcome.log_tail;
-  Classification c = Classify(outcome, m_.classify);
+  std::vector<ClassifyRule> rules;
+  Classification c = Classify(outcome, m_.ClassifyRulesOf(m_.tasks[task], &rules));
   bool conflict = false;
   std::string merged;  // what became of its changes, for the task_succeeded event
   if (c.succeeded && InWorktree(task) && (interrupt_ != 0 || journal_->failed())) {
@@ -684,8 +685,7 @@ std::string TaskRunner::WriteFailureReport(uint32_t task, const Classification& 
 }
 
 const RetryPolicy& TaskRunner::RetryFor(uint32_t task) const {
-  const TaskDetail* d = m_.tasks[task].details();
-  return d && d->retry ? *d->retry : m_.defaults.retry;
+  return m_.RetryOf(m_.tasks[task]);
 }
 
 TaskRunner::Pool* TaskRunner::PoolOf(uint32_t task) {

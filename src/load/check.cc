@@ -52,8 +52,14 @@ class Checker {
   }
 
   void InheritRetryDefaults() {
+    for (Phase& phase : m_.phases) {
+      if (phase.retry) phase.retry->InheritUnset(m_.defaults.retry);
+    }
     for (Task& task : m_.tasks) {
-      if (task.detail && task.detail->retry) task.detail->retry->InheritUnset(m_.defaults.retry);
+      const Phase& phase = m_.phases[task.phase];
+      if (task.detail && task.detail->retry) {
+        task.detail->retry->InheritUnset(phase.retry ? *phase.retry : m_.defaults.retry);
+      }
     }
   }
 

@@ -45,7 +45,7 @@ class Decoder : FieldReader<N> {
               if (key == "defaults") DecodeDefaults(value);
               if (key == "pools") DecodePools(value);
               if (key == "agents") DecodeAgents(value);
-              if (key == "classify") DecodeClassify(value);
+              if (key == "classify") DecodeClassify(value, &m_->classify);
               if (key == "slurm") DecodeSlurm(value);
               if (key == "phases") {
                 has_phases = true;
@@ -260,9 +260,9 @@ class Decoder : FieldReader<N> {
     return ok;
   }
 
-  void DecodeClassify(N node) {
+  void DecodeClassify(N node, std::vector<ClassifyRule>* rules) {
     Items(node, "'classify'", [&](N item) {
-      ClassifyRule& rule = m_->classify.emplace_back();
+      ClassifyRule& rule = rules->emplace_back();
       rule.pos = item.pos();
       bool has_class = false;
       Members(item, "classify rule", {"exit", "signal", "timeout", "pattern", "class"},
@@ -334,7 +334,7 @@ class Decoder : FieldReader<N> {
     phase.pos = node.pos();
     Members(node, "phase",
             {"name", "weight", "gate", "on_gate_fail", "tasks_from", "task_template", "tasks",
-             "workspace"},
+             "workspace", "timeout", "retry", "stall_after", "stall_action", "classify"},
             [&](std::string_view key, Pos, N value) {
               Pos pos = value.pos();
               if (key == "name" && String(value, "phase name", &phase.name)) {
@@ -359,6 +359,21 @@ class Decoder : FieldReader<N> {
                 Enum(value, "workspace", {"shared", "worktree"}, &phase.workspace.emplace());
               }
               if (key == "tasks") DecodeTasks(value, index);
+              if (key == "timeout" && Duration(value, "timeout", &phase.timeout_s.emplace()) &&
+                  *phase.timeout_s <= 0) {
+                Error(pos, "timeout must be greater than 0");
+              }
+              if (key == "retry") {
+                phase.retry = RetryPolicy::Unset();  // the checker fills the rest in
+                DecodeRetry(value, &*phase.retry);
+              }
+              if (key == "stall_after") {
+                Duration(value, "stall_after", &phase.stall_after_s.emplace());
+              }
+              if (key == "stall_action") {
+                Enum(value, "stall_action", {"warn", "kill"}, &phase.stall_action.emplace());
+              }
+              if (key == "classify") DecodeClassify(value, &phase.classify);
             });
     if (phase.name.empty() && node.kind() == NodeKind::kMap)
       Error(phase.pos, "phase has no 'name'");
@@ -517,7 +532,10 @@ class Decoder : FieldReader<N> {
     kLeaveProcesses,
     kWorkspace,
     kFiles,
-    kShell
+    kShell,
+    kStallAfter,
+    kStallAction,
+    kClassify
   };
 
   void DecodeTask(N node, uint32_t phase_index) {
@@ -527,14 +545,15 @@ class Decoder : FieldReader<N> {
     task.phase = phase_index;
     task.pos = node.pos();
     task.symbol = SymbolTable::kNone;
-    IndexedMembers(node, "task",
-                   {"id",     "run",   "deps",     "effort",    "title",           "description",
-                    "prompt", "agent", "timeout",  "retry",     "output",          "env",
-                    "cwd",    "pool",  "executor", "resources", "leave_processes", "workspace",
-                    "files",  "shell"},
-                   [&](size_t key, Pos, N value) {
-                     DecodeTaskField(static_cast<TaskKey>(key), value, &task);
-                   });
+    IndexedMembers(
+        node, "task",
+        {"id",     "run",   "deps",        "effort",       "title",           "description",
+         "prompt", "agent", "timeout",     "retry",        "output",          "env",
+         "cwd",    "pool",  "executor",    "resources",    "leave_processes", "workspace",
+         "files",  "shell", "stall_after", "stall_action", "classify"},
+        [&](size_t key, Pos, N value) {
+          DecodeTaskField(static_cast<TaskKey>(key), value, &task);
+        });
     if (node.kind() != NodeKind::kMap) return;
     if (task.symbol == SymbolTable::kNone) Error(task.pos, "task has no 'id'");
     bool has_run = task.run.pos.line != 0;
@@ -623,6 +642,11 @@ class Decoder : FieldReader<N> {
       Enum(value, "workspace", {"shared", "worktree"}, &d->workspace.emplace());
     }
     if (key == kFiles) DecodeFiles(value, &d->files);
+    if (key == kStallAfter) Duration(value, "stall_after", &d->stall_after_s.emplace());
+    if (key == kStallAction) {
+      Enum(value, "stall_action", {"warn", "kill"}, &d->stall_action.emplace());
+    }
+    if (key == kClassify) DecodeClassify(value, &d->classify);
   }
 
   void DecodeFiles(N node, std::vector<std::string>* files) {

@@ -136,6 +136,54 @@ WorkspaceMode Milestone::WorkspaceOf(const Task& task) const {
   return defaults.workspace;
 }
 
+namespace {
+
+// `task`'s own setting `field` if it has one, else its phase's, else `fallback`.
+template <typename T>
+const T& Layered(const Milestone& m, const Task& task, std::optional<T> TaskDetail::*own,
+                 std::optional<T> Phase::*phase, const T& fallback) {
+  if (const TaskDetail* d = task.details(); d && (d->*own)) return *(d->*own);
+  if (task.phase < m.phases.size() && (m.phases[task.phase].*phase)) {
+    return *(m.phases[task.phase].*phase);
+  }
+  return fallback;
+}
+
+}  // namespace
+
+double Milestone::TimeoutOf(const Task& task) const {
+  return Layered(*this, task, &TaskDetail::timeout_s, &Phase::timeout_s, defaults.timeout_s);
+}
+
+const RetryPolicy& Milestone::RetryOf(const Task& task) const {
+  return Layered(*this, task, &TaskDetail::retry, &Phase::retry, defaults.retry);
+}
+
+double Milestone::StallAfterOf(const Task& task) const {
+  return Layered(*this, task, &TaskDetail::stall_after_s, &Phase::stall_after_s,
+                 defaults.stall_after_s);
+}
+
+StallAction Milestone::StallActionOf(const Task& task) const {
+  return Layered(*this, task, &TaskDetail::stall_action, &Phase::stall_action,
+                 defaults.stall_action);
+}
+
+const std::vector<ClassifyRule>& Milestone::ClassifyRulesOf(
+    const Task& task, std::vector<ClassifyRule>* scratch) const {
+  const TaskDetail* d = task.details();
+  const std::vector<ClassifyRule>* of_phase =
+      task.phase < phases.size() ? &phases[task.phase].classify : nullptr;
+  if ((d == nullptr || d->classify.empty()) && (of_phase == nullptr || of_phase->empty())) {
+    return classify;
+  }
+  scratch->clear();
+  if (d != nullptr) scratch->insert(scratch->end(), d->classify.begin(), d->classify.end());
+  if (of_phase != nullptr) scratch->insert(scratch->end(), of_phase->begin(), of_phase->end());
+  scratch->insert(scratch->end(), classify.begin(), classify.end());
+  return *scratch;
+}
+
 bool Milestone::UsesWorktrees() const {
   if (defaults.workspace == WorkspaceMode::kWorktree) return true;
   for (const Phase& p : phases) {

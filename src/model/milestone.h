@@ -129,6 +129,9 @@ struct TaskDetail {
   Pos agent_pos;
   std::optional<double> timeout_s;
   std::optional<RetryPolicy> retry;
+  std::optional<double> stall_after_s;
+  std::optional<StallAction> stall_action;
+  std::vector<ClassifyRule> classify;  // tried before its phase's and the milestone's
   OutputSpec output;
   std::vector<std::pair<std::string, std::string>> env;
   std::string cwd;
@@ -217,6 +220,12 @@ struct Phase {
   std::optional<TaskTemplate> task_template;
   std::optional<WorkspaceMode> workspace;  // its tasks', unless a task says otherwise
   std::vector<uint32_t> tasks;             // indices into Milestone::tasks, in file order
+  // Its tasks' settings over `defaults`, under a task's own (Milestone::TimeoutOf, ...).
+  std::optional<double> timeout_s;
+  std::optional<RetryPolicy> retry;
+  std::optional<double> stall_after_s;
+  std::optional<StallAction> stall_action;
+  std::vector<ClassifyRule> classify;  // tried after a task's own, before the milestone's
 };
 
 // Interns task ids so that a million of them cost one copy each and compare as integers.
@@ -270,6 +279,16 @@ struct Milestone {
   std::vector<uint32_t> PhaseEnds() const;
   // Where `task`'s attempts run: its own `workspace`, else its phase's, else defaults'.
   WorkspaceMode WorkspaceOf(const Task& task) const;
+  // The same for `timeout`, `retry` (field by field: the loader fills a task's or a phase's
+  // unset fields in from the level above), `stall_after` and `stall_action`.
+  double TimeoutOf(const Task& task) const;
+  const RetryPolicy& RetryOf(const Task& task) const;
+  double StallAfterOf(const Task& task) const;
+  StallAction StallActionOf(const Task& task) const;
+  // The rules that classify `task`'s failures, in the order they are tried: its own, its
+  // phase's, the milestone's. `classify` itself when neither the task nor its phase has any.
+  const std::vector<ClassifyRule>& ClassifyRulesOf(const Task& task,
+                                                   std::vector<ClassifyRule>* scratch) const;
   // Whether some task runs in worktrees.
   bool UsesWorktrees() const;
 };
