@@ -4,9 +4,11 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <csignal>
+#include <map>
 #include <string_view>
 
 #include "commands/commands.h"
+#include "commands/completion.h"
 #include "commands/usage.h"
 #include "util/metrics.h"
 #include "util/terminal_text.h"
@@ -43,6 +45,54 @@ int ExtraArgument(const CLI::App& command, const std::string& arg) {
                                 command.get_name(), safe, command.get_name()));
 }
 
+// The values of options that take one of a fixed set, for the completion scripts.
+std::map<const CLI::Option*, std::vector<std::string>>& Choices() {
+  static std::map<const CLI::Option*, std::vector<std::string>> choices;
+  return choices;
+}
+
+// `option` takes one of `values`: checked by CLI11, and offered by the completion scripts.
+CLI::Option* OneOf(CLI::Option* option, std::vector<std::string> values) {
+  option->check(CLI::IsMember(values));
+  Choices()[option] = std::move(values);
+  return option;
+}
+
+mex::CliOptionSpec OptionSpec(const CLI::Option& option) {
+  mex::CliOptionSpec spec;
+  for (const std::string& name : option.get_lnames()) spec.names.push_back("--" + name);
+  for (const std::string& name : option.get_snames()) spec.names.push_back("-" + name);
+  std::string description = option.get_description();
+  spec.description = description.substr(0, description.find('\n'));
+  spec.takes_value = option.get_type_size() != 0;
+  if (auto it = Choices().find(&option); it != Choices().end()) spec.choices = it->second;
+  return spec;
+}
+
+// The command line as the completion scripts need it.
+mex::CliSpec SpecOf(CLI::App& app) {
+  mex::CliSpec spec;
+  for (const CLI::Option* option : app.get_options()) {
+    if (!option->get_positional()) spec.global.push_back(OptionSpec(*option));
+  }
+  for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+    mex::CliCommandSpec& c = spec.commands.emplace_back();
+    c.name = command->get_name();
+    c.description = command->get_description();
+    for (const CLI::Option* option : command->get_options()) {
+      if (option->get_positional()) {
+        c.takes_file = c.takes_file || option->get_name() == "FILE";
+        if (auto it = Choices().find(option); it != Choices().end()) {
+          c.argument_choices = it->second;
+        }
+      } else {
+        c.options.push_back(OptionSpec(*option));
+      }
+    }
+  }
+  return spec;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,10 +104,10 @@ int main(int argc, char** argv) {
       "input or usage (nothing run or written); 130 interrupted (run again to resume).\n"
       "'mex COMMAND --help' for each command. Example: mex init --agent demo && mex run");
   std::string debug;
-  app.add_option("-d", debug,
-                 "Debugging mode: 'stats' prints where the time went; 'nostore' runs without "
-                 "state.db (not resumable; to measure what the store costs)")
-      ->check(CLI::IsMember({"stats", "nostore"}));
+  OneOf(app.add_option("-d", debug,
+                       "Debugging mode: 'stats' prints where the time went; 'nostore' runs without "
+                       "state.db (not resumable; to measure what the store costs)"),
+        {"stats", "nostore"});
 
   std::string file;
   auto* validate = app.add_subcommand("validate", "Load and check a milestone file; run nothing");
@@ -81,8 +131,8 @@ int main(int argc, char** argv) {
   std::string format = "dot";
   auto* graph = app.add_subcommand("graph", "Print the task graph with the critical path marked");
   graph->add_option("FILE", file, "Milestone file (default ./milestone.yaml)");
-  graph->add_option("--format", format, "dot (default), mermaid or json")
-      ->check(CLI::IsMember({"dot", "mermaid", "json"}));
+  OneOf(graph->add_option("--format", format, "dot (default), mermaid or json"),
+        {"dot", "mermaid", "json"});
   graph->footer(
       "Exit codes: 0; 2 invalid input.\nExample: mex graph milestone.yaml | dot -Tsvg > "
       "graph.svg");
@@ -96,8 +146,9 @@ int main(int argc, char** argv) {
   run->add_flag("--new", run_options.new_run, "Start a fresh run");
   run->add_option("--state-dir", run_options.state_dir, "State folder (default .mex beside FILE)");
   // Only `local` is offered; `slurm` is kept to say that this version does not have it.
-  run->add_option("--executor", run_options.executor,
-                  "Where tasks run: local (default: the milestone's)")
+  Choices()[run->add_option("--executor", run_options.executor,
+                            "Where tasks run: local (default: the milestone's)")] = {"local"};
+  run->get_option("--executor")
       ->check(CLI::Validator(
           [](std::string& value) {
             return value == "local" || value == "slurm"
@@ -107,10 +158,10 @@ int main(int argc, char** argv) {
           "local"));
   run->add_flag("--json", run_options.json, "Print events as NDJSON");
   run->add_flag("--quiet", run_options.quiet, "Print only failures and the summary");
-  run->add_option("--progress", run_options.progress,
-                  "auto (default): a live view when stdout is a terminal (not TERM=dumb); live; "
-                  "plain: one line per event")
-      ->check(CLI::IsMember({"auto", "live", "plain"}));
+  OneOf(run->add_option("--progress", run_options.progress,
+                        "auto (default): a live view when stdout is a terminal (not TERM=dumb); "
+                        "live; plain: one line per event"),
+        {"auto", "live", "plain"});
   run->add_flag("--apply", run_options.apply,
                 "Once every gate passed, fast-forward your branch to the run's integration branch "
                 "(workspace: worktree)");
@@ -159,11 +210,10 @@ int main(int argc, char** argv) {
   report->add_option("--state-dir", report_options.state_dir,
                      "State folder (default .mex beside FILE, or in the current folder)");
   report->add_option("--run", report_options.run, "Run id (default: the latest run)");
-  report
-      ->add_option("--format", report_options.format,
-                   "md, json or trace (default: from the -o name: .json json, .trace.json "
-                   "trace; else md)")
-      ->check(CLI::IsMember({"md", "json", "trace"}));
+  OneOf(report->add_option("--format", report_options.format,
+                           "md, json or trace (default: from the -o name: .json json, "
+                           ".trace.json trace; else md)"),
+        {"md", "json", "trace"});
   report->add_option("-o,--output", report_options.output, "Write to PATH (default: stdout)");
   report->footer(
       "Exit codes: 0 written; 1 the output could not be written; 2 no run, no such run, or a\n"
@@ -172,14 +222,25 @@ int main(int argc, char** argv) {
   mex::InitOptions init_options;
   auto* init = app.add_subcommand("init", "Write a KIRO milestone template: DIR/milestone.yaml");
   init->add_option("DIR", init_options.dir, "Folder to write into, made when missing (default .)");
-  init->add_option("--agent", init_options.agent,
-                   "Agent of the prompts: claude (default), codex, gemini, or demo (offline; "
-                   "also writes DIR/demo-agent)");
+  Choices()[init->add_option("--agent", init_options.agent,
+                             "Agent of the prompts: claude (default), codex, gemini, or demo "
+                             "(offline; also writes DIR/demo-agent)")] = {"claude", "codex",
+                                                                          "gemini", "demo"};
   init->footer(
       "Exit codes: 0 written; 2 DIR/milestone.yaml exists, or it cannot be written.\n"
       "Example: mex init demo --agent demo && cd demo && mex run");
 
   auto* version = app.add_subcommand("version", "Print mex's version (as mex --version)");
+
+  std::string shell;
+  auto* completion =
+      app.add_subcommand("completion", "Print the shell completion script for bash, zsh or fish");
+  OneOf(completion->add_option("SHELL", shell, "bash, zsh or fish")->required(),
+        {"bash", "zsh", "fish"});
+  completion->footer(
+      "Exit codes: 0; 2 another shell.\n"
+      "Example: source <(mex completion bash)   (cmake --install puts them where each shell "
+      "looks)");
 
   // A command CLI11 does not know is an error of ours, with the nearest name; so is none.
   std::vector<std::string> commands;
@@ -243,6 +304,10 @@ int main(int argc, char** argv) {
     const bool wanted = (f == &file && (*validate || *graph)) ||
                         (f == &plan_options.file && *plan) || (f == &run_options.file && *run);
     if (wanted && f->empty() && !mex::DefaultMilestoneFile(f, &err)) return UsageError(err);
+  }
+  if (*completion) {
+    fmt::print("{}", mex::CompletionScript(SpecOf(app), shell));
+    return mex::kExitOk;
   }
   if (*version) {
     fmt::print("{}\n", kVersion);

@@ -119,7 +119,11 @@ TEST_P(CliGoodFixture, ValidatesWithExitZero) {
   std::set<std::string> before = Listing(kGoodDir);
   Result r = RunMex({"validate", GetParam()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.err, "");
+  // No error; at most warnings (an agent CLI this machine lacks).
+  std::istringstream lines(r.err);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_NE(line.find(": warning: agent '"), std::string::npos) << line;
+  }
   EXPECT_EQ(Listing(kGoodDir), before);
 }
 
