@@ -162,6 +162,10 @@ int main(int argc, char** argv) {
                         "auto (default): a live view when stdout is a terminal (not TERM=dumb); "
                         "live; plain: one line per event"),
         {"auto", "live", "plain"});
+  OneOf(run->add_option("--color", run_options.color,
+                        "auto (default): colour the states on a terminal, unless NO_COLOR is "
+                        "set; always; never"),
+        {"auto", "always", "never"});
   run->add_flag("--apply", run_options.apply,
                 "Once every gate passed, fast-forward your branch to the run's integration branch "
                 "(workspace: worktree)");

@@ -132,6 +132,9 @@ TEST(LiveRenderTest, FitWidthCountsColumnsAsATerminalDoes) {
   EXPECT_EQ(FitWidth("日本語テキスト", 8), "日本語");
   EXPECT_EQ(FitWidth("e\u0301e\u0301e\u0301e\u0301", 4), "e\u0301e\u0301e\u0301");
   EXPECT_EQ(FitWidth("ab日", 4), "ab");
+  // A colour takes no column; a line cut inside one ends with a reset.
+  EXPECT_EQ(FitWidth("\x1b[32mpassed\x1b[0m 1.00", 80), "\x1b[32mpassed\x1b[0m 1.00");
+  EXPECT_EQ(FitWidth("\x1b[32mpassed\x1b[0m 1.00", 5), "\x1b[32mpass\x1b[0m");
   EXPECT_EQ(LiveTitle(SomeView()), "mex: 35%");
 }
 
@@ -302,6 +305,42 @@ TEST(LiveTerminalTest, CtrlZErasesTheBlockAndContinuingDrawsItAgain) {
   WriteFile(dir.path() / "go", "");
   EXPECT_EQ(tmux.WaitForExit(), "0\n");
   ExpectNoBlock(tmux.Screen());
+}
+
+// The screen with its colours, as SGR sequences.
+std::string ColoredScreen(Tmux* tmux) {
+  return tmux->Run({"capture-pane", "-p", "-e", "-t", "t"}).out;
+}
+
+TEST(LiveTerminalTest, StatesAreColouredOnATerminalUnlessNoColorIsSet) {
+  for (bool no_color : {false, true}) {
+    TempDir dir;
+    WriteFile(dir.path() / "m.yaml", R"(defaults: {retry: {max_attempts: 1}}
+phases:
+  - name: build
+    gate: {min_score: 0.5, criteria: [tasks_succeeded]}
+    tasks:
+      - {id: ok, run: "true"}
+      - {id: bad, run: "exit 1"}
+      - {id: slow, run: "while [ ! -e go ]; do sleep 0.1; done", deps: [ok]}
+)");
+    Tmux tmux(dir.path());
+    ASSERT_TRUE(tmux.Start((no_color ? "NO_COLOR=1 " : "") + MexCommand()));
+    tmux.WaitFor("  run   slow");
+    std::string screen = ColoredScreen(&tmux);
+    WriteFile(dir.path() / "go", "");
+    EXPECT_EQ(tmux.WaitForExit(), "0\n");
+    std::string end = ColoredScreen(&tmux);
+    if (no_color) {
+      EXPECT_EQ(screen.find("\x1b["), std::string::npos) << screen;
+      EXPECT_EQ(end.find("\x1b["), std::string::npos) << end;
+      continue;
+    }
+    // tmux gives a colour back as it keeps it: green 32, red 31 (bold as its own 1).
+    EXPECT_NE(screen.find("\x1b[32mdone"), std::string::npos) << screen;
+    EXPECT_NE(screen.find("31mFAILED"), std::string::npos) << screen;
+    EXPECT_NE(end.find("\x1b[32mpassed"), std::string::npos) << end;
+  }
 }
 
 TEST(LiveTerminalTest, PlainLinesWithProgressPlainOrTermDumb) {

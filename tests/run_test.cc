@@ -465,6 +465,27 @@ phases:
   EXPECT_EQ(Of(run.events, "task_succeeded", "warns").size(), 1u) << run.result.out;
 }
 
+TEST(RunTest, ColourIntoAPipeOnlyWhenAsked) {
+  TempDir dir;
+  WriteFile(dir.path() / "m.yaml",
+            "defaults: {retry: {max_attempts: 1}}\ntasks:\n  - {id: ok, run: 'true'}\n"
+            "  - {id: bad, run: 'exit 1'}\n");
+  Result plain = RunMex({"run", "m.yaml"}, dir.path().string());
+  EXPECT_EQ(plain.exit_code, 1);
+  EXPECT_NE(plain.out.find("done ok ("), std::string::npos) << plain.out;
+  EXPECT_EQ(plain.out.find('\x1b'), std::string::npos) << plain.out;
+  Result colored = RunMex({"run", "m.yaml", "--new", "--color=always"}, dir.path().string());
+  EXPECT_EQ(colored.exit_code, 1);
+  EXPECT_NE(colored.out.find("\x1b[32mdone\x1b[0m ok ("), std::string::npos) << colored.out;
+  EXPECT_NE(colored.out.find("\x1b[1;31mFAILED\x1b[0m bad (attempt 1/1)"), std::string::npos)
+      << colored.out;
+  EXPECT_NE(colored.out.find("\x1b[1;31mfailed\x1b[0m: 1 succeeded, 1 failed"),
+            std::string::npos)
+      << colored.out;
+  Result never = RunMex({"run", "m.yaml", "--new", "--color=never"}, dir.path().string());
+  EXPECT_EQ(never.out.find('\x1b'), std::string::npos) << never.out;
+}
+
 TEST(RunTest, PromptGoesToTheAgentOnStdin) {
   MexRun run(
       "agents: {cat: {command: [cat], prompt_via: stdin}}\n"

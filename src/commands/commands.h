@@ -30,6 +30,9 @@ struct RunOptions {
   // "auto": the live view when stdout is a terminal and TERM is not dumb; "live"; "plain".
   // --json prints NDJSON whatever this says.
   std::string progress = "auto";
+  // "auto": coloured states when stdout is a terminal (TERM not dumb) and NO_COLOR is unset or
+  // empty; "always"; "never". --json is never coloured.
+  std::string color = "auto";
   bool durable = true;  // false (`-d nostore`): no state.db, no status.json, nothing resumable
   bool apply = false;   // fast-forward the user's branch to the integration branch at the end
 };

@@ -93,6 +93,17 @@ bool LiveWanted(const std::string& progress) {
          std::string(term) != "dumb";
 }
 
+// --color: on a terminal (as for the live view) unless NO_COLOR is set (https://no-color.org).
+bool ColorWanted(const std::string& color) {
+  if (color == "always") return true;
+  if (color == "never") return false;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') return false;
+  const char* term = std::getenv("TERM");
+  return isatty(STDOUT_FILENO) == 1 && term != nullptr && *term != '\0' &&
+         std::string(term) != "dumb";
+}
+
 }  // namespace
 
 int RunCommand(const RunOptions& options) {
@@ -156,11 +167,12 @@ int RunCommand(const RunOptions& options) {
   if (options.json) {
     sink = std::make_unique<NdjsonReporter>(stdout);
   } else if (LiveWanted(options.progress)) {
-    auto reporter = std::make_unique<LiveReporter>(stdout, options.quiet);
+    auto reporter =
+        std::make_unique<LiveReporter>(stdout, options.quiet, ColorWanted(options.color));
     live = reporter.get();
     sink = std::move(reporter);
   } else {
-    sink = std::make_unique<PlainReporter>(stdout, options.quiet);
+    sink = std::make_unique<PlainReporter>(stdout, options.quiet, ColorWanted(options.color));
   }
   MemoryStore memory;
   Store* store = db ? static_cast<Store*>(db.get()) : &memory;

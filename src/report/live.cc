@@ -44,7 +44,11 @@ std::string Bar(double fraction, int width) {
          std::string(static_cast<size_t>(width - full), '-') + "]";
 }
 
-std::string GateText(const LiveView::PhaseRow& p) {
+std::string Paint(bool color, std::string_view text, const char* sgr) {
+  return color ? Colored(text, sgr) : std::string(text);
+}
+
+std::string GateText(const LiveView::PhaseRow& p, bool color) {
   switch (p.gate) {
     case LiveView::Gate::kPending:
       return "pending";
@@ -53,9 +57,10 @@ std::string GateText(const LiveView::PhaseRow& p) {
     case LiveView::Gate::kGateRunning:
       return "gate running";
     case LiveView::Gate::kPassed:
-      return fmt::format("passed {:.2f}", p.score);
+      return fmt::format("{} {:.2f}", Paint(color, "passed", kGreen), p.score);
     case LiveView::Gate::kFailed: {
-      std::string text = fmt::format("FAILED {:.2f} < {:.2f}", p.score, p.min_score);
+      std::string text =
+          fmt::format("{} {:.2f} < {:.2f}", Paint(color, "FAILED", kRed), p.score, p.min_score);
       if (!p.missing.empty()) {
         text += fmt::format(", missing {}", p.missing.front());
         if (p.missing.size() > 1) text += fmt::format(" +{}", p.missing.size() - 1);
@@ -139,7 +144,16 @@ std::string FitWidth(const std::string& line, int width) {
   const int limit = std::max(width - 1, 1);  // the last column left free: no pending wrap
   int columns = 0;
   size_t i = 0;
+  bool colored = false;  // an SGR sequence came: a cut line ends with a reset
   while (i < line.size()) {
+    if (line[i] == '\x1b' && i + 1 < line.size() && line[i + 1] == '[') {
+      // A colour (CSI ... m, mex's own): no column. Up to its final byte, 0x40-0x7E.
+      size_t end = i + 2;
+      while (end < line.size() && (line[end] < 0x40 || line[end] > 0x7E)) ++end;
+      i = end + 1;
+      colored = true;
+      continue;
+    }
     // One UTF-8 character: its lead byte, then continuation bytes (10xxxxxx).
     auto lead = static_cast<unsigned char>(line[i]);
     size_t length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
@@ -149,7 +163,7 @@ std::string FitWidth(const std::string& line, int width) {
       c = (c << 6) | (static_cast<unsigned char>(line[j]) & 0x3F);
     }
     int w = Columns(c);
-    if (columns + w > limit) return line.substr(0, i);
+    if (columns + w > limit) return line.substr(0, i) + (colored ? "\x1b[0m" : "");
     columns += w;
     i = j;
   }
@@ -170,7 +184,8 @@ std::vector<std::string> RenderBlock(const LiveView& view, int width, int max_li
                       : p.total > 0                     ? static_cast<double>(p.done) / p.total
                                                         : 0.0;
     phases.push_back(fmt::format("{:<{}} {:>3.0f}% {} {:>3}/{:<3} {}", name, name_width, p.weight,
-                                 Bar(fraction, bar_width), p.done, p.total, GateText(p)));
+                                 Bar(fraction, bar_width), p.done, p.total,
+                                 GateText(p, view.color)));
   }
   std::string total = fmt::format("{:<{}} {:>3.0f}% {} elapsed {}", "total", name_width,
                                   std::floor(view.progress * 100), Bar(view.progress, bar_width),
@@ -185,9 +200,10 @@ std::vector<std::string> RenderBlock(const LiveView& view, int width, int max_li
                    [](const auto& a, const auto& b) { return a.remaining_s < b.remaining_s; });
   std::vector<std::string> tasks;
   for (const auto& r : running) {
-    std::string row = fmt::format("  run   {} (attempt {}/{}{}{}) {}{}", r.task, r.attempt,
-                                  r.max_attempts, r.agent.empty() ? "" : ", ", r.agent,
-                                  Clock(r.elapsed_s), r.stalled ? " STALLED" : "");
+    std::string row =
+        fmt::format("  run   {} (attempt {}/{}{}{}) {}{}", r.task, r.attempt, r.max_attempts,
+                    r.agent.empty() ? "" : ", ", r.agent, Clock(r.elapsed_s),
+                    r.stalled ? " " + Paint(view.color, "STALLED", kYellow) : "");
     if (r.quiet_s >= LiveView::kQuietShownAfter) row += " quiet " + Clock(r.quiet_s);
     if (!r.last_line.empty()) row += " | " + r.last_line;
     tasks.push_back(std::move(row));
@@ -234,7 +250,8 @@ std::string LiveTitle(const LiveView& view) {
   return TerminalSafeLine(title);
 }
 
-LiveReporter::LiveReporter(FILE* out, bool quiet) : out_(out), fd_(fileno(out)), lines_(quiet) {
+LiveReporter::LiveReporter(FILE* out, bool quiet, bool color)
+    : out_(out), fd_(fileno(out)), lines_(quiet, color), color_(color) {
   struct sigaction action {};
   action.sa_handler = OnResize;
   sigemptyset(&action.sa_mask);
@@ -362,6 +379,7 @@ void LiveReporter::Tick() {
 
 LiveView LiveReporter::View(double now) const {
   LiveView view;
+  view.color = color_;
   view.current_phase = current_phase_;
   view.elapsed_s = now - started_;
   double remaining_effort = 0;

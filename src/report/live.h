@@ -60,6 +60,7 @@ struct LiveView {
   std::vector<RetryRow> retries;    // in any order: the block shows the soonest first
   double cost_usd = 0;
   std::optional<double> budget_usd;
+  bool color = false;  // gate states and STALLED coloured (SGR)
 };
 
 // The block's lines, without line breaks, each shorter than `width` columns, at most
@@ -91,7 +92,7 @@ class LiveReporter : public EventSink {
   };
   // Draws on `out`, a terminal (its size is read from it, and again on SIGWINCH). `quiet`: only
   // failures and the summary scroll above the block, as with PlainReporter.
-  LiveReporter(FILE* out, bool quiet);
+  LiveReporter(FILE* out, bool quiet, bool color = false);
   // Erases a block still drawn (a run that ended without run_finished) and restores SIGWINCH.
   ~LiveReporter() override;
   LiveReporter(const LiveReporter&) = delete;
@@ -134,6 +135,7 @@ class LiveReporter : public EventSink {
   double started_ = 0;      // wall clock: the run's start
   bool finished_ = false;   // run_finished came: no more block
   bool suspended_ = false;  // stopped by Ctrl-Z: no block until Resume()
+  bool color_;
   bool title_pushed_ = false;
   std::string title_;
   std::string current_phase_;

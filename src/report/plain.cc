@@ -27,6 +27,14 @@ std::string Names(const char* what, const std::vector<std::string>& tasks) {
 
 }  // namespace
 
+std::string Colored(std::string_view text, const char* sgr) {
+  return fmt::format("\x1b[{}m{}\x1b[0m", sgr, text);
+}
+
+std::string PlainLines::Paint(std::string_view word, const char* sgr) const {
+  return color_ ? Colored(word, sgr) : std::string(word);
+}
+
 std::string PlainLines::Format(const Event& e) {
   // A reason can quote an agent's result or a task's log, and a gate's missing items come from
   // artifacts: free text. Ids, phase names and classes are mex's own or [A-Za-z0-9_.-].
@@ -61,40 +69,42 @@ std::string PlainLines::Format(const Event& e) {
       }
       break;
     case EventKind::kTaskStalled:
-      line = fmt::format("stalled {}: no output for {} (attempt {}/{}); it goes on", e.task,
-                         FormatDuration(e.quiet_s), e.attempt, e.max_attempts);
+      line = fmt::format("{} {}: no output for {} (attempt {}/{}); it goes on",
+                         Paint("stalled", kYellow), e.task, FormatDuration(e.quiet_s), e.attempt,
+                         e.max_attempts);
       break;
     case EventKind::kTaskRetry:
-      line = fmt::format("retry {} in {}: attempt {}/{} failed, {}: {}", e.task, Seconds(e.delay_s),
-                         e.attempt, e.max_attempts, e.failure_class, reason);
+      line =
+          fmt::format("{} {} in {}: attempt {}/{} failed, {}: {}", Paint("retry", kYellow), e.task,
+                      Seconds(e.delay_s), e.attempt, e.max_attempts, e.failure_class, reason);
       break;
     case EventKind::kTaskWaiting:
       line = fmt::format("wait {}: {}", e.task, reason);
       break;
     case EventKind::kTaskSucceeded:
       if (!quiet_) {
-        line = e.merge.empty() ? fmt::format("done {} ({})", e.task, Seconds(e.elapsed_s))
-                               : fmt::format("done {} ({}): {}", e.task, Seconds(e.elapsed_s),
-                                             TerminalSafeLine(e.merge));
+        line = fmt::format("{} {} ({})", Paint("done", kGreen), e.task, Seconds(e.elapsed_s));
+        if (!e.merge.empty()) line += ": " + TerminalSafeLine(e.merge);
       }
       break;
     case EventKind::kTaskFailed:
       failed_.push_back(e.task);
       line = e.attempt == 0  // failed before it could start (its agent's program is missing)
-                 ? fmt::format("FAILED {} (not started), {}: {}", e.task, e.failure_class, reason)
-                 : fmt::format("FAILED {} (attempt {}/{}), {}: {}", e.task, e.attempt,
-                               e.max_attempts, e.failure_class, reason);
+                 ? fmt::format("{} {} (not started), {}: {}", Paint("FAILED", kRed), e.task,
+                               e.failure_class, reason)
+                 : fmt::format("{} {} (attempt {}/{}), {}: {}", Paint("FAILED", kRed), e.task,
+                               e.attempt, e.max_attempts, e.failure_class, reason);
       for (const std::string& tail : e.tail) line += "\n  | " + TerminalSafeLine(tail);
       if (!e.log.empty()) line += "\n  log:    " + TerminalSafeLine(e.log);
       if (!e.report.empty()) line += "\n  report: " + TerminalSafeLine(e.report);
       break;
     case EventKind::kTaskSkipped:
       skipped_.push_back(e.task);
-      if (!e.at_end) line = fmt::format("skip {}: {}", e.task, reason);
+      if (!e.at_end) line = fmt::format("{} {}: {}", Paint("skip", kYellow), e.task, reason);
       break;
     case EventKind::kTaskCancelled:
       cancelled_.push_back(e.task);
-      if (!e.at_end) line = fmt::format("cancel {}: {}", e.task, reason);
+      if (!e.at_end) line = fmt::format("{} {}: {}", Paint("cancel", kYellow), e.task, reason);
       break;
     case EventKind::kGateCommand:
       if (!quiet_) line = fmt::format("gate {}: run {}", e.phase, reason);
@@ -104,8 +114,8 @@ std::string PlainLines::Format(const Event& e) {
         line = fmt::format(
             "phase {} {}: gate score {:.2f} (needs {:.2f}), {:.0f}% of the milestone "
             "done",
-            e.phase, e.passed ? "passed" : "FAILED", e.score, e.min_score,
-            std::floor(e.progress * 100));
+            e.phase, e.passed ? Paint("passed", kGreen) : Paint("FAILED", kRed), e.score,
+            e.min_score, std::floor(e.progress * 100));
         if (!reason.empty()) line += "\n  " + reason;
         if (!e.passed) {
           constexpr size_t kShown = 10;  // the validation file has them all
@@ -133,8 +143,9 @@ std::string PlainLines::Format(const Event& e) {
                  : fmt::format("stopping: {}; ending running tasks", reason);
       break;
     case EventKind::kRunFinished:
-      line = fmt::format("{}: {} succeeded, {} failed, {} skipped, {} cancelled in {}", reason,
-                         e.succeeded, e.failed, e.skipped, e.cancelled, Seconds(e.elapsed_s));
+      line = fmt::format("{}: {} succeeded, {} failed, {} skipped, {} cancelled in {}",
+                         Paint(reason, e.passed ? kGreen : kRed), e.succeeded, e.failed, e.skipped,
+                         e.cancelled, Seconds(e.elapsed_s));
       line +=
           Names("failed", failed_) + Names("skipped", skipped_) + Names("cancelled", cancelled_);
       break;
