@@ -144,6 +144,16 @@ int main(int argc, char** argv) {
   run->add_option("-j,--jobs", run_jobs,
                   "Attempts running at once (default: the milestone's max_parallel)");
   run->add_flag("--new", run_options.new_run, "Start a fresh run");
+  run->add_option("--force", run_options.force,
+                  "Run TASK again whatever its state, and the tasks that need it (--force a "
+                  "--force b, or --force a,b)")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  run->add_flag("--force-all", run_options.force_all, "Run every task again");
+  std::string keep_going;
+  run->add_option("-k,--keep-going", keep_going,
+                  "Start nothing new once N tasks failed; 0: never stop (default: the "
+                  "milestone's on_failure)");
   run->add_option("--state-dir", run_options.state_dir, "State folder (default .mex beside FILE)");
   // Only `local` is offered; `slurm` is kept to say that this version does not have it.
   Choices()[run->add_option("--executor", run_options.executor,
@@ -301,6 +311,9 @@ int main(int argc, char** argv) {
     return UsageError(err);
   }
   if (!run_jobs.empty() && !mex::ParseJobs("-j", run_jobs, &run_options.jobs, &err)) {
+    return UsageError(err);
+  }
+  if (!keep_going.empty() && !mex::ParseCount("-k", keep_going, 0, &run_options.keep_going, &err)) {
     return UsageError(err);
   }
   // A command that reads a milestone file and was given none reads ./milestone.yaml.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -479,11 +480,79 @@ TEST(RunTest, ColourIntoAPipeOnlyWhenAsked) {
   EXPECT_NE(colored.out.find("\x1b[32mdone\x1b[0m ok ("), std::string::npos) << colored.out;
   EXPECT_NE(colored.out.find("\x1b[1;31mFAILED\x1b[0m bad (attempt 1/1)"), std::string::npos)
       << colored.out;
-  EXPECT_NE(colored.out.find("\x1b[1;31mfailed\x1b[0m: 1 succeeded, 1 failed"),
-            std::string::npos)
+  EXPECT_NE(colored.out.find("\x1b[1;31mfailed\x1b[0m: 1 succeeded, 1 failed"), std::string::npos)
       << colored.out;
   Result never = RunMex({"run", "m.yaml", "--new", "--color=never"}, dir.path().string());
   EXPECT_EQ(never.out.find('\x1b'), std::string::npos) << never.out;
+}
+
+TEST(RunTest, KeepGoingStopsStartingAfterNFailedTasksAndZeroNever) {
+  const std::string yaml =
+      "defaults: {max_parallel: 1, on_failure: stop, retry: {max_attempts: 1}}\ntasks:\n"
+      "  - {id: a, run: 'exit 1'}\n  - {id: b, run: 'exit 1'}\n  - {id: c, run: 'exit 1'}\n"
+      "  - {id: d, run: 'exit 1'}\n";
+  MexRun two(yaml, {"-k", "2"});
+  EXPECT_EQ(two.result.exit_code, 1);
+  EXPECT_EQ(Of(two.events, "task_failed").size(), 2u) << two.result.out;
+  EXPECT_EQ(Of(two.events, "task_cancelled").size(), 2u) << two.result.out;
+  MexRun never(yaml, {"-k", "0"});  // over on_failure: stop
+  EXPECT_EQ(Of(never.events, "task_failed").size(), 4u) << never.result.out;
+  MexRun stop(yaml);  // on_failure: stop, as -k 1
+  EXPECT_EQ(Of(stop.events, "task_failed").size(), 1u) << stop.result.out;
+  Result bad = RunMex({"run", "m.yaml", "-k", "-1"}, stop.dir.path().string());
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "mex: -k must be a whole number of 0 or more, not '-1'\n");
+}
+
+TEST(RunTest, ForceRunsATaskAgainWithWhatNeedsItAndEachRerunSaysWhy) {
+  TempDir dir;
+  auto write = [&](const std::string& c_run) {
+    WriteFile(dir.path() / "m.yaml",
+              "defaults: {retry: {max_attempts: 1}}\ntasks:\n"
+              "  - {id: a, run: 'true'}\n"
+              "  - {id: b, run: 'true', deps: [a]}\n"
+              "  - {id: c, run: '" +
+                  c_run +
+                  "', deps: [b]}\n"
+                  "  - {id: d, run: 'true'}\n");
+  };
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"run", "m.yaml", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunMex(args, dir.path().string());
+  };
+  auto started = [](const Result& r) {
+    std::map<std::string, std::string> why;  // task -> its rerun reason
+    for (const auto& e : Events(r.out)) {
+      if (e["event"] == "task_started") why[e["task"]] = e.value("rerun", "");
+    }
+    return why;
+  };
+  write("true");
+  ASSERT_EQ(run({}).exit_code, 0);
+  EXPECT_TRUE(started(run({})).empty());  // everything kept
+  // b and c, which needs it; a and d kept.
+  Result forced = run({"--force", "b"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_EQ(started(forced), (std::map<std::string, std::string>{{"b", "forced (--force)"},
+                                                                 {"c", "forced (--force)"}}));
+  EXPECT_EQ(started(run({"--force-all"})).size(), 4u);
+  // A changed definition, said so; a failed task, said so next time.
+  write("exit 3");
+  Result changed = run({});
+  EXPECT_EQ(started(changed),
+            (std::map<std::string, std::string>{{"c", "its definition changed, or a dep's"}}));
+  EXPECT_EQ(started(run({})),
+            (std::map<std::string, std::string>{{"c", "it failed in an earlier session"}}));
+  Result plain = RunMex({"run", "m.yaml", "--force", "a"}, dir.path().string());
+  EXPECT_NE(plain.out.find("start a (attempt 3/3): runs again, forced (--force)"),
+            std::string::npos)
+      << plain.out;
+  // An unknown task: said, with the nearest, and nothing run.
+  Result unknown = run({"--force", "bb"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_EQ(unknown.out, "");
+  EXPECT_EQ(unknown.err, "mex: --force: no task 'bb' in m.yaml (did you mean 'b'?)\n");
 }
 
 TEST(RunTest, PromptGoesToTheAgentOnStdin) {

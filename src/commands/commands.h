@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace mex {
 
@@ -35,6 +36,9 @@ struct RunOptions {
   std::string color = "auto";
   bool durable = true;  // false (`-d nostore`): no state.db, no status.json, nothing resumable
   bool apply = false;   // fast-forward the user's branch to the integration branch at the end
+  int keep_going = -1;  // -k N: stop starting after N failed tasks, 0 never; -1: on_failure
+  std::vector<std::string> force;  // --force: run these (and what needs them) again
+  bool force_all = false;          // --force-all: every task
 };
 int RunCommand(const RunOptions& options);
 

@@ -17,6 +17,7 @@
 #include "engine/task_runner.h"
 #include "exec/local_executor.h"
 #include "git/worktrees.h"
+#include "model/diagnostics.h"
 #include "model/run_files.h"
 #include "plan/roadmap.h"
 #include "report/live.h"
@@ -51,6 +52,17 @@ bool Supported(const Milestone& m, const RunOptions& options) {
   if (slurm) {
     fmt::print(stderr, "{}: error: the slurm executor is not available in this version\n",
                TerminalSafeLine(m.file));
+    return false;
+  }
+  // --force names tasks of the file (a task that tasks_from adds does not exist yet).
+  std::vector<std::string_view> ids;
+  for (const std::string& id : options.force) {
+    if (m.FindTask(id) != nullptr) continue;
+    if (ids.empty()) {
+      for (const Task& t : m.tasks) ids.push_back(t.id);
+    }
+    fmt::print(stderr, "mex: --force: no task '{}' in {}{}\n", TerminalSafeLine(id),
+               TerminalSafeLine(m.file), DidYouMean(id, ids));
     return false;
   }
   return true;
@@ -151,6 +163,9 @@ int RunCommand(const RunOptions& options) {
   RunInfo run;
   run.milestone = &m;
   run.timestamp = earlier ? earlier->timestamp : IsoTimestamp();
+  run.keep_going = options.keep_going;
+  run.force = options.force;
+  run.force_all = options.force_all;
   for (char** e = environ; *e != nullptr; ++e) run.base_env.emplace_back(*e);
   if (!CreateRunFolder(state, earlier ? earlier->id : NewRunId(), &run.paths, &err)) {
     fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));

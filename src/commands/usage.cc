@@ -29,16 +29,21 @@ bool DefaultMilestoneFile(std::string* file, std::string* err) {
   return false;
 }
 
-bool ParseJobs(std::string_view option, std::string_view text, int* jobs, std::string* err) {
+bool ParseCount(std::string_view option, std::string_view text, int least, int* count,
+                std::string* err) {
   int value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec == std::errc() && end == text.data() + text.size() && value >= 1) {
-    *jobs = value;
+  if (ec == std::errc() && end == text.data() + text.size() && value >= least) {
+    *count = value;
     return true;
   }
-  *err = fmt::format("{} must be a whole number of 1 or more, not '{}'", option,
+  *err = fmt::format("{} must be a whole number of {} or more, not '{}'", option, least,
                      TerminalSafeLine(text));
   return false;
+}
+
+bool ParseJobs(std::string_view option, std::string_view text, int* jobs, std::string* err) {
+  return ParseCount(option, text, 1, jobs, err);
 }
 
 }  // namespace mex

@@ -16,6 +16,10 @@ std::string Suggestion(std::string_view word, const std::vector<std::string>& ca
 // milestone.yml, else milestone.json. False with `err` when there is none.
 bool DefaultMilestoneFile(std::string* file, std::string* err);
 
+// `text` as a whole number of `least` or more. False with `err` saying so.
+bool ParseCount(std::string_view option, std::string_view text, int least, int* count,
+                std::string* err);
+
 // `text` as a number of slots: a whole number of 1 or more. False with `err` saying so.
 bool ParseJobs(std::string_view option, std::string_view text, int* jobs, std::string* err);
 

@@ -18,6 +18,12 @@ struct RunInfo {
   std::string timestamp;              // when the run started, ISO 8601 UTC
   std::vector<std::string> base_env;  // mex's own environment, "NAME=value"
   double kill_grace_s = 5;
+  // -k N: start nothing new once N tasks failed in this session; 0: never stop; -1: as the
+  // milestone's on_failure says.
+  int keep_going = -1;
+  // --force, --force-all: these tasks run again whatever their state (and what depends on them).
+  std::vector<std::string> force;
+  bool force_all = false;
 };
 
 // What an attempt knows of the ones before it.

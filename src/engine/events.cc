@@ -94,6 +94,7 @@ nlohmann::ordered_json EventToJson(const Event& e) {
       break;
     case EventKind::kTaskStarted:
       j["log"] = e.log;
+      if (!e.rerun.empty()) j["rerun"] = e.rerun;
       break;
     case EventKind::kTaskRetry:
       j["class"] = e.failure_class;

@@ -68,8 +68,11 @@ struct Event {
   double elapsed_s = 0;  // task events: the attempt's run time; kRunFinished: the run's
   std::string log;       // the attempt's log file
   std::string merge;     // kTaskSucceeded of a worktree task: what became of its changes
-  bool passed = false;   // kPhaseFinished, kRunFinished
-  double score = 0;      // kPhaseFinished: the gate's score, and what it needed
+  // kTaskStarted, the first attempt of a session of a task that ran in an earlier session: why
+  // it runs again ("its definition changed", ...); "" otherwise
+  std::string rerun;
+  bool passed = false;  // kPhaseFinished, kRunFinished
+  double score = 0;     // kPhaseFinished: the gate's score, and what it needed
   double min_score = 0;
   std::vector<std::string> missing;  // kPhaseFinished: what the gate found missing
   double progress = 0;               // kPhaseStarted, kPhaseFinished: weighted progress, 0..1

@@ -100,9 +100,10 @@ void TaskRunner::InsertTasks(uint32_t at, uint32_t count) {
   file_locks_.clear();  // by task index: Open makes them again
 }
 
-void TaskRunner::Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history,
-                        bool kept) {
+void TaskRunner::Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history, bool kept,
+                        std::string rerun) {
   TaskRun& run = tasks_[task];
+  run.rerun = std::move(rerun);
   run.attempts = attempts;
   run.prior_attempts = attempts;
   run.history = std::move(history);
@@ -364,6 +365,8 @@ void TaskRunner::LaunchAttempt(uint32_t task) {
   run.started = MonotonicSeconds();
   Event event = TaskEvent(EventKind::kTaskStarted, task);
   event.log = run.history.back().log_path;
+  event.rerun = std::move(run.rerun);
+  run.rerun.clear();
   journal_->Emit(event);
   AttemptHistory history{run.attempts, run.last_error, gate_missing_, ""};
   AttemptSpec spec;
@@ -594,7 +597,11 @@ void TaskRunner::Fail(uint32_t task, const Classification& c, double elapsed) {
   event.report = WriteFailureReport(task, c);
   journal_->Emit(event);
   SkipDependents(task);
-  if (m_.defaults.on_failure == OnFailure::kStop) {
+  ++failed_tasks_;
+  if (run_.keep_going > 0 && failed_tasks_ >= run_.keep_going) {
+    StopStarting(fmt::format("-k {}: stop after {} failed task{}", run_.keep_going, failed_tasks_,
+                             failed_tasks_ == 1 ? "" : "s"));
+  } else if (run_.keep_going < 0 && m_.defaults.on_failure == OnFailure::kStop) {
     StopStarting(fmt::format("on_failure: stop after '{}' failed", m_.tasks[task].id));
   }
 }

@@ -31,8 +31,10 @@ class TaskRunner {
 
   // Before the run, for a run that goes on from an earlier session: the number of the task's
   // last attempt (numbering goes on after it), those attempts (for its failure report; may be
-  // empty for a kept task), and whether it succeeded then and is kept as it is.
-  void Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history, bool kept);
+  // empty for a kept task), and whether it succeeded then and is kept as it is; else `rerun`,
+  // why it runs again, for its first task_started of this session.
+  void Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history, bool kept,
+              std::string rerun = "");
   // Before the run: ends what may still run of the attempts a killed engine left running (each
   // only if it is still the same process group), so that no task runs twice at once.
   void EndLeftovers(const std::vector<AttemptRecord>& interrupted);
@@ -94,6 +96,7 @@ class TaskRunner {
     double waiting_since = 0;  // monotonic: when a resource retry began to wait, or 0
     std::string last_error;    // given to the next attempt's prompt
     std::string end_reason;    // why it failed, was skipped or cancelled (for its phase's gate)
+    std::string rerun;         // why it runs again this session (Resume), until it starts
     std::vector<AttemptRecord> history;
   };
   // Longest remaining critical path first; on a tie, the task first in the file.
@@ -186,6 +189,7 @@ class TaskRunner {
   // Attempts at once while spawns fail for want of descriptors or processes (ulimit -n, -u):
   // lowered to what runs when one fails so, raised by one with each attempt that ran.
   int spawn_limit_ = 0;
+  int failed_tasks_ = 0;     // in this session, for -k
   bool stopping_ = false;    // on_failure: stop, interrupted, budget spent: start nothing new
   std::string stop_reason_;  // why it stopped starting tasks (StopStarting)
   int interrupt_ = 0;        // the first SIGINT/SIGTERM, or 0

@@ -66,6 +66,7 @@ std::string PlainLines::Format(const Event& e) {
         line = e.attempt > 1
                    ? fmt::format("start {} (attempt {}/{})", e.task, e.attempt, e.max_attempts)
                    : fmt::format("start {}", e.task);
+        if (!e.rerun.empty()) line += ": runs again, " + e.rerun;
       }
       break;
     case EventKind::kTaskStalled:
