@@ -1,5 +1,6 @@
 // The report of a run (docs/report.md) read from the state database: for `mex report`, and
-// written into the run folder (report.md, report.json) at the end of every run.
+// written into the run folder (report.md, report.json, report.html) at the end of every run and
+// every phase.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -17,7 +18,7 @@ namespace mex {
 bool ReadRunReport(SqliteStore* store, const Folder& state, const StoredRun& run,
                    const Milestone* m, nlohmann::ordered_json* report, std::string* err);
 
-// Writes runs/RUN_ID/report.md and report.json beneath `state`, atomically. False with `err` when
+// Writes runs/RUN_ID/report.md, report.json and report.html beneath `state`, atomically. False with `err` when
 // it could not (the run's outcome does not depend on it).
 bool WriteRunReports(SqliteStore* store, const Folder& state, const std::string& run_id,
                      const Milestone& m, std::string* err);
