@@ -146,6 +146,18 @@ bool WriteRunReports(SqliteStore* store, const Folder& state, const std::string&
          state.WriteAtomically(dir + "report.html", ReportHtml(report), err);
 }
 
+void PhaseEndReports::OnEvent(const Event& event) {
+  if (event.kind == EventKind::kPhaseFinished) phase_ended_ = true;
+  if (event.kind == EventKind::kRunFinished) run_ended_ = true;
+  inner_->OnEvent(event);
+}
+
+void PhaseEndReports::Flush() {
+  inner_->Flush();
+  if (phase_ended_ && !run_ended_) write_();
+  phase_ended_ = false;
+}
+
 int ReportCommand(const ReportOptions& options) {
   std::string format = options.format;
   if (format.empty()) {

@@ -3,9 +3,11 @@
 // every phase.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "engine/events.h"
 #include "model/milestone.h"
 #include "store/sqlite_store.h"
 #include "util/folder.h"
@@ -22,5 +24,24 @@ bool ReadRunReport(SqliteStore* store, const Folder& state, const StoredRun& run
 // it could not (the run's outcome does not depend on it).
 bool WriteRunReports(SqliteStore* store, const Folder& state, const std::string& run_id,
                      const Milestone& m, std::string* err);
+
+// Passes every event on to `inner` and, after a batch of events (Flush) in which a phase ended
+// without the run ending, calls `write` (the run writes its reports at its end itself). Events
+// reach a sink only once durable, so the reports then read what state.db holds of that phase.
+class PhaseEndReports : public EventSink {
+ public:
+  PhaseEndReports(EventSink* inner, std::function<void()> write)
+      : inner_(inner), write_(std::move(write)) {}
+  void OnEvent(const Event& event) override;
+  void Flush() override;
+  double TickIn() const override { return inner_->TickIn(); }
+  void Tick() override { inner_->Tick(); }
+
+ private:
+  EventSink* inner_;
+  std::function<void()> write_;
+  bool phase_ended_ = false;
+  bool run_ended_ = false;
+};
 
 }  // namespace mex
