@@ -8,7 +8,10 @@ packages=(build-essential cmake ninja-build pkg-config
   clang libclang-rt-14-dev # the fuzz targets: clang, and libFuzzer with the sanitizers' runtimes
   python3 iproute2 git # tests/real_agents: the fake model server, lo in a namespace, codex
   graphviz # tests/terminal_test: dot reads back what `mex graph` writes
-  tmux) # tests/live_test: the live view on a terminal of fixed size
+  tmux # tests/live_test: the live view on a terminal of fixed size
+  chromium-headless-shell # tests/report_html_test: the HTML report opened, its DOM read back
+  cmark # tests/report_test: the Markdown report read by a CommonMark parser
+  python3-jsonschema) # tests/report_test: the Chrome trace checked against tests/trace.schema.json
 # node and npm install the agent CLIs; a machine may have them from elsewhere than Debian.
 if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 if [[ "${1:-}" == "--bench" ]]; then packages+=(parallel make time); fi
