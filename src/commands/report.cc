@@ -1,6 +1,7 @@
-// `mex report [FILE]`: the report of a run as Markdown, JSON, a Chrome trace or HTML (docs/report.md).
-// Reads state.db read-only, as `mex status` does, and the run folder's roadmap.json beneath the
-// state folder without following a symlink; writes only to stdout or the -o path.
+// `mex report [FILE]`: the report of a run as Markdown, JSON, a Chrome trace or HTML
+// (docs/report.md). Reads state.db read-only, as `mex status` does, and the run folder's
+// roadmap.json beneath the state folder without following a symlink; writes only to stdout or the
+// -o path.
 #include "commands/report.h"
 
 #include <fmt/format.h>
@@ -122,10 +123,11 @@ bool ReadRunReport(SqliteStore* store, const Folder& state, const StoredRun& run
   }
   // The planner's critical path, as the run's last session wrote it into roadmap.json.
   std::string roadmap = state.ReadFile(fmt::format("runs/{}/roadmap.json", run.id));
-  nlohmann::ordered_json parsed =
-      nlohmann::ordered_json::parse(roadmap, nullptr, /*allow_exceptions=*/false);
+  // A plain json (a std::map): its objects keyed by task id parse in O(n log n), where an
+  // ordered_json's linear lookups made it a quarter of a 10,000-task report's time.
+  nlohmann::json parsed = nlohmann::json::parse(roadmap, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_discarded() && parsed.is_object() && parsed.contains("critical_path")) {
-    in.critical_path = parsed["critical_path"];
+    in.critical_path = nlohmann::ordered_json::parse(parsed["critical_path"].dump());
   }
   *report = BuildReport(in);
   return true;
