@@ -40,8 +40,8 @@ fs::path RunFolder(const TempDir& dir) {
 // Runs headless Chromium on `page` with `flags`, offline, its profile in a private folder.
 Result Chromium(const fs::path& page, const std::vector<std::string>& flags) {
   TempDir home;
-  std::vector<std::string> words = {"/usr/bin/unshare", "-rn", kChromium, "--no-sandbox",
-                                    "--disable-gpu", "--hide-scrollbars"};
+  std::vector<std::string> words = {"/usr/bin/unshare", "-rn",           kChromium,
+                                    "--no-sandbox",     "--disable-gpu", "--hide-scrollbars"};
   words.insert(words.end(), flags.begin(), flags.end());
   words.push_back("file://" + page.string());
   std::string h = home.path().string();
@@ -189,9 +189,9 @@ TEST_F(HtmlReport, EveryAttemptIsOnTheTimelineAndTheCriticalPathIsMarked) {
   fs::create_directories(shots);
   fs::path png = shots / "report-html.png";
   fs::remove(png);
-  Result shot = Chromium(folder / "report.html", {"--virtual-time-budget=5000",
-                                                  "--window-size=1100,1600",
-                                                  "--screenshot=" + png.string()});
+  Result shot = Chromium(
+      folder / "report.html",
+      {"--virtual-time-budget=5000", "--window-size=1100,1600", "--screenshot=" + png.string()});
   EXPECT_EQ(shot.exit_code, 0) << shot.err;
   EXPECT_GT(fs::exists(png) ? fs::file_size(png) : 0, 10000u);
 }
@@ -213,11 +213,12 @@ TEST_F(HtmlReport, MexReportWritesHtmlByFormatOrByName) {
 // waits for them and keeps a copy.
 TEST(HtmlReportPhases, WrittenWhenAPhaseEnds) {
   TempDir dir;
-  WriteFile(dir.path() / "copy.sh",
-            "d=.mex/runs/$MEX_RUN_ID\n"
-            "i=0\n"
-            "while [ ! -f \"$d/report.html\" ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done\n"
-            "cp \"$d/report.json\" seen.json && cp \"$d/report.html\" seen.html\n");
+  WriteFile(
+      dir.path() / "copy.sh",
+      "d=.mex/runs/$MEX_RUN_ID\n"
+      "i=0\n"
+      "while [ ! -f \"$d/report.html\" ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done\n"
+      "cp \"$d/report.json\" seen.json && cp \"$d/report.html\" seen.html\n");
   WriteFile(dir.path() / "m.yaml",
             "milestone: {id: phased}\n"
             "phases:\n"

@@ -20,8 +20,8 @@ namespace mex {
 bool ReadRunReport(SqliteStore* store, const Folder& state, const StoredRun& run,
                    const Milestone* m, nlohmann::ordered_json* report, std::string* err);
 
-// Writes runs/RUN_ID/report.md, report.json and report.html beneath `state`, atomically. False with `err` when
-// it could not (the run's outcome does not depend on it).
+// Writes runs/RUN_ID/report.md, report.json and report.html beneath `state`, atomically. False with
+// `err` when it could not (the run's outcome does not depend on it).
 bool WriteRunReports(SqliteStore* store, const Folder& state, const std::string& run_id,
                      const Milestone& m, std::string* err);
 

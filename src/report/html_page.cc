@@ -3,7 +3,8 @@
 namespace mex {
 
 // Colours as variables: light by default, dark under prefers-color-scheme, plain for print.
-const char kHtmlStyle[] = R"CSS(:root{--bg:#fff;--fg:#1b1f24;--muted:#5c6670;--line:#d5dae0;--panel:#f5f7f9;
+const char kHtmlStyle[] =
+    R"CSS(:root{--bg:#fff;--fg:#1b1f24;--muted:#5c6670;--line:#d5dae0;--panel:#f5f7f9;
 --ok:#2e9b4f;--fail:#d1343a;--retry:#e8912d;--cancel:#9aa3ad;--run:#3577d4;--wait:#b08fd8;
 --stall:#c2179b;--crit:#111;--link:#2759a8}
 @media (prefers-color-scheme:dark){:root{--bg:#15181c;--fg:#e3e7eb;--muted:#9aa4ae;--line:#353c44;
@@ -80,6 +81,7 @@ data.</p></noscript>
 // fields (report/html_report.cc writes them).
 const char kHtmlScript[] = R"JS((function () {
 'use strict';
+const started = performance.now();
 const D = JSON.parse(document.getElementById('mex-report').textContent);
 const T_ID = 0, T_PHASE = 1, T_STATE = 2, T_AGENT = 4, T_DEPS = 5, T_SECONDS = 6,
   T_LAYER = 7, T_ORDER = 8, T_CRIT = 9, T_CMD = 10, T_PROMPT = 11;
@@ -350,10 +352,17 @@ function concurrency() {
   const body = document.getElementById('concurrency-body');
   const ev = [];
   attempts.forEach((a) => { ev.push([a[A_START], 1]); ev.push([a[A_END] === null ? D.end_ms : a[A_END], -1]); });
-  ev.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+  ev.sort((p, q) => p[0] - q[0]);
   let n = 0, peak = 0;
   const steps = [];
-  ev.forEach((e) => { n += e[1]; peak = Math.max(peak, n); steps.push([e[0], n]); });
+  // All the changes at one moment together: an attempt of 0 ms adds nothing, one that ends as
+  // another starts is not counted twice.
+  ev.forEach((e, i) => {
+    n += e[1];
+    if (i + 1 < ev.length && ev[i + 1][0] === e[0]) return;
+    peak = Math.max(peak, n);
+    steps.push([e[0], n]);
+  });
   const W = 700, H = 120, left = 36, total = Math.max(D.end_ms, 1);
   const x = (ms) => left + (ms / total) * (W - left - 8), y = (k) => H - 16 - (k / Math.max(peak, 1)) * (H - 28);
   const svg = sv('svg', {width: W, height: H, class: 'concurrency', id: 'concurrency-svg'});
@@ -519,6 +528,7 @@ graph();
 failures();
 taskTable();
 document.body.setAttribute('data-drawn', 'yes');
+document.body.setAttribute('data-draw-ms', String(Math.round(performance.now() - started)));
 })();
 )JS";
 

@@ -104,9 +104,8 @@ json GroupedGraph(const std::vector<int>& task_phase, const LayeredLayout& layou
     group_of[v] = it->second;
   }
   for (const Tally& t : tallies) {
-    groups.push_back(
-        {t.phase, t.column * band, (t.column + 1) * band - 1, t.tasks, t.succeeded, t.failed,
-         t.critical});
+    groups.push_back({t.phase, t.column * band, (t.column + 1) * band - 1, t.tasks, t.succeeded,
+                      t.failed, t.critical});
   }
   std::map<std::pair<int, int>, int> edges;
   for (size_t v = 0; v < deps.size(); ++v) {
@@ -125,8 +124,8 @@ json GroupedGraph(const std::vector<int>& task_phase, const LayeredLayout& layou
 json PageData(const json& r) {
   const json& run = r["run"];
   double t0 = Num(run, "started_at");
-  double end = run["ended_at"].is_number() ? run["ended_at"].get<double>()
-                                           : Num(r, "generated_at", t0);
+  double end =
+      run["ended_at"].is_number() ? run["ended_at"].get<double>() : Num(r, "generated_at", t0);
   auto ms = [&](double t) { return static_cast<int64_t>(std::llround((t - t0) * 1000)); };
   int64_t end_ms = std::max<int64_t>(0, ms(end));
 
@@ -203,9 +202,8 @@ json PageData(const json& r) {
       if (!log_dir.empty() && log == fmt::format("{}/{}/{}.log", log_dir, id, number)) log.clear();
       attempt_rows.push_back({v, number, start, a["ended_at"].is_number() ? json(stop) : json(),
                               a["exit_code"], a.value("signal", 0), Str(a, "end"), Str(a, "class"),
-                              Str(a, "reason"),
-                              Outcome(a, i + 1 == attempts.size(), states[v]), 0, log,
-                              TailOf(Str(a, "log_tail"), 40, 6000)});
+                              Str(a, "reason"), Outcome(a, i + 1 == attempts.size(), states[v]), 0,
+                              log, TailOf(Str(a, "log_tail"), 40, 6000)});
       // The wait after a failed attempt: until the next attempt starts, or now.
       bool next = i + 1 < attempts.size();
       bool waiting = !next && states[v] == "retry_wait" && !run["ended_at"].is_number();
@@ -253,9 +251,8 @@ json PageData(const json& r) {
     copy["at_ms"] = ms(Num(i, "at", t0));
     interrupts.push_back(std::move(copy));
   }
-  json graph = n <= kHtmlGraphTasks
-                   ? json{{"mode", "tasks"}}
-                   : GroupedGraph(task_phase, layout, deps, critical, states);
+  json graph = n <= kHtmlGraphTasks ? json{{"mode", "tasks"}}
+                                    : GroupedGraph(task_phase, layout, deps, critical, states);
   graph["layers"] = layout.layers;
   return {{"version", r.value("version", 0)},
           {"generated_at", r["generated_at"]},
