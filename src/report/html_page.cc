@@ -447,7 +447,7 @@ function failures() {
   const failed = [];
   tasks.forEach((t, v) => { if (t[T_STATE] === 'failed') failed.push(v); });
   if (!failed.length) { body.appendChild(el('p', {class: 'muted'}, 'No task failed.')); return; }
-  body.appendChild(el('p', null, failed.length + ' failed tasks.'));
+  body.appendChild(el('p', null, failed.length + (failed.length === 1 ? ' failed task.' : ' failed tasks.')));
   paged(body, failed, 20, (v) => {
     const t = tasks[v], card = el('div', {class: 'card failure', 'data-task': t[T_ID]});
     card.appendChild(el('h3', null, t[T_ID]));
