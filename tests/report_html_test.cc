@@ -272,6 +272,25 @@ TEST(HtmlReportResume, TwoSessionsInJsonAndHtml) {
   EXPECT_EQ(drawn, (std::set<std::pair<std::string, int>>{{"a", 1}, {"b", 1}, {"b", 2}}));
 }
 
+// A stalled attempt (silent past stall_after, ended by stall_action: kill) is marked on the
+// timeline, and its stall is in report.json.
+TEST(HtmlReportStall, StallIsMarkedOnItsAttempt) {
+  TempDir dir;
+  WriteFile(dir.path() / "m.yaml",
+            "defaults: {stall_after: 0.3s, stall_action: kill, retry: {max_attempts: 1}}\n"
+            "tasks:\n  - {id: quiet, run: 'sleep 120'}\n");
+  Result run = RunMex({"run", "m.yaml", "--quiet"}, dir.path().string());
+  ASSERT_EQ(run.exit_code, 1) << run.out << run.err;
+  fs::path folder = RunFolder(dir);
+  json r = json::parse(ReadFile(folder / "report.json"));
+  ASSERT_EQ(r["stalls"].size(), 1u) << r.dump(2);
+  EXPECT_EQ(r["stalls"][0]["task"], "quiet");
+  EXPECT_EQ(r["stalls"][0]["attempt"], 1);
+  EXPECT_EQ(r["tasks"][0]["attempts"][0]["end"], "stall_killed");
+  std::string dom = DumpDom(folder / "report.html");
+  EXPECT_NE(dom.find("class=\"stall\" data-task=\"quiet\" data-attempt=\"1\""), std::string::npos);
+}
+
 TEST(HtmlReportUnit, ScriptSafeJsonHidesTagsAndReadsBack) {
   nlohmann::ordered_json j = {{"log", std::string(kHostile) + " & more"}};
   std::string text = ScriptSafeJson(j);
