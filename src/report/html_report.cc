@@ -219,7 +219,11 @@ json PageData(const json& r) {
       }
     }
     std::string prompt = Str(t, "prompt");
-    if (prompt.size() > 2048) prompt = TailOf(prompt, SIZE_MAX, 2048);
+    if (prompt.size() > 2048) {  // its beginning, cut at a character's start
+      size_t cut = 2048;
+      while (cut > 0 && (static_cast<unsigned char>(prompt[cut]) & 0xC0) == 0x80) --cut;
+      prompt = prompt.substr(0, cut) + "…";
+    }
     task_rows.push_back({id, task_phase[v], states[v], Num(t, "effort", 1), Str(t, "agent"),
                          deps[v], Num(t, "seconds"), layout.layer[v], layout.order[v],
                          critical[v] ? 1 : 0, Str(t, "command"), prompt});
