@@ -298,7 +298,7 @@ function timeline() {
     svg.appendChild(sv('text', {x: px, y: top - 8, 'text-anchor': k === 0 ? 'start' : k === 8 ? 'end' : 'middle'}, dur(ms / 1000)));
   }
   for (let r = 0; r < rows; ++r) svg.appendChild(sv('text', {x: 2, y: top + r * RH + 11}, 'slot ' + (r + 1)));
-  if (waitRows) svg.appendChild(sv('text', {x: 2, y: waitTop - 5}, 'waits'));
+  if (waitRows) svg.appendChild(sv('text', {x: 2, y: waitTop + 11}, 'waits'));
   const bars = sv('g', {class: 'bars'});
   attempts.forEach((a, i) => {
     const t = tasks[a[A_TASK]];
