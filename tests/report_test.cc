@@ -287,6 +287,7 @@ TEST(ReportTest, AnInterruptedRunGetsItsReport) {
   EXPECT_EQ(testing_util::WaitMex(mex), 130);
   fs::path folder = RunFolder(dir);
   ASSERT_TRUE(fs::exists(folder / "report.md"));
+  ASSERT_TRUE(fs::exists(folder / "report.html"));
   json r = json::parse(ReadFile(folder / "report.json"));
   EXPECT_EQ(r["run"]["state"], "interrupted");
   ASSERT_EQ(r["tasks"].size(), 1u);
