@@ -12,7 +12,8 @@
 #   N=10000 RUNS=5 bench/run-report.sh
 #
 # Environment: N (tasks, default 10000), LAYERS (default 100), PHASES (default 4), RUNS (Chromium
-# loads per report, default 5). Needs Debian's chromium-headless-shell (scripts/setup.sh) and
+# loads per report, default 5). BASELINE_MEX: a mex built before the phase-end reports; the phased
+# run is then also timed with it and with this build, alternately, PHASED_RUNS times (default 3). Needs Debian's chromium-headless-shell (scripts/setup.sh) and
 # unshare: Chromium runs offline (`unshare -rn`) with a private HOME in the work folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -101,3 +102,24 @@ echo "|---|---|---|---|---|"
 read -r count ms <<<"$reports"
 printf '| %s tasks, %s phases | %s | %.0f | %.0f | %.1f%% |\n' "$N" "$PHASES" "$count" "$ms" "$total" \
   "$(echo "100 * $ms / $total" | bc -l)"
+
+if [[ -n ${BASELINE_MEX:-} ]]; then
+  cp "$BASELINE_MEX" "$work/mex-baseline"
+  echo
+  echo "| Phased run, ${PHASED_RUNS:-3} runs each, alternating | this build (s, median) | baseline (s, median) |"
+  echo "|---|---|---|"
+  for i in $(seq "${PHASED_RUNS:-3}"); do
+    for which in this baseline; do
+      dir=$work/phased-$which-$i
+      mkdir "$dir" && cp "$work/phased/m.json" "$dir/"
+      bin=$mex
+      [[ $which == baseline ]] && bin=$work/mex-baseline
+      say "phased: $which, run $i"
+      start=$(date +%s.%N)
+      (cd "$dir" && "$bin" run m.json -j2 --quiet >/dev/null)
+      echo "$(date +%s.%N) - $start" | bc -l >>"$work/phased-$which.times"
+    done
+  done
+  printf '| %s tasks, %s phases | %.2f | %.2f |\n' "$N" "$PHASES" "$(median <"$work/phased-this.times")" \
+    "$(median <"$work/phased-baseline.times")"
+fi
