@@ -10,7 +10,10 @@ packages=(build-essential cmake ninja-build pkg-config
   graphviz # tests/terminal_test: dot reads back what `mex graph` writes
   tmux # tests/live_test: the live view on a terminal of fixed size
   go-md2man # the man page, docs/mex.1.md made into mex.1
-  zsh fish man-db) # tests/install_test: each shell loads its completion script; man reads mex.1
+  zsh fish man-db # tests/install_test: each shell loads its completion script; man reads mex.1
+  chromium-headless-shell # tests/report_html_test: the HTML report opened, its DOM read back
+  cmark # tests/report_test: the Markdown report read by a CommonMark parser
+  python3-jsonschema) # tests/report_test: the Chrome trace checked against tests/trace.schema.json
 # node and npm install the agent CLIs; a machine may have them from elsewhere than Debian.
 if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 if [[ "${1:-}" == "--bench" ]]; then packages+=(parallel make time); fi

@@ -218,16 +218,16 @@ int main(int argc, char** argv) {
 
   mex::ReportOptions report_options;
   auto* report = app.add_subcommand(
-      "report", "Report a run (latest by default) as Markdown, JSON or a Chrome trace");
+      "report", "Report a run (latest by default) as Markdown, JSON, a Chrome trace or HTML");
   report->add_option("FILE", report_options.file,
                      "Milestone file (default: the latest run of any milestone in .mex/)");
   report->add_option("--state-dir", report_options.state_dir,
                      "State folder (default .mex beside FILE, or in the current folder)");
   report->add_option("--run", report_options.run, "Run id (default: the latest run)");
   OneOf(report->add_option("--format", report_options.format,
-                           "md, json or trace (default: from the -o name: .json json, "
-                           ".trace.json trace; else md)"),
-        {"md", "json", "trace"});
+                           "md, json, trace or html (default: from the -o name: .json json, "
+                           ".trace.json trace, .html html; else md)"),
+        {"md", "json", "trace", "html"});
   report->add_option("-o,--output", report_options.output, "Write to PATH (default: stdout)");
   report->footer(
       "Exit codes: 0 written; 1 the output could not be written; 2 no run, no such run, or a\n"

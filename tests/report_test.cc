@@ -20,6 +20,7 @@ using nlohmann::json;
 using testing_util::ReadFile;
 using testing_util::Result;
 using testing_util::RunMex;
+using testing_util::RunProgram;
 using testing_util::Source;
 using testing_util::TempDir;
 using testing_util::WriteFile;
@@ -29,6 +30,12 @@ fs::path RunFolder(const TempDir& dir) {
     return entry.path();
   }
   return {};
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
 }
 
 const json* FindTask(const json& report, const std::string& id) {
@@ -183,6 +190,65 @@ TEST_F(ReportRun, TraceHasOneCompleteEventPerAttemptWithoutOverlapOnARow) {
   }
 }
 
+// The Markdown as a CommonMark parser reads it (Debian's cmark, scripts/setup.sh): the log tail
+// is one code block, whole; the graph a mermaid block; no HTML from task text, raw or rendered.
+TEST_F(ReportRun, MarkdownReadByCommonMark) {
+  fs::path md = folder / "report.md";
+  Result xml = RunProgram({"/usr/bin/cmark", "--to", "xml", md.string()}, dir.path().string(), {});
+  ASSERT_EQ(xml.exit_code, 0) << xml.err;
+  EXPECT_EQ(xml.out.find("<html_block"), std::string::npos) << xml.out;
+  EXPECT_EQ(xml.out.find("<html_inline"), std::string::npos) << xml.out;
+  size_t tail = xml.out.find("<code_block info=\"text\"");
+  ASSERT_NE(tail, std::string::npos) << xml.out;
+  size_t tail_end = xml.out.find("</code_block>", tail);
+  std::string block = xml.out.substr(tail, tail_end - tail);
+  for (const char* line : {"line one", "\n```\n", "not | markdown &lt;b&gt;x&lt;/b&gt;", "\n````\n",
+                           "last line of the log"}) {
+    EXPECT_NE(block.find(line), std::string::npos) << line << " not in " << block;
+  }
+  EXPECT_NE(xml.out.find("<code_block info=\"mermaid\""), std::string::npos);
+  EXPECT_GE(Count(xml.out, "<heading level=\"3\">"), 3u);  // phases, failures, tasks
+  // Rendered with raw HTML allowed, what tasks wrote is still text, and an escaped table cell
+  // reads as written.
+  Result html = RunProgram({"/usr/bin/cmark", "--unsafe", md.string()}, dir.path().string(), {});
+  ASSERT_EQ(html.exit_code, 0) << html.err;
+  EXPECT_EQ(html.out.find("<b>x"), std::string::npos) << html.out;
+  EXPECT_NE(html.out.find("test -f a || test -f b || test -f &quot;&lt;b&gt;&quot;"),
+            std::string::npos)
+      << html.out;
+  EXPECT_NE(html.out.find("| Tasks | 3: 1 succeeded"), std::string::npos);  // a table row, kept
+}
+
+// The trace against a JSON schema of it (tests/trace.schema.json, python3-jsonschema); and the
+// schema has teeth: a complete event without its duration fails.
+TEST_F(ReportRun, TraceMatchesItsSchema) {
+  fs::path trace = dir.path() / "run.trace.json";
+  ASSERT_EQ(RunMex({"report", "m.yaml", "-o", trace.string()}, dir.path().string()).exit_code, 0);
+  const std::string check =
+      "import json, sys, jsonschema\n"
+      "schema = json.load(open(sys.argv[1]))\n"
+      "jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))\n";
+  auto validate = [&](const fs::path& file) {
+    return RunProgram({"/usr/bin/python3", "-c", check, Source("tests/trace.schema.json").string(),
+                       file.string()},
+                      dir.path().string(), {});
+  };
+  Result good = validate(trace);
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  json broken = json::parse(ReadFile(trace));
+  for (json& e : broken["traceEvents"]) {
+    if (e["ph"] == "X") {
+      e.erase("dur");
+      break;
+    }
+  }
+  fs::path bad = dir.path() / "bad.trace.json";
+  WriteFile(bad, broken.dump());
+  Result rejected = validate(bad);
+  EXPECT_NE(rejected.exit_code, 0);
+  EXPECT_NE(rejected.err.find("'dur' is a required property"), std::string::npos) << rejected.err;
+}
+
 TEST(ReportTest, ManyTasksStayUnderTheStepSummaryLimitAndKeepTheirCounts) {
   TempDir dir;
   std::string yaml = "milestone: {id: big}\ndefaults: {max_parallel: 8}\ntasks:\n";
@@ -221,6 +287,7 @@ TEST(ReportTest, AnInterruptedRunGetsItsReport) {
   EXPECT_EQ(testing_util::WaitMex(mex), 130);
   fs::path folder = RunFolder(dir);
   ASSERT_TRUE(fs::exists(folder / "report.md"));
+  ASSERT_TRUE(fs::exists(folder / "report.html"));
   json r = json::parse(ReadFile(folder / "report.json"));
   EXPECT_EQ(r["run"]["state"], "interrupted");
   ASSERT_EQ(r["tasks"].size(), 1u);

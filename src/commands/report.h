@@ -1,10 +1,13 @@
 // The report of a run (docs/report.md) read from the state database: for `mex report`, and
-// written into the run folder (report.md, report.json) at the end of every run.
+// written into the run folder (report.md, report.json, report.html) at the end of every run and
+// every phase.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "engine/events.h"
 #include "model/milestone.h"
 #include "store/sqlite_store.h"
 #include "util/folder.h"
@@ -17,9 +20,28 @@ namespace mex {
 bool ReadRunReport(SqliteStore* store, const Folder& state, const StoredRun& run,
                    const Milestone* m, nlohmann::ordered_json* report, std::string* err);
 
-// Writes runs/RUN_ID/report.md and report.json beneath `state`, atomically. False with `err` when
-// it could not (the run's outcome does not depend on it).
+// Writes runs/RUN_ID/report.md, report.json and report.html beneath `state`, atomically. False with
+// `err` when it could not (the run's outcome does not depend on it).
 bool WriteRunReports(SqliteStore* store, const Folder& state, const std::string& run_id,
                      const Milestone& m, std::string* err);
+
+// Passes every event on to `inner` and, after a batch of events (Flush) in which a phase ended
+// without the run ending, calls `write` (the run writes its reports at its end itself). Events
+// reach a sink only once durable, so the reports then read what state.db holds of that phase.
+class PhaseEndReports : public EventSink {
+ public:
+  PhaseEndReports(EventSink* inner, std::function<void()> write)
+      : inner_(inner), write_(std::move(write)) {}
+  void OnEvent(const Event& event) override;
+  void Flush() override;
+  double TickIn() const override { return inner_->TickIn(); }
+  void Tick() override { inner_->Tick(); }
+
+ private:
+  EventSink* inner_;
+  std::function<void()> write_;
+  bool phase_ended_ = false;
+  bool run_ended_ = false;
+};
 
 }  // namespace mex

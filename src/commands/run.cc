@@ -191,7 +191,16 @@ int RunCommand(const RunOptions& options) {
   }
   MemoryStore memory;
   Store* store = db ? static_cast<Store*>(db.get()) : &memory;
-  Journal journal(run.paths.run_id, store, sink.get());
+  // The reports at each phase's end (docs/report.md); the run's end writes them below.
+  PhaseEndReports reporting(sink.get(), [&] {
+    if (!db) return;
+    ScopedMetric metric("write report");
+    std::string report_err;
+    if (!WriteRunReports(db.get(), *state, run.paths.run_id, m, &report_err)) {
+      fmt::print(stderr, "mex: report not written: {}\n", TerminalSafeLine(report_err));
+    }
+  });
+  Journal journal(run.paths.run_id, store, &reporting);
   TaskRunner runner(run, graph, roadmap.priority, jobs, &executor, &journal);
   // workspace: worktree: the run's integration branch, made or found again before anything of the
   // run is written.

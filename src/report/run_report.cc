@@ -158,6 +158,8 @@ json BuildReport(const ReportInput& in) {
                  {"state", t.state},   {"effort", t.effort},
                  {"agent", t.agent},   {"deps", t.deps},
                  {"seconds", seconds}, {"attempts", std::move(attempts)}};
+    if (!t.command.empty()) task["command"] = t.command;
+    if (!t.prompt.empty()) task["prompt"] = t.prompt;
     task_list.push_back(std::move(task));
   }
 
@@ -165,11 +167,19 @@ json BuildReport(const ReportInput& in) {
   json sessions = json::array();
   json waits = json::array();
   json interrupts = json::array();
+  json stalls = json::array();
   std::vector<int> reruns(in.phases.size(), 0);
   std::vector<double> phase_ended(in.phases.size(), 0);
   std::unordered_map<std::string, size_t> phase_index;
   for (size_t p = 0; p < in.phases.size(); ++p) phase_index[in.phases[p].name] = p;
   for (const ReportEvent& e : in.events) {
+    // Most events (a task started, succeeded) say nothing the report takes from the log: their
+    // bodies are not parsed.
+    if (e.kind != "run_started" && e.kind != "task_retry" && e.kind != "task_waiting" &&
+        e.kind != "task_stalled" && e.kind != "interrupted" && e.kind != "phase_rerun" &&
+        e.kind != "phase_finished") {
+      continue;
+    }
     json body = ParseOr(e.body, json::object());
     if (e.kind == "run_started") {
       sessions.push_back({{"number", sessions.size() + 1},
@@ -187,6 +197,11 @@ json BuildReport(const ReportInput& in) {
         w["delay_s"] = body.value("delay_s", 0.0);
       }
       waits.push_back(std::move(w));
+    } else if (e.kind == "task_stalled") {
+      stalls.push_back({{"task", e.task},
+                        {"attempt", body.value("attempt", 0)},
+                        {"at", e.time},
+                        {"quiet_s", body.value("quiet_s", 0.0)}});
     } else if (e.kind == "interrupted") {
       interrupts.push_back({{"at", e.time}, {"reason", body.value("reason", "")}});
     } else if (e.kind == "phase_rerun" || e.kind == "phase_finished") {
@@ -251,6 +266,7 @@ json BuildReport(const ReportInput& in) {
           {"phases", std::move(phases)},
           {"critical_path", in.critical_path},
           {"waits", std::move(waits)},
+          {"stalls", std::move(stalls)},
           {"tasks", std::move(task_list)}};
 }
 
@@ -618,6 +634,23 @@ std::string ReportMarkdown(const json& r, size_t limit) {
 // ---------------------------------------------------------------------------------------------
 // Chrome trace
 
+std::vector<int> LowestFreeRows(const std::vector<std::pair<int64_t, int64_t>>& spans) {
+  std::vector<size_t> order(spans.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return spans[a].first < spans[b].first; });
+  std::vector<int> rows(spans.size(), 0);
+  std::vector<int64_t> free_at;  // per row: when its last span ends
+  for (size_t i : order) {
+    size_t row = 0;
+    while (row < free_at.size() && free_at[row] > spans[i].first) ++row;
+    if (row == free_at.size()) free_at.push_back(0);
+    free_at[row] = std::max(spans[i].first, spans[i].second);
+    rows[i] = static_cast<int>(row);
+  }
+  return rows;
+}
+
 std::string ReportTrace(const json& r) {
   const json& run = r["run"];
   double start = run.value("started_at", 0.0);
@@ -640,6 +673,10 @@ std::string ReportTrace(const json& r) {
   }
   std::stable_sort(slices.begin(), slices.end(),
                    [](const Slice& a, const Slice& b) { return a.ts < b.ts; });
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  spans.reserve(slices.size());
+  for (const Slice& s : slices) spans.emplace_back(s.ts, s.ts + s.dur);
+  std::vector<int> rows = LowestFreeRows(spans);
   json events = json::array();
   const int pid = 1;
   events.push_back({{"name", "process_name"},
@@ -647,19 +684,18 @@ std::string ReportTrace(const json& r) {
                     {"pid", pid},
                     {"tid", 0},
                     {"args", {{"name", fmt::format("mex run {}", Str(run, "id"))}}}});
-  std::vector<int64_t> free_at;  // per row: when its last slice ends
-  for (const Slice& s : slices) {
-    size_t row = 0;
-    while (row < free_at.size() && free_at[row] > s.ts) ++row;
-    if (row == free_at.size()) {
-      free_at.push_back(0);
+  int named_rows = 0;
+  for (size_t i = 0; i < slices.size(); ++i) {
+    const Slice& s = slices[i];
+    int row = rows[i];
+    if (row == named_rows) {
+      ++named_rows;
       events.push_back({{"name", "thread_name"},
                         {"ph", "M"},
                         {"pid", pid},
                         {"tid", row + 1},
                         {"args", {{"name", fmt::format("slot {}", row + 1)}}}});
     }
-    free_at[row] = s.ts + s.dur;
     const json& a = *s.attempt;
     events.push_back({{"name", fmt::format("{} #{}", Str(*s.task, "id"), a.value("number", 0))},
                       {"cat", Str(*s.task, "phase")},

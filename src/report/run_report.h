@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/store.h"
@@ -34,6 +35,8 @@ struct ReportTask {
   std::string state;              // TaskStateName, or "removed" (no longer in the milestone)
   std::string agent;              // "" for a command, or when the milestone was not read
   std::vector<std::string> deps;  // when the milestone was read
+  std::string command;            // what it runs (its `run`), when the milestone was read
+  std::string prompt;             // its agent prompt, when the milestone was read
 };
 
 struct ReportEvent {
@@ -73,6 +76,11 @@ std::string ReportMarkdown(const nlohmann::ordered_json& report, size_t limit = 
 // The report as Chrome trace-event JSON: one complete event per attempt, on rows (tid) such that
 // attempts on one row never overlap; instant events for session starts and phase ends.
 std::string ReportTrace(const nlohmann::ordered_json& report);
+
+// Rows for spans [start, end) taken in order of start (ties in the given order): each goes on
+// the lowest row whose last span ended by its start, so spans of one row never overlap. The
+// trace's slots and the HTML timeline's rows.
+std::vector<int> LowestFreeRows(const std::vector<std::pair<int64_t, int64_t>>& spans);
 
 // Markdown helpers (exposed for tests).
 // `text` as inline Markdown text that renders as written: no markup, no HTML, one line.
