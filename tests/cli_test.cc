@@ -297,7 +297,7 @@ void ExpectUsageError(const std::vector<std::string>& args, const std::string& l
 TEST(Cli, AnUnknownCommandOrOptionNamesItselfAndTheNearestOne) {
   ExpectUsageError({"stauts"},
                    "mex: unknown command 'stauts' (did you mean 'status'?); the commands: "
-                   "validate, plan, graph, run, status, logs, report, init, version");
+                   "validate, plan, graph, run, status, logs, report, init, version, completion");
   ExpectUsageError({"--foo"}, "mex: unknown option '--foo'; 'mex --help' lists them");
   ExpectUsageError({"--verison"},
                    "mex: unknown option '--verison' (did you mean '--version'?); 'mex --help' "
@@ -309,7 +309,7 @@ TEST(Cli, AnUnknownCommandOrOptionNamesItselfAndTheNearestOne) {
                    "mex: run: unexpected argument 'link'; 'mex run --help' shows the usage");
   ExpectUsageError({},
                    "mex: a command is required: validate, plan, graph, run, status, logs, "
-                   "report, init, version ('mex --help' says more)");
+                   "report, init, version, completion ('mex --help' says more)");
 }
 
 TEST(Cli, JobsMustBeAWholeNumberOfOneOrMore) {
