@@ -150,6 +150,9 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->allow_extra_args(false);
   run->add_flag("--force-all", run_options.force_all, "Run every task again");
+  run->add_flag("-n,--dry-run", run_options.dry_run,
+                "Print what would run and why (never run, definition changed, a dep changed, "
+                "failed last time, forced); run and write nothing");
   std::string keep_going;
   run->add_option("-k,--keep-going", keep_going,
                   "Start nothing new once N tasks failed; 0: never stop (default: the "

@@ -555,6 +555,59 @@ TEST(RunTest, ForceRunsATaskAgainWithWhatNeedsItAndEachRerunSaysWhy) {
   EXPECT_EQ(unknown.err, "mex: --force: no task 'bb' in m.yaml (did you mean 'b'?)\n");
 }
 
+TEST(RunTest, DryRunSaysWhatWouldRunAndWhyAndWritesNothing) {
+  TempDir dir;
+  auto write = [&](const std::string& b_run) {
+    WriteFile(dir.path() / "m.yaml",
+              "defaults: {retry: {max_attempts: 1}}\ntasks:\n"
+              "  - {id: a, run: 'true'}\n"
+              "  - {id: b, run: '" +
+                  b_run +
+                  "', deps: [a]}\n"
+                  "  - {id: c, run: 'true', deps: [b]}\n"
+                  "  - {id: d, run: 'exit 1'}\n"
+                  "  - {id: e, run: 'true'}\n");
+  };
+  write("true");
+  Result fresh = RunMex({"run", "m.yaml", "-n"}, dir.path().string());
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.err;
+  EXPECT_EQ(fresh.out,
+            "run   a: never run\nrun   b: never run\nrun   c: never run\nrun   d: never run\n"
+            "run   e: never run\n5 would run, 0 kept; nothing was run or written\n");
+  EXPECT_FALSE(fs::exists(dir.path() / ".mex"));
+  ASSERT_EQ(RunMex({"run", "m.yaml"}, dir.path().string()).exit_code, 1);
+  // One definition changes (b), which changes its dependent (c); d failed; e is forced.
+  write("echo changed");
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::recursive_directory_iterator(dir.path() / ".mex")) {
+      names.push_back(entry.path().string() + " " +
+                      std::to_string(fs::last_write_time(entry.path()).time_since_epoch().count()));
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  std::vector<std::string> before = listing();
+  Result dry = RunMex({"run", "m.yaml", "--dry-run", "--force", "e"}, dir.path().string());
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(dry.out,
+            "keep  a: succeeded, unchanged\n"
+            "run   b: its definition changed\n"
+            "run   c: a dep changed: b\n"
+            "run   d: it failed in an earlier session\n"
+            "run   e: forced (--force)\n"
+            "4 would run, 1 kept; nothing was run or written\n");
+  EXPECT_EQ(listing(), before);  // nothing written, not even state.db's timestamp
+  // The run does what the dry run said.
+  Result real = RunMex({"run", "m.yaml", "--json", "--force", "e"}, dir.path().string());
+  std::vector<std::string> started;
+  for (const auto& e : Events(real.out)) {
+    if (e["event"] == "task_started") started.push_back(e["task"]);
+  }
+  std::sort(started.begin(), started.end());
+  EXPECT_EQ(started, (std::vector<std::string>{"b", "c", "d", "e"}));
+}
+
 TEST(RunTest, PromptGoesToTheAgentOnStdin) {
   MexRun run(
       "agents: {cat: {command: [cat], prompt_via: stdin}}\n"

@@ -39,6 +39,7 @@ struct RunOptions {
   int keep_going = -1;  // -k N: stop starting after N failed tasks, 0 never; -1: on_failure
   std::vector<std::string> force;  // --force: run these (and what needs them) again
   bool force_all = false;          // --force-all: every task
+  bool dry_run = false;            // -n: say what would run and why; run and write nothing
 };
 int RunCommand(const RunOptions& options);
 

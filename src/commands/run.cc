@@ -9,6 +9,7 @@
 
 #include "commands/commands.h"
 #include "commands/declared_files.h"
+#include "commands/dry_run.h"
 #include "commands/load.h"
 #include "commands/report.h"
 #include "engine/journal.h"
@@ -130,6 +131,7 @@ int RunCommand(const RunOptions& options) {
   Graph graph(m);
   int jobs = options.jobs > 0 ? options.jobs : m.defaults.max_parallel;
   Roadmap roadmap = ComputeRoadmap(m, graph, jobs);
+  if (options.dry_run) return DryRun(options, m, graph, roadmap);
 
   std::string state_dir = options.state_dir.empty() ? m.workspace + "/.mex" : options.state_dir;
   // Every file of the run is made beneath these two, held open from here (util/folder.h).

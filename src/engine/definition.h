@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/attempt.h"
+#include "engine/store.h"
 #include "plan/graph.h"
 #include "plan/roadmap.h"
 
@@ -16,5 +17,16 @@ namespace mex {
 // batches give the order in which deps come first).
 std::vector<std::string> DefinitionHashes(const RunInfo& run, const Graph& graph,
                                           const Roadmap& roadmap);
+
+// Per task: whether run.force or run.force_all names it or a task it needs, transitively (a task
+// that needs one that runs again may get other inputs).
+std::vector<bool> ForcedTasks(const RunInfo& run, const Graph& graph, const Roadmap& roadmap);
+
+// Whether a task recorded as `was` in an earlier session of the run is kept as it is, now that
+// its hash is `hash`: it succeeded then, with the same definition, and is not forced.
+bool KeptAsItWas(const StoredTask& was, const std::string& hash, bool forced);
+
+// Why a task that ran in an earlier session (`was`) runs again, as task_started's `rerun` says.
+std::string RerunReason(const StoredTask& was, const std::string& hash, bool forced);
 
 }  // namespace mex

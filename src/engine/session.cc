@@ -12,25 +12,6 @@ namespace mex {
 
 namespace {
 
-// A task that succeeded in an earlier session with the same definition is not run again.
-bool Kept(const StoredTask& was, const std::string& hash) {
-  return was.state == TaskState::kSucceeded && was.hash == hash;
-}
-
-// Why a task that ran in an earlier session runs again, as task_started's `rerun` says it.
-std::string RerunReason(const StoredTask& was, const std::string& hash, bool forced) {
-  if (forced) return "forced (--force)";
-  if (was.hash != hash) return "its definition changed, or a dep's";
-  switch (was.state) {
-    case TaskState::kFailed:
-      return "it failed in an earlier session";
-    case TaskState::kSkipped:
-      return "it was skipped in an earlier session";
-    default:
-      return "it did not finish in an earlier session";
-  }
-}
-
 std::unordered_map<std::string, StoredTask> ByID(std::vector<StoredTask> rows) {
   std::unordered_map<std::string, StoredTask> stored;
   for (StoredTask& t : rows) {
@@ -77,7 +58,7 @@ void Session::Prepare() {
   for (uint32_t t = 0; t < m_.tasks.size(); ++t) {
     (m_.tasks[t].phase < first_dynamic ? now : later).push_back(t);
   }
-  PrepareTasks(now, hashes, Forced(), &stored);
+  PrepareTasks(now, hashes, ForcedTasks(run_, graph_, roadmap_), &stored);
   // Until then they keep the row of the last session (or get a pending one) and go on numbering
   // their attempts.
   for (uint32_t t : later) {
@@ -105,22 +86,6 @@ uint32_t Session::NextDynamicPhase(uint32_t from) const {
   return phase;
 }
 
-std::vector<bool> Session::Forced() const {
-  std::vector<bool> forced(m_.tasks.size(), run_.force_all);
-  if (run_.force_all || run_.force.empty()) return forced;
-  for (const std::string& id : run_.force) {
-    if (const Task* task = m_.FindTask(id))
-      forced[static_cast<size_t>(task - m_.tasks.data())] = true;
-  }
-  // Level by level: a task that needs a forced one runs again too (its inputs may change).
-  for (const std::vector<uint32_t>& batch : roadmap_.batches) {
-    for (uint32_t t : batch) {
-      for (uint32_t dep : graph_.deps(t)) forced[t] = forced[t] || forced[dep];
-    }
-  }
-  return forced;
-}
-
 void Session::PrepareTasks(const std::vector<uint32_t>& tasks,
                            const std::vector<std::string>& hashes, const std::vector<bool>& forced,
                            std::unordered_map<std::string, StoredTask>* stored) {
@@ -130,7 +95,7 @@ void Session::PrepareTasks(const std::vector<uint32_t>& tasks,
   for (uint32_t t : tasks) {
     auto old = stored->find(std::string(m_.tasks[t].id));
     any_rerun = any_rerun || (old != stored->end() && old->second.attempts > 0 &&
-                              (forced[t] || !Kept(old->second, hashes[t])));
+                              !KeptAsItWas(old->second, hashes[t], forced[t]));
     if (any_rerun) break;
   }
   std::unordered_map<std::string, std::vector<AttemptRecord>> attempts;
@@ -151,7 +116,7 @@ void Session::PrepareTasks(const std::vector<uint32_t>& tasks,
     std::string rerun;
     if (old != stored->end()) {
       const StoredTask& was = old->second;
-      kept = !forced[t] && Kept(was, hashes[t]);
+      kept = KeptAsItWas(was, hashes[t], forced[t]);
       if (!kept && was.attempts > 0) rerun = RerunReason(was, hashes[t], forced[t]);
       row.attempts = was.attempts;
       if (kept) row.state = TaskState::kSucceeded;
@@ -205,7 +170,7 @@ std::string Session::ExpandPhase(size_t phase) {
     }
     std::vector<std::string> hashes = DefinitionHashes(run_, graph_, roadmap_);
     std::unordered_map<std::string, StoredTask> stored = ByID(db_->Tasks(run_.paths.run_id));
-    PrepareTasks(decided, hashes, Forced(), &stored);
+    PrepareTasks(decided, hashes, ForcedTasks(run_, graph_, roadmap_), &stored);
     for (const auto& [id, row] : stored) {
       // A task of an earlier breakdown that this one no longer has.
       if (row.phase >= phase && row.phase < end && m_.FindTask(id) == nullptr) {

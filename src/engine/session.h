@@ -46,8 +46,6 @@ class Session : public PhaseHooks {
   void PrepareTasks(const std::vector<uint32_t>& tasks, const std::vector<std::string>& hashes,
                     const std::vector<bool>& forced,
                     std::unordered_map<std::string, StoredTask>* stored);
-  // Per task: whether --force or --force-all names it or a task it needs, transitively.
-  std::vector<bool> Forced() const;
   bool IsDynamicPhase(uint32_t phase) const;
   // The first phase at or after `from` with tasks_from, or the number of phases.
   uint32_t NextDynamicPhase(uint32_t from) const;

@@ -25,16 +25,22 @@ std::string NewRunId() {
   return fmt::format("{}-{:04x}", stamp, random() & 0xffff);
 }
 
+RunPaths RunPathsOf(std::shared_ptr<const Folder> state, const std::string& run_id) {
+  RunPaths paths;
+  paths.run_id = run_id;
+  paths.state_dir = state->path();
+  paths.run_dir = paths.state_dir + "/runs/" + run_id;
+  paths.logs_dir = paths.run_dir + "/logs";
+  paths.artifacts_dir = paths.run_dir + "/artifacts";
+  paths.failures_dir = paths.run_dir + "/failures";
+  paths.validation_dir = paths.run_dir + "/validation";
+  paths.state = std::move(state);
+  return paths;
+}
+
 bool CreateRunFolder(std::shared_ptr<const Folder> state, const std::string& run_id,
                      RunPaths* paths, std::string* err) {
-  paths->run_id = run_id;
-  paths->state_dir = state->path();
-  paths->run_dir = paths->state_dir + "/runs/" + run_id;
-  paths->logs_dir = paths->run_dir + "/logs";
-  paths->artifacts_dir = paths->run_dir + "/artifacts";
-  paths->failures_dir = paths->run_dir + "/failures";
-  paths->validation_dir = paths->run_dir + "/validation";
-  paths->state = std::move(state);
+  *paths = RunPathsOf(std::move(state), run_id);
   for (const std::string* dir :
        {&paths->logs_dir, &paths->artifacts_dir, &paths->failures_dir, &paths->validation_dir}) {
     if (!paths->state->MakeFolders(*dir, err)) return false;

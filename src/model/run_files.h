@@ -28,6 +28,9 @@ struct RunPaths {
 // A new run id, sortable by time: "20261126T211500Z-3f9a".
 std::string NewRunId();
 
+// The paths of the run folder of `run_id` in the state folder `state`, made or not.
+RunPaths RunPathsOf(std::shared_ptr<const Folder> state, const std::string& run_id);
+
 // Creates the run folder of `run_id` with its subfolders in the state folder `state`.
 bool CreateRunFolder(std::shared_ptr<const Folder> state, const std::string& run_id,
                      RunPaths* paths, std::string* err);

@@ -1,0 +1,118 @@
+// `mex run -n`: for each task, whether `mex run` would run it and why, as `ninja -d explain` and
+// Snakemake's dry run say it. Reads state.db read-only (as `mex status`); takes no lock, makes no
+// folder, writes nothing.
+#include "commands/dry_run.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <unordered_map>
+
+#include "commands/commands.h"
+#include "engine/definition.h"
+#include "store/sqlite_store.h"
+#include "util/terminal_text.h"
+
+namespace mex {
+
+namespace {
+
+// The tasks of `task`'s deps whose hash changed since `stored` recorded them, by id.
+std::vector<std::string> ChangedDeps(const Milestone& m, const Graph& graph, uint32_t task,
+                                     const std::vector<std::string>& hashes,
+                                     const std::unordered_map<std::string, StoredTask>& stored) {
+  std::vector<std::string> changed;
+  for (uint32_t dep : graph.deps(task)) {
+    auto it = stored.find(std::string(m.tasks[dep].id));
+    if (it == stored.end() || it->second.hash != hashes[dep]) {
+      changed.emplace_back(m.tasks[dep].id);
+    }
+  }
+  return changed;
+}
+
+}  // namespace
+
+int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
+           const Roadmap& roadmap) {
+  const std::string state_dir =
+      options.state_dir.empty() ? m.workspace + "/.mex" : options.state_dir;
+  std::unordered_map<std::string, StoredTask> stored;
+  std::string run_id = "dry-run", err;
+  struct stat st {};
+  auto state = std::make_shared<Folder>();
+  bool have_state = !options.new_run && stat((state_dir + "/state.db").c_str(), &st) == 0;
+  if (have_state) {
+    std::unique_ptr<SqliteStore> db = SqliteStore::Open(state_dir, /*read_only=*/true, &err);
+    if (!db || !Folder::Open(state_dir, /*create=*/false, state.get(), &err)) {
+      fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
+      return kExitUsage;
+    }
+    std::optional<StoredRun> run = db->LatestRun(MilestoneKey(options.file));
+    if (run) {
+      run_id = run->id;
+      for (StoredTask& t : db->Tasks(run->id)) {
+        std::string id = t.id;
+        stored.emplace(std::move(id), std::move(t));
+      }
+    }
+    if (!db->error().empty()) {
+      fmt::print(stderr, "mex: {}\n", TerminalSafeLine(db->error()));
+      return kExitUsage;
+    }
+  }
+  RunInfo info;
+  info.milestone = &m;
+  info.force = options.force;
+  info.force_all = options.force_all;
+  if (state->valid()) info.paths = RunPathsOf(state, run_id);
+  std::vector<std::string> hashes = DefinitionHashes(info, graph, roadmap);
+  std::vector<bool> forced = ForcedTasks(info, graph, roadmap);
+
+  // As the session decides it (engine/session.cc): the tasks from the first phase with
+  // tasks_from on are decided when that phase starts.
+  size_t first_dynamic = m.phases.size();
+  for (size_t p = 0; p < m.phases.size() && first_dynamic == m.phases.size(); ++p) {
+    if (!m.phases[p].tasks_from.empty()) first_dynamic = p;
+  }
+  int would_run = 0, kept = 0, later = 0;
+  std::string out;
+  for (uint32_t t = 0; t < m.tasks.size(); ++t) {
+    const Task& task = m.tasks[t];
+    std::string why;
+    bool runs = true;
+    auto it = stored.find(std::string(task.id));
+    if (task.phase >= first_dynamic) {
+      why = fmt::format("decided when phase {} starts ({} adds tasks then)",
+                        m.phases[first_dynamic].name, m.phases[first_dynamic].tasks_from);
+      runs = false;
+      ++later;
+    } else if (forced[t]) {
+      why = "forced (--force)";
+    } else if (it == stored.end() || it->second.attempts == 0) {
+      why = "never run";
+    } else if (KeptAsItWas(it->second, hashes[t], false)) {
+      why = "succeeded, unchanged";
+      runs = false;
+      ++kept;
+    } else if (it->second.hash != hashes[t]) {
+      std::vector<std::string> deps = ChangedDeps(m, graph, t, hashes, stored);
+      why = deps.empty() ? "its definition changed"
+                         : fmt::format("a dep changed: {}", fmt::join(deps, ", "));
+    } else {
+      why = RerunReason(it->second, hashes[t], false);
+    }
+    if (runs) ++would_run;
+    out += fmt::format("{} {}: {}\n",
+                       task.phase >= first_dynamic ? "later"
+                       : runs                      ? "run  "
+                                                   : "keep ",
+                       task.id, why);
+  }
+  out += fmt::format("{} would run, {} kept{}; nothing was run or written\n", would_run, kept,
+                     later > 0 ? fmt::format(", {} decided later", later) : "");
+  fmt::print("{}", out);  // ids and phase names are [A-Za-z0-9_.-]
+  return kExitOk;
+}
+
+}  // namespace mex
