@@ -140,6 +140,9 @@ int main(int argc, char** argv) {
   mex::RunOptions run_options;
   auto* run = app.add_subcommand("run", "Run the milestone's tasks");
   run->add_option("FILE", run_options.file, "Milestone file (default ./milestone.yaml)");
+  run->add_option("TASK", run_options.targets,
+                  "Run only these tasks and what they need: the phases before theirs whole, "
+                  "then the targets and their deps (default: every task)");
   std::string run_jobs;
   run->add_option("-j,--jobs", run_jobs,
                   "Attempts running at once (default: the milestone's max_parallel)");
@@ -318,6 +321,11 @@ int main(int argc, char** argv) {
   }
   if (!keep_going.empty() && !mex::ParseCount("-k", keep_going, 0, &run_options.keep_going, &err)) {
     return UsageError(err);
+  }
+  // `mex run build link`: FILE is left out when the first word is no file but a task's id.
+  if (*run && !run_options.file.empty() && !mex::LooksLikeMilestoneFile(run_options.file)) {
+    run_options.targets.insert(run_options.targets.begin(), run_options.file);
+    run_options.file.clear();
   }
   // A command that reads a milestone file and was given none reads ./milestone.yaml.
   for (std::string* f : {&file, &plan_options.file, &run_options.file}) {

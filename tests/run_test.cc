@@ -608,6 +608,51 @@ TEST(RunTest, DryRunSaysWhatWouldRunAndWhyAndWritesNothing) {
   EXPECT_EQ(started, (std::vector<std::string>{"b", "c", "d", "e"}));
 }
 
+TEST(RunTest, TargetsRunWhatTheyNeedAndALaterRunTheRest) {
+  TempDir dir;
+  WriteFile(dir.path() / "milestone.yaml", R"(phases:
+  - name: build
+    weight: 60
+    tasks:
+      - {id: gen, run: 'true'}
+      - {id: lib, run: 'true'}
+  - name: test
+    weight: 40
+    gate: {min_score: 1, criteria: [tasks_succeeded, {command: "echo ran >> gate.txt"}]}
+    tasks:
+      - {id: compile, run: 'true'}
+      - {id: link, run: 'true', deps: [compile, lib]}
+      - {id: tests, run: 'true', deps: [link]}
+      - {id: docs, run: 'true'}
+)");
+  auto started = [](const Result& r) {
+    std::vector<std::string> ids;
+    for (const auto& e : Events(r.out)) {
+      if (e["event"] == "task_started") ids.push_back(e["task"]);
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  // Without FILE, as `ninja link`: the phase before whole, then link and what it needs.
+  Result link = RunMex({"run", "link", "--json"}, dir.path().string());
+  EXPECT_EQ(link.exit_code, 0) << link.err;
+  EXPECT_EQ(started(link), (std::vector<std::string>{"compile", "gen", "lib", "link"}));
+  EXPECT_EQ(ReadFile(dir.path() / "gate.txt"), "ran\n");  // the gate as usual
+  EXPECT_TRUE(Of(Events(link.out), "task_skipped").empty());
+  EXPECT_TRUE(Of(Events(link.out), "task_cancelled").empty());
+  EXPECT_EQ(Of(Events(link.out), "run_finished").at(0)["exit_code"], 0);
+  // The rest, later; with FILE and a target already done: nothing.
+  Result same = RunMex({"run", "milestone.yaml", "link", "--json"}, dir.path().string());
+  EXPECT_EQ(same.exit_code, 0);
+  EXPECT_TRUE(started(same).empty());
+  Result rest = RunMex({"run", "--json"}, dir.path().string());
+  EXPECT_EQ(rest.exit_code, 0) << rest.err;
+  EXPECT_EQ(started(rest), (std::vector<std::string>{"docs", "tests"}));
+  Result typo = RunMex({"run", "lnk"}, dir.path().string());
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_EQ(typo.err, "mex: no task 'lnk' in milestone.yaml (did you mean 'link'?)\n");
+}
+
 TEST(RunTest, PromptGoesToTheAgentOnStdin) {
   MexRun run(
       "agents: {cat: {command: [cat], prompt_via: stdin}}\n"

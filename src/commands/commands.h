@@ -37,9 +37,10 @@ struct RunOptions {
   bool durable = true;  // false (`-d nostore`): no state.db, no status.json, nothing resumable
   bool apply = false;   // fast-forward the user's branch to the integration branch at the end
   int keep_going = -1;  // -k N: stop starting after N failed tasks, 0 never; -1: on_failure
-  std::vector<std::string> force;  // --force: run these (and what needs them) again
-  bool force_all = false;          // --force-all: every task
-  bool dry_run = false;            // -n: say what would run and why; run and write nothing
+  std::vector<std::string> force;    // --force: run these (and what needs them) again
+  bool force_all = false;            // --force-all: every task
+  bool dry_run = false;              // -n: say what would run and why; run and write nothing
+  std::vector<std::string> targets;  // TASK...: only these and what they need
 };
 int RunCommand(const RunOptions& options);
 

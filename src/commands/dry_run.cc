@@ -10,6 +10,7 @@
 
 #include "commands/commands.h"
 #include "engine/definition.h"
+#include "plan/targets.h"
 #include "store/sqlite_store.h"
 #include "util/terminal_text.h"
 
@@ -75,13 +76,20 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
   for (size_t p = 0; p < m.phases.size() && first_dynamic == m.phases.size(); ++p) {
     if (!m.phases[p].tasks_from.empty()) first_dynamic = p;
   }
-  int would_run = 0, kept = 0, later = 0;
+  std::vector<bool> needed(m.tasks.size(), true);
+  if (!options.targets.empty()) needed = TasksForTargets(m, graph, options.targets);
+  int would_run = 0, kept = 0, later = 0, not_needed = 0;
   std::string out;
   for (uint32_t t = 0; t < m.tasks.size(); ++t) {
     const Task& task = m.tasks[t];
     std::string why;
     bool runs = true;
     auto it = stored.find(std::string(task.id));
+    if (!needed[t]) {
+      out += fmt::format("skip  {}: not needed by the targets\n", task.id);
+      ++not_needed;
+      continue;
+    }
     if (task.phase >= first_dynamic) {
       why = fmt::format("decided when phase {} starts ({} adds tasks then)",
                         m.phases[first_dynamic].name, m.phases[first_dynamic].tasks_from);
@@ -109,8 +117,9 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
                                                    : "keep ",
                        task.id, why);
   }
-  out += fmt::format("{} would run, {} kept{}; nothing was run or written\n", would_run, kept,
-                     later > 0 ? fmt::format(", {} decided later", later) : "");
+  out += fmt::format("{} would run, {} kept{}{}; nothing was run or written\n", would_run, kept,
+                     later > 0 ? fmt::format(", {} decided later", later) : "",
+                     not_needed > 0 ? fmt::format(", {} not needed", not_needed) : "");
   fmt::print("{}", out);  // ids and phase names are [A-Za-z0-9_.-]
   return kExitOk;
 }

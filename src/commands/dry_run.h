@@ -9,7 +9,8 @@
 namespace mex {
 
 // Prints, for each task of `m` in file order, "run   ID: WHY", "keep  ID: succeeded, unchanged"
-// or "later ID: ..." (a task of a phase decided when a tasks_from phase starts), then a count.
+// "later ID: ..." (a task of a phase decided when a tasks_from phase starts) or "skip  ID: not
+// needed by the targets" (options.targets), then a count.
 // Exit codes: 0; 2 the state folder or its database cannot be read.
 int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
            const Roadmap& roadmap);

@@ -55,16 +55,19 @@ bool Supported(const Milestone& m, const RunOptions& options) {
                TerminalSafeLine(m.file));
     return false;
   }
-  // --force names tasks of the file (a task that tasks_from adds does not exist yet).
+  // Targets and --force name tasks of the file (a task that tasks_from adds does not exist yet).
   std::vector<std::string_view> ids;
-  for (const std::string& id : options.force) {
-    if (m.FindTask(id) != nullptr) continue;
-    if (ids.empty()) {
-      for (const Task& t : m.tasks) ids.push_back(t.id);
+  for (const auto& [what, names] :
+       {std::pair{"--force: ", &options.force}, std::pair{"", &options.targets}}) {
+    for (const std::string& id : *names) {
+      if (m.FindTask(id) != nullptr) continue;
+      if (ids.empty()) {
+        for (const Task& t : m.tasks) ids.push_back(t.id);
+      }
+      fmt::print(stderr, "mex: {}no task '{}' in {}{}\n", what, TerminalSafeLine(id),
+                 TerminalSafeLine(m.file), DidYouMean(id, ids));
+      return false;
     }
-    fmt::print(stderr, "mex: --force: no task '{}' in {}{}\n", TerminalSafeLine(id),
-               TerminalSafeLine(m.file), DidYouMean(id, ids));
-    return false;
   }
   return true;
 }
@@ -168,6 +171,7 @@ int RunCommand(const RunOptions& options) {
   run.keep_going = options.keep_going;
   run.force = options.force;
   run.force_all = options.force_all;
+  run.targets = options.targets;
   for (char** e = environ; *e != nullptr; ++e) run.base_env.emplace_back(*e);
   if (!CreateRunFolder(state, earlier ? earlier->id : NewRunId(), &run.paths, &err)) {
     fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));

@@ -29,6 +29,15 @@ bool DefaultMilestoneFile(std::string* file, std::string* err) {
   return false;
 }
 
+bool LooksLikeMilestoneFile(const std::string& word) {
+  struct stat st {};
+  if (stat(word.c_str(), &st) == 0) return true;
+  for (std::string_view suffix : {".yaml", ".yml", ".json"}) {
+    if (word.size() > suffix.size() && word.ends_with(suffix)) return true;
+  }
+  return false;
+}
+
 bool ParseCount(std::string_view option, std::string_view text, int least, int* count,
                 std::string* err) {
   int value = 0;

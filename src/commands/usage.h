@@ -16,6 +16,10 @@ std::string Suggestion(std::string_view word, const std::vector<std::string>& ca
 // milestone.yml, else milestone.json. False with `err` when there is none.
 bool DefaultMilestoneFile(std::string* file, std::string* err);
 
+// Whether `word`, the first word after `mex run`, is the milestone file rather than a task: it
+// names something that exists, or ends in .yaml, .yml or .json.
+bool LooksLikeMilestoneFile(const std::string& word);
+
 // `text` as a whole number of `least` or more. False with `err` saying so.
 bool ParseCount(std::string_view option, std::string_view text, int least, int* count,
                 std::string* err);

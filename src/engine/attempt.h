@@ -24,6 +24,9 @@ struct RunInfo {
   // --force, --force-all: these tasks run again whatever their state (and what depends on them).
   std::vector<std::string> force;
   bool force_all = false;
+  // `mex run FILE TASK...`: only these tasks and what they need run: the phases before the last
+  // of theirs whole, and in that phase the targets and their deps; the run ends with its gate.
+  std::vector<std::string> targets;
 };
 
 // What an attempt knows of the ones before it.

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plan/targets.h"
 #include "util/clock.h"
 #include "util/environment.h"
 
@@ -42,6 +43,8 @@ int PhaseFlow::Run() {
   expanded_.assign(m_.phases.size(), false);
   reruns_.assign(m_.phases.size(), 0);
   missing_.assign(m_.phases.size(), "");
+  last_phase_ = run_.targets.empty() ? (m_.phases.empty() ? 0 : m_.phases.size() - 1)
+                                     : LastTargetPhase(m_, run_.targets);
   Event begin{EventKind::kRunStarted};
   begin.succeeded = runner_.kept();
   begin.resumed = resumed_;
@@ -86,8 +89,22 @@ bool PhaseFlow::StartPhase(size_t phase) {
     RecordGate(result, err);
     return false;
   }
-  runner_.Open(p.tasks, missing_[phase]);
+  // Now that the phase's tasks are all there (tasks_from added its own).
+  if (!run_.targets.empty() && phase == last_phase_) {
+    selected_ = TasksForTargets(m_, runner_.graph(), run_.targets);
+  }
+  runner_.Open(TasksToRun(phase), missing_[phase]);
   return true;
+}
+
+std::vector<uint32_t> PhaseFlow::TasksToRun(size_t phase) const {
+  const std::vector<uint32_t>& all = m_.phases[phase].tasks;
+  if (run_.targets.empty() || phase != last_phase_) return all;
+  std::vector<uint32_t> chosen;
+  for (uint32_t t : all) {
+    if (t < selected_.size() && selected_[t]) chosen.push_back(t);
+  }
+  return chosen;
 }
 
 void PhaseFlow::RunGateCommands() {
@@ -142,7 +159,7 @@ bool PhaseFlow::FinishPhase() {
   in.milestone = &m_;
   in.paths = &run_.paths;
   in.phase = phase_;
-  for (uint32_t t : p.tasks) {
+  for (uint32_t t : TasksToRun(phase_)) {
     TaskState state = runner_.state(t);
     in.tasks.push_back({std::string(m_.tasks[t].id), state == TaskState::kSucceeded,
                         std::string(TaskStateName(state)), runner_.end_reason(t)});
@@ -158,7 +175,7 @@ bool PhaseFlow::FinishPhase() {
   if (result.passed) ++phases_passed_;  // before its event: the phase counts as done in it
   RecordGate(result, "");
   if (result.passed) {
-    return phase_ + 1 < m_.phases.size() && StartPhase(phase_ + 1);
+    return phase_ + 1 <= last_phase_ && StartPhase(phase_ + 1);
   }
   if (reruns_[phase_] >= p.gate_reruns) return false;
   ++reruns_[phase_];
@@ -169,7 +186,7 @@ bool PhaseFlow::FinishPhase() {
   rerun.reason = fmt::format("gate score {:.3f} below {:.3f}", result.score, result.min_score);
   journal_.Emit(rerun);
   missing_[phase_] = MissingText(result);
-  runner_.Reset(p.tasks);
+  runner_.Reset(TasksToRun(phase_));
   StartPhase(phase_);
   return true;
 }
@@ -199,7 +216,9 @@ double PhaseFlow::WeightedProgress() const {
     const Phase& p = m_.phases[i];
     // A phase whose gate passed is done (phases pass in order), a failed task of it (design at
     // 0.75 with three analyses of four) included.
-    if (i < phases_passed_ || p.tasks.empty()) {
+    // With targets, their phase is done only as far as its tasks are (some are not needed).
+    const bool partial = !run_.targets.empty() && i == last_phase_;
+    if ((i < phases_passed_ && !partial) || p.tasks.empty()) {
       sum += i < phases_passed_ ? p.weight : 0;
       continue;
     }
@@ -232,8 +251,11 @@ void PhaseFlow::CheckBudget() {
 
 int PhaseFlow::Finish() {
   Event done{EventKind::kRunFinished};
-  for (const Phase& p : m_.phases) {
-    for (uint32_t t : p.tasks) {
+  for (size_t phase = 0; phase < m_.phases.size(); ++phase) {
+    // With targets, what they do not need stays as it is, for a later run.
+    if (!run_.targets.empty() && phase > last_phase_) break;
+    std::vector<uint32_t> tasks = TasksToRun(phase);
+    for (uint32_t t : tasks) {
       // Not started: after a failure in an earlier phase it is skipped, after a stop or an
       // interrupt cancelled.
       runner_.Abandon(t, fmt::format("phase '{}' did not pass its gate", m_.phases[phase_].name));
@@ -247,7 +269,7 @@ int PhaseFlow::Finish() {
   // A phase whose gate passed may hold a failed task (design at 0.75 with three analyses of
   // four): the run succeeds when every phase passed its gate.
   bool store_failed = journal_.failed();
-  bool passed = phases_passed_ == m_.phases.size() && !store_failed;
+  bool passed = phases_passed_ == (m_.phases.empty() ? 0 : last_phase_ + 1) && !store_failed;
   done.exit_code = runner_.interrupt() && !store_failed ? 130 : passed ? 0 : 1;
   done.passed = done.exit_code == 0;
   done.elapsed_s = MonotonicSeconds() - started_;

@@ -67,6 +67,12 @@ class PhaseFlow {
   std::vector<int> reruns_;             // per phase: how often it ran again after its gate failed
   std::vector<std::string> missing_;    // per phase: {{gate.missing}} for a re-run
   std::vector<std::string> gate_logs_;  // of the current phase's gate commands
+  // With targets (RunInfo::targets): the last phase that runs, and in it the tasks that run
+  // (the targets and their deps, by index, set when it starts); else the last phase and empty.
+  size_t last_phase_ = 0;
+  std::vector<bool> selected_;
+  // The tasks of phase `phase` that run: all of them, or in the targets' phase the selected.
+  std::vector<uint32_t> TasksToRun(size_t phase) const;
   size_t phases_passed_ = 0;
   bool resumed_ = false;
   double spent_usd_ = 0;

@@ -26,6 +26,9 @@ namespace mex {
 class TaskRunner {
  public:
   // `priority`: each task's remaining critical path (Roadmap::priority). `jobs`: attempts at once.
+  // The graph the runner schedules (the milestone's, replaced when tasks are added).
+  const Graph& graph() const { return graph_; }
+
   TaskRunner(const RunInfo& run, const Graph& graph, const std::vector<double>& priority, int jobs,
              Executor* executor, Journal* journal);
 
