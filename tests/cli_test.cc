@@ -305,8 +305,9 @@ TEST(Cli, AnUnknownCommandOrOptionNamesItselfAndTheNearestOne) {
   ExpectUsageError({"run", "--jbos", "3", kDag},
                    "mex: run: unknown option '--jbos' (did you mean '--jobs'?); 'mex run --help' "
                    "lists them");
-  ExpectUsageError({"run", kDag, "link"},
-                   "mex: run: unexpected argument 'link'; 'mex run --help' shows the usage");
+  ExpectUsageError({"validate", kDag, "link"},
+                   "mex: validate: unexpected argument 'link'; 'mex validate --help' shows the "
+                   "usage");
   ExpectUsageError({},
                    "mex: a command is required: validate, plan, graph, run, status, logs, "
                    "report, init, version, completion ('mex --help' says more)");

@@ -290,7 +290,8 @@ TEST_F(FlowTest, TwoOfFourDecisionFilesFailTheDesignGate) {
   EXPECT_EQ(skipped[0]["phase"], "spec");
   EXPECT_EQ(skipped[0]["reason"], "phase 'design' did not pass its gate");
   EXPECT_EQ(Events("run_finished").at(0)["skipped"], 1);
-  EXPECT_NEAR(Events("phase_finished").at(0)["progress"].get<double>(), 0.15 * 2 / 4, 1e-9);
+  // 2 of its 4 tasks, its gate not passed: 2 of 5 parts of the design phase's 15%.
+  EXPECT_NEAR(Events("phase_finished").at(0)["progress"].get<double>(), 0.15 * 2 / 5, 1e-9);
 }
 
 TEST_F(FlowTest, BreakdownFilesArePredictedConflictsThatPassTheGateAndRunOneAtATime) {

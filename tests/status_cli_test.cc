@@ -106,7 +106,8 @@ TEST_F(StatusCliTest, PrintsTheLatestRunAsJsonAndAsText) {
   EXPECT_EQ(status["milestone"], "m");
   EXPECT_EQ(status["run"], "r1");
   EXPECT_EQ(status["state"], "failed");
-  EXPECT_EQ(status["progress"]["weighted"], 0.5);  // a succeeded, b failed: half done
+  // a succeeded, b failed, the gate failed: 1 of 3 parts (model/progress.h)
+  EXPECT_EQ(status["progress"]["weighted"], 0.3333);
   EXPECT_EQ(status["failed"][0]["id"], "b");
   EXPECT_EQ(status["failed"][0]["class"], "logic");
   EXPECT_TRUE(status["eta_seconds"].is_null());

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/progress.h"
 #include "plan/targets.h"
 #include "util/clock.h"
 #include "util/environment.h"
@@ -214,19 +215,13 @@ double PhaseFlow::WeightedProgress() const {
   double sum = 0;
   for (size_t i = 0; i < m_.phases.size(); ++i) {
     const Phase& p = m_.phases[i];
-    // A phase whose gate passed is done (phases pass in order), a failed task of it (design at
-    // 0.75 with three analyses of four) included.
-    // With targets, their phase is done only as far as its tasks are (some are not needed).
+    // Phases pass in order. With targets, their phase is done only as far as its tasks are
+    // (some are not needed).
     const bool partial = !run_.targets.empty() && i == last_phase_;
-    if ((i < phases_passed_ && !partial) || p.tasks.empty()) {
-      sum += i < phases_passed_ ? p.weight : 0;
-      continue;
-    }
-    // Else only the work that succeeded is done: a failed or skipped task is not, so a failed
-    // run never reaches 100%.
-    size_t done = 0;
+    int done = 0;
     for (uint32_t t : p.tasks) done += runner_.state(t) == TaskState::kSucceeded ? 1 : 0;
-    sum += p.weight * static_cast<double>(done) / static_cast<double>(p.tasks.size());
+    sum += p.weight *
+           PhaseDone(i < phases_passed_ && !partial, done, static_cast<int>(p.tasks.size()));
   }
   return sum / 100;
 }

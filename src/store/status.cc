@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "model/eta.h"
+#include "model/progress.h"
 #include "util/terminal_text.h"
 
 namespace mex {
@@ -65,11 +66,8 @@ nlohmann::ordered_json PhasesJson(SQLite::Database& db, const std::string& run_i
     auto it = counts.find(query.getColumn(0).getInt());
     PhaseCounts c = it == counts.end() ? PhaseCounts{} : it->second;
     double weight = query.getColumn(2).getDouble();
-    // A phase whose gate passed is done; else only the work that succeeded is: a failed run
-    // never shows 100%.
-    double progress = query.getColumn(3).getString() == "passed" ? 1.0
-                      : c.total > 0 ? static_cast<double>(c.succeeded) / c.total
-                                    : 0.0;
+    double progress =
+        PhaseDone(query.getColumn(3).getString() == "passed", c.succeeded, c.total);
     *weighted += weight * progress / 100;
     nlohmann::ordered_json gate = nullptr;
     if (!query.isColumnNull(4)) {
