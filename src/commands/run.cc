@@ -185,7 +185,8 @@ int RunCommand(const RunOptions& options) {
   if (live) {
     live->set_sources({&m, [&runner](uint32_t task) { return runner.state(task); },
                        [&flow] { return flow.spent_usd(); },
-                       [&flow] { return flow.WeightedProgress(); }, jobs});
+                       [&flow] { return flow.WeightedProgress(); },
+                       [&db] { return db ? db->CurrentEta() : Eta{}; }});
   }
   Session session(&run, &m, &graph, &roadmap, jobs, db.get(), &runner,
                   [&](const Roadmap& r, std::string* error) {

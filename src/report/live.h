@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/events.h"
+#include "model/eta.h"
 #include "model/milestone.h"
 #include "report/plain.h"
 
@@ -44,10 +45,12 @@ struct LiveView {
     double remaining_s = 0;             // of its backoff
   };
   std::vector<PhaseRow> phases;
-  std::string current_phase;        // the phase that runs, for the title
-  double progress = 0;              // weighted, 0..1
-  double elapsed_s = 0;             // of this session
-  double eta_s = -1;                // < 0: not known yet
+  std::string current_phase;               // the phase that runs, for the title
+  double progress = 0;                     // weighted, 0..1
+  double elapsed_s = 0;                    // of this session
+  double eta_s = -1;                       // < 0: not known yet
+  double eta_low_s = -1, eta_high_s = -1;  // its range
+  bool eta_provisional = false;            // a phase's tasks are not known yet
   std::vector<RunningRow> running;  // in any order: the block shows the longest-running first
   std::vector<RetryRow> retries;    // in any order: the block shows the soonest first
   double cost_usd = 0;
@@ -70,7 +73,7 @@ class LiveReporter : public EventSink {
     std::function<TaskState(uint32_t)> state;  // a task's state now (the task runner's)
     std::function<double()> spent_usd;         // the agents' reported cost so far
     std::function<double()> progress;          // weighted progress now, 0..1 (PhaseFlow's)
-    int jobs = 1;                              // attempts at once, for the ETA
+    std::function<Eta()> eta;                  // the time left, as status.json has it
   };
   // Draws on `out`, a terminal (its size is read from it, and again on SIGWINCH). `quiet`: only
   // failures and the summary scroll above the block, as with PlainReporter.
@@ -131,8 +134,6 @@ class LiveReporter : public EventSink {
     std::vector<std::string> missing;
   };
   std::unordered_map<std::string, PhaseGate> gates_;
-  // This session's succeeded attempts, for the ETA (as `mex status` computes it).
-  double succeeded_seconds_ = 0, succeeded_effort_ = 0;
 };
 
 }  // namespace mex

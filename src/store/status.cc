@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "model/eta.h"
@@ -95,10 +96,6 @@ nlohmann::ordered_json PhasesJson(SQLite::Database& db, const std::string& run_i
 // What one pass over a run's tasks finds.
 struct TaskTally {
   std::map<int, PhaseCounts> phases;  // by phase index
-  double remaining_effort = 0;        // of the tasks not final
-  int succeeded = 0;
-  double succeeded_seconds = 0;  // run time of the attempts that succeeded
-  double succeeded_effort = 0;
   struct Listed {
     int64_t seq;
     std::string id;
@@ -115,7 +112,7 @@ TaskTally TallyTasks(SQLite::Database& db, const std::string& run_id, bool runni
   TaskTally tally;
   // The C API: SQLiteCpp's Column objects cost a shared_ptr copy per value read.
   sqlite3_stmt* prepared = nullptr;
-  const char* sql = "SELECT phase, state, effort, seconds FROM tasks WHERE run = ?";
+  const char* sql = "SELECT phase, state FROM tasks WHERE run = ?";
   if (sqlite3_prepare_v2(db.getHandle(), sql, -1, &prepared, nullptr) != SQLITE_OK) {
     throw SQLite::Exception(db.getHandle());
   }
@@ -132,20 +129,15 @@ TaskTally TallyTasks(SQLite::Database& db, const std::string& run_id, bool runni
     }
     auto state = std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(prepared, 1)),
                                   static_cast<size_t>(sqlite3_column_bytes(prepared, 1)));
-    double effort = sqlite3_column_double(prepared, 2);
     ++c->total;
     if (state == "succeeded") {
       ++c->succeeded;
-      ++tally.succeeded;
-      tally.succeeded_seconds += sqlite3_column_double(prepared, 3);
-      tally.succeeded_effort += effort;
     } else if (state == "failed") {
       ++c->failed;
     } else if (state == "skipped") {
       ++c->skipped;
-    } else if (state != "cancelled") {
-      tally.remaining_effort += effort;
-      if (running_now && state == "running") ++c->running;
+    } else if (running_now && state == "running") {
+      ++c->running;
     }
   }
   if (step != SQLITE_DONE) throw SQLite::Exception(db.getHandle(), step);
@@ -214,6 +206,80 @@ nlohmann::ordered_json FailedJson(SQLite::Database& db, const std::string& run_i
     }
   }
   return failed;
+}
+
+// The estimate of the time left of a running run (model/eta.h), from its tasks and phases,
+// `running` (the attempts in flight, with their elapsed_s) and `history`.
+Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int jobs,
+                const nlohmann::ordered_json& running, const EtaHistory& history) {
+  EtaInput in;
+  in.jobs = jobs;
+  std::unordered_map<std::string, uint32_t> index;
+  std::unordered_map<std::string, uint32_t> kinds;
+  std::vector<std::string> deps;
+  SQLite::Statement tasks(db,
+                          "SELECT id, phase, state, effort, seconds, hash, deps, kind, attempts, "
+                          "retry_at FROM tasks WHERE run = ?");
+  tasks.bind(1, run_id);
+  while (tasks.executeStep()) {
+    std::string id = tasks.getColumn(0).getString();
+    EtaTask& t = in.tasks.emplace_back();
+    t.phase = tasks.getColumn(1).getUInt();
+    std::string_view state = tasks.getColumn(2).getText();
+    t.effort = tasks.getColumn(3).getDouble();
+    int attempts = tasks.getColumn(8).getInt();
+    if (state == "succeeded") {
+      t.state = EtaTask::State::kSucceeded;
+      t.seconds = tasks.getColumn(4).getDouble();
+      in.attempts_ended += attempts;
+      in.attempts_failed += std::max(attempts - 1, 0);
+    } else if (state == "failed" || state == "skipped" || state == "cancelled") {
+      t.state = EtaTask::State::kOver;
+      in.attempts_ended += attempts;
+      in.attempts_failed += attempts;
+    } else if (state == "running") {
+      t.state = EtaTask::State::kRunning;
+      in.attempts_ended += std::max(attempts - 1, 0);
+      in.attempts_failed += std::max(attempts - 1, 0);
+    } else if (state == "retry_wait") {
+      t.state = EtaTask::State::kRetryWait;
+      t.wait_s = std::max(0.0, tasks.getColumn(9).getDouble() - now);
+      in.attempts_ended += attempts;
+      in.attempts_failed += attempts;
+    } else {
+      t.state = EtaTask::State::kWaiting;
+    }
+    t.history = history.Seconds(id, tasks.getColumn(5).getString());
+    t.kind = kinds.emplace(tasks.getColumn(7).getString(), kinds.size()).first->second;
+    deps.push_back(tasks.getColumn(6).getString());
+    index.emplace(std::move(id), static_cast<uint32_t>(in.tasks.size() - 1));
+  }
+  for (size_t i = 0; i < deps.size(); ++i) {
+    std::string_view text = deps[i];
+    while (!text.empty()) {
+      size_t end = std::min(text.find('\n'), text.size());
+      if (auto it = index.find(std::string(text.substr(0, end))); it != index.end()) {
+        in.tasks[i].deps.push_back(it->second);
+      }
+      text.remove_prefix(std::min(end + 1, text.size()));
+    }
+  }
+  for (const auto& r : running) {
+    auto it = index.find(r["id"].get<std::string>());
+    if (it != index.end()) in.tasks[it->second].elapsed = r["elapsed_s"].get<double>();
+  }
+  // A phase with tasks_from that has not started: its tasks are not known yet.
+  SQLite::Statement phases(
+      db, "SELECT name FROM phases WHERE run = ? AND tasks_from != '' AND state = 'pending'");
+  phases.bind(1, run_id);
+  while (phases.executeStep()) {
+    in.unexpanded = true;
+    auto it = history.phase_seconds.find(phases.getColumn(0).getString());
+    if (it != history.phase_seconds.end()) {
+      in.unexpanded_history = std::max(in.unexpanded_history, 0.0) + it->second;
+    }
+  }
+  return EstimateEta(in);
 }
 
 // "12.3s", "4m05s", "2h07m".
@@ -321,6 +387,48 @@ std::vector<std::string> FailedCells(const nlohmann::ordered_json& t) {
 
 }  // namespace
 
+double EtaHistory::Seconds(const std::string& id, const std::string& hash) const {
+  if (!hash.empty()) {
+    if (auto it = by_hash.find(hash); it != by_hash.end()) return it->second;
+  }
+  auto it = by_id.find(id);
+  return it == by_id.end() ? -1 : it->second;
+}
+
+EtaHistory ReadEtaHistory(SQLite::Database& db, const std::string& run_id) {
+  EtaHistory history;
+  history.loaded = true;
+  // Oldest run first: a later run's duration replaces an earlier one's.
+  SQLite::Statement tasks(db,
+                          "SELECT t.id, t.hash, t.seconds FROM runs r JOIN tasks t ON t.run = r.id "
+                          "WHERE r.milestone = (SELECT milestone FROM runs WHERE id = ?1) "
+                          "AND r.seq < (SELECT seq FROM runs WHERE id = ?1) "
+                          "AND t.state = 'succeeded' AND t.seconds > 0 ORDER BY r.seq");
+  tasks.bind(1, run_id);
+  while (tasks.executeStep()) {
+    double seconds = tasks.getColumn(2).getDouble();
+    history.by_id[tasks.getColumn(0).getString()] = seconds;
+    if (std::string hash = tasks.getColumn(1).getString(); !hash.empty()) {
+      history.by_hash[hash] = seconds;
+    }
+  }
+  // The phases with tasks_from of the latest earlier run: from the first start to the last end
+  // of their attempts.
+  SQLite::Statement phases(
+      db,
+      "SELECT p.name, max(a.ended_at) - min(a.started_at) FROM phases p "
+      "JOIN tasks t ON t.run = p.run AND t.phase = p.idx "
+      "JOIN attempts a ON a.run = t.run AND a.task = t.id "
+      "WHERE p.run = (SELECT r.id FROM runs r WHERE r.milestone = (SELECT milestone FROM runs "
+      "WHERE id = ?1) AND r.seq < (SELECT seq FROM runs WHERE id = ?1) ORDER BY r.seq DESC "
+      "LIMIT 1) AND p.tasks_from != '' AND a.ended_at > 0 GROUP BY p.idx");
+  phases.bind(1, run_id);
+  while (phases.executeStep()) {
+    history.phase_seconds[phases.getColumn(0).getString()] = phases.getColumn(1).getDouble();
+  }
+  return history;
+}
+
 std::string IsoTimeMs(double epoch_s) {
   double whole = std::floor(epoch_s);
   auto ms = static_cast<int>(std::lround((epoch_s - whole) * 1000));
@@ -337,7 +445,7 @@ std::string IsoTimeMs(double epoch_s) {
 }
 
 nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_id, double now,
-                                  bool live) {
+                                  bool live, EtaHistory* history, Eta* eta_out) {
   ReadTransaction transaction(db);
   SQLite::Statement run(db,
                         "SELECT name, state, started_at, jobs, coalesce(ended_at, updated_at), "
@@ -356,13 +464,24 @@ nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_i
   double weighted = 0;
   nlohmann::ordered_json phases = PhasesJson(db, run_id, tally.phases, &weighted);
 
-  nlohmann::ordered_json eta = nullptr;
-  double left =
-      EtaSeconds(tally.remaining_effort, tally.succeeded_seconds, tally.succeeded_effort, jobs);
-  if (running_now && tally.succeeded > 0 && left >= 0) eta = RoundTo(left, 10);
   nlohmann::ordered_json running = nlohmann::ordered_json::array();
   nlohmann::ordered_json stalled = nlohmann::ordered_json::array();
   AddInFlight(db, run_id, tally, now, &running, &stalled);
+  nlohmann::ordered_json eta = nullptr, eta_range = nullptr, eta_basis = nullptr;
+  bool provisional = false;
+  if (running_now) {
+    EtaHistory read;
+    if (history == nullptr) history = &read;
+    if (!history->loaded) *history = ReadEtaHistory(db, run_id);
+    Eta e = EstimateRun(db, run_id, now, jobs, running, *history);
+    if (eta_out != nullptr) *eta_out = e;
+    provisional = e.provisional;
+    if (e.known) {
+      eta = RoundTo(e.seconds, 10);
+      eta_range = {RoundTo(e.low, 10), RoundTo(e.high, 10)};
+      eta_basis = e.basis;
+    }
+  }
 
   return {
       {"milestone", run.getColumn(0).getString()},
@@ -372,6 +491,9 @@ nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_i
       {"updated_at", IsoTimeMs(updated)},
       {"progress", {{"weighted", RoundTo(weighted, 1e4)}, {"phases", std::move(phases)}}},
       {"eta_seconds", std::move(eta)},
+      {"eta_range", std::move(eta_range)},
+      {"eta_basis", std::move(eta_basis)},
+      {"eta_provisional", provisional},
       {"cost_usd", RoundTo(run.getColumn(5).getDouble(), 1e6)},
       {"tokens", {{"input", run.getColumn(6).getInt64()}, {"output", run.getColumn(7).getInt64()}}},
       {"running", std::move(running)},
@@ -390,7 +512,13 @@ std::string FormatStatus(const nlohmann::ordered_json& status) {
                      ReadableTime(status["started_at"].get<std::string>()), percent);
   if (status["eta_seconds"].is_number()) {
     out += fmt::format(", about {} left", Duration(status["eta_seconds"].get<double>()));
+    if (const auto& range = status["eta_range"]; range.is_array() && range.size() == 2) {
+      out += fmt::format(" ({}–{})", Duration(range[0].get<double>()),
+                         Duration(range[1].get<double>()));
+    }
   }
+  if (status.value("eta_provisional", false))
+    out += ", provisional (a phase's tasks are not known yet)";
   if (status["cost_usd"].get<double>() > 0) {
     out += fmt::format(", agents cost ${:.4f}", status["cost_usd"].get<double>());
   }
