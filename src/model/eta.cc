@@ -155,8 +155,9 @@ double Simulate(const EtaInput& in, const Expected& x, double scale) {
       }
     }
   }
-  // Priority: the remaining critical path (the task's duration and its heaviest chain of
-  // dependents), from a topological order of what remains.
+  // Priority: as the task runner's ready queue (the roadmap's), the remaining critical path by
+  // effort (the task's and its heaviest chain of dependents'), from a topological order of what
+  // remains: the schedule simulated is the one the run will follow.
   std::vector<double> priority(n, 0);
   {
     std::vector<uint32_t> order, left = pending;
@@ -174,7 +175,7 @@ double Simulate(const EtaInput& in, const Expected& x, double scale) {
       for (uint32_t d : dependents[t]) {
         if (tasks[d].phase == tasks[t].phase) best = std::max(best, priority[d]);
       }
-      priority[t] = duration[t] + best;
+      priority[t] = tasks[t].effort + best;
     }
   }
   std::vector<std::vector<uint32_t>> by_phase;
@@ -283,7 +284,8 @@ Eta EstimateEta(const EtaInput& input) {
       high = std::max(high, kThinHigh);
     }
   }
-  double extra = input.unexpanded_history > 0 ? input.unexpanded_history : 0;
+  double extra = std::max(input.unexpanded_history, 0.0);
+  if (input.seconds_per_weight > 0) extra += input.unexpanded_weight * input.seconds_per_weight;
   eta.seconds = Simulate(input, x, 1) + extra;
   eta.low = std::min(Simulate(input, x, low) + extra, eta.seconds);
   eta.high = std::max(Simulate(input, x, high) + extra, eta.seconds);

@@ -46,6 +46,11 @@ struct EtaInput {
   bool unexpanded = false;
   // Seconds such phases took in an earlier run (< 0: unknown), added at the end.
   double unexpanded_history = -1;
+  // Such phases without a history: their weight, which the milestone's author gave as their
+  // share of the work, at the seconds per unit of weight that the phases that ended took (< 0:
+  // none ended yet), added at the end too.
+  double unexpanded_weight = 0;
+  double seconds_per_weight = -1;
 };
 
 struct Eta {

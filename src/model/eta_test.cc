@@ -156,6 +156,14 @@ TEST(EtaTest, ProvisionalWhileAPhaseIsNotExpanded) {
   Eta eta = EstimateEta(in);
   EXPECT_TRUE(eta.provisional);
   EXPECT_DOUBLE_EQ(eta.seconds, 2);
+  // Its weight (40) at what the phases that ended took per unit of weight (3 s).
+  in.unexpanded_weight = 40;
+  in.seconds_per_weight = 3;
+  EXPECT_DOUBLE_EQ(EstimateEta(in).seconds, 2 + 120);
+  // Without a phase ended, its weight says nothing.
+  in.seconds_per_weight = -1;
+  EXPECT_DOUBLE_EQ(EstimateEta(in).seconds, 2);
+  in.unexpanded_weight = 0;
   in.unexpanded_history = 60;
   eta = EstimateEta(in);
   EXPECT_DOUBLE_EQ(eta.seconds, 62);

@@ -268,16 +268,36 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
     auto it = index.find(r["id"].get<std::string>());
     if (it != index.end()) in.tasks[it->second].elapsed = r["elapsed_s"].get<double>();
   }
-  // A phase with tasks_from that has not started: its tasks are not known yet.
-  SQLite::Statement phases(
-      db, "SELECT name FROM phases WHERE run = ? AND tasks_from != '' AND state = 'pending'");
+  // A phase with tasks_from that has not started: its tasks are not known yet. It takes what it
+  // took in the latest earlier run, else its weight at the seconds per weight of the phases that
+  // passed (from the first start to the last end of their attempts).
+  SQLite::Statement phases(db,
+                           "SELECT name, weight FROM phases WHERE run = ? AND tasks_from != '' "
+                           "AND state = 'pending'");
   phases.bind(1, run_id);
   while (phases.executeStep()) {
     in.unexpanded = true;
     auto it = history.phase_seconds.find(phases.getColumn(0).getString());
     if (it != history.phase_seconds.end()) {
       in.unexpanded_history = std::max(in.unexpanded_history, 0.0) + it->second;
+    } else {
+      in.unexpanded_weight += phases.getColumn(1).getDouble();
     }
+  }
+  if (in.unexpanded_weight > 0) {
+    SQLite::Statement passed(
+        db,
+        "SELECT p.weight, max(a.ended_at) - min(a.started_at) FROM phases p "
+        "JOIN tasks t ON t.run = p.run AND t.phase = p.idx "
+        "JOIN attempts a ON a.run = t.run AND a.task = t.id "
+        "WHERE p.run = ? AND p.state = 'passed' AND a.ended_at > 0 GROUP BY p.idx");
+    passed.bind(1, run_id);
+    double weight = 0, seconds = 0;
+    while (passed.executeStep()) {
+      weight += passed.getColumn(0).getDouble();
+      seconds += passed.getColumn(1).getDouble();
+    }
+    if (weight > 0) in.seconds_per_weight = seconds / weight;
   }
   return EstimateEta(in);
 }

@@ -170,6 +170,20 @@ TEST_F(StatusTest, NoEtaBeforeATaskSucceeded) {
   EXPECT_EQ(FormatStatus(s).find("left"), std::string::npos);
 }
 
+// A phase with tasks_from not yet started, and no earlier run: its weight at the seconds per
+// unit of weight of the phases that passed.
+TEST_F(StatusTest, AnUnexpandedPhaseWithoutHistoryTakesItsWeightsShare) {
+  {
+    SQLite::Database raw((dir_.path() / "state.db").string(), SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE phases SET tasks_from = 's4' WHERE run = 'r1' AND name = 'execute'");
+  }
+  nlohmann::ordered_json s = Status(true);
+  // design (weight 15) passed, its attempts from 200 to 320: 8 s per unit of weight; execute
+  // (60) is expected to take 480 s after the 60 s of LiveRun.
+  EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 60 + 480);
+  EXPECT_EQ(s["eta_provisional"], true);
+}
+
 // A later run of the same milestone: its tasks take, first, the seconds they took in r1 (by
 // definition hash, else by id), and a phase with tasks_from not yet started makes the estimate
 // provisional, with that phase's time in r1 added.
