@@ -217,20 +217,31 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
   std::unordered_map<std::string, uint32_t> index;
   std::unordered_map<std::string, uint32_t> kinds;
   std::vector<std::string> deps;
-  SQLite::Statement tasks(db,
-                          "SELECT id, phase, state, effort, seconds, hash, deps, kind, attempts, "
-                          "retry_at FROM tasks WHERE run = ?");
-  tasks.bind(1, run_id);
-  while (tasks.executeStep()) {
-    std::string id = tasks.getColumn(0).getString();
+  // The C API, as TallyTasks: SQLiteCpp's Column objects cost a shared_ptr copy per value read.
+  sqlite3_stmt* prepared = nullptr;
+  const char* sql =
+      "SELECT id, phase, state, effort, seconds, hash, deps, kind, attempts, retry_at FROM tasks "
+      "WHERE run = ?";
+  if (sqlite3_prepare_v2(db.getHandle(), sql, -1, &prepared, nullptr) != SQLITE_OK) {
+    throw SQLite::Exception(db.getHandle());
+  }
+  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> row(prepared, sqlite3_finalize);
+  sqlite3_bind_text(prepared, 1, run_id.data(), static_cast<int>(run_id.size()), SQLITE_STATIC);
+  auto text = [prepared](int column) {
+    return std::string(reinterpret_cast<const char*>(sqlite3_column_text(prepared, column)),
+                       static_cast<size_t>(sqlite3_column_bytes(prepared, column)));
+  };
+  int step = SQLITE_ROW;
+  while ((step = sqlite3_step(prepared)) == SQLITE_ROW) {
+    std::string id = text(0);
     EtaTask& t = in.tasks.emplace_back();
-    t.phase = tasks.getColumn(1).getUInt();
-    std::string_view state = tasks.getColumn(2).getText();
-    t.effort = tasks.getColumn(3).getDouble();
-    int attempts = tasks.getColumn(8).getInt();
+    t.phase = static_cast<uint32_t>(sqlite3_column_int(prepared, 1));
+    std::string state = text(2);
+    t.effort = sqlite3_column_double(prepared, 3);
+    int attempts = sqlite3_column_int(prepared, 8);
     if (state == "succeeded") {
       t.state = EtaTask::State::kSucceeded;
-      t.seconds = tasks.getColumn(4).getDouble();
+      t.seconds = sqlite3_column_double(prepared, 4);
       in.attempts_ended += attempts;
       in.attempts_failed += std::max(attempts - 1, 0);
     } else if (state == "failed" || state == "skipped" || state == "cancelled") {
@@ -243,25 +254,26 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
       in.attempts_failed += std::max(attempts - 1, 0);
     } else if (state == "retry_wait") {
       t.state = EtaTask::State::kRetryWait;
-      t.wait_s = std::max(0.0, tasks.getColumn(9).getDouble() - now);
+      t.wait_s = std::max(0.0, sqlite3_column_double(prepared, 9) - now);
       in.attempts_ended += attempts;
       in.attempts_failed += attempts;
     } else {
       t.state = EtaTask::State::kWaiting;
     }
-    t.history = history.Seconds(id, tasks.getColumn(5).getString());
-    t.kind = kinds.emplace(tasks.getColumn(7).getString(), kinds.size()).first->second;
-    deps.push_back(tasks.getColumn(6).getString());
+    t.history = history.Seconds(id, text(5));
+    t.kind = kinds.emplace(text(7), kinds.size()).first->second;
+    deps.push_back(text(6));
     index.emplace(std::move(id), static_cast<uint32_t>(in.tasks.size() - 1));
   }
+  if (step != SQLITE_DONE) throw SQLite::Exception(db.getHandle(), step);
   for (size_t i = 0; i < deps.size(); ++i) {
-    std::string_view text = deps[i];
-    while (!text.empty()) {
-      size_t end = std::min(text.find('\n'), text.size());
-      if (auto it = index.find(std::string(text.substr(0, end))); it != index.end()) {
+    std::string_view ids = deps[i];
+    while (!ids.empty()) {
+      size_t end = std::min(ids.find('\n'), ids.size());
+      if (auto it = index.find(std::string(ids.substr(0, end))); it != index.end()) {
         in.tasks[i].deps.push_back(it->second);
       }
-      text.remove_prefix(std::min(end + 1, text.size()));
+      ids.remove_prefix(std::min(end + 1, ids.size()));
     }
   }
   for (const auto& r : running) {
