@@ -214,14 +214,15 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
                 const nlohmann::ordered_json& running, const EtaHistory& history) {
   EtaInput in;
   in.jobs = jobs;
-  std::unordered_map<std::string, uint32_t> index;
   std::unordered_map<std::string, uint32_t> kinds;
-  std::vector<std::string> deps;
+  std::vector<std::string> ids, deps;
+  std::vector<uint32_t> seqs;
   // The C API, as TallyTasks: SQLiteCpp's Column objects cost a shared_ptr copy per value read.
+  // In key order (no index lookup per row), put in file order below.
   sqlite3_stmt* prepared = nullptr;
   const char* sql =
-      "SELECT id, phase, state, effort, seconds, hash, deps, kind, attempts, retry_at FROM tasks "
-      "WHERE run = ?";
+      "SELECT id, phase, state, effort, seconds, hash, deps, kind, attempts, retry_at, seq FROM "
+      "tasks WHERE run = ?";
   if (sqlite3_prepare_v2(db.getHandle(), sql, -1, &prepared, nullptr) != SQLITE_OK) {
     throw SQLite::Exception(db.getHandle());
   }
@@ -234,6 +235,7 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
   int step = SQLITE_ROW;
   while ((step = sqlite3_step(prepared)) == SQLITE_ROW) {
     std::string id = text(0);
+    seqs.push_back(static_cast<uint32_t>(sqlite3_column_int64(prepared, 10)));
     EtaTask& t = in.tasks.emplace_back();
     t.phase = static_cast<uint32_t>(sqlite3_column_int(prepared, 1));
     std::string state = text(2);
@@ -263,17 +265,35 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
     t.history = history.Seconds(id, text(5));
     t.kind = kinds.emplace(text(7), kinds.size()).first->second;
     deps.push_back(text(6));
-    index.emplace(std::move(id), static_cast<uint32_t>(in.tasks.size() - 1));
+    ids.push_back(std::move(id));
   }
   if (step != SQLITE_DONE) throw SQLite::Exception(db.getHandle(), step);
+  // File order: the task runner breaks ties between equal priorities by it, and so does the
+  // schedule simulated.
+  std::vector<uint32_t> order(in.tasks.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return seqs[a] < seqs[b]; });
+  {
+    std::vector<EtaTask> sorted;
+    std::vector<std::string> sorted_deps;
+    sorted.reserve(order.size());
+    for (uint32_t i : order) {
+      sorted.push_back(std::move(in.tasks[i]));
+      sorted_deps.push_back(std::move(deps[i]));
+    }
+    in.tasks = std::move(sorted);
+    deps = std::move(sorted_deps);
+  }
+  std::unordered_map<std::string, uint32_t> index;
+  for (uint32_t k = 0; k < order.size(); ++k) index.emplace(std::move(ids[order[k]]), k);
   for (size_t i = 0; i < deps.size(); ++i) {
-    std::string_view ids = deps[i];
-    while (!ids.empty()) {
-      size_t end = std::min(ids.find('\n'), ids.size());
-      if (auto it = index.find(std::string(ids.substr(0, end))); it != index.end()) {
+    std::string_view dep_ids = deps[i];
+    while (!dep_ids.empty()) {
+      size_t end = std::min(dep_ids.find('\n'), dep_ids.size());
+      if (auto it = index.find(std::string(dep_ids.substr(0, end))); it != index.end()) {
         in.tasks[i].deps.push_back(it->second);
       }
-      ids.remove_prefix(std::min(end + 1, ids.size()));
+      dep_ids.remove_prefix(std::min(end + 1, dep_ids.size()));
     }
   }
   for (const auto& r : running) {

@@ -184,6 +184,36 @@ TEST_F(StatusTest, AnUnexpandedPhaseWithoutHistoryTakesItsWeightsShare) {
   EXPECT_EQ(s["eta_provisional"], true);
 }
 
+// Tasks of equal priority start in file order, as the task runner starts them, not in the order of
+// their ids.
+TEST_F(StatusTest, TheScheduleFollowsTheFileOrder) {
+  {
+    SQLite::Database raw((dir_.path() / "state.db").string(), SQLite::OPEN_READWRITE);
+    raw.exec(
+        "INSERT INTO tasks (run, id, seq, phase, effort, hash, state, attempts, seconds) VALUES "
+        "('r1', 'z-long', 10, 0, 1, 'hz', 'succeeded', 1, 10), "
+        "('r1', 'a1', 11, 0, 1, 'ha1', 'succeeded', 1, 1), "
+        "('r1', 'a2', 12, 0, 1, 'ha2', 'succeeded', 1, 1)");
+  }
+  StoredRun run;
+  run.id = "r2";
+  run.milestone = "/w/build.yaml";
+  run.name = "build";
+  run.timestamp = "1970-01-01T00:15:00Z";
+  run.started_at = 900;
+  store_->BeginRun(run, 2);
+  store_->SetPhases({{"execute", 100, ""}});
+  store_->PutTask({"z-long", 0, 0, 1, "hz", TaskState::kPending, 0, "", ""});
+  store_->PutTask({"a1", 1, 0, 1, "ha1", TaskState::kPending, 0, "", ""});
+  store_->PutTask({"a2", 2, 0, 1, "ha2", TaskState::kPending, 0, "", ""});
+  ASSERT_TRUE(store_->Commit()) << store_->error();
+  nlohmann::ordered_json s;
+  ASSERT_TRUE(store_->ReadStatus("r2", kNow, true, &s)) << store_->error();
+  // z-long and a1 first, a2 after a1, on two slots: 10 s. In the order of the ids (a1 and a2
+  // first, then z-long) it would be 11.
+  EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 10);
+}
+
 // A later run of the same milestone: its tasks take, first, the seconds they took in r1 (by
 // definition hash, else by id), and a phase with tasks_from not yet started makes the estimate
 // provisional, with that phase's time in r1 added.
