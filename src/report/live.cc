@@ -120,8 +120,8 @@ std::vector<std::string> RenderBlock(const LiveView& view, int width, int max_li
     if (view.eta_low_s >= 0 && view.eta_high_s > view.eta_low_s) {
       total += fmt::format(" ({}–{})", Clock(view.eta_low_s), Clock(view.eta_high_s));
     }
+    if (view.eta_provisional) total += ", provisional";
   }
-  if (view.eta_provisional) total += ", provisional";
 
   std::vector<LiveView::RunningRow> running = view.running;
   std::stable_sort(running.begin(), running.end(),

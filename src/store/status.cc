@@ -568,9 +568,10 @@ std::string FormatStatus(const nlohmann::ordered_json& status) {
       out += fmt::format(" ({}–{})", Duration(range[0].get<double>()),
                          Duration(range[1].get<double>()));
     }
+    if (status.value("eta_provisional", false)) {
+      out += ", provisional (a phase's tasks are not known yet)";
+    }
   }
-  if (status.value("eta_provisional", false))
-    out += ", provisional (a phase's tasks are not known yet)";
   if (status["cost_usd"].get<double>() > 0) {
     out += fmt::format(", agents cost ${:.4f}", status["cost_usd"].get<double>());
   }
