@@ -45,12 +45,13 @@ struct LiveView {
     double remaining_s = 0;             // of its backoff
   };
   std::vector<PhaseRow> phases;
-  std::string current_phase;               // the phase that runs, for the title
-  double progress = 0;                     // weighted, 0..1
-  double elapsed_s = 0;                    // of this session
-  double eta_s = -1;                       // < 0: not known yet
-  double eta_low_s = -1, eta_high_s = -1;  // its range
-  bool eta_provisional = false;            // a phase's tasks are not known yet
+  std::string current_phase;        // the phase that runs, for the title
+  double progress = 0;              // weighted, 0..1
+  double elapsed_s = 0;             // of this session
+  double eta_s = -1;                // < 0: not known yet
+  double eta_low_s = -1;            // its range, low
+  double eta_high_s = -1;           // and high
+  bool eta_provisional = false;     // a phase's tasks are not known yet
   std::vector<RunningRow> running;  // in any order: the block shows the longest-running first
   std::vector<RetryRow> retries;    // in any order: the block shows the soonest first
   double cost_usd = 0;
