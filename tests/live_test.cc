@@ -76,6 +76,21 @@ TEST(LiveRenderTest, ShowsPhasesTotalTasksLongestFirstRetriesAndCost) {
   for (const std::string& line : lines) EXPECT_LT(Columns(line), 80u) << line;
 }
 
+TEST(LiveRenderTest, TheTotalShowsTheEstimatesRangeAndWhetherItIsProvisional) {
+  LiveView view = SomeView();
+  view.eta_low_s = 90;
+  view.eta_high_s = 180;
+  view.eta_provisional = true;
+  std::vector<std::string> lines = RenderBlock(view, 100, 12);
+  EXPECT_NE(lines[3].find("elapsed 1m5s, about 2m left (1m30s–3m), provisional"), std::string::npos)
+      << lines[3];
+  // No estimate yet: nothing about the time left, provisional or not.
+  view.eta_s = view.eta_low_s = view.eta_high_s = -1;
+  lines = RenderBlock(view, 100, 12);
+  EXPECT_EQ(lines[3].find("left"), std::string::npos) << lines[3];
+  EXPECT_EQ(lines[3].find("provisional"), std::string::npos) << lines[3];
+}
+
 TEST(LiveRenderTest, CutsLinesToTheWidthAndCountsWhatDoesNotFit) {
   LiveView view = SomeView();
   view.running.clear();

@@ -362,8 +362,8 @@ TEST_F(LogsTest, FollowEndsWhenTheRunsEngineIsGone) {
   run.name = "m";
   run.started_at = WallClockSeconds();
   store->BeginRun(run, 1);
-  store->SetPhases({{"execute", 100}});
-  store->PutTask({"a", 0, 0, 1, "ha", TaskState::kPending, 0});
+  store->SetPhases({{"execute", 100, ""}});
+  store->PutTask({"a", 0, 0, 1, "ha", TaskState::kPending, 0, "", ""});
   AttemptRecord a;
   a.task = "a";
   a.number = 1;

@@ -54,9 +54,9 @@ class StatusCliTest : public ::testing::Test {
     run.timestamp = "2026-11-26T21:15:00Z";
     run.started_at = WallClockSeconds() - 60;
     store->BeginRun(run, 2);
-    store->SetPhases({{"execute", 100}});
-    store->PutTask({"a", 0, 0, 1, "ha", TaskState::kPending, 0});
-    store->PutTask({"b", 1, 0, 1, "hb", TaskState::kPending, 0});
+    store->SetPhases({{"execute", 100, ""}});
+    store->PutTask({"a", 0, 0, 1, "ha", TaskState::kPending, 0, "", ""});
+    store->PutTask({"b", 1, 0, 1, "hb", TaskState::kPending, 0, "", ""});
     Event phase(EventKind::kPhaseStarted);
     phase.phase = "execute";
     store->Append(phase);
@@ -143,8 +143,12 @@ TEST_F(StatusCliTest, ARunIsRunningWhileItsEngineHoldsTheLockElseInterrupted) {
   EXPECT_EQ(status["state"], "running");
   EXPECT_EQ(status["running"][0]["id"], "b");
   EXPECT_GE(status["running"][0]["elapsed_s"].get<double>(), 49.0);
-  EXPECT_TRUE(status["eta_seconds"].is_number());  // 1 effort left × 10 s / 2 jobs
-  EXPECT_NEAR(status["eta_seconds"].get<double>(), 5.0, 0.01);
+  // a took 10 s; b, running for 50 s, past what a's rate says, is expected to run a third of its
+  // time so far again (model/eta.h). The old estimate (1 effort left x 10 s / 2 jobs) said 5 s.
+  ASSERT_TRUE(status["eta_seconds"].is_number());
+  EXPECT_NEAR(status["eta_seconds"].get<double>(),
+              status["running"][0]["elapsed_s"].get<double>() / 3, 0.11);
+  EXPECT_EQ(status["eta_basis"], "this run");
 
   engine.reset();
   lock = StateLock();  // the engine is gone, its run still recorded as running

@@ -234,7 +234,8 @@ int RunCommand(const RunOptions& options) {
     });
     live->set_sources({&m, [&runner](uint32_t task) { return runner.state(task); },
                        [&flow] { return flow.spent_usd(); },
-                       [&flow] { return flow.WeightedProgress(); }, jobs, state.get()});
+                       [&flow] { return flow.WeightedProgress(); },
+                       [&db] { return db ? db->CurrentEta() : Eta{}; }, state.get()});
   }
   Session session(&run, &m, &graph, &roadmap, jobs, db.get(), &runner,
                   [&](const Roadmap& r, std::string* error) {

@@ -42,7 +42,7 @@ void Session::Prepare() {
   if (db_ == nullptr) return;
   runner_.EndLeftovers(db_->MarkInterrupted(WallClockSeconds()));
   std::vector<PhaseRow> phases;
-  for (const Phase& p : m_.phases) phases.push_back({p.name, p.weight});
+  for (const Phase& p : m_.phases) phases.push_back({p.name, p.weight, p.tasks_from});
   db_->SetPhases(phases);
 
   std::vector<std::string> hashes;
@@ -67,7 +67,8 @@ void Session::Prepare() {
     auto old = stored.find(id);
     int attempts = 0;
     if (old == stored.end()) {
-      db_->PutTask({id, t, task.phase, task.effort, "", TaskState::kPending, 0});
+      db_->PutTask(
+          {id, t, task.phase, task.effort, "", TaskState::kPending, 0, EtaDeps(t), EtaKind(task)});
     } else {
       attempts = old->second.attempts;
       stored.erase(old);
@@ -78,6 +79,21 @@ void Session::Prepare() {
     // The dynamic tasks of an earlier session wait for their phase to start.
     if (row.phase < first_dynamic) db_->RemoveTask(id);
   }
+}
+
+std::string Session::EtaDeps(uint32_t task) const {
+  std::string deps;
+  for (uint32_t dep : graph_.deps(task)) {
+    if (!deps.empty()) deps += '\n';
+    deps += m_.tasks[dep].id;
+  }
+  return deps;
+}
+
+std::string Session::EtaKind(const Task& task) const {
+  if (!task.has_prompt()) return "";
+  const std::string& agent = task.details()->agent;
+  return agent.empty() ? m_.defaults.agent : agent;
 }
 
 uint32_t Session::NextDynamicPhase(uint32_t from) const {
@@ -108,7 +124,8 @@ void Session::PrepareTasks(const std::vector<uint32_t>& tasks,
   for (uint32_t t : tasks) {
     const Task& task = m_.tasks[t];
     std::string id(task.id);
-    StoredTask row{id, t, task.phase, task.effort, hashes[t], TaskState::kPending, 0};
+    StoredTask row{id, t,          task.phase,   task.effort, hashes[t], TaskState::kPending,
+                   0,  EtaDeps(t), EtaKind(task)};
     std::vector<AttemptRecord> earlier;
     if (auto a = attempts.find(id); a != attempts.end()) earlier = std::move(a->second);
     auto old = stored->find(id);
@@ -121,7 +138,8 @@ void Session::PrepareTasks(const std::vector<uint32_t>& tasks,
       row.attempts = was.attempts;
       if (kept) row.state = TaskState::kSucceeded;
       bool same_row = was.seq == row.seq && was.phase == row.phase && was.effort == row.effort &&
-                      was.hash == row.hash && was.state == row.state;
+                      was.hash == row.hash && was.state == row.state && was.deps == row.deps &&
+                      was.kind == row.kind;
       if (!same_row) db_->PutTask(row);
       stored->erase(old);
     } else {

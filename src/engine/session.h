@@ -49,6 +49,9 @@ class Session : public PhaseHooks {
   bool IsDynamicPhase(uint32_t phase) const;
   // The first phase at or after `from` with tasks_from, or the number of phases.
   uint32_t NextDynamicPhase(uint32_t from) const;
+  // StoredTask::deps and StoredTask::kind of a task.
+  std::string EtaDeps(uint32_t task) const;
+  std::string EtaKind(const Task& task) const;
 
   RunInfo& run_;
   Milestone& m_;

@@ -86,11 +86,16 @@ struct StoredTask {
   std::string hash;  // of the task's definition: a changed task runs again
   TaskState state = TaskState::kPending;
   int attempts = 0;
+  // For the estimate of the time left (model/eta.h): the ids of its deps, one per line, and its
+  // kind: the agent it runs, "" for a command.
+  std::string deps;
+  std::string kind;
 };
 
 struct PhaseRow {
   std::string name;
   double weight = 0;
+  std::string tasks_from;  // the phase's, "" for none
 };
 
 class SessionStore {

@@ -190,7 +190,13 @@ std::vector<std::string> RenderBlock(const LiveView& view, int width, int max_li
   std::string total = fmt::format("{:<{}} {:>3.0f}% {} elapsed {}", "total", name_width,
                                   std::floor(view.progress * 100), Bar(view.progress, bar_width),
                                   Clock(view.elapsed_s));
-  if (view.eta_s >= 0) total += fmt::format(", about {} left", Clock(view.eta_s));
+  if (view.eta_s >= 0) {
+    total += fmt::format(", about {} left", Clock(view.eta_s));
+    if (view.eta_low_s >= 0 && view.eta_high_s > view.eta_low_s) {
+      total += fmt::format(" ({}–{})", Clock(view.eta_low_s), Clock(view.eta_high_s));
+    }
+    if (view.eta_provisional) total += ", provisional";
+  }
 
   std::vector<LiveView::RunningRow> running = view.running;
   std::stable_sort(running.begin(), running.end(),
@@ -308,12 +314,6 @@ void LiveReporter::OnEvent(const Event& e) {
       break;
     case EventKind::kTaskSucceeded:
       running_.erase(e.task);
-      succeeded_seconds_ += e.elapsed_s;
-      if (sources_.milestone != nullptr) {
-        if (const Task* task = sources_.milestone->FindTask(e.task)) {
-          succeeded_effort_ += task->effort;
-        }
-      }
       break;
     case EventKind::kTaskFailed:
     case EventKind::kTaskSkipped:
@@ -382,7 +382,6 @@ LiveView LiveReporter::View(double now) const {
   view.color = color_;
   view.current_phase = current_phase_;
   view.elapsed_s = now - started_;
-  double remaining_effort = 0;
   if (const Milestone* m = sources_.milestone) {
     for (const Phase& p : m->phases) {
       LiveView::PhaseRow row;
@@ -392,7 +391,6 @@ LiveView LiveReporter::View(double now) const {
       for (uint32_t t : p.tasks) {
         TaskState state = sources_.state ? sources_.state(t) : TaskState::kPending;
         if (state == TaskState::kSucceeded) ++row.done;
-        if (!IsFinal(state)) remaining_effort += m->tasks[t].effort;
       }
       if (auto it = gates_.find(p.name); it != gates_.end()) {
         row.gate = it->second.gate;
@@ -405,9 +403,16 @@ LiveView LiveReporter::View(double now) const {
     view.budget_usd = m->defaults.budget_usd;
   }
   if (sources_.progress) view.progress = sources_.progress();
-  // As `mex status`, from this session's succeeded attempts.
-  double left = EtaSeconds(remaining_effort, succeeded_seconds_, succeeded_effort_, sources_.jobs);
-  if (left >= 0 && !finished_) view.eta_s = left;
+  // The estimate of status.json (model/eta.h).
+  if (sources_.eta && !finished_) {
+    Eta eta = sources_.eta();
+    view.eta_provisional = eta.provisional;
+    if (eta.known) {
+      view.eta_s = eta.seconds;
+      view.eta_low_s = eta.low;
+      view.eta_high_s = eta.high;
+    }
+  }
   for (auto& [task, r] : running_) {
     Glance(&r);
     double changed = r.log_mtime > r.started ? r.log_mtime : r.started;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/events.h"
+#include "model/eta.h"
 #include "model/milestone.h"
 #include "report/plain.h"
 #include "util/folder.h"
@@ -56,6 +57,9 @@ struct LiveView {
   double progress = 0;              // weighted, 0..1
   double elapsed_s = 0;             // of this session
   double eta_s = -1;                // < 0: not known yet
+  double eta_low_s = -1;            // its range, low
+  double eta_high_s = -1;           // and high
+  bool eta_provisional = false;     // a phase's tasks are not known yet
   std::vector<RunningRow> running;  // in any order: the block shows the longest-running first
   std::vector<RetryRow> retries;    // in any order: the block shows the soonest first
   double cost_usd = 0;
@@ -85,7 +89,7 @@ class LiveReporter : public EventSink {
     std::function<TaskState(uint32_t)> state;  // a task's state now (the task runner's)
     std::function<double()> spent_usd;         // the agents' reported cost so far
     std::function<double()> progress;          // weighted progress now, 0..1 (PhaseFlow's)
-    int jobs = 1;                              // attempts at once, for the ETA
+    std::function<Eta()> eta;                  // the time left, as status.json has it
     // The state folder the attempts' logs are in, read (never through a symlink) for each
     // running task's last line and quiet time; nullptr: neither is shown.
     const Folder* logs = nullptr;
@@ -166,8 +170,6 @@ class LiveReporter : public EventSink {
     std::vector<std::string> missing;
   };
   std::unordered_map<std::string, PhaseGate> gates_;
-  // This session's succeeded attempts, for the ETA (as `mex status` computes it).
-  double succeeded_seconds_ = 0, succeeded_effort_ = 0;
 };
 
 }  // namespace mex

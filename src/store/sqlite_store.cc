@@ -60,11 +60,12 @@ struct SqliteStore::Statements {
         touch_run(db, "UPDATE runs SET updated_at = ? WHERE id = ?"),
         put_task(db,
                  "INSERT OR REPLACE INTO tasks (run, id, seq, phase, effort, hash, state, "
-                 "attempts, stalled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)"),
+                 "attempts, stalled, deps, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"),
         task_changed(db,
                      "UPDATE tasks SET state = ?, attempts = ?, stalled = 0, seconds = ? "
                      "WHERE run = ? AND id = ?"),
         task_stalled(db, "UPDATE tasks SET stalled = 1 WHERE run = ? AND id = ?"),
+        task_retry_at(db, "UPDATE tasks SET retry_at = ? WHERE run = ? AND id = ?"),
         put_attempt(
             db,
             "INSERT INTO attempts (run, task, n, started_at, ended_at, exit_code, signal, "
@@ -93,8 +94,8 @@ struct SqliteStore::Statements {
                   "UPDATE runs SET cost_usd = cost_usd + ?, input_tokens = input_tokens + ?, "
                   "output_tokens = output_tokens + ? WHERE id = ?") {}
 
-  SQLite::Statement begin, commit, touch_run, put_task, task_changed, task_stalled, put_attempt,
-      append_event, phase_state, phase_gate, run_finished, add_usage;
+  SQLite::Statement begin, commit, touch_run, put_task, task_changed, task_stalled, task_retry_at,
+      put_attempt, append_event, phase_state, phase_gate, run_finished, add_usage;
 };
 
 std::unique_ptr<SqliteStore> SqliteStore::Open(const std::string& state_dir, bool read_only,
@@ -234,10 +235,11 @@ std::vector<StoredTask> SqliteStore::ReadTasks(const std::string& run, const std
   std::vector<StoredTask> tasks;
   try {
     // In key order: no index lookup per row.
-    SQLite::Statement query(*db_, id ? "SELECT id, seq, phase, effort, hash, state, attempts "
-                                       "FROM tasks WHERE run = ? AND id = ?"
-                                     : "SELECT id, seq, phase, effort, hash, state, attempts "
-                                       "FROM tasks WHERE run = ?");
+    SQLite::Statement query(*db_,
+                            id ? "SELECT id, seq, phase, effort, hash, state, attempts, deps, "
+                                 "kind FROM tasks WHERE run = ? AND id = ?"
+                               : "SELECT id, seq, phase, effort, hash, state, attempts, deps, "
+                                 "kind FROM tasks WHERE run = ?");
     query.bind(1, run);
     if (id) query.bind(2, *id);
     while (query.executeStep()) {
@@ -253,6 +255,8 @@ std::vector<StoredTask> SqliteStore::ReadTasks(const std::string& run, const std
         return {};
       }
       task.attempts = query.getColumn(6).getInt();
+      task.deps = query.getColumn(7).getString();
+      task.kind = query.getColumn(8).getString();
     }
   } catch (const SQLite::Exception& e) {
     error_ = StateDbError(path_, e);
@@ -383,14 +387,16 @@ void SqliteStore::SetPhases(const std::vector<PhaseRow>& phases) {
     SQLite::Statement clear(*db_, "DELETE FROM phases WHERE run = ?");
     clear.bind(1, run_id_);
     clear.exec();
-    SQLite::Statement insert(
-        *db_, "INSERT INTO phases (run, idx, name, weight, state) VALUES (?, ?, ?, ?, 'pending')");
+    SQLite::Statement insert(*db_,
+                             "INSERT INTO phases (run, idx, name, weight, state, tasks_from) "
+                             "VALUES (?, ?, ?, ?, 'pending', ?)");
     for (size_t i = 0; i < phases.size(); ++i) {
       Fresh(insert);
       insert.bind(1, run_id_);
       insert.bind(2, static_cast<int64_t>(i));
       insert.bind(3, phases[i].name);
       insert.bind(4, phases[i].weight);
+      insert.bind(5, phases[i].tasks_from);
       insert.exec();
     }
   });
@@ -407,6 +413,8 @@ void SqliteStore::PutTask(const StoredTask& task) {
     put.bind(6, task.hash);
     put.bind(7, std::string(TaskStateName(task.state)));
     put.bind(8, task.attempts);
+    put.bind(9, task.deps);
+    put.bind(10, task.kind);
     Run(put);
   });
 }
@@ -662,6 +670,14 @@ void SqliteStore::Append(const Event& event) {
         Run(stalled);
         break;
       }
+      case EventKind::kTaskRetry: {  // when its backoff ends, for the estimate of the time left
+        SQLite::Statement& retry_at = Fresh(s.task_retry_at);
+        retry_at.bind(1, event.time + event.delay_s);
+        retry_at.bindNoCopy(2, run_id_);
+        retry_at.bindNoCopy(3, event.task);
+        Run(retry_at);
+        break;
+      }
       case EventKind::kRunFinished: {
         SQLite::Statement& finished = Fresh(s.run_finished);
         finished.bindNoCopy(1, event.reason);
@@ -719,7 +735,9 @@ void SqliteStore::MaybeWriteStatus() {
   status_written_at_ = now;
   std::string err;
   try {
-    nlohmann::ordered_json status = mex::ReadStatus(*db_, run_id_, WallClockSeconds(), true);
+    nlohmann::ordered_json status =
+        mex::ReadStatus(*db_, run_id_, WallClockSeconds(), true, &eta_history_, &eta_);
+    eta_at_ = now;
     // No fsync: readers see a whole file either way (rename), and after a power cut the next
     // session rewrites it from the database.
     bool written =
@@ -733,6 +751,16 @@ void SqliteStore::MaybeWriteStatus() {
     fmt::print(stderr, "mex: warning: cannot update {}: {}\n", status_path_, err);
     status_error_reported_ = true;
   }
+}
+
+Eta SqliteStore::CurrentEta() const {
+  Eta eta = eta_;
+  if (!eta.known) return eta;
+  double since = std::max(0.0, MonotonicSeconds() - eta_at_);
+  eta.seconds = std::max(0.0, eta.seconds - since);
+  eta.low = std::max(0.0, eta.low - since);
+  eta.high = std::max(0.0, eta.high - since);
+  return eta;
 }
 
 double SqliteStore::RefreshIn() const {

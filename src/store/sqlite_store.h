@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "engine/store.h"
+#include "model/eta.h"
+#include "store/status.h"
 #include "util/folder.h"
 
 namespace SQLite {
@@ -137,6 +139,9 @@ class SqliteStore : public Store, public SessionStore {
   bool Commit() override;
   std::string error() const override { return error_; }
   double RefreshIn() const override;
+  // The estimate of the time left that status.json has (model/eta.h), less the seconds since it
+  // was written: what the live view shows. Unknown before the first status.json.
+  Eta CurrentEta() const;
 
  private:
   struct Statements;
@@ -178,6 +183,9 @@ class SqliteStore : public Store, public SessionStore {
   double status_written_at_ = -1e9;  // CLOCK_MONOTONIC
   double status_interval_ = 0.5;     // longer when building the status takes long
   bool status_error_reported_ = false;
+  EtaHistory eta_history_;  // read at the first status.json
+  Eta eta_;                 // of the last status.json
+  double eta_at_ = 0;       // CLOCK_MONOTONIC
 };
 
 }  // namespace mex

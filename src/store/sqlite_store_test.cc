@@ -70,7 +70,7 @@ class SqliteStoreTest : public ::testing::Test {
   }
   static StoredTask Task(const std::string& id, uint32_t seq, TaskState state = TaskState::kPending,
                          int attempts = 0) {
-    return StoredTask{id, seq, 0, 1.0, "h-" + id, state, attempts};
+    return StoredTask{id, seq, 0, 1.0, "h-" + id, state, attempts, "", ""};
   }
   static Event PhaseEvent(EventKind kind, const std::string& phase, bool passed = false) {
     Event event(kind);
@@ -79,8 +79,18 @@ class SqliteStoreTest : public ::testing::Test {
     return event;
   }
 
-  // Takes a file of the current schema back to schema 3: without what migration 4 added.
+  // Takes a file of the current schema back to schema 4: without what migration 5 added.
+  static void DowngradeToSchemaFour(SQLite::Database& raw) {
+    for (const char* column : {"deps", "kind", "retry_at"}) {
+      raw.exec(fmt::format("ALTER TABLE tasks DROP COLUMN {}", column));
+    }
+    raw.exec("ALTER TABLE phases DROP COLUMN tasks_from");
+    raw.exec("PRAGMA user_version = 4");
+  }
+
+  // Takes a file of the current schema back to schema 3: without what migrations 4 and 5 added.
   static void DowngradeToSchemaThree(SQLite::Database& raw) {
+    DowngradeToSchemaFour(raw);
     for (const char* column :
          {"worktree", "base_commit", "result_commit", "merge_commit", "changed_files"}) {
       raw.exec(fmt::format("ALTER TABLE attempts DROP COLUMN {}", column));
@@ -145,7 +155,7 @@ TEST_F(SqliteStoreTest, ReopenKeepsRows) {
   {
     auto store = Open();
     store->BeginRun(Run("r1", "/w/m.yaml", 100), 4);
-    store->SetPhases({{"design", 15}, {"execute", 85}});
+    store->SetPhases({{"design", 15, ""}, {"execute", 85, ""}});
     store->PutTask(Task("a", 0, TaskState::kSucceeded, 1));
     store->PutTask(Task("b", 1));
     AttemptRecord attempt;
@@ -222,7 +232,7 @@ TEST_F(SqliteStoreTest, SchemaOneIsUpgradedKeepingItsRows) {
     ASSERT_TRUE(store->Commit()) << store->error();
   }
   {
-    // What schema 1 was: the same tables without the columns of migrations 2, 3 and 4.
+    // What schema 1 was: the same tables without the columns of migrations 2 to 5.
     SQLite::Database raw = Raw(SQLite::OPEN_READWRITE);
     DowngradeToSchemaTwo(raw);
     for (const char* column : {"cost_usd", "input_tokens", "output_tokens"}) {
@@ -243,11 +253,11 @@ TEST_F(SqliteStoreTest, SchemaOneIsUpgradedKeepingItsRows) {
 
 TEST_F(SqliteStoreTest, NewerSchemaIsRefusedAndTheFileLeftAsItWas) {
   Open().reset();
-  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 5");
+  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 6");
   std::string before = ReadFile(DbPath());
   std::set<std::string> files = Listing(dir_.path());
   std::string expected =
-      DbPath() + " was written by a newer mex (schema 5; this mex reads up to 4)";
+      DbPath() + " was written by a newer mex (schema 6; this mex reads up to 5)";
   EXPECT_EQ(OpenError(), expected);
   EXPECT_EQ(OpenError(/*read_only=*/true), expected);
   EXPECT_EQ(ReadFile(DbPath()), before);
@@ -721,7 +731,7 @@ TEST_F(SqliteStoreTest, RemoveTaskKeepsItsAttempts) {
 TEST_F(SqliteStoreTest, EventsAreLoggedAndInterpreted) {
   auto store = Open();
   store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
-  store->SetPhases({{"design", 40}, {"execute", 60}});
+  store->SetPhases({{"design", 40, ""}, {"execute", 60, ""}});
   store->PutTask(Task("a", 0));
   store->Append(Event(EventKind::kRunStarted));
   store->Append(PhaseEvent(EventKind::kPhaseStarted, "design"));
@@ -809,7 +819,7 @@ TEST_F(StatusFileTest, WrittenAtFirstCommitThenAtMostEvery500msOrAtAPhaseChange)
   EXPECT_EQ(store->RefreshIn(), -1);  // no status path
   store->SetRunFiles(State(), StatusPath());
   store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
-  store->SetPhases({{"execute", 100}});
+  store->SetPhases({{"execute", 100, ""}});
   store->PutTask(Task("a", 0));
   EXPECT_EQ(store->RefreshIn(), 0);
   ASSERT_TRUE(store->Commit());

@@ -122,6 +122,16 @@ ALTER TABLE attempts ADD COLUMN changed_files TEXT NOT NULL DEFAULT '';  -- one 
 ALTER TABLE runs ADD COLUMN git_base TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN git_head TEXT NOT NULL DEFAULT '';
 )sql",
+    // 5: what the estimate of the time left needs (model/eta.h): per task the ids of its deps
+    // (one per line), its kind (the agent it runs; '' for a command) and, while it waits to
+    // retry, when its backoff ends; per phase the task whose artifact gives its tasks
+    // (tasks_from; '' for none).
+    R"sql(
+ALTER TABLE tasks ADD COLUMN deps TEXT NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN retry_at REAL NOT NULL DEFAULT 0;
+ALTER TABLE phases ADD COLUMN tasks_from TEXT NOT NULL DEFAULT '';
+)sql",
 };
 static_assert(std::size(kMigrations) == kStateDbSchemaVersion);
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "model/eta.h"
@@ -93,10 +94,6 @@ nlohmann::ordered_json PhasesJson(SQLite::Database& db, const std::string& run_i
 // What one pass over a run's tasks finds.
 struct TaskTally {
   std::map<int, PhaseCounts> phases;  // by phase index
-  double remaining_effort = 0;        // of the tasks not final
-  int succeeded = 0;
-  double succeeded_seconds = 0;  // run time of the attempts that succeeded
-  double succeeded_effort = 0;
   struct Listed {
     int64_t seq;
     std::string id;
@@ -113,7 +110,7 @@ TaskTally TallyTasks(SQLite::Database& db, const std::string& run_id, bool runni
   TaskTally tally;
   // The C API: SQLiteCpp's Column objects cost a shared_ptr copy per value read.
   sqlite3_stmt* prepared = nullptr;
-  const char* sql = "SELECT phase, state, effort, seconds FROM tasks WHERE run = ?";
+  const char* sql = "SELECT phase, state FROM tasks WHERE run = ?";
   if (sqlite3_prepare_v2(db.getHandle(), sql, -1, &prepared, nullptr) != SQLITE_OK) {
     throw SQLite::Exception(db.getHandle());
   }
@@ -130,20 +127,15 @@ TaskTally TallyTasks(SQLite::Database& db, const std::string& run_id, bool runni
     }
     auto state = std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(prepared, 1)),
                                   static_cast<size_t>(sqlite3_column_bytes(prepared, 1)));
-    double effort = sqlite3_column_double(prepared, 2);
     ++c->total;
     if (state == "succeeded") {
       ++c->succeeded;
-      ++tally.succeeded;
-      tally.succeeded_seconds += sqlite3_column_double(prepared, 3);
-      tally.succeeded_effort += effort;
     } else if (state == "failed") {
       ++c->failed;
     } else if (state == "skipped") {
       ++c->skipped;
-    } else if (state != "cancelled") {
-      tally.remaining_effort += effort;
-      if (running_now && state == "running") ++c->running;
+    } else if (running_now && state == "running") {
+      ++c->running;
     }
   }
   if (step != SQLITE_DONE) throw SQLite::Exception(db.getHandle(), step);
@@ -212,6 +204,132 @@ nlohmann::ordered_json FailedJson(SQLite::Database& db, const std::string& run_i
     }
   }
   return failed;
+}
+
+// The estimate of the time left of a running run (model/eta.h), from its tasks and phases,
+// `running` (the attempts in flight, with their elapsed_s) and `history`.
+Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int jobs,
+                const nlohmann::ordered_json& running, const EtaHistory& history) {
+  EtaInput in;
+  in.jobs = jobs;
+  std::unordered_map<std::string, uint32_t> kinds;
+  std::vector<std::string> ids, deps;
+  std::vector<uint32_t> seqs;
+  // The C API, as TallyTasks: SQLiteCpp's Column objects cost a shared_ptr copy per value read.
+  // In key order (no index lookup per row), put in file order below.
+  sqlite3_stmt* prepared = nullptr;
+  const char* sql =
+      "SELECT id, phase, state, effort, seconds, hash, deps, kind, attempts, retry_at, seq FROM "
+      "tasks WHERE run = ?";
+  if (sqlite3_prepare_v2(db.getHandle(), sql, -1, &prepared, nullptr) != SQLITE_OK) {
+    throw SQLite::Exception(db.getHandle());
+  }
+  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> row(prepared, sqlite3_finalize);
+  sqlite3_bind_text(prepared, 1, run_id.data(), static_cast<int>(run_id.size()), SQLITE_STATIC);
+  auto text = [prepared](int column) {
+    return std::string(reinterpret_cast<const char*>(sqlite3_column_text(prepared, column)),
+                       static_cast<size_t>(sqlite3_column_bytes(prepared, column)));
+  };
+  int step = SQLITE_ROW;
+  while ((step = sqlite3_step(prepared)) == SQLITE_ROW) {
+    std::string id = text(0);
+    seqs.push_back(static_cast<uint32_t>(sqlite3_column_int64(prepared, 10)));
+    EtaTask& t = in.tasks.emplace_back();
+    t.phase = static_cast<uint32_t>(sqlite3_column_int(prepared, 1));
+    std::string state = text(2);
+    t.effort = sqlite3_column_double(prepared, 3);
+    int attempts = sqlite3_column_int(prepared, 8);
+    if (state == "succeeded") {
+      t.state = EtaTask::State::kSucceeded;
+      t.seconds = sqlite3_column_double(prepared, 4);
+      in.attempts_ended += attempts;
+      in.attempts_failed += std::max(attempts - 1, 0);
+    } else if (state == "failed" || state == "skipped" || state == "cancelled") {
+      t.state = EtaTask::State::kOver;
+      in.attempts_ended += attempts;
+      in.attempts_failed += attempts;
+    } else if (state == "running") {
+      t.state = EtaTask::State::kRunning;
+      in.attempts_ended += std::max(attempts - 1, 0);
+      in.attempts_failed += std::max(attempts - 1, 0);
+    } else if (state == "retry_wait") {
+      t.state = EtaTask::State::kRetryWait;
+      t.wait_s = std::max(0.0, sqlite3_column_double(prepared, 9) - now);
+      in.attempts_ended += attempts;
+      in.attempts_failed += attempts;
+    } else {
+      t.state = EtaTask::State::kWaiting;
+    }
+    t.history = history.Seconds(id, text(5));
+    t.kind = kinds.emplace(text(7), kinds.size()).first->second;
+    deps.push_back(text(6));
+    ids.push_back(std::move(id));
+  }
+  if (step != SQLITE_DONE) throw SQLite::Exception(db.getHandle(), step);
+  // File order: the task runner breaks ties between equal priorities by it, and so does the
+  // schedule simulated.
+  std::vector<uint32_t> order(in.tasks.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return seqs[a] < seqs[b]; });
+  {
+    std::vector<EtaTask> sorted;
+    std::vector<std::string> sorted_deps;
+    sorted.reserve(order.size());
+    for (uint32_t i : order) {
+      sorted.push_back(std::move(in.tasks[i]));
+      sorted_deps.push_back(std::move(deps[i]));
+    }
+    in.tasks = std::move(sorted);
+    deps = std::move(sorted_deps);
+  }
+  std::unordered_map<std::string, uint32_t> index;
+  for (uint32_t k = 0; k < order.size(); ++k) index.emplace(std::move(ids[order[k]]), k);
+  for (size_t i = 0; i < deps.size(); ++i) {
+    std::string_view dep_ids = deps[i];
+    while (!dep_ids.empty()) {
+      size_t end = std::min(dep_ids.find('\n'), dep_ids.size());
+      if (auto it = index.find(std::string(dep_ids.substr(0, end))); it != index.end()) {
+        in.tasks[i].deps.push_back(it->second);
+      }
+      dep_ids.remove_prefix(std::min(end + 1, dep_ids.size()));
+    }
+  }
+  for (const auto& r : running) {
+    auto it = index.find(r["id"].get<std::string>());
+    if (it != index.end()) in.tasks[it->second].elapsed = r["elapsed_s"].get<double>();
+  }
+  // A phase with tasks_from that has not started: its tasks are not known yet. It takes what it
+  // took in the latest earlier run, else its weight at the seconds per weight of the phases that
+  // passed (from the first start to the last end of their attempts).
+  SQLite::Statement phases(db,
+                           "SELECT name, weight FROM phases WHERE run = ? AND tasks_from != '' "
+                           "AND state = 'pending'");
+  phases.bind(1, run_id);
+  while (phases.executeStep()) {
+    in.unexpanded = true;
+    auto it = history.phase_seconds.find(phases.getColumn(0).getString());
+    if (it != history.phase_seconds.end()) {
+      in.unexpanded_history = std::max(in.unexpanded_history, 0.0) + it->second;
+    } else {
+      in.unexpanded_weight += phases.getColumn(1).getDouble();
+    }
+  }
+  if (in.unexpanded_weight > 0) {
+    SQLite::Statement passed(
+        db,
+        "SELECT p.weight, max(a.ended_at) - min(a.started_at) FROM phases p "
+        "JOIN tasks t ON t.run = p.run AND t.phase = p.idx "
+        "JOIN attempts a ON a.run = t.run AND a.task = t.id "
+        "WHERE p.run = ? AND p.state = 'passed' AND a.ended_at > 0 GROUP BY p.idx");
+    passed.bind(1, run_id);
+    double weight = 0, seconds = 0;
+    while (passed.executeStep()) {
+      weight += passed.getColumn(0).getDouble();
+      seconds += passed.getColumn(1).getDouble();
+    }
+    if (weight > 0) in.seconds_per_weight = seconds / weight;
+  }
+  return EstimateEta(in);
 }
 
 // "12.3s", "4m05s", "2h07m".
@@ -319,6 +437,48 @@ std::vector<std::string> FailedCells(const nlohmann::ordered_json& t) {
 
 }  // namespace
 
+double EtaHistory::Seconds(const std::string& id, const std::string& hash) const {
+  if (!hash.empty()) {
+    if (auto it = by_hash.find(hash); it != by_hash.end()) return it->second;
+  }
+  auto it = by_id.find(id);
+  return it == by_id.end() ? -1 : it->second;
+}
+
+EtaHistory ReadEtaHistory(SQLite::Database& db, const std::string& run_id) {
+  EtaHistory history;
+  history.loaded = true;
+  // Oldest run first: a later run's duration replaces an earlier one's.
+  SQLite::Statement tasks(db,
+                          "SELECT t.id, t.hash, t.seconds FROM runs r JOIN tasks t ON t.run = r.id "
+                          "WHERE r.milestone = (SELECT milestone FROM runs WHERE id = ?1) "
+                          "AND r.seq < (SELECT seq FROM runs WHERE id = ?1) "
+                          "AND t.state = 'succeeded' AND t.seconds > 0 ORDER BY r.seq");
+  tasks.bind(1, run_id);
+  while (tasks.executeStep()) {
+    double seconds = tasks.getColumn(2).getDouble();
+    history.by_id[tasks.getColumn(0).getString()] = seconds;
+    if (std::string hash = tasks.getColumn(1).getString(); !hash.empty()) {
+      history.by_hash[hash] = seconds;
+    }
+  }
+  // The phases with tasks_from of the latest earlier run: from the first start to the last end
+  // of their attempts.
+  SQLite::Statement phases(
+      db,
+      "SELECT p.name, max(a.ended_at) - min(a.started_at) FROM phases p "
+      "JOIN tasks t ON t.run = p.run AND t.phase = p.idx "
+      "JOIN attempts a ON a.run = t.run AND a.task = t.id "
+      "WHERE p.run = (SELECT r.id FROM runs r WHERE r.milestone = (SELECT milestone FROM runs "
+      "WHERE id = ?1) AND r.seq < (SELECT seq FROM runs WHERE id = ?1) ORDER BY r.seq DESC "
+      "LIMIT 1) AND p.tasks_from != '' AND a.ended_at > 0 GROUP BY p.idx");
+  phases.bind(1, run_id);
+  while (phases.executeStep()) {
+    history.phase_seconds[phases.getColumn(0).getString()] = phases.getColumn(1).getDouble();
+  }
+  return history;
+}
+
 std::string IsoTimeMs(double epoch_s) {
   double whole = std::floor(epoch_s);
   auto ms = static_cast<int>(std::lround((epoch_s - whole) * 1000));
@@ -335,7 +495,7 @@ std::string IsoTimeMs(double epoch_s) {
 }
 
 nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_id, double now,
-                                  bool live) {
+                                  bool live, EtaHistory* history, Eta* eta_out) {
   ReadTransaction transaction(db);
   SQLite::Statement run(db,
                         "SELECT name, state, started_at, jobs, coalesce(ended_at, updated_at), "
@@ -354,13 +514,24 @@ nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_i
   double weighted = 0;
   nlohmann::ordered_json phases = PhasesJson(db, run_id, tally.phases, &weighted);
 
-  nlohmann::ordered_json eta = nullptr;
-  double left =
-      EtaSeconds(tally.remaining_effort, tally.succeeded_seconds, tally.succeeded_effort, jobs);
-  if (running_now && tally.succeeded > 0 && left >= 0) eta = RoundTo(left, 10);
   nlohmann::ordered_json running = nlohmann::ordered_json::array();
   nlohmann::ordered_json stalled = nlohmann::ordered_json::array();
   AddInFlight(db, run_id, tally, now, &running, &stalled);
+  nlohmann::ordered_json eta = nullptr, eta_range = nullptr, eta_basis = nullptr;
+  bool provisional = false;
+  if (running_now) {
+    EtaHistory read;
+    if (history == nullptr) history = &read;
+    if (!history->loaded) *history = ReadEtaHistory(db, run_id);
+    Eta e = EstimateRun(db, run_id, now, jobs, running, *history);
+    if (eta_out != nullptr) *eta_out = e;
+    provisional = e.provisional;
+    if (e.known) {
+      eta = RoundTo(e.seconds, 10);
+      eta_range = {RoundTo(e.low, 10), RoundTo(e.high, 10)};
+      eta_basis = e.basis;
+    }
+  }
 
   return {
       {"milestone", run.getColumn(0).getString()},
@@ -370,6 +541,9 @@ nlohmann::ordered_json ReadStatus(SQLite::Database& db, const std::string& run_i
       {"updated_at", IsoTimeMs(updated)},
       {"progress", {{"weighted", RoundTo(weighted, 1e4)}, {"phases", std::move(phases)}}},
       {"eta_seconds", std::move(eta)},
+      {"eta_range", std::move(eta_range)},
+      {"eta_basis", std::move(eta_basis)},
+      {"eta_provisional", provisional},
       {"cost_usd", RoundTo(run.getColumn(5).getDouble(), 1e6)},
       {"tokens", {{"input", run.getColumn(6).getInt64()}, {"output", run.getColumn(7).getInt64()}}},
       {"running", std::move(running)},
@@ -388,6 +562,13 @@ std::string FormatStatus(const nlohmann::ordered_json& status) {
                      ReadableTime(status["started_at"].get<std::string>()), percent);
   if (status["eta_seconds"].is_number()) {
     out += fmt::format(", about {} left", Duration(status["eta_seconds"].get<double>()));
+    if (const auto& range = status["eta_range"]; range.is_array() && range.size() == 2) {
+      out += fmt::format(" ({}–{})", Duration(range[0].get<double>()),
+                         Duration(range[1].get<double>()));
+    }
+    if (status.value("eta_provisional", false)) {
+      out += ", provisional (a phase's tasks are not known yet)";
+    }
   }
   if (status["cost_usd"].get<double>() > 0) {
     out += fmt::format(", agents cost ${:.4f}", status["cost_usd"].get<double>());

@@ -33,7 +33,7 @@ class StatusTest : public ::testing::Test {
     run.timestamp = "1970-01-01T00:01:40Z";
     run.started_at = 100.25;
     store_->BeginRun(run, 2);
-    store_->SetPhases({{"design", 15}, {"spec", 25}, {"execute", 60}});
+    store_->SetPhases({{"design", 15, ""}, {"spec", 25, ""}, {"execute", 60, ""}});
     Put("d1", 0, 0, 2, TaskState::kSucceeded, 1);
     Put("d2", 1, 0, 3, TaskState::kSucceeded, 2);
     Put("s1", 2, 1, 1, TaskState::kFailed, 3);
@@ -61,7 +61,7 @@ class StatusTest : public ::testing::Test {
 
   void Put(const std::string& id, uint32_t seq, uint32_t phase, double effort, TaskState state,
            int attempts) {
-    store_->PutTask({id, seq, phase, effort, "h", state, attempts});
+    store_->PutTask({id, seq, phase, effort, "h", state, attempts, "", ""});
   }
   void Attempt(const std::string& task, int n, double started, double ended, const char* end,
                const char* failure_class, const char* reason) {
@@ -112,8 +112,18 @@ TEST_F(StatusTest, LiveRun) {
   // 15 × 1 + 25 × 0 + 60 × 0, over 100: only work that succeeded is done
   EXPECT_DOUBLE_EQ(s["progress"]["weighted"].get<double>(), 0.15);
 
-  // (10 + 20) s over (2 + 3) effort = 6 s per unit; s3 and s4 are left: 5 units, 2 jobs.
-  EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 15.0);
+  // The time left (model/eta.h): d1 and d2 took (10 + 20) s for (2 + 3) effort, 6 s per unit;
+  // s3 (effort 1) has run 30 s, past its 6 s, so it counts as evidence too: (10 + 20 + 30) s over
+  // 6 units, 10 s per unit. s3 is expected to run a third of its 30 s again (10 s); s4 (effort 4)
+  // takes 40 s, beside it on the second slot. 5 of the 7 attempts that ended failed: each task
+  // still to run is expected to take 1.5 times as long (the most counted): s3 10 + 0.5 x 10, s4
+  // 60 s. The old estimate (effort left x 6 s / 2 jobs) said 15 s.
+  EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 60.0);
+  // Two ratios (d1 0.5, d2 0.67 of the 10 s per unit) are thin evidence: the range runs from the
+  // 20th percentile of the ratios (0.533) to x1.5.
+  EXPECT_EQ(s["eta_range"], nlohmann::ordered_json::parse("[32.0, 90.0]"));
+  EXPECT_EQ(s["eta_basis"], "this run");
+  EXPECT_EQ(s["eta_provisional"], false);
 
   EXPECT_EQ(s["running"],
             nlohmann::ordered_json::parse(
@@ -129,8 +139,9 @@ TEST_F(StatusTest, KeysInTheOrderOfTheSpec) {
   std::vector<std::string> keys;
   for (const auto& [key, value] : status.items()) keys.push_back(key);
   EXPECT_EQ(keys, (std::vector<std::string>{"milestone", "run", "state", "started_at", "updated_at",
-                                            "progress", "eta_seconds", "cost_usd", "tokens",
-                                            "running", "failed", "stalled"}));
+                                            "progress", "eta_seconds", "eta_range", "eta_basis",
+                                            "eta_provisional", "cost_usd", "tokens", "running",
+                                            "failed", "stalled"}));
 }
 
 TEST_F(StatusTest, ARunningRunWhoseEngineIsGoneIsInterrupted) {
@@ -152,7 +163,93 @@ TEST_F(StatusTest, NoEtaBeforeATaskSucceeded) {
   Put("d1", 0, 0, 2, TaskState::kRunning, 1);
   Put("d2", 1, 0, 3, TaskState::kFailed, 2);
   ASSERT_TRUE(store_->Commit());
-  EXPECT_TRUE(Status(true)["eta_seconds"].is_null());
+  nlohmann::ordered_json s = Status(true);
+  EXPECT_TRUE(s["eta_seconds"].is_null());
+  EXPECT_TRUE(s["eta_range"].is_null());
+  EXPECT_TRUE(s["eta_basis"].is_null());
+  EXPECT_EQ(FormatStatus(s).find("left"), std::string::npos);
+}
+
+// A phase with tasks_from not yet started, and no earlier run: its weight at the seconds per
+// unit of weight of the phases that passed.
+TEST_F(StatusTest, AnUnexpandedPhaseWithoutHistoryTakesItsWeightsShare) {
+  {
+    SQLite::Database raw((dir_.path() / "state.db").string(), SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE phases SET tasks_from = 's4' WHERE run = 'r1' AND name = 'execute'");
+  }
+  nlohmann::ordered_json s = Status(true);
+  // design (weight 15) passed, its attempts from 200 to 320: 8 s per unit of weight; execute
+  // (60) is expected to take 480 s after the 60 s of LiveRun.
+  EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 60 + 480);
+  EXPECT_EQ(s["eta_provisional"], true);
+}
+
+// Tasks of equal priority start in file order, as the task runner starts them, not in the order of
+// their ids.
+TEST_F(StatusTest, TheScheduleFollowsTheFileOrder) {
+  {
+    SQLite::Database raw((dir_.path() / "state.db").string(), SQLite::OPEN_READWRITE);
+    raw.exec(
+        "INSERT INTO tasks (run, id, seq, phase, effort, hash, state, attempts, seconds) VALUES "
+        "('r1', 'z-long', 10, 0, 1, 'hz', 'succeeded', 1, 10), "
+        "('r1', 'a1', 11, 0, 1, 'ha1', 'succeeded', 1, 1), "
+        "('r1', 'a2', 12, 0, 1, 'ha2', 'succeeded', 1, 1)");
+  }
+  StoredRun run;
+  run.id = "r2";
+  run.milestone = "/w/build.yaml";
+  run.name = "build";
+  run.timestamp = "1970-01-01T00:15:00Z";
+  run.started_at = 900;
+  store_->BeginRun(run, 2);
+  store_->SetPhases({{"execute", 100, ""}});
+  store_->PutTask({"z-long", 0, 0, 1, "hz", TaskState::kPending, 0, "", ""});
+  store_->PutTask({"a1", 1, 0, 1, "ha1", TaskState::kPending, 0, "", ""});
+  store_->PutTask({"a2", 2, 0, 1, "ha2", TaskState::kPending, 0, "", ""});
+  ASSERT_TRUE(store_->Commit()) << store_->error();
+  nlohmann::ordered_json s;
+  ASSERT_TRUE(store_->ReadStatus("r2", kNow, true, &s)) << store_->error();
+  // z-long and a1 first, a2 after a1, on two slots: 10 s. In the order of the ids (a1 and a2
+  // first, then z-long) it would be 11.
+  EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 10);
+}
+
+// A later run of the same milestone: its tasks take, first, the seconds they took in r1 (by
+// definition hash, else by id), and a phase with tasks_from not yet started makes the estimate
+// provisional, with that phase's time in r1 added.
+TEST_F(StatusTest, HistoryOfEarlierRunsAndProvisionalPhases) {
+  store_.reset();
+  std::string err;
+  store_ = SqliteStore::Open(dir_.path().string(), false, &err);
+  ASSERT_TRUE(store_) << err;
+  {
+    SQLite::Database raw((dir_.path() / "state.db").string(), SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE phases SET tasks_from = 'd2' WHERE run = 'r1' AND name = 'spec'");
+    raw.exec("UPDATE tasks SET hash = 'hd1' WHERE run = 'r1' AND id = 'd1'");
+  }
+  StoredRun run;
+  run.id = "r2";
+  run.milestone = "/w/build.yaml";
+  run.name = "build";
+  run.timestamp = "1970-01-01T00:15:00Z";
+  run.started_at = 900;
+  store_->BeginRun(run, 2);
+  store_->SetPhases({{"design", 15, ""}, {"spec", 85, "d2"}});
+  // r1's d1 renamed (the same hash); d2 has another hash but the same id.
+  store_->PutTask({"e1", 0, 0, 2, "hd1", TaskState::kRunning, 1, "", ""});
+  store_->PutTask({"d2", 1, 0, 3, "other", TaskState::kPending, 0, "e1", ""});
+  Attempt("e1", 1, 996, 0, "", "", "");
+  ASSERT_TRUE(store_->Commit()) << store_->error();
+  nlohmann::ordered_json s;
+  ASSERT_TRUE(store_->ReadStatus("r2", kNow, true, &s)) << store_->error();
+  // e1 (d1) took 10 s in r1 and has run 4: 6 s left; then d2, 20 s in r1; then the spec phase,
+  // whose attempts ran from 400 to 910 in r1: 510 s.
+  EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 6 + 20 + 510);
+  EXPECT_EQ(s["eta_basis"], "history");
+  EXPECT_EQ(s["eta_provisional"], true);
+  std::string text = FormatStatus(s);
+  EXPECT_NE(text.find("about 8m56s left"), std::string::npos) << text;
+  EXPECT_NE(text.find("provisional"), std::string::npos) << text;
 }
 
 TEST_F(StatusTest, AFinishedRunHasNoEtaAndAPassedEmptyPhaseIsDone) {
@@ -197,7 +294,7 @@ TEST_F(StatusTest, Text) {
   std::string text = FormatStatus(Status(true));
   EXPECT_EQ(text,
             "milestone build, run r1: running\n"
-            "started 1970-01-01 00:01:40 UTC, 15.0% done, about 15.0s left\n"
+            "started 1970-01-01 00:01:40 UTC, 15.0% done, about 1m00s left (32.0s–1m30s)\n"
             "\n"
             "  phase    weight  progress  ended  succeeded  failed  skipped  running\n"
             "  design      15%      100%    2/2          2       0        0        0\n"
