@@ -653,6 +653,102 @@ TEST(RunTest, TargetsRunWhatTheyNeedAndALaterRunTheRest) {
   EXPECT_EQ(typo.err, "mex: no task 'lnk' in milestone.yaml (did you mean 'link'?)\n");
 }
 
+// A small C project: a changed source rebuilds its object, the library and the tests that link
+// it, and nothing else, as make would.
+TEST(RunTest, AChangedInputRunsItsTaskAndWhatDependsOnItAndNothingElse) {
+  TempDir dir;
+  const fs::path p = dir.path();
+  fs::create_directories(p / "src");
+  fs::create_directories(p / "tests");
+  fs::create_directories(p / "build");
+  WriteFile(p / "src" / "calc.h", "int add(int, int);\nint mul(int, int);\n");
+  WriteFile(p / "src" / "add.c", "#include \"calc.h\"\nint add(int a, int b) { return a + b; }\n");
+  WriteFile(p / "src" / "mul.c", "#include \"calc.h\"\nint mul(int a, int b) { return a * b; }\n");
+  WriteFile(p / "tests" / "test_add.c",
+            "#include \"../src/calc.h\"\nint main(void) { return add(2, 3) != 5; }\n");
+  WriteFile(p / "tests" / "test_mul.c",
+            "#include \"../src/calc.h\"\nint main(void) { return mul(2, 3) != 6; }\n");
+  WriteFile(p / "README.md", "calc\n");
+  WriteFile(p / "m.yaml", R"(defaults: {retry: {max_attempts: 1}}
+tasks:
+  - {id: compile-add, inputs: [src/add.c, src/*.h], run: "cc -c src/add.c -o build/add.o"}
+  - {id: compile-mul, inputs: [src/mul.c, src/*.h], run: "cc -c src/mul.c -o build/mul.o"}
+  - id: lib
+    deps: [compile-add, compile-mul]
+    run: "ar rcs build/libcalc.a build/add.o build/mul.o"
+  - id: test-add
+    deps: [lib]
+    inputs: [tests/test_add.c]
+    run: "cc tests/test_add.c build/libcalc.a -o build/test_add && build/test_add"
+  - id: test-mul
+    deps: [lib]
+    inputs: [tests/test_mul.c]
+    run: "cc tests/test_mul.c build/libcalc.a -o build/test_mul && build/test_mul"
+  - {id: docs, inputs: [README.md], run: "true"}
+)");
+  auto started = [&](std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"run", "m.yaml", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Result r = RunMex(args, p.string());
+    EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+    std::vector<std::string> ids;
+    for (const auto& e : Events(r.out)) {
+      if (e["event"] == "task_started") ids.push_back(e["task"]);
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  EXPECT_EQ(started().size(), 6u);
+  EXPECT_TRUE(started().empty());  // a second run, as a second `make`: nothing
+  WriteFile(p / "src" / "mul.c", "#include \"calc.h\"\nint mul(int a, int b) { return b * a; }\n");
+  Result dry = RunMex({"run", "m.yaml", "-n"}, p.string());
+  EXPECT_NE(dry.out.find("run   compile-mul: its definition or one of its inputs changed\n"),
+            std::string::npos)
+      << dry.out;
+  EXPECT_NE(dry.out.find("run   lib: a dep changed: compile-mul\n"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("keep  compile-add: succeeded, unchanged\n"), std::string::npos)
+      << dry.out;
+  EXPECT_EQ(started(), (std::vector<std::string>{"compile-mul", "lib", "test-add", "test-mul"}));
+  // A test's own source: only that test.
+  WriteFile(p / "tests" / "test_add.c",
+            "#include \"../src/calc.h\"\nint main(void) { return add(3, 2) != 5; }\n");
+  EXPECT_EQ(started(), (std::vector<std::string>{"test-add"}));
+  // The header that every compile reads (through the glob): both objects and all after them.
+  WriteFile(p / "src" / "calc.h", "int add(int a, int b);\nint mul(int a, int b);\n");
+  EXPECT_EQ(started(), (std::vector<std::string>{"compile-add", "compile-mul", "lib", "test-add",
+                                                 "test-mul"}));
+  EXPECT_TRUE(started().empty());
+}
+
+TEST(RunTest, AMissingInputIsAnErrorNamingTheTaskAndThePathAndNothingRuns) {
+  TempDir dir;
+  WriteFile(dir.path() / "m.yaml",
+            "tasks:\n  - {id: a, run: 'touch ran'}\n"
+            "  - {id: compile, inputs: [src/nope.c], run: 'touch ran'}\n");
+  Result r = RunMex({"run", "m.yaml"}, dir.path().string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "m.yaml:3:10: error: task 'compile': input 'src/nope.c' does not exist\n");
+  EXPECT_FALSE(fs::exists(dir.path() / "ran"));
+  EXPECT_FALSE(fs::exists(dir.path() / ".mex"));
+  WriteFile(dir.path() / "m.yaml",
+            "tasks:\n  - {id: compile, inputs: ['src/*.c'], run: 'touch ran'}\n");
+  r = RunMex({"run", "m.yaml"}, dir.path().string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "m.yaml:2:10: error: task 'compile': input 'src/*.c' matches no file\n");
+  // A symlink is never followed.
+  fs::create_directories(dir.path() / "src");
+  fs::create_symlink("/etc/hostname", dir.path() / "src" / "link.c");
+  WriteFile(dir.path() / "m.yaml",
+            "tasks:\n  - {id: compile, inputs: [src/link.c], run: 'touch ran'}\n");
+  r = RunMex({"run", "m.yaml"}, dir.path().string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("m.yaml:2:10: error: task 'compile': input 'src/link.c' cannot be read"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(dir.path() / "ran"));
+}
+
 TEST(RunTest, PromptGoesToTheAgentOnStdin) {
   MexRun run(
       "agents: {cat: {command: [cat], prompt_via: stdin}}\n"

@@ -35,7 +35,8 @@ std::vector<std::string> ChangedDeps(const Milestone& m, const Graph& graph, uin
 }  // namespace
 
 int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
-           const Roadmap& roadmap) {
+           const Roadmap& roadmap,
+           const std::unordered_map<std::string, std::vector<InputFile>>& inputs) {
   const std::string state_dir =
       options.state_dir.empty() ? m.workspace + "/.mex" : options.state_dir;
   std::unordered_map<std::string, StoredTask> stored;
@@ -66,6 +67,7 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
   info.milestone = &m;
   info.force = options.force;
   info.force_all = options.force_all;
+  info.inputs = inputs;
   if (state->valid()) info.paths = RunPathsOf(state, run_id);
   std::vector<std::string> hashes = DefinitionHashes(info, graph, roadmap);
   std::vector<bool> forced = ForcedTasks(info, graph, roadmap);
@@ -105,8 +107,10 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
       ++kept;
     } else if (it->second.hash != hashes[t]) {
       std::vector<std::string> deps = ChangedDeps(m, graph, t, hashes, stored);
-      why = deps.empty() ? "its definition changed"
-                         : fmt::format("a dep changed: {}", fmt::join(deps, ", "));
+      const bool has_inputs = inputs.count(std::string(task.id)) > 0;
+      why = !deps.empty()  ? fmt::format("a dep changed: {}", fmt::join(deps, ", "))
+            : has_inputs ? "its definition or one of its inputs changed"
+                         : "its definition changed";
     } else {
       why = RerunReason(it->second, hashes[t], false);
     }

@@ -1,7 +1,12 @@
 // `mex run -n` (--dry-run): what a run would do, task by task, and why; nothing run or written.
 #pragma once
 
+#include <string>
+#include <unordered_map>
+#include <vector>
+
 #include "commands/commands.h"
+#include "engine/inputs.h"
 #include "model/milestone.h"
 #include "plan/graph.h"
 #include "plan/roadmap.h"
@@ -13,6 +18,7 @@ namespace mex {
 // needed by the targets" (options.targets), then a count.
 // Exit codes: 0; 2 the state folder or its database cannot be read.
 int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
-           const Roadmap& roadmap);
+           const Roadmap& roadmap,
+           const std::unordered_map<std::string, std::vector<InputFile>>& inputs);
 
 }  // namespace mex

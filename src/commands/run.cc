@@ -134,7 +134,20 @@ int RunCommand(const RunOptions& options) {
   Graph graph(m);
   int jobs = options.jobs > 0 ? options.jobs : m.defaults.max_parallel;
   Roadmap roadmap = ComputeRoadmap(m, graph, jobs);
-  if (options.dry_run) return DryRun(options, m, graph, roadmap);
+  // The tasks' inputs, before anything is written: a missing one is an error of the file.
+  std::unordered_map<std::string, std::vector<InputFile>> inputs;
+  {
+    ScopedMetric metric("inputs");
+    Folder sources;
+    Pos pos;
+    if (!Folder::Open(m.workspace, false, &sources, &err) ||
+        !ReadInputs(m, sources, &inputs, &err, &pos)) {
+      fmt::print(stderr, "{}:{}:{}: error: {}\n", TerminalSafeLine(m.file), pos.line, pos.col,
+                 TerminalSafeLine(err));
+      return kExitUsage;
+    }
+  }
+  if (options.dry_run) return DryRun(options, m, graph, roadmap, inputs);
 
   std::string state_dir = options.state_dir.empty() ? m.workspace + "/.mex" : options.state_dir;
   // Every file of the run is made beneath these two, held open from here (util/folder.h).
@@ -167,6 +180,7 @@ int RunCommand(const RunOptions& options) {
 
   RunInfo run;
   run.milestone = &m;
+  run.inputs = std::move(inputs);
   run.timestamp = earlier ? earlier->timestamp : IsoTimestamp();
   run.keep_going = options.keep_going;
   run.force = options.force;

@@ -221,6 +221,13 @@ std::string DefinitionText(const RunInfo& run, const Task& task) {
   }
   const TaskDetail* d = task.details();
   AppendField(&text, d ? d->cwd : "");
+  if (auto it = run.inputs.find(std::string(task.id)); it != run.inputs.end()) {
+    for (const InputFile& file : it->second) {
+      AppendField(&text, "input");
+      AppendField(&text, file.path);
+      AppendField(&text, file.hash);
+    }
+  }
   if (run.milestone->WorkspaceOf(task) == WorkspaceMode::kWorktree) AppendField(&text, "worktree");
   AppendField(&text, OutputPath(run, task));
   AppendField(&text, std::to_string(d ? static_cast<int>(d->output.schema) : 0));

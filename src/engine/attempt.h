@@ -3,9 +3,11 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/executor.h"
+#include "engine/inputs.h"
 #include "model/milestone.h"
 #include "model/run_files.h"
 #include "util/environment.h"
@@ -27,6 +29,8 @@ struct RunInfo {
   // `mex run FILE TASK...`: only these tasks and what they need run: the phases before the last
   // of theirs whole, and in that phase the targets and their deps; the run ends with its gate.
   std::vector<std::string> targets;
+  // The tasks' `inputs`, found and hashed once when the session starts (ReadInputs): by task id.
+  std::unordered_map<std::string, std::vector<InputFile>> inputs;
 };
 
 // What an attempt knows of the ones before it.

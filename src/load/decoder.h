@@ -535,7 +535,8 @@ class Decoder : FieldReader<N> {
     kShell,
     kStallAfter,
     kStallAction,
-    kClassify
+    kClassify,
+    kInputs
   };
 
   void DecodeTask(N node, uint32_t phase_index) {
@@ -550,7 +551,7 @@ class Decoder : FieldReader<N> {
         {"id",     "run",   "deps",        "effort",       "title",           "description",
          "prompt", "agent", "timeout",     "retry",        "output",          "env",
          "cwd",    "pool",  "executor",    "resources",    "leave_processes", "workspace",
-         "files",  "shell", "stall_after", "stall_action", "classify"},
+         "files",  "shell", "stall_after", "stall_action", "classify",        "inputs"},
         [&](size_t key, Pos, N value) {
           DecodeTaskField(static_cast<TaskKey>(key), value, &task);
         });
@@ -647,20 +648,22 @@ class Decoder : FieldReader<N> {
       Enum(value, "stall_action", {"warn", "kill"}, &d->stall_action.emplace());
     }
     if (key == kClassify) DecodeClassify(value, &d->classify);
+    if (key == kInputs) DecodeFiles(value, &d->inputs, "inputs");
   }
 
-  void DecodeFiles(N node, std::vector<std::string>* files) {
+  void DecodeFiles(N node, std::vector<std::string>* files, std::string_view what = "files") {
     if (node.kind() != NodeKind::kSeq) {
-      Error(node.pos(),
-            "'files' must be a list of paths or globs, e.g. [src/api/*.py, docs/api.md]");
+      Error(node.pos(), fmt::format("'{}' must be a list of paths or globs, e.g. [src/api/*.py, "
+                                    "docs/api.md]",
+                                    what));
       return;
     }
     node.ForEachItem([&](N item) {
       Pos pos = item.pos();
       std::string entry;
-      if (!String(item, "a files entry", &entry)) return;
+      if (!String(item, fmt::format("a {} entry", what), &entry)) return;
       if (std::string problem = FileEntryProblem(entry); !problem.empty()) {
-        Error(pos, fmt::format("files entry '{}' {}", entry, problem));
+        Error(pos, fmt::format("{} entry '{}' {}", what, entry, problem));
         return;
       }
       files->push_back(std::move(entry));

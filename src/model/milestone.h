@@ -146,6 +146,9 @@ struct TaskDetail {
   // Paths and globs relative to the workspace that the task expects to change
   // (plan/file_overlap.h): tasks whose files overlap are never run at the same time.
   std::vector<std::string> files;
+  // Paths and globs relative to its cwd of the files it reads: their contents are part of its
+  // definition (engine/inputs.h).
+  std::vector<std::string> inputs;
 };
 
 // A reference to a task id as written in a file.

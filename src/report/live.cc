@@ -192,9 +192,9 @@ std::vector<std::string> RenderBlock(const LiveView& view, int width, int max_li
                                   Clock(view.elapsed_s));
   if (view.eta_s >= 0) {
     total += fmt::format(", about {} left", Clock(view.eta_s));
-    if (view.eta_low_s >= 0 && view.eta_high_s > view.eta_low_s) {
-      total += fmt::format(" ({}–{})", Clock(view.eta_low_s), Clock(view.eta_high_s));
-    }
+    // A range as wide as the clock's last digit says nothing more than the estimate.
+    const std::string low = Clock(view.eta_low_s), high = Clock(view.eta_high_s);
+    if (view.eta_low_s >= 0 && low != high) total += fmt::format(" ({}–{})", low, high);
     if (view.eta_provisional) total += ", provisional";
   }
 

@@ -563,8 +563,9 @@ std::string FormatStatus(const nlohmann::ordered_json& status) {
   if (status["eta_seconds"].is_number()) {
     out += fmt::format(", about {} left", Duration(status["eta_seconds"].get<double>()));
     if (const auto& range = status["eta_range"]; range.is_array() && range.size() == 2) {
-      out += fmt::format(" ({}–{})", Duration(range[0].get<double>()),
-                         Duration(range[1].get<double>()));
+      const std::string low = Duration(range[0].get<double>());
+      const std::string high = Duration(range[1].get<double>());
+      if (low != high) out += fmt::format(" ({}–{})", low, high);
     }
     if (status.value("eta_provisional", false)) {
       out += ", provisional (a phase's tasks are not known yet)";
