@@ -1,9 +1,11 @@
 #include "store/state_lock.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -27,12 +29,20 @@ void StateLock::Release() {
 }
 
 bool StateLock::Acquire(std::shared_ptr<const Folder> state, std::string* err) {
-  if (flock(state->fd(), LOCK_EX | LOCK_NB) != 0) {
+  // A lock whose taker is gone (a killed engine) may still be held for a few milliseconds by a
+  // child it was starting: the child has the engine's descriptors until its exec closes them.
+  // Such a lock is waited for, at most a second; one of a live engine fails at once.
+  for (int tries = 0; flock(state->fd(), LOCK_EX | LOCK_NB) != 0; ++tries) {
     if (errno != EWOULDBLOCK) {
       *err = fmt::format("cannot lock {}: {}", state->path(), std::strerror(errno));
       return false;
     }
     int holder = Holder(state->path());
+    const bool taker_gone = holder > 0 && kill(holder, 0) != 0 && errno == ESRCH;
+    if (taker_gone && tries < 100) {
+      usleep(10 * 1000);
+      continue;
+    }
     *err = fmt::format(
         "another mex run{} is using the state folder {}; wait for it to end, or "
         "give this run its own --state-dir",
