@@ -1,6 +1,7 @@
 // End-to-end tests of durable state (SPEC §5): `mex run` again goes on with the latest run,
 // keeps what succeeded, runs again what changed or did not finish, and survives kill -9.
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -409,6 +410,14 @@ TEST(ResumeTest, CtrlZStopsTheTasksWithMexAndFgContinuesThem) {
   pid_t engine = StartMex({"run", "m.yaml"}, ws.dir.path().string(), out);
   ASSERT_TRUE(Eventually([&] { return !ReadFile(pid_file).empty(); })) << ReadFile(out);
   const auto task = static_cast<pid_t>(std::atol(ReadFile(pid_file).c_str()));
+  // Once the task's sh runs `sleep`: dash starts it with vfork, and a stop that lands between
+  // the vfork and the exec leaves sh waiting in 'D' (uninterruptible) for its stopped child,
+  // never in 'T' (seen once under ASan on a loaded machine).
+  ASSERT_TRUE(Eventually([&] {
+    std::string children = ReadFile(fmt::format("/proc/{}/task/{}/children", task, task));
+    pid_t child = static_cast<pid_t>(std::atol(children.c_str()));
+    return child > 0 && ReadFile(fmt::format("/proc/{}/comm", child)) == "sleep\n";
+  }));
   kill(engine, SIGTSTP);
   EXPECT_TRUE(Eventually([&] { return ProcessState(engine) == 'T'; }));
   EXPECT_TRUE(Eventually([&] { return ProcessState(task) == 'T'; })) << ProcessState(task);
