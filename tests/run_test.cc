@@ -633,7 +633,9 @@ TEST(RunTest, TargetsRunWhatTheyNeedAndALaterRunTheRest) {
     std::sort(ids.begin(), ids.end());
     return ids;
   };
-  // Without FILE, as `ninja link`: the phase before whole, then link and what it needs.
+  // Without FILE, as `ninja link`: the phase before whole, then link and what it needs. A folder
+  // of the same name (as build/ beside a task `build`) does not make it a FILE.
+  fs::create_directories(dir.path() / "link");
   Result link = RunMex({"run", "link", "--json"}, dir.path().string());
   EXPECT_EQ(link.exit_code, 0) << link.err;
   EXPECT_EQ(started(link), (std::vector<std::string>{"compile", "gen", "lib", "link"}));

@@ -30,10 +30,16 @@ bool DefaultMilestoneFile(std::string* file, std::string* err) {
 }
 
 bool LooksLikeMilestoneFile(const std::string& word) {
-  struct stat st {};
-  if (stat(word.c_str(), &st) == 0) return true;
   for (std::string_view suffix : {".yaml", ".yml", ".json"}) {
     if (word.size() > suffix.size() && word.ends_with(suffix)) return true;
+  }
+  struct stat st {};
+  if (stat(word.c_str(), &st) != 0) return false;
+  if (!S_ISDIR(st.st_mode) || word == "." || word == "..") return true;
+  // A folder is a task's id (`mex run build` beside a build/ folder) unless it holds a milestone
+  // file: then it was meant as FILE, and the loader says to name the file in it.
+  for (const char* name : {"/milestone.yaml", "/milestone.yml", "/milestone.json"}) {
+    if (stat((word + name).c_str(), &st) == 0) return true;
   }
   return false;
 }

@@ -17,7 +17,8 @@ std::string Suggestion(std::string_view word, const std::vector<std::string>& ca
 bool DefaultMilestoneFile(std::string* file, std::string* err);
 
 // Whether `word`, the first word after `mex run`, is the milestone file rather than a task: it
-// names something that exists, or ends in .yaml, .yml or .json.
+// names a file, or ends in .yaml, .yml or .json, or is `.`, `..` or a folder holding a
+// milestone.yaml (a mistake the loader then explains). Any other folder is a task's id.
 bool LooksLikeMilestoneFile(const std::string& word);
 
 // `text` as a whole number of `least` or more. False with `err` saying so.
