@@ -64,7 +64,7 @@ mex::CliOptionSpec OptionSpec(const CLI::Option& option) {
   for (const std::string& name : option.get_snames()) spec.names.push_back("-" + name);
   std::string description = option.get_description();
   spec.description = description.substr(0, description.find('\n'));
-  spec.takes_value = option.get_type_size() != 0;
+  spec.takes_value = option.get_items_expected_min() > 0;  // a flag expects none
   if (auto it = Choices().find(&option); it != Choices().end()) spec.choices = it->second;
   return spec;
 }

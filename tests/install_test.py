@@ -77,6 +77,11 @@ class Install(unittest.TestCase):
             os.mkdir(os.path.join(d, "sub"))
             self.assertEqual(self.bash_complete(["mex", "run", ""], cwd=d),
                              ["b.json", "m.yaml", "sub"])
+            # After a flag, still a milestone file; after an option that takes a path, any file.
+            self.assertEqual(self.bash_complete(["mex", "run", "--json", ""], cwd=d),
+                             ["b.json", "m.yaml", "sub"])
+            self.assertEqual(self.bash_complete(["mex", "run", "--state-dir", ""], cwd=d),
+                             ["b.json", "m.yaml", "notes.txt", "sub"])
 
     def test_fish_completes_commands_and_options(self):
         script = self.path("share", "fish", "vendor_completions.d", "mex.fish")
@@ -91,6 +96,8 @@ class Install(unittest.TestCase):
         self.assertIn("run", complete("mex ru"))
         self.assertEqual(complete("mex run --pro"), ["--progress"])
         self.assertEqual(complete("mex run --progress "), ["auto", "live", "plain"])
+        # A flag takes no value: after it come the command's options again, not its value.
+        self.assertEqual(complete("mex run --json --pro"), ["--progress"])
 
     def test_zsh_reads_its_completion_function(self):
         script = self.path("share", "zsh", "vendor-completions", "_mex")
