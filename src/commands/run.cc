@@ -140,8 +140,11 @@ int RunCommand(const RunOptions& options) {
     ScopedMetric metric("inputs");
     Folder sources;
     Pos pos;
-    if (!Folder::Open(m.workspace, false, &sources, &err) ||
-        !ReadInputs(m, sources, &inputs, &err, &pos)) {
+    if (!Folder::Open(m.workspace, false, &sources, &err)) {
+      fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
+      return kExitUsage;
+    }
+    if (!ReadInputs(m, sources, &inputs, &err, &pos)) {
       fmt::print(stderr, "{}:{}:{}: error: {}\n", TerminalSafeLine(m.file), pos.line, pos.col,
                  TerminalSafeLine(err));
       return kExitUsage;
