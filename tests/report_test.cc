@@ -83,6 +83,10 @@ TEST_F(ReportRun, WritesJsonWithEveryTaskAndAttempt) {
   EXPECT_EQ(r["run"]["milestone"], "reported");
   EXPECT_EQ(r["run"]["state"], "failed");
   EXPECT_EQ(r["run"]["exit_code"], 1);
+  // 1 of 3 tasks, the gate failed: 1 of 4 parts (model/progress.h), as `mex status` says.
+  EXPECT_DOUBLE_EQ(r["run"]["progress"].get<double>(), 0.25);
+  Result status = RunMex({"status", "m.yaml", "--json"}, dir.path().string());
+  EXPECT_EQ(json::parse(status.out)["progress"]["weighted"], 0.25);
   EXPECT_EQ(r["counts"]["tasks"], 3);
   EXPECT_EQ(r["counts"]["succeeded"], 1);
   EXPECT_EQ(r["counts"]["failed"], 1);
@@ -170,17 +174,19 @@ TEST_F(ReportRun, TraceHasOneCompleteEventPerAttemptWithoutOverlapOnARow) {
   ASSERT_EQ(cmd.exit_code, 0) << cmd.err;
   json trace = json::parse(ReadFile(out));
   std::map<int, std::vector<std::pair<int64_t, int64_t>>> rows;
+  std::map<std::string, std::string> ends;  // "TASK #N" -> "exit_code class"
   int complete = 0, instants = 0;
   for (const json& e : trace["traceEvents"]) {
     if (e["ph"] == "X") {
       ++complete;
-      EXPECT_TRUE(e["args"].contains("exit_code"));
-      EXPECT_TRUE(e["args"].contains("class"));
+      ends[e["name"]] = e["args"]["exit_code"].dump() + " " + e["args"]["class"].get<std::string>();
       rows[e["tid"].get<int>()].emplace_back(e["ts"].get<int64_t>(), e["dur"].get<int64_t>());
     }
     if (e["ph"] == "i") ++instants;
   }
   EXPECT_EQ(complete, 3);
+  EXPECT_EQ(ends, (std::map<std::string, std::string>{
+                      {"broken #1", "3 logic"}, {"flaky #1", "1 logic"}, {"flaky #2", "0 "}}));
   EXPECT_GE(instants, 2);  // the session's start, the phase's end
   for (auto& [tid, slices] : rows) {
     std::sort(slices.begin(), slices.end());

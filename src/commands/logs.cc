@@ -23,7 +23,6 @@
 #include "model/diagnostics.h"
 #include "model/run_files.h"
 #include "store/sqlite_store.h"
-#include "store/state_lock.h"
 #include "util/folder.h"
 #include "util/terminal_text.h"
 
@@ -118,8 +117,7 @@ class Source {
   bool Refresh() {
     std::optional<StoredRun> run = store_->FindRun(run_.id);
     if (run) run_ = *run;
-    int holder = StateLock::Holder(state_dir_);
-    live_ = holder != 0 && holder == run_.pid;
+    live_ = RunIsLive(state_dir_, run_);
     task_row_ = store_->FindTask(run_.id, task_);
     attempts_ = store_->TaskAttempts(run_.id, task_);
     return store_->error().empty();

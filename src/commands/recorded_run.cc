@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "commands/commands.h"
+#include "store/state_lock.h"
 #include "util/terminal_text.h"
 
 namespace mex {
@@ -58,6 +59,11 @@ int OpenRecordedRun(const std::string& file, const std::string& state_dir,
   }
   out->run = std::move(*run);
   return kExitOk;
+}
+
+bool RunIsLive(const std::string& state_dir, const StoredRun& run) {
+  int holder = StateLock::Holder(state_dir);
+  return holder != 0 && holder == run.pid;
 }
 
 }  // namespace mex

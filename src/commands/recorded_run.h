@@ -26,4 +26,8 @@ struct RecordedRun {
 int OpenRecordedRun(const std::string& file, const std::string& state_dir,
                     const std::string& run_id, RecordedRun* out);
 
+// Whether `run` still runs: its own engine holds the lock of the state folder `state_dir`
+// (another run of the same folder holding it says nothing about this one).
+bool RunIsLive(const std::string& state_dir, const StoredRun& run);
+
 }  // namespace mex

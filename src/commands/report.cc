@@ -15,10 +15,10 @@
 #include "commands/recorded_run.h"
 #include "load/loader.h"
 #include "model/diagnostics.h"
+#include "model/progress.h"
 #include "plan/graph.h"
 #include "report/html_report.h"
 #include "report/run_report.h"
-#include "store/state_lock.h"
 #include "util/clock.h"
 #include "util/terminal_text.h"
 
@@ -77,15 +77,7 @@ bool ReadRunReport(SqliteStore* store, const Folder& state, const StoredRun& run
   in.now = WallClockSeconds();
   // The state as `mex status` tells it: a run recorded as running whose engine is gone was
   // interrupted.
-  int holder = StateLock::Holder(state.path());
-  bool live = holder != 0 && holder == run.pid;
-  nlohmann::ordered_json status;
-  if (!store->ReadStatus(run.id, in.now, live, &status)) {
-    *err = store->error();
-    return false;
-  }
-  in.state = status.value("state", run.state);
-  if (status.contains("progress")) in.progress = status["progress"].value("weighted", 0.0);
+  in.state = run.state == "running" && !RunIsLive(state.path(), run) ? "interrupted" : run.state;
 
   for (StoredPhase& p : store->Phases(run.id)) {
     in.phases.push_back(
@@ -113,6 +105,17 @@ bool ReadRunReport(SqliteStore* store, const Folder& state, const StoredRun& run
       for (uint32_t d : graph->deps(it->second)) r.deps.emplace_back(m->tasks[d].id);
     }
   }
+  // The weighted progress as `mex status` computes it (model/progress.h), from the rows read.
+  std::vector<int> succeeded(in.phases.size(), 0), total(in.phases.size(), 0);
+  for (const ReportTask& t : in.tasks) {
+    if (t.phase >= in.phases.size()) continue;
+    ++total[t.phase];
+    succeeded[t.phase] += t.state == "succeeded" ? 1 : 0;
+  }
+  for (size_t p = 0; p < in.phases.size(); ++p) {
+    in.progress += in.phases[p].weight *
+                   PhaseDone(in.phases[p].state == "passed", succeeded[p], total[p]) / 100;
+  }
   in.attempts = store->Attempts(run.id);
   for (StoredEvent& e : store->Events(run.id)) {
     in.events.push_back({e.time, std::move(e.kind), std::move(e.task), std::move(e.body)});
@@ -127,7 +130,7 @@ bool ReadRunReport(SqliteStore* store, const Folder& state, const StoredRun& run
   // ordered_json's linear lookups made it a quarter of a 10,000-task report's time.
   nlohmann::json parsed = nlohmann::json::parse(roadmap, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_discarded() && parsed.is_object() && parsed.contains("critical_path")) {
-    in.critical_path = nlohmann::ordered_json::parse(parsed["critical_path"].dump());
+    in.critical_path = nlohmann::ordered_json(parsed["critical_path"]);
   }
   *report = BuildReport(in);
   return true;

@@ -7,7 +7,6 @@
 #include "commands/commands.h"
 #include "commands/recorded_run.h"
 #include "store/sqlite_store.h"
-#include "store/state_lock.h"
 #include "util/clock.h"
 #include "util/terminal_text.h"
 
@@ -19,10 +18,7 @@ int StatusCommand(const StatusOptions& options) {
   const std::string& state_dir = recorded.state_dir;
   SqliteStore* store = recorded.store.get();
   const StoredRun* run = &recorded.run;
-  // The run is live when its own engine holds the state folder's lock: another run of the same
-  // folder holding it says nothing about this one.
-  int holder = StateLock::Holder(state_dir);
-  bool live = holder != 0 && holder == run->pid;
+  bool live = RunIsLive(state_dir, *run);
   nlohmann::ordered_json status;
   if (!store->ReadStatus(run->id, WallClockSeconds(), live, &status)) {
     fmt::print(stderr, "mex: {}\n", TerminalSafeLine(store->error()));
