@@ -122,28 +122,31 @@ Expected Expect(const EtaInput& in) {
   return x;
 }
 
-// The list schedule of what remains with each expected duration times `scale`: the seconds
-// until the last task ends.
-double Simulate(const EtaInput& in, const Expected& x, double scale) {
+// What the schedule of what remains needs besides durations, the same for every `scale`: the
+// tasks' dependents, how many deps each waits for, which will be skipped, their priorities, and
+// what remains of each phase.
+struct Remaining {
+  std::vector<std::vector<uint32_t>> dependents;
+  std::vector<uint32_t> pending;
+  std::vector<char> doomed;  // a dep failed, or is doomed: it will be skipped
+  std::vector<double> priority;
+  std::vector<std::vector<uint32_t>> by_phase;
+};
+
+Remaining Plan(const EtaInput& in) {
   const std::vector<EtaTask>& tasks = in.tasks;
   const auto n = static_cast<uint32_t>(tasks.size());
-  const auto slots = static_cast<size_t>(std::max(in.jobs, 1));
-  // How long each task still takes from when it starts (a running one: from now).
-  std::vector<double> duration(n, 0);
-  for (uint32_t t = 0; t < n; ++t) {
-    if (!Remains(tasks[t].state)) continue;
-    double d = x.seconds[t] * scale;
-    if (tasks[t].state == State::kRunning) {
-      double e = tasks[t].elapsed;
-      duration[t] = std::max(d - e, kOverdueShare * e) + (x.retry_factor - 1) * d;
-    } else {
-      duration[t] = d * x.retry_factor;
-    }
-  }
+  Remaining r;
+  std::vector<std::vector<uint32_t>>& dependents = r.dependents;
+  std::vector<uint32_t>& pending = r.pending;
+  std::vector<char>& doomed = r.doomed;
+  std::vector<double>& priority = r.priority;
+  std::vector<std::vector<uint32_t>>& by_phase = r.by_phase;
+  dependents.resize(n);
+  pending.assign(n, 0);
+  doomed.assign(n, 0);
+  priority.assign(n, 0);
   // Dependents among the tasks that remain, in the same phase (phases are barriers).
-  std::vector<std::vector<uint32_t>> dependents(n);
-  std::vector<uint32_t> pending(n, 0);
-  std::vector<char> doomed(n, 0);  // a dep failed, or is doomed: it will be skipped
   for (uint32_t t = 0; t < n; ++t) {
     if (!Remains(tasks[t].state)) continue;
     for (uint32_t d : tasks[t].deps) {
@@ -158,7 +161,6 @@ double Simulate(const EtaInput& in, const Expected& x, double scale) {
   // Priority: as the task runner's ready queue (the roadmap's), the remaining critical path by
   // effort (the task's and its heaviest chain of dependents'), from a topological order of what
   // remains: the schedule simulated is the one the run will follow.
-  std::vector<double> priority(n, 0);
   {
     std::vector<uint32_t> order, left = pending;
     for (uint32_t t = 0; t < n; ++t) {
@@ -178,19 +180,43 @@ double Simulate(const EtaInput& in, const Expected& x, double scale) {
       priority[t] = tasks[t].effort + best;
     }
   }
-  std::vector<std::vector<uint32_t>> by_phase;
   for (uint32_t t = 0; t < n; ++t) {
     if (!Remains(tasks[t].state)) continue;
     if (by_phase.size() <= tasks[t].phase) by_phase.resize(tasks[t].phase + 1);
     by_phase[tasks[t].phase].push_back(t);
   }
+  return r;
+}
+
+// The list schedule of what remains (`r`) with each expected duration times `scale`: the seconds
+// until the last task ends.
+double Simulate(const EtaInput& in, const Expected& x, const Remaining& r, double scale) {
+  const std::vector<EtaTask>& tasks = in.tasks;
+  const auto n = static_cast<uint32_t>(tasks.size());
+  const auto slots = static_cast<size_t>(std::max(in.jobs, 1));
+  // How long each task still takes from when it starts (a running one: from now).
+  std::vector<double> duration(n, 0);
+  for (uint32_t t = 0; t < n; ++t) {
+    if (!Remains(tasks[t].state)) continue;
+    double d = x.seconds[t] * scale;
+    if (tasks[t].state == State::kRunning) {
+      double e = tasks[t].elapsed;
+      duration[t] = std::max(d - e, kOverdueShare * e) + (x.retry_factor - 1) * d;
+    } else {
+      duration[t] = d * x.retry_factor;
+    }
+  }
+  const std::vector<std::vector<uint32_t>>& dependents = r.dependents;
+  const std::vector<double>& priority = r.priority;
+  std::vector<uint32_t> pending = r.pending;  // counted down as deps end
+  std::vector<char> doomed = r.doomed;        // spreads as doomed tasks end
   using Entry = std::pair<double, uint32_t>;
   // Ready: longest remaining critical path first, then file order.
   auto later = [](const Entry& a, const Entry& b) {
     return a.first != b.first ? a.first < b.first : a.second > b.second;
   };
   double start = 0;
-  for (const std::vector<uint32_t>& phase : by_phase) {
+  for (const std::vector<uint32_t>& phase : r.by_phase) {
     std::priority_queue<Entry, std::vector<Entry>, decltype(later)> ready(later);
     std::priority_queue<Entry, std::vector<Entry>, std::greater<>> timed;    // release, task
     std::priority_queue<Entry, std::vector<Entry>, std::greater<>> running;  // finish, task
@@ -263,7 +289,7 @@ double Percentile(std::vector<double> values, double p) {
 double SimulateEta(const EtaInput& input, double scale) {
   Expected x = Expect(input);
   if (!x.known) return -1;
-  return Simulate(input, x, scale);
+  return Simulate(input, x, Plan(input), scale);
 }
 
 Eta EstimateEta(const EtaInput& input) {
@@ -286,9 +312,10 @@ Eta EstimateEta(const EtaInput& input) {
   }
   double extra = std::max(input.unexpanded_history, 0.0);
   if (input.seconds_per_weight > 0) extra += input.unexpanded_weight * input.seconds_per_weight;
-  eta.seconds = Simulate(input, x, 1) + extra;
-  eta.low = std::min(Simulate(input, x, low) + extra, eta.seconds);
-  eta.high = std::max(Simulate(input, x, high) + extra, eta.seconds);
+  const Remaining remaining = Plan(input);
+  eta.seconds = Simulate(input, x, remaining, 1) + extra;
+  eta.low = std::min(Simulate(input, x, remaining, low) + extra, eta.seconds);
+  eta.high = std::max(Simulate(input, x, remaining, high) + extra, eta.seconds);
   return eta;
 }
 

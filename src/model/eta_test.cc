@@ -167,8 +167,10 @@ TEST(EtaTest, ProvisionalWhileAPhaseIsNotExpanded) {
   in.unexpanded_history = 60;
   eta = EstimateEta(in);
   EXPECT_DOUBLE_EQ(eta.seconds, 62);
-  EXPECT_LE(eta.low, eta.seconds);
-  EXPECT_GE(eta.high, eta.seconds);
+  // One ratio is thin evidence (x0.67 to x1.5), applied to the 2 s simulated; the phase's 60 s
+  // from history are added as they are.
+  EXPECT_NEAR(eta.low, 2 * 0.67 + 60, 1e-9);
+  EXPECT_NEAR(eta.high, 2 * 1.5 + 60, 1e-9);
 }
 
 TEST(EtaTest, RangeFromTheSpreadOfEvidence) {
