@@ -84,7 +84,8 @@ bool Match(const Folder& folder, const std::vector<std::string>& segments, size_
     std::string ignored;
     UniqueFd fd = folder.OpenFolder(path, &ignored);
     if (fd.valid()) return Match(folder, segments, i + 1, path, out, err);
-    if (last) out->insert(path);  // a file, or nothing: HashInputs says which
+    // Inside a glob only what is there matches (`src/*/main.c`: the folders that have one).
+    if (last && folder.OpenFile(path, O_RDONLY, 0, &ignored).valid()) out->insert(path);
     return true;
   }
   if (!List(folder, dir, &names, err)) return false;
@@ -151,7 +152,7 @@ bool HashInputs(const Folder& folder, const std::vector<std::string>& entries,
       std::string ignored;
       if (folder.OpenFolder(path, &ignored).valid()) {
         *err = fmt::format("input '{}' is a folder; write '{}/' for what is in it", path, path);
-      } else if (errno == ENOENT || err->find("No such file") != std::string::npos) {
+      } else if (err->find(std::strerror(ENOENT)) != std::string::npos) {
         *err = fmt::format("input '{}' does not exist", path);
       } else {
         *err = fmt::format("input '{}' cannot be read: {}", path, *err);
