@@ -313,10 +313,10 @@ int main(int argc, char** argv) {
     if (!extra.empty()) return ExtraArgument(*command, extra.front());
   }
   std::string err;
-  if (!plan_jobs.empty() && !mex::ParseJobs("-j", plan_jobs, &plan_options.jobs, &err)) {
+  if (!plan_jobs.empty() && !mex::ParseCount("-j", plan_jobs, 1, &plan_options.jobs, &err)) {
     return UsageError(err);
   }
-  if (!run_jobs.empty() && !mex::ParseJobs("-j", run_jobs, &run_options.jobs, &err)) {
+  if (!run_jobs.empty() && !mex::ParseCount("-j", run_jobs, 1, &run_options.jobs, &err)) {
     return UsageError(err);
   }
   if (!keep_going.empty() && !mex::ParseCount("-k", keep_going, 0, &run_options.keep_going, &err)) {

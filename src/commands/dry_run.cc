@@ -108,9 +108,9 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
     } else if (it->second.hash != hashes[t]) {
       std::vector<std::string> deps = ChangedDeps(m, graph, t, hashes, stored);
       const bool has_inputs = inputs.count(std::string(task.id)) > 0;
-      why = !deps.empty()  ? fmt::format("a dep changed: {}", fmt::join(deps, ", "))
-            : has_inputs ? "its definition or one of its inputs changed"
-                         : "its definition changed";
+      why = !deps.empty() ? fmt::format("a dep changed: {}", fmt::join(deps, ", "))
+            : has_inputs  ? "its definition or one of its inputs changed"
+                          : "its definition changed";
     } else {
       why = RerunReason(it->second, hashes[t], false);
     }

@@ -47,8 +47,9 @@ std::string IsoTimestamp() {
   return text;
 }
 
-// What this version cannot run yet: said before anything is written.
-bool Supported(const Milestone& m, const RunOptions& options) {
+// What this version cannot run (slurm), and targets or --force naming no task of the file: said
+// before anything is written.
+bool OptionsFitTheFile(const Milestone& m, const RunOptions& options) {
   bool slurm = options.executor == "slurm" || m.defaults.executor == ExecutorKind::kSlurm;
   if (slurm) {
     fmt::print(stderr, "{}: error: the slurm executor is not available in this version\n",
@@ -100,24 +101,23 @@ void ReportResult(const GitWorktrees& worktrees, int code, const RunOptions& opt
   }
 }
 
-// --progress: the live view (report/live.h) on a terminal that can move its cursor.
-bool LiveWanted(const std::string& progress) {
-  if (progress == "live") return true;
-  if (progress == "plain") return false;
+// Whether stdout is a terminal that can move its cursor and show colours (TERM set, not dumb).
+bool CapableTerminal() {
   const char* term = std::getenv("TERM");
   return isatty(STDOUT_FILENO) == 1 && term != nullptr && *term != '\0' &&
          std::string(term) != "dumb";
 }
 
-// --color: on a terminal (as for the live view) unless NO_COLOR is set (https://no-color.org).
+// --progress: the live view (report/live.h) on a capable terminal.
+bool LiveWanted(const std::string& progress) {
+  return progress == "live" || (progress != "plain" && CapableTerminal());
+}
+
+// --color: on a capable terminal unless NO_COLOR is set (https://no-color.org).
 bool ColorWanted(const std::string& color) {
-  if (color == "always") return true;
-  if (color == "never") return false;
+  if (color == "always" || color == "never") return color == "always";
   const char* no_color = std::getenv("NO_COLOR");
-  if (no_color != nullptr && *no_color != '\0') return false;
-  const char* term = std::getenv("TERM");
-  return isatty(STDOUT_FILENO) == 1 && term != nullptr && *term != '\0' &&
-         std::string(term) != "dumb";
+  return (no_color == nullptr || *no_color == '\0') && CapableTerminal();
 }
 
 }  // namespace
@@ -125,7 +125,7 @@ bool ColorWanted(const std::string& color) {
 int RunCommand(const RunOptions& options) {
   Milestone m;
   if (!LoadForCommand(options.file, &m)) return kExitUsage;
-  if (!Supported(m, options)) return kExitUsage;
+  if (!OptionsFitTheFile(m, options)) return kExitUsage;
   std::string err;
   if (m.UsesWorktrees() && !GitWorktrees::Check(m.workspace, &err)) {
     fmt::print(stderr, "{}: error: {}\n", TerminalSafeLine(m.file), TerminalSafeLine(err));

@@ -15,14 +15,24 @@ std::string Suggestion(std::string_view word, const std::vector<std::string>& ca
   return DidYouMean(word, views);
 }
 
-bool DefaultMilestoneFile(std::string* file, std::string* err) {
+namespace {
+
+// The milestone file in `folder` ("" for the current one) that a command given none reads: its
+// path, or "" when there is none.
+std::string MilestoneIn(const std::string& folder) {
   for (const char* name : {"milestone.yaml", "milestone.yml", "milestone.json"}) {
+    std::string path = folder.empty() ? name : folder + "/" + name;
     struct stat st {};
-    if (stat(name, &st) == 0) {
-      *file = name;
-      return true;
-    }
+    if (stat(path.c_str(), &st) == 0) return path;
   }
+  return "";
+}
+
+}  // namespace
+
+bool DefaultMilestoneFile(std::string* file, std::string* err) {
+  *file = MilestoneIn("");
+  if (!file->empty()) return true;
   *err =
       "no FILE given, and no milestone.yaml, milestone.yml or milestone.json in this folder "
       "('mex init' writes one)";
@@ -38,10 +48,7 @@ bool LooksLikeMilestoneFile(const std::string& word) {
   if (!S_ISDIR(st.st_mode) || word == "." || word == "..") return true;
   // A folder is a task's id (`mex run build` beside a build/ folder) unless it holds a milestone
   // file: then it was meant as FILE, and the loader says to name the file in it.
-  for (const char* name : {"/milestone.yaml", "/milestone.yml", "/milestone.json"}) {
-    if (stat((word + name).c_str(), &st) == 0) return true;
-  }
-  return false;
+  return !MilestoneIn(word).empty();
 }
 
 bool ParseCount(std::string_view option, std::string_view text, int least, int* count,
@@ -55,10 +62,6 @@ bool ParseCount(std::string_view option, std::string_view text, int least, int* 
   *err = fmt::format("{} must be a whole number of {} or more, not '{}'", option, least,
                      TerminalSafeLine(text));
   return false;
-}
-
-bool ParseJobs(std::string_view option, std::string_view text, int* jobs, std::string* err) {
-  return ParseCount(option, text, 1, jobs, err);
 }
 
 }  // namespace mex

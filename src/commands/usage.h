@@ -25,7 +25,4 @@ bool LooksLikeMilestoneFile(const std::string& word);
 bool ParseCount(std::string_view option, std::string_view text, int least, int* count,
                 std::string* err);
 
-// `text` as a number of slots: a whole number of 1 or more. False with `err` saying so.
-bool ParseJobs(std::string_view option, std::string_view text, int* jobs, std::string* err);
-
 }  // namespace mex

@@ -95,18 +95,6 @@ struct sigaction g_old_winch {};
 // The bytes a frame reads at most from the end of a running task's log.
 constexpr size_t kGlanceBytes = 1024;
 
-// The last `max_bytes` of the file `fd` of `size` bytes.
-std::string ReadEnd(int fd, off_t size, size_t max_bytes) {
-  size_t length = std::min(static_cast<size_t>(size), max_bytes);
-  std::string text(length, '\0');
-  ssize_t n;
-  do {
-    n = pread(fd, text.data(), length, size - static_cast<off_t>(length));
-  } while (n < 0 && errno == EINTR);
-  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return text;
-}
-
 }  // namespace
 
 std::string LastLine(std::string_view text) {
@@ -435,7 +423,7 @@ void LiveReporter::Glance(Running* r) const {
   if (!fd.valid() || fstat(fd.get(), &st) != 0 || st.st_size == r->log_size) return;
   r->log_size = st.st_size;
   r->log_mtime = static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec * 1e-9;
-  r->last_line = LastLine(ReadEnd(fd.get(), st.st_size, kGlanceBytes));
+  r->last_line = LastLine(sources_.logs->ReadTail(r->log, kGlanceBytes));
 }
 
 void LiveReporter::Draw() {
