@@ -738,6 +738,16 @@ TEST(RunTest, AMissingInputIsAnErrorNamingTheTaskAndThePathAndNothingRuns) {
   r = RunMex({"run", "m.yaml"}, dir.path().string());
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "m.yaml:2:10: error: task 'compile': input 'src/*.c' matches no file\n");
+  // Inside a glob only what is there matches: a folder without main.c is no error.
+  fs::create_directories(dir.path() / "one");
+  fs::create_directories(dir.path() / "two");
+  WriteFile(dir.path() / "one" / "main.c", "int main(void) { return 0; }\n");
+  WriteFile(dir.path() / "m.yaml",
+            "tasks:\n  - {id: compile, inputs: ['*/main.c'], run: 'touch ran'}\n");
+  r = RunMex({"run", "m.yaml"}, dir.path().string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(fs::exists(dir.path() / "ran"));
+  fs::remove(dir.path() / "ran");
   // A symlink is never followed.
   fs::create_directories(dir.path() / "src");
   fs::create_symlink("/etc/hostname", dir.path() / "src" / "link.c");
