@@ -111,6 +111,25 @@ TEST(RunTest, CommandNotFoundRunsOnceAsPermanent) {
             std::string::npos);
 }
 
+// A plain command runs without /bin/sh (exec/direct_command.h) and behaves as through it: words
+// split on blanks, the builtin's output, sh's own message and 127 for a program not found.
+TEST(RunTest, PlainCommandsBehaveAsThroughTheShell) {
+  MexRun run(
+      "tasks:\n"
+      "  - {id: plain, run: 'echo a   b'}\n"
+      "  - {id: shell, run: 'echo \"$HOME\" >/dev/null; echo c'}\n"
+      "  - {id: missing, run: 'no-such-command-anywhere a b'}\n");
+  EXPECT_EQ(run.result.exit_code, 1);
+  EXPECT_EQ(ReadFile(run.RunFolder() / "logs" / "plain" / "1.log"), "a b\n");
+  EXPECT_EQ(ReadFile(run.RunFolder() / "logs" / "shell" / "1.log"), "c\n");
+  EXPECT_EQ(ReadFile(run.RunFolder() / "logs" / "missing" / "1.log"),
+            "/bin/sh: 1: no-such-command-anywhere: not found\n");
+  auto failed = Of(run.events, "task_failed", "missing");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["class"], "permanent");
+  EXPECT_EQ(failed[0]["reason"], "exit 127: command not found: no-such-command-anywhere");
+}
+
 TEST(RunTest, ClassifyPatternThatBacktracksExponentiallyStillClassifies) {
   // "(a+)+b" against a line of 44 a's: std::regex backtracked for days at 100% CPU and mex
   // answered no signal. RE2 finds no match at once, and the next rule classifies the attempt.
@@ -354,6 +373,27 @@ TEST(RunTest, ReadyTasksStartByRemainingCriticalPath) {
   auto starts = Of(run.events, "task_started");
   ASSERT_EQ(starts.size(), 3u);
   EXPECT_EQ(starts[0]["task"], "long");  // remaining path 6 beats 1
+}
+
+// A later run orders ready tasks by the seconds the same definitions took before (state.db),
+// where the plan's effort ties and the file order would start the short one first.
+TEST(RunTest, ReadyTasksStartByTheCriticalPathOfAnEarlierRunsDurations) {
+  MexRun run(
+      "defaults: {max_parallel: 1}\n"
+      "tasks:\n"
+      "  - {id: short, run: 'true', effort: 1}\n"
+      "  - {id: long, run: 'sleep 0.3', effort: 1}\n"
+      "  - {id: other, run: 'true', effort: 1}\n");
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
+  auto first = Of(run.events, "task_started");
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0]["task"], "short");  // no history: effort ties, file order
+  Result again = RunMex({"run", "m.yaml", "--json", "--new"}, run.dir.path().string());
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto second = Of(Events(again.out), "task_started");
+  ASSERT_EQ(second.size(), 3u);
+  EXPECT_EQ(second[0]["task"], "long");
+  EXPECT_EQ(second[1]["task"], "short");
 }
 
 TEST(RunTest, RunStringValuesAreShellQuoted) {

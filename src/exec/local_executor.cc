@@ -15,6 +15,7 @@
 #include <cstring>
 #include <utility>
 
+#include "exec/direct_command.h"
 #include "util/clock.h"
 
 namespace mex {
@@ -136,7 +137,21 @@ ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
   std::erase_if(request.env,
                 [](const std::string& e) { return e.starts_with("MEX_ATTEMPT_TAG="); });
   request.env.push_back("MEX_ATTEMPT_TAG=" + tag);
-  const pid_t pid = SpawnProcessGroup(request, &err_no, &error);
+  pid_t pid = -1;
+  DirectCommand direct;
+  if (direct.Resolve(request.argv, &request.env, request.cwd, &programs_)) {
+    // Without the shell; a spawn that fails goes through it, which says why as sh -c would.
+    std::swap(request.argv, direct.words);
+    request.program = std::move(direct.program);
+    pid = SpawnProcessGroup(request, &err_no, &error);
+    if (pid < 0) {
+      request.argv = spec.argv;
+      request.program.clear();
+    } else {
+      ++direct_spawns_;
+    }
+  }
+  if (pid < 0) pid = SpawnProcessGroup(request, &err_no, &error);
   if (pid < 0) return FailSpawn(spec, err_no, error);
 
   const double now = MonotonicSeconds();
