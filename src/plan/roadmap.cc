@@ -121,6 +121,35 @@ double SimulateListSchedule(const Milestone& m, const Graph& g, const std::vecto
   return now;
 }
 
+std::vector<double> RemainingCriticalPath(const Milestone& m, const Graph& g,
+                                          const std::vector<double>& seconds) {
+  std::vector<double> priority(m.tasks.size(), 0);
+  std::vector<uint32_t> order, pending;
+  for (const Phase& p : m.phases) {
+    Range phase = RangeOf(p.tasks);
+    order.clear();
+    pending.assign(phase.size(), 0);
+    for (uint32_t t = phase.first; t < phase.end; ++t) {
+      for (uint32_t dep : g.deps(t)) pending[t - phase.first] += phase.Contains(dep) ? 1 : 0;
+      if (pending[t - phase.first] == 0) order.push_back(t);
+    }
+    for (size_t head = 0; head < order.size(); ++head) {
+      for (uint32_t d : g.dependents(order[head])) {
+        if (phase.Contains(d) && --pending[d - phase.first] == 0) order.push_back(d);
+      }
+    }
+    for (size_t k = order.size(); k-- > 0;) {
+      uint32_t t = order[k];
+      double best = 0;
+      for (uint32_t d : g.dependents(t)) {
+        if (phase.Contains(d)) best = std::max(best, priority[d]);
+      }
+      priority[t] = seconds[t] + best;
+    }
+  }
+  return priority;
+}
+
 Roadmap ComputeRoadmap(const Milestone& m, const Graph& g, int slots) {
   Roadmap r;
   r.slots = std::max(1, slots);
