@@ -89,7 +89,7 @@ class LogsTest : public ::testing::Test {
   }
   std::string Log(const std::string& task, int attempt) const {
     if (!fs::exists(Dir() / ".mex" / "runs")) return "";
-    return ReadFile(RunFolder() / "logs" / task / (std::to_string(attempt) + ".log"));
+    return ReadFile(RunFolder() / "logs" / (task + "." + std::to_string(attempt) + ".log"));
   }
   // Starts `mex ARGS...` in the workspace, its stdout in OUT.out and stderr in OUT.out.err.
   pid_t Start(const std::vector<std::string>& args, const std::string& out) {
@@ -195,7 +195,7 @@ TEST_F(LogsTest, ALogThatIsGoneExitsOneWithAndWithoutFollow) {
   Milestone("tasks:\n  - {id: build, run: 'echo built'}\n");
   Result run = Mex({"run", "m.yaml"});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
-  fs::remove(RunFolder() / "logs" / "build" / "1.log");
+  fs::remove(RunFolder() / "logs" / "build.1.log");
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"logs", "build"}, {"logs", "-f", "build"}}) {
     Result logs = Mex(args);
@@ -289,7 +289,7 @@ TEST_F(LogsTest, FollowPrintsWhatARunningTaskWritesUntilItEnds) {
   pid_t engine = Start({"run", "m.yaml"}, "run.out");
   ASSERT_TRUE(Eventually([&] {
     return fs::exists(Dir() / ".mex" / "runs") && !RunFolder().empty() &&
-           fs::exists(RunFolder() / "logs" / "first" / "1.log");
+           fs::exists(RunFolder() / "logs" / "first.1.log");
   })) << Out("run.out");
 
   pid_t logs = Start({"logs", "slow", "--follow"}, "logs.out");
@@ -346,8 +346,8 @@ TEST_F(LogsTest, CtrlCEndsFollowWith130) {
 TEST_F(LogsTest, FollowEndsWhenTheRunsEngineIsGone) {
   Milestone("tasks:\n  - {id: a, run: 'true'}\n");
   fs::path state_dir = Dir() / ".mex";
-  fs::create_directories(state_dir / "runs" / "r1" / "logs" / "a");
-  fs::path log = state_dir / "runs" / "r1" / "logs" / "a" / "1.log";
+  fs::create_directories(state_dir / "runs" / "r1" / "logs");
+  fs::path log = state_dir / "runs" / "r1" / "logs" / "a.1.log";
   WriteFile(log, "one\n");
   auto state = std::make_shared<Folder>();
   std::string err;
@@ -393,7 +393,7 @@ TEST_F(LogsTest, ASymlinkInPlaceOfALogIsRefused) {
   WriteFile(Dir() / "secret", "secret\n");
   Milestone("tasks:\n  - {id: a, run: 'echo a'}\n");
   ASSERT_EQ(Mex({"run", "m.yaml"}).exit_code, 0);
-  fs::path log = RunFolder() / "logs" / "a" / "1.log";
+  fs::path log = RunFolder() / "logs" / "a.1.log";
   fs::remove(log);
   fs::create_symlink(Dir() / "secret", log);
   Result logs = Mex({"logs", "a"});

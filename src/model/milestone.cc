@@ -20,7 +20,7 @@ uint64_t HashName(std::string_view name) {
 }  // namespace
 
 bool IsValidId(std::string_view id) {
-  // An id names folders (logs/ID/): "." and ".." would name others.
+  // An id names files (logs/ID.N.log, failures/ID.json): "." and ".." would name others.
   if (id.empty() || id == "." || id == "..") return false;
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
