@@ -396,6 +396,24 @@ TEST(RunTest, ReadyTasksStartByTheCriticalPathOfAnEarlierRunsDurations) {
   EXPECT_EQ(second[1]["task"], "short");
 }
 
+// A no-op session after a run that succeeded leaves the reports as they are; one that runs
+// something writes them again.
+TEST(RunTest, ANoOpSessionLeavesTheReportsAndARerunWritesThem) {
+  MexRun run("tasks:\n  - {id: a, run: 'true'}\n");
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
+  fs::path report = run.RunFolder() / "report.json";
+  ASSERT_TRUE(fs::exists(report));
+  fs::remove(report);
+  Result noop = RunMex({"run", "m.yaml", "--json"}, run.dir.path().string());
+  ASSERT_EQ(noop.exit_code, 0) << noop.err;
+  EXPECT_TRUE(Of(Events(noop.out), "task_started").empty());
+  EXPECT_FALSE(fs::exists(report));
+  Result forced = RunMex({"run", "m.yaml", "--json", "--force", "a"}, run.dir.path().string());
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_EQ(Of(Events(forced.out), "task_started").size(), 1u);
+  EXPECT_TRUE(fs::exists(report));
+}
+
 TEST(RunTest, RunStringValuesAreShellQuoted) {
   MexRun run(
       "milestone: {id: M-1, title: \"it's $(touch pwned) `touch pwned2`\"}\n"

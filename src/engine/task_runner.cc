@@ -145,6 +145,7 @@ void TaskRunner::StartCommands(std::vector<AttemptSpec> commands) {
   for (size_t i = 0; i < commands.size(); ++i) {
     commands[i].key = kCommandKey | i;
     ++running_;
+    ++started_;
     executor_->Start(commands[i]);
   }
 }
@@ -350,6 +351,7 @@ void TaskRunner::RecordAttemptStart(uint32_t task) {
   TaskRun& run = tasks_[task];
   ++run.attempts;
   ++running_;
+  ++started_;
   SetState(task, TaskState::kRunning);  // with its new attempt count: numbering resumes from it
   AttemptRecord record;
   record.task = m_.tasks[task].id;

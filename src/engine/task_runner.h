@@ -86,6 +86,8 @@ class TaskRunner {
   // Why the task failed, was skipped or cancelled, for its phase's gate; "" otherwise.
   const std::string& end_reason(uint32_t task) const { return tasks_[task].end_reason; }
   int kept() const { return kept_; }
+  // Attempts and commands started in this session.
+  int started() const { return started_; }
   bool stopping() const { return stopping_; }
   // The first SIGINT or SIGTERM received, or 0.
   int interrupt() const { return interrupt_; }
@@ -201,6 +203,7 @@ class TaskRunner {
   std::string stop_reason_;  // why it stopped starting tasks (StopStarting)
   int interrupt_ = 0;        // the first SIGINT/SIGTERM, or 0
   int kept_ = 0;             // tasks kept from an earlier session
+  int started_ = 0;          // attempts and commands started in this session
   std::mt19937_64 rng_;
 };
 
