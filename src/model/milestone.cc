@@ -95,6 +95,17 @@ uint32_t SymbolTable::Intern(std::string_view name) {
   return symbol;
 }
 
+void SymbolTable::Prefetch(std::string_view name, bool record) const {
+  if (slots_.empty()) return;
+  uint64_t hash = HashName(name);
+  const uint64_t* slot = &slots_[hash & (slots_.size() - 1)];
+  if (!record) {
+    __builtin_prefetch(slot);
+  } else if (*slot != 0) {
+    __builtin_prefetch(EntryAt(static_cast<uint32_t>(*slot) - 1));
+  }
+}
+
 uint32_t SymbolTable::Find(std::string_view name) const {
   if (slots_.empty()) return kNone;
   uint64_t s = slots_[Slot(name, HashName(name))];
