@@ -75,7 +75,8 @@ class LocalExecutor : public Executor {
     off_t log_limit = 0;    // 0: none
     double checked_at = 0;  // monotonic time of the last look at the log
     bool leave_processes = false;
-    std::string tag;  // MEX_ATTEMPT_TAG in its environment, inherited by what it starts
+    std::string tag;      // MEX_ATTEMPT_TAG in its environment, inherited by what it starts
+    bool direct = false;  // `/bin/sh -c SCRIPT` spawned without the shell (DirectCommand)
   };
 
   Attempt* Find(uint64_t key);

@@ -169,6 +169,20 @@ TEST_F(LocalExecutorTest, SimpleShellCommandsRunWithoutTheShellAsShWould) {
   EXPECT_EQ(end.exit_code, 0);
   EXPECT_EQ(ReadFile(LogPath(6)), "from script\n");
   EXPECT_EQ(executor.direct_spawns(), 3u);
+  // Killed by a signal it did not get from mex: sh would have said so and exited 128 + N.
+  WriteFile(dir_ + "/selfterm", "#!/bin/sh\nkill -TERM $$\n");
+  chmod((dir_ + "/selfterm").c_str(), 0700);
+  ASSERT_TRUE(run(7, "./selfterm", &end));
+  EXPECT_EQ(executor.direct_spawns(), 4u);
+  EXPECT_EQ(end.reason, EndReason::kExited);
+  EXPECT_EQ(end.exit_code, 143);
+  EXPECT_EQ(end.signal, 0);
+  EXPECT_EQ(ReadFile(LogPath(7)), "Terminated\n");
+  ASSERT_TRUE(run(8, "./selfterm;", &end));  // the same through sh
+  EXPECT_EQ(executor.direct_spawns(), 4u);
+  EXPECT_EQ(end.exit_code, 143);
+  EXPECT_EQ(end.signal, 0);
+  EXPECT_EQ(ReadFile(LogPath(8)), "Terminated\n");
 }
 
 TEST_F(LocalExecutorTest, ExitCodeZeroPassesThrough) {

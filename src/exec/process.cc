@@ -367,7 +367,10 @@ ExitStatus Reap(pid_t pid) {
   ExitStatus out;
   if (got != pid) return out;
   if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
+  if (WIFSIGNALED(status)) {
+    out.signal = WTERMSIG(status);
+    out.core_dumped = WCOREDUMP(status);
+  }
   return out;
 }
 

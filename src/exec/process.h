@@ -55,6 +55,7 @@ bool SignalGroup(pid_t pgid, int sig);
 struct ExitStatus {
   int exit_code = -1;  // -1 when it did not exit normally
   int signal = 0;      // the signal that killed it, or 0
+  bool core_dumped = false;
 };
 
 // True if the child `pid` has ended; it stays a zombie (its pid and process group id cannot be
