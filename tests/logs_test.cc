@@ -341,6 +341,41 @@ TEST_F(LogsTest, CtrlCEndsFollowWith130) {
   EXPECT_EQ(EndOf(engine), 0) << Out("run.out");
 }
 
+// A run of a mex before the flat logs, in a state folder that was moved since: the log recorded
+// is not beneath it, the flat path has nothing, logs/TASK/N.log is read.
+TEST_F(LogsTest, ARunWithTheOlderLayoutInAMovedStateFolderIsRead) {
+  Milestone("tasks:\n  - {id: a, run: 'true'}\n");
+  fs::path state_dir = Dir() / ".mex";
+  fs::create_directories(state_dir / "runs" / "r1" / "logs" / "a");
+  WriteFile(state_dir / "runs" / "r1" / "logs" / "a" / "1.log", "older layout\n");
+  std::string err;
+  {
+    auto store = SqliteStore::Open(state_dir.string(), false, &err);
+    ASSERT_TRUE(store) << err;
+    StoredRun run;
+    run.id = "r1";
+    run.milestone = MilestoneKey((Dir() / "m.yaml").string());
+    run.name = "m";
+    run.started_at = WallClockSeconds();
+    store->BeginRun(run, 1);
+    store->SetPhases({{"execute", 100, ""}});
+    store->PutTask({"a", 0, 0, 1, "ha", TaskState::kPending, 0, "", ""});
+    AttemptRecord a;
+    a.task = "a";
+    a.number = 1;
+    a.started_at = run.started_at;
+    a.ended_at = run.started_at + 1;
+    a.end = "exited";
+    a.log_path = "/moved/away/.mex/runs/r1/logs/a/1.log";
+    store->AttemptChanged(a);
+    store->TaskChanged("a", TaskState::kSucceeded, 1);
+    ASSERT_TRUE(store->Commit()) << store->error();
+  }
+  pid_t logs = Start({"logs", "a"}, "logs.out");
+  EXPECT_EQ(EndOf(logs), 0) << Err("logs.out");
+  EXPECT_EQ(Out("logs.out"), "older layout\n") << Err("logs.out");
+}
+
 // A run whose engine is gone (its lock released) is over for -f, though the task is recorded as
 // running: this process plays the engine, as in status_cli_test.cc.
 TEST_F(LogsTest, FollowEndsWhenTheRunsEngineIsGone) {
