@@ -134,23 +134,24 @@ int RunCommand(const RunOptions& options) {
   Graph graph(m);
   int jobs = options.jobs > 0 ? options.jobs : m.defaults.max_parallel;
   Roadmap roadmap = ComputeRoadmap(m, graph, jobs);
-  // The tasks' inputs, before anything is written: a missing one is an error of the file.
-  std::unordered_map<std::string, std::vector<InputFile>> inputs;
+  // The tasks' inputs are found before anything is written: a missing one is an error of the
+  // file. They are hashed once state.db, which caches their hashes, is open.
+  TaskInputs inputs;
+  Folder sources;
   {
-    ScopedMetric metric("inputs");
-    Folder sources;
+    ScopedMetric metric("find inputs");
     Pos pos;
     if (!Folder::Open(m.workspace, false, &sources, &err)) {
       fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
       return kExitUsage;
     }
-    if (!ReadInputs(m, sources, &inputs, &err, &pos)) {
+    if (!FindInputs(m, sources, &inputs, &err, &pos)) {
       fmt::print(stderr, "{}:{}:{}: error: {}\n", TerminalSafeLine(m.file), pos.line, pos.col,
                  TerminalSafeLine(err));
       return kExitUsage;
     }
   }
-  if (options.dry_run) return DryRun(options, m, graph, roadmap, inputs);
+  if (options.dry_run) return DryRun(options, m, graph, roadmap, std::move(inputs), sources);
 
   std::string state_dir = options.state_dir.empty() ? m.workspace + "/.mex" : options.state_dir;
   // Every file of the run is made beneath these two, held open from here (util/folder.h).
@@ -177,6 +178,17 @@ int RunCommand(const RunOptions& options) {
     if (!options.new_run) earlier = db->LatestRun(milestone_path);
     if (!db->error().empty()) {  // a read failed: never mistake it for "no earlier run"
       fmt::print(stderr, "mex: {}\n", TerminalSafeLine(db->error()));
+      return kExitUsage;
+    }
+  }
+
+  InputHashCache fresh_hashes;
+  if (!inputs.empty()) {
+    ScopedMetric metric("hash inputs");
+    InputHashCache cache;
+    if (db) cache = db->InputHashes(m.workspace);
+    if (!HashInputs(sources, cache, &inputs, &fresh_hashes, &err)) {
+      fmt::print(stderr, "{}: error: {}\n", TerminalSafeLine(m.file), TerminalSafeLine(err));
       return kExitUsage;
     }
   }
@@ -259,6 +271,8 @@ int RunCommand(const RunOptions& options) {
                     return WriteRoadmapJson(run.paths, m, r, error);
                   });
   flow.set_hooks(&session);
+  runner.set_on_started([&session](uint32_t task) { session.TaskStarting(task); });
+  runner.set_on_succeeded([&session](uint32_t task) { session.TaskSucceeded(task); });
   if (db) {
     StoredRun row;
     row.id = run.paths.run_id;
@@ -268,6 +282,7 @@ int RunCommand(const RunOptions& options) {
     row.started_at = earlier ? earlier->started_at : WallClockSeconds();
     db->BeginRun(row, jobs);
     if (worktrees) db->SetIntegration(worktrees->base(), worktrees->head());
+    db->PutInputHashes(m.workspace, fresh_hashes);
     {
       ScopedMetric metric("prepare session");
       session.Prepare();

@@ -347,6 +347,7 @@ void TaskRunner::Commit() {
 }
 
 void TaskRunner::RecordAttemptStart(uint32_t task) {
+  if (on_started_) on_started_(task);
   TaskRun& run = tasks_[task];
   ++run.attempts;
   ++running_;
@@ -526,6 +527,7 @@ void TaskRunner::Succeed(uint32_t task, double elapsed, const std::string& merge
   event.elapsed_s = elapsed;
   event.merge = merge;
   journal_->Emit(event);
+  if (on_succeeded_) on_succeeded_(task);
   for (uint32_t d : graph_.dependents(task)) {
     if (IsOpen(d) && --tasks_[d].waiting == 0 && tasks_[d].state == TaskState::kPending) {
       MakeReady(d);

@@ -48,6 +48,14 @@ class TaskRunner {
   // Called with what an attempt's agent reported it cost (> 0), as the attempt ends, before its
   // retry is decided: the budget (engine/phase_flow.h) may stop the run there.
   void set_on_cost(std::function<void(double usd)> on_cost) { on_cost_ = std::move(on_cost); }
+  // Called as an attempt of a task is recorded as started (before the commit that makes it
+  // durable), and as a task succeeds (before its dependents are released).
+  void set_on_started(std::function<void(uint32_t task)> on_started) {
+    on_started_ = std::move(on_started);
+  }
+  void set_on_succeeded(std::function<void(uint32_t task)> on_succeeded) {
+    on_succeeded_ = std::move(on_succeeded);
+  }
   // Where the attempts of `workspace: worktree` tasks run and are merged; null: every task runs
   // in the milestone's folder.
   void set_workspaces(Workspaces* workspaces) { workspaces_ = workspaces; }
@@ -173,6 +181,8 @@ class TaskRunner {
   Executor* executor_;
   Journal* journal_;
   std::function<void(double)> on_cost_;
+  std::function<void(uint32_t)> on_started_;
+  std::function<void(uint32_t)> on_succeeded_;
   Workspaces* workspaces_ = nullptr;
 
   std::vector<TaskRun> tasks_;
