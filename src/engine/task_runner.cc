@@ -31,6 +31,10 @@ std::string_view EndName(EndReason reason) {
       return "spawn_failed";
     case EndReason::kLogFull:
       return "log_full";
+    case EndReason::kLost:
+      return "lost";
+    case EndReason::kOutOfMemory:
+      return "out_of_memory";
   }
   return "?";
 }
@@ -369,6 +373,9 @@ void TaskRunner::LaunchAttempt(uint32_t task) {
   run.rerun.clear();
   journal_->Emit(event);
   AttemptHistory history{run.attempts, run.last_error, gate_missing_, ""};
+  for (const AttemptRecord& earlier : run.history) {
+    history.resource_failures += earlier.failure_class == "resource" ? 1 : 0;
+  }
   AttemptSpec spec;
   std::string err;
   int err_no = 0;
