@@ -90,6 +90,15 @@ struct AttemptEnd {
 struct WaitResult {
   std::vector<AttemptEnd> ended;  // attempts that are over, in the order they ended
   std::vector<uint64_t> stalled;  // attempts first seen stalled during this wait
+  // Attempts waiting in a batch system's queue whose place changed: "pending (REASON)" with the
+  // queue's reason, or "running" once one that was reported pending starts (then `since` is
+  // when it started, seconds since the Unix epoch).
+  struct Queued {
+    uint64_t key = 0;
+    std::string state;
+    double since = 0;
+  };
+  std::vector<Queued> queued;
   int interrupt = 0;  // SIGINT, SIGTERM or SIGHUP received by mex during this wait, or 0
 };
 
@@ -101,7 +110,8 @@ class Executor {
   // reported by the next Wait as kSpawnFailed, so that every attempt ends through the same path.
   virtual ProcessRef Start(const AttemptSpec& spec) = 0;
 
-  // Blocks until an attempt ends, a stall is first seen, mex receives SIGINT, SIGTERM or SIGHUP, or
+  // Blocks until an attempt ends, a stall is first seen, a queued attempt's place changes
+  // (WaitResult::queued), mex receives SIGINT, SIGTERM or SIGHUP, or
   // timeout_s passes (< 0: no limit). Never busy-waits.
   virtual WaitResult Wait(double timeout_s) = 0;
 

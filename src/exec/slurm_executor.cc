@@ -135,6 +135,7 @@ ToolResult SlurmExecutor::Run(const char* metric, std::vector<std::string> argv)
   }
   ExitStatus status = Reap(pid);
   result.exit_code = timed_out ? -1 : status.exit_code;
+  result.timed_out = timed_out;
   if (timed_out) result.err += "timed out after 30 s";
   return result;
 }
@@ -275,8 +276,22 @@ void SlurmExecutor::SubmitDue(double now, WaitResult* result) {
   for (size_t i = 0; i < jobs_.size(); ++i) {
     Job& job = jobs_[i];
     if (!job.id.empty() || job.cancelling || job.submit_at > now) continue;
-    ToolResult r = Run("slurm sbatch", job.sbatch_argv);
-    std::string id = r.exit_code == 0 ? ParseSbatchJobId(r.out) : "";
+    std::string id;
+    if (job.sbatch_timed_out) {
+      // The controller may have taken the job although sbatch gave up waiting for its answer:
+      // found by its name, it is not submitted twice.
+      ToolResult q = Run("slurm squeue", {"squeue", "-h", "--me", "-n", job.name, "-o", "%i"});
+      if (q.exit_code != 0) {
+        job.submit_at = now + kRefusalDelay;
+        continue;
+      }
+      id = ParseSbatchJobId(q.out);
+    }
+    ToolResult r;
+    if (id.empty()) {
+      r = Run("slurm sbatch", job.sbatch_argv);
+      if (r.exit_code == 0) id = ParseSbatchJobId(r.out);
+    }
     if (!id.empty()) {
       job.id = id;
       job.state = "PENDING";
@@ -286,7 +301,8 @@ void SlurmExecutor::SubmitDue(double now, WaitResult* result) {
     }
     std::string why = r.err.empty() ? r.out : r.err;
     while (!why.empty() && why.back() == '\n') why.pop_back();
-    if (r.exit_code < 0 || IsSubmitBackPressure(why)) {
+    job.sbatch_timed_out = r.timed_out;
+    if (r.timed_out || IsSubmitBackPressure(why)) {
       // Back-pressure: the task stays queued here, its attempt not spent; later, jittered.
       double delay = std::min(kRefusalMaxDelay, kRefusalDelay * std::pow(2.0, job.refusals));
       std::uniform_real_distribution<double> jitter(0.5, 1.0);
@@ -359,11 +375,20 @@ void SlurmExecutor::Poll(double now, WaitResult* result) {
       if (row->second.state != job.state || row->second.reason != job.reason) changed = true;
       job.state = row->second.state;
       job.reason = row->second.reason;
+      // Only a wait with a reason is told ("None" is the instant before the scheduler looks).
+      if (job.state == "PENDING" && !job.reason.empty() && job.reason != "None" &&
+          job.reason != job.told_reason) {
+        job.told_reason = job.reason;
+        result->queued.push_back({job.key, "pending (" + job.reason + ")", 0});
+      }
       if (job.state == "RUNNING" && !job.running_seen) {
         job.running_seen = true;
         job.started_wall = WallClockSeconds();
         job.started_mono = MonotonicSeconds();
         job.last_output_at = job.started_mono;
+        if (!job.told_reason.empty()) {
+          result->queued.push_back({job.key, "running", job.started_wall});
+        }
       }
     }
     std::map<std::string, SlurmJobRow> accounted;
@@ -481,7 +506,9 @@ WaitResult SlurmExecutor::Wait(double timeout_s) {
     SubmitDue(now, &result);
     CheckLogs(now, &result);
     if (now >= next_poll_) Poll(now, &result);
-    if (!result.ended.empty() || !result.stalled.empty()) return result;
+    if (!result.ended.empty() || !result.stalled.empty() || !result.queued.empty()) {
+      return result;
+    }
     if (jobs_.empty() && timeout_s < 0) return result;
     now = MonotonicSeconds();
     if (now >= deadline) return result;
@@ -495,6 +522,7 @@ WaitResult SlurmExecutor::Wait(double timeout_s) {
     bool any = !other.ended.empty() || !other.stalled.empty() || other.interrupt != 0;
     for (AttemptEnd& end : other.ended) result.ended.push_back(std::move(end));
     for (uint64_t key : other.stalled) result.stalled.push_back(key);
+    for (WaitResult::Queued& q : other.queued) result.queued.push_back(std::move(q));
     if (result.interrupt == 0) result.interrupt = other.interrupt;
     if (any) return result;
   }

@@ -35,6 +35,7 @@ struct SlurmSettings {
 // What one run of a Slurm command gave.
 struct ToolResult {
   int exit_code = -1;  // -1: it could not run, or timed out
+  bool timed_out = false;
   std::string out;
   std::string err;
 };
@@ -77,10 +78,12 @@ class SlurmExecutor : public Executor {
     std::string log_path;
     std::string script_path;
     std::vector<std::string> sbatch_argv;
-    double submit_at = 0;  // monotonic: when to (re)submit, while id is ""
-    int refusals = 0;      // back-pressure refusals in a row
+    double submit_at = 0;           // monotonic: when to (re)submit, while id is ""
+    int refusals = 0;               // back-pressure refusals in a row
+    bool sbatch_timed_out = false;  // the last sbatch gave no answer: look before submitting
     std::string state = "SUBMITTING";
     std::string reason;
+    std::string told_reason;  // the pending reason last reported in a WaitResult
     bool running_seen = false;
     double started_wall = 0;
     double started_mono = 0;

@@ -268,6 +268,19 @@ TEST_F(SlurmTest, CtrlCCancelsQueuedJobs) {
     run = RunId(ParseNdjson(ReadFile(dir_.path() / "out")));
     return !run.empty() && QueuedJobs("mex." + run + ".").size() == 3;
   })) << ReadFile(dir_.path() / "out");
+  // Where they wait, in the events and in `mex status`.
+  ASSERT_TRUE(Eventually([&] {
+    return Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_queued", "q3").size() == 1;
+  })) << ReadFile(dir_.path() / "out");
+  EXPECT_EQ(Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_queued", "q1")[0]["reason"],
+            "pending (JobHeldUser)");
+  Result status = RunMex({"status", "m.yaml", "--json"}, dir_.path().string());
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto running = nlohmann::json::parse(status.out)["running"];
+  ASSERT_EQ(running.size(), 3u) << status.out;
+  EXPECT_EQ(running[0]["queue"], "pending (JobHeldUser)") << status.out;
+  status = RunMex({"status", "m.yaml"}, dir_.path().string());
+  EXPECT_NE(status.out.find("pending (JobHeldUser)"), std::string::npos) << status.out;
   kill(mex, SIGINT);
   int code = WaitMex(mex);
   EXPECT_EQ(code, 130) << ReadFile(dir_.path() / "out");
