@@ -167,6 +167,22 @@ TEST_F(SlurmTest, MexTimeoutCancelsTheJob) {
   EXPECT_TRUE(QueuedJobs("mex." + RunId(ParseNdjson(r.out)) + ".").empty());
 }
 
+// A job whose log stops growing is stalled (read from the log on the shared filesystem); with
+// stall_action: kill it is cancelled like a timed-out one.
+TEST_F(SlurmTest, StalledJobIsKilled) {
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 1}}\n"
+      "tasks:\n  - {id: quiet, run: 'echo started; sleep 300', stall_after: 2s, "
+      "stall_action: kill}\n");
+  Result r = Run();
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto failed = Of(ParseNdjson(r.out), "task_failed", "quiet");
+  ASSERT_EQ(failed.size(), 1u) << r.out;
+  EXPECT_EQ(failed[0]["class"], "transient");
+  EXPECT_EQ(failed[0]["reason"], "stalled (no output) and killed");
+  EXPECT_TRUE(QueuedJobs("mex." + RunId(ParseNdjson(r.out)) + ".").empty());
+}
+
 // A job scancel'ed by someone else is lost, not failed: the attempt is transient and the task's
 // next attempt runs.
 TEST_F(SlurmTest, JobCancelledFromOutsideIsRetried) {
@@ -313,6 +329,81 @@ TEST_F(SlurmTest, ResumeAfterKill9CancelsTheOrphanJob) {
   auto done = Of(ParseNdjson(r.out), "task_succeeded", "long");
   ASSERT_EQ(done.size(), 1u) << r.out;
   EXPECT_EQ(done[0]["attempt"], 2);
+}
+
+// A program first in PATH that stands in for the Slurm command `name` (its real one is `real`):
+// `body` runs first, through /bin/sh, with $REAL set.
+std::string FakeCommand(const fs::path& bin, const std::string& name, const std::string& body) {
+  fs::create_directories(bin);
+  std::string real = Shell("command -v " + name).out;
+  if (!real.empty()) real.pop_back();
+  WriteFile(bin / name, "#!/bin/sh\nREAL=" + real + "\n" + body);
+  fs::permissions(bin / name, fs::perms::owner_all);
+  return bin.string() + ":" + getenv("PATH");
+}
+
+// kill -9 of mex after sbatch took the job but before mex recorded its id (sbatch hangs after
+// submitting): the next `mex run` finds the job by the run's name marker and cancels it.
+TEST_F(SlurmTest, ResumeFindsAJobSubmittedButNotRecorded) {
+  fs::path bin = dir_.path() / "bin";
+  fs::path submitted = dir_.path() / "submitted";
+  fs::path hung = dir_.path() / "sbatch.pid";
+  std::string path = FakeCommand(
+      bin, "sbatch",
+      "\"$REAL\" \"$@\" > " + submitted.string() + ".tmp\n" + "echo $$ > " + hung.string() + "\n" +
+          "mv " + submitted.string() + ".tmp " + submitted.string() + "\nexec sleep 120\n");
+  Write(
+      "defaults: {executor: slurm}\n"
+      "tasks:\n"
+      "  - id: early\n"
+      "    run: |\n"
+      "      [ \"$MEX_ATTEMPT\" = 2 ] && exit 0\n"
+      "      sleep 300\n");
+  const std::string old_path = getenv("PATH");
+  setenv("PATH", path.c_str(), 1);
+  pid_t mex =
+      StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
+  setenv("PATH", old_path.c_str(), 1);
+  ASSERT_TRUE(Eventually([&] { return ReadFile(submitted).ends_with("\n"); }))
+      << ReadFile(dir_.path() / "out");
+  std::string id = ReadFile(submitted);
+  id.pop_back();
+  kill(mex, SIGKILL);
+  WaitMex(mex);
+  std::string sbatch = ReadFile(hung);
+  if (!sbatch.empty()) kill(std::stoi(sbatch), SIGKILL);
+  EXPECT_NE(Shell("squeue -h -j " + id + " -o %T").out, "");  // queued or running, unrecorded
+  Result r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Shell("squeue -h -j " + id + " -o %T").out, "");
+  auto done = Of(ParseNdjson(r.out), "task_succeeded", "early");
+  ASSERT_EQ(done.size(), 1u) << r.out;
+  EXPECT_EQ(done[0]["attempt"], 2);
+}
+
+// squeue failing (a controller restarting, a timeout) makes states unknown for a round; no task
+// fails for it.
+TEST_F(SlurmTest, SqueueFailingIsUnknownNotFailure) {
+  fs::path count = dir_.path() / "squeue.calls";
+  std::string path = FakeCommand(
+      dir_.path() / "bin", "squeue",
+      "n=$(cat " + count.string() + " 2>/dev/null || echo 0); echo $((n + 1)) > " + count.string() +
+          "\n"
+          "if [ \"$n\" -ge 1 ] && [ \"$n\" -le 4 ]; then\n"
+          "  echo 'squeue: error: slurm_load_jobs error: Socket timed out on send/recv "
+          "operation' >&2; exit 1\n"
+          "fi\n"
+          "exec \"$REAL\" \"$@\"\n");
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 1}}\n"
+      "tasks:\n  - {id: patient, run: 'echo fine'}\n");
+  const std::string old_path = getenv("PATH");
+  setenv("PATH", path.c_str(), 1);
+  Result r = Run();
+  setenv("PATH", old_path.c_str(), 1);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_GE(std::stoi(ReadFile(count)), 6);  // the check, four failures, then an answer
+  EXPECT_EQ(Log(RunId(ParseNdjson(r.out)), "patient", 1), "fine\n");
 }
 
 // Agent tasks on this machine, test tasks on the cluster, in one milestone.
