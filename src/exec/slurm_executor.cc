@@ -440,6 +440,14 @@ void SlurmExecutor::Poll(double now, WaitResult* result) {
         end.signal = how.signal;
         end.error = how.error;
         if (row.state == "NODE_FAIL" && !row.nodes.empty()) bad_nodes_[job.task].insert(row.nodes);
+        // Cancelled by someone else: not the task's fault once; a second time, it is ended
+        // like a process killed by SIGTERM, and classified as such.
+        if (row.state == "CANCELLED" && ++outside_cancels_[job.task] > 1) {
+          end.reason = EndReason::kExited;
+          end.exit_code = -1;
+          end.signal = SIGTERM;
+          end.error.clear();
+        }
       }
       if (!job.running_seen) end.started_at = end.ended_at;
       End(i--, std::move(end), result);

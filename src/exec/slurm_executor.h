@@ -116,6 +116,7 @@ class SlurmExecutor : public Executor {
   std::vector<Job> jobs_;
   std::vector<AttemptEnd> ended_;  // ended outside a Wait (a refused submission)
   std::map<std::string, std::set<std::string>> bad_nodes_;  // by task: NODE_FAIL'ed nodes
+  std::map<std::string, int> outside_cancels_;              // by task: scancel'ed by others
   double next_poll_ = 0;
   double interval_;
   int sacct_mode_ = 0;  // 0: plain sacct; 1: sacct -c (no slurmdbd)

@@ -184,28 +184,32 @@ TEST_F(SlurmTest, StalledJobIsKilled) {
 }
 
 // A job scancel'ed by someone else is lost, not failed: the attempt is transient and the task's
-// next attempt runs.
+// next attempt runs. Cancelled again, it is classified like a process killed by SIGTERM.
 TEST_F(SlurmTest, JobCancelledFromOutsideIsRetried) {
   Write(
-      "defaults: {executor: slurm, retry: {max_attempts: 2, backoff: {initial: 100ms}}}\n"
+      "defaults: {executor: slurm, retry: {max_attempts: 3, backoff: {initial: 100ms}}}\n"
       "tasks:\n"
       "  - id: victim\n"
       "    run: |\n"
-      "      [ \"$MEX_ATTEMPT\" = 2 ] && exit 0\n"
-      "      echo $SLURM_JOB_ID > job.id\n"
+      "      [ \"$MEX_ATTEMPT\" = 3 ] && exit 0\n"
+      "      echo $SLURM_JOB_ID > job.$MEX_ATTEMPT.id\n"
       "      sleep 300\n");
   pid_t mex =
       StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
-  fs::path id_file = dir_.path() / "job.id";
-  ASSERT_TRUE(Eventually([&] { return ReadFile(id_file).ends_with("\n"); }));
-  std::string id = ReadFile(id_file);
-  id.pop_back();
-  ASSERT_EQ(Shell("scancel " + id).exit_code, 0);
+  for (int attempt : {1, 2}) {
+    fs::path id_file = dir_.path() / fmt::format("job.{}.id", attempt);
+    ASSERT_TRUE(Eventually([&] { return ReadFile(id_file).ends_with("\n"); }));
+    std::string id = ReadFile(id_file);
+    id.pop_back();
+    ASSERT_EQ(Shell("scancel " + id).exit_code, 0);
+  }
   ASSERT_EQ(WaitMex(mex), 0) << ReadFile(dir_.path() / "out");
   auto retries = Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_retry", "victim");
-  ASSERT_EQ(retries.size(), 1u);
+  ASSERT_EQ(retries.size(), 2u);
   EXPECT_EQ(retries[0]["class"], "transient");
   EXPECT_EQ(retries[0]["reason"], "slurm: CANCELLED outside mex (scancel)");
+  EXPECT_EQ(retries[1]["class"], "logic");
+  EXPECT_EQ(retries[1]["reason"], "killed by SIGTERM");
 }
 
 // A job over its memory request is killed by Slurm (without cgroups: FAILED 0:9 and "Exceeded
