@@ -410,6 +410,49 @@ TEST_F(SlurmTest, SqueueFailingIsUnknownNotFailure) {
   EXPECT_EQ(Log(RunId(ParseNdjson(r.out)), "patient", 1), "fine\n");
 }
 
+// NODE_FAIL (a fake squeue turns the first job's COMPLETED into NODE_FAIL on node17; a fake
+// sbatch records its arguments and drops --exclude, which names no node of this cluster): the
+// attempt is transient and the retry excludes the node.
+TEST_F(SlurmTest, NodeFailRetriesElsewhere) {
+  fs::path bin = dir_.path() / "bin";
+  fs::path once = dir_.path() / "failed-once";
+  fs::path args = dir_.path() / "sbatch-args";
+  FakeCommand(bin, "squeue",
+              "out=$(\"$REAL\" \"$@\") || exit $?\n"
+              "if [ ! -f " +
+                  once.string() +
+                  " ] && printf '%s' \"$out\" | grep -q '|COMPLETED|'; then\n"
+                  "  touch " +
+                  once.string() +
+                  "\n"
+                  "  out=$(printf '%s\\n' \"$out\" | sed "
+                  "'s/|COMPLETED|None|0|[^|]*|/|NODE_FAIL|None|0|node17|/')\n"
+                  "fi\n"
+                  "printf '%s\\n' \"$out\"\n");
+  std::string path = FakeCommand(
+      bin, "sbatch",
+      "echo \"$*\" >> " + args.string() +
+          "\n"
+          "for a; do shift; case $a in --exclude=*) ;; *) set -- \"$@\" \"$a\" ;; esac; done\n"
+          "exec \"$REAL\" \"$@\"\n");
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 2, backoff: {initial: 100ms}}}\n"
+      "tasks:\n  - {id: unlucky, run: 'true'}\n");
+  const std::string old_path = getenv("PATH");
+  setenv("PATH", path.c_str(), 1);
+  Result r = Run();
+  setenv("PATH", old_path.c_str(), 1);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto retries = Of(ParseNdjson(r.out), "task_retry", "unlucky");
+  ASSERT_EQ(retries.size(), 1u) << r.out;
+  EXPECT_EQ(retries[0]["class"], "transient");
+  EXPECT_EQ(retries[0]["reason"], "slurm: NODE_FAIL on node17");
+  std::string lines = ReadFile(args);
+  size_t second = lines.find('\n') + 1;
+  EXPECT_EQ(lines.substr(0, second).find("--exclude"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("--exclude=node17", second), std::string::npos) << lines;
+}
+
 // Agent tasks on this machine, test tasks on the cluster, in one milestone.
 TEST_F(SlurmTest, MixedMilestoneAgentsLocalTestsOnSlurm) {
   Write("agents: {probe: {command: [" + testing_util::Source("tests/agents/show-env").string() +
