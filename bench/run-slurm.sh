@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # mex on the local Slurm cluster (scripts/slurm-local.sh): N short tasks (default 500, each
-# `true`), as jobs, against `srun true` in a shell loop (J at a time). For each: the wall time,
+# `true`), as jobs, against `srun true` in a shell loop (SRUN_J at a time) and against plain
+# `sbatch --wrap true` in a loop (the floor: Slurm's own throughput). For each: the wall time,
 # the overhead per task (wall time / N), and the calls to Slurm's commands per task (mex counts
 # its own with `-d stats`; each srun is one call, and several RPCs inside).
 #
 #   bench/run-slurm.sh                 # after scripts/build.sh release; starts the cluster
 #   N=500 J=12 bench/run-slurm.sh
 #
-# Environment: N (tasks, default 500), J (tasks at once: mex -j and the srun loop's width,
-# default 12, the CPUs the local cluster advertises).
+# Environment: N (tasks, default 500), J (mex -j: jobs submitted at once, default 12), SRUN_J
+# (the srun loop's width, default 12: the CPUs the local cluster advertises).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-500}
 J=${J:-12}
+SRUN_J=${SRUN_J:-12}
 say() { echo "run-slurm: $*" >&2; }
 [[ -x build/mex ]] || { say "no build/mex: run scripts/build.sh release first"; exit 2; }
 scripts/slurm-local.sh start >&2
@@ -34,9 +36,18 @@ sbatch=${sbatch:-0} squeue=${squeue:-0} sacct=${sacct:-0} scancel=${scancel:-0}
 total=$((sbatch + squeue + sacct + scancel))
 
 start=$(date +%s.%N)
-seq "$N" | xargs -P "$J" -I{} srun -n1 --quiet true
+seq "$N" | xargs -P "$SRUN_J" -I{} srun -n1 --quiet true
 end=$(date +%s.%N)
 srun_s=$(echo "$end - $start" | bc -l)
+
+# The floor: every job submitted by one sbatch each in a loop, then squeue until none is left.
+start=$(date +%s.%N)
+for ((i = 0; i < N; i++)); do
+  sbatch --parsable --job-name=mex-bench-floor --output=/dev/null --wrap true >/dev/null
+done
+while [[ -n $(squeue -h -n mex-bench-floor -o %i | head -n1) ]]; do sleep 0.5; done
+end=$(date +%s.%N)
+floor_s=$(echo "$end - $start" | bc -l)
 
 printf '| runner | wall | per task | Slurm calls | per task | of them polling (squeue+sacct) per task |\n'
 printf '|---|---|---|---|---|---|\n'
@@ -44,4 +55,6 @@ printf '| mex -j %s, %s tasks | %.1f s | %.0f ms | %d (sbatch %d, squeue %d, sac
   "$J" "$N" "$mex_s" "$(echo "$mex_s * 1000 / $N" | bc -l)" "$total" "$sbatch" "$squeue" "$sacct" \
   "$scancel" "$(echo "$total / $N" | bc -l)" "$(echo "($squeue + $sacct) / $N" | bc -l)"
 printf '| srun true, %s at a time (xargs -P) | %.1f s | %.0f ms | %d | 1.00 | – |\n' \
-  "$J" "$srun_s" "$(echo "$srun_s * 1000 / $N" | bc -l)" "$N"
+  "$SRUN_J" "$srun_s" "$(echo "$srun_s * 1000 / $N" | bc -l)" "$N"
+printf '| sbatch --wrap true in a loop, then squeue every 0.5 s | %.1f s | %.0f ms | %d + the squeue calls | – | – |\n' \
+  "$floor_s" "$(echo "$floor_s * 1000 / $N" | bc -l)" "$N"

@@ -236,14 +236,12 @@ ProcessRef SlurmExecutor::Start(const AttemptSpec& spec) {
     if (!written) return fail(EIO, "cannot write " + job.script_path);
   }
   std::vector<std::string>& a = job.sbatch_argv;
-  a = {"sbatch",
-       "--parsable",
-       "--job-name=" + job.name,
-       "--output=" + spec.log_path,
-       "--error=" + spec.log_path,
-       "--open-mode=append",
-       "--chdir=" + spec.cwd,
-       "--export=NONE"};
+  a = {"sbatch", "--parsable", "--job-name=" + job.name, "--output=" + spec.log_path,
+       "--error=" + spec.log_path, "--open-mode=append", "--chdir=" + spec.cwd,
+       // The script sets the whole environment itself (env -i). ALL, because NONE (and NIL)
+       // make the node load the user's login environment first: 60 short jobs took 10.5 s
+       // with NONE, 2.6-5 s with ALL on the local cluster.
+       "--export=ALL"};
   if (!spec.job.title.empty()) a.push_back("--comment=" + spec.job.title);
   if (!settings_.partition.empty()) a.push_back("--partition=" + settings_.partition);
   if (!settings_.account.empty()) a.push_back("--account=" + settings_.account);
@@ -453,8 +451,9 @@ void SlurmExecutor::Poll(double now, WaitResult* result) {
       End(i--, std::move(end), result);
     }
   }
-  // Short while jobs change, backing off while nothing does.
-  interval_ = changed ? settings_.poll_min_s : std::min(settings_.poll_max_s, interval_ * 1.5);
+  // Shorter while jobs change, down to the bound; backing off while nothing does.
+  interval_ = changed ? std::max(settings_.poll_min_s, interval_ / 2)
+                      : std::min(settings_.poll_max_s, interval_ * 1.5);
   next_poll_ = now + interval_;
 }
 

@@ -26,7 +26,7 @@ struct SlurmSettings {
   std::vector<std::string> args;  // more sbatch options, as given
   // The bounds of the poll interval: short while jobs change, backing off to the longest while
   // nothing does.
-  double poll_min_s = 0.25;
+  double poll_min_s = 0.5;
   double poll_max_s = 5;
   // How long a job may be gone from squeue without a final state in sacct before it is lost.
   double vanish_grace_s = 15;
