@@ -453,6 +453,21 @@ TEST_F(SlurmTest, NodeFailRetriesElsewhere) {
   EXPECT_NE(lines.find("--exclude=node17", second), std::string::npos) << lines;
 }
 
+// The quickstart (`mex init --agent demo`) with every task on the cluster: `--executor slurm`
+// overrides the template's `executor: local`.
+TEST_F(SlurmTest, QuickstartRunsOnSlurm) {
+  Result init = RunMex({"init", "--agent", "demo"}, dir_.path().string());
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  Result r = RunMex({"run", "--executor", "slurm", "--json"}, dir_.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string run = RunId(ParseNdjson(r.out));
+  EXPECT_EQ(Of(ParseNdjson(r.out), "task_succeeded", "quality").size(), 1u);
+  // Each task ran as a job: its script is beside its log, and its job is in the queue's record.
+  EXPECT_TRUE(fs::exists(dir_.path() / ".mex/runs" / run / "logs/keep/1.sbatch"));
+  Result q = Shell("squeue -h -t all -n mex." + run + ".quality.1 -o %T");
+  EXPECT_EQ(q.out, "COMPLETED\n") << q.err;
+}
+
 // Agent tasks on this machine, test tasks on the cluster, in one milestone.
 TEST_F(SlurmTest, MixedMilestoneAgentsLocalTestsOnSlurm) {
   Write("agents: {probe: {command: [" + testing_util::Source("tests/agents/show-env").string() +
