@@ -188,6 +188,34 @@ AttemptEnd SlurmExecutor::EndBase(const Job& job) const {
   return end;
 }
 
+std::vector<std::string> SlurmExecutor::SbatchArgv(const AttemptSpec& spec, const Job& job) const {
+  std::vector<std::string> a = {
+      "sbatch", "--parsable", "--job-name=" + job.name, "--output=" + spec.log_path,
+      "--error=" + spec.log_path, "--open-mode=append", "--chdir=" + spec.cwd,
+      // The script sets the whole environment itself (env -i). ALL, because NONE (and NIL) make
+      // the node load the user's login environment first: 60 short jobs took 10.5 s with NONE,
+      // 2.6-5 s with ALL on the local cluster.
+      "--export=ALL"};
+  if (!spec.job.title.empty()) a.push_back("--comment=" + spec.job.title);
+  if (!settings_.partition.empty()) a.push_back("--partition=" + settings_.partition);
+  if (!settings_.account.empty()) a.push_back("--account=" + settings_.account);
+  if (!settings_.qos.empty()) a.push_back("--qos=" + settings_.qos);
+  if (spec.job.cpus > 0) a.push_back("--cpus-per-task=" + std::to_string(spec.job.cpus));
+  if (spec.job.mem_mb > 0) a.push_back("--mem=" + std::to_string(spec.job.mem_mb) + "M");
+  if (spec.job.time_s > 0) {
+    a.push_back("--time=" + std::to_string(static_cast<long>(std::ceil(spec.job.time_s / 60))));
+  }
+  if (spec.job.gpus > 0) a.push_back("--gpus=" + std::to_string(spec.job.gpus));
+  if (auto bad = bad_nodes_.find(job.task); bad != bad_nodes_.end() && !bad->second.empty()) {
+    std::string nodes;
+    for (const std::string& node : bad->second) nodes += (nodes.empty() ? "" : ",") + node;
+    a.push_back("--exclude=" + nodes);
+  }
+  a.insert(a.end(), settings_.args.begin(), settings_.args.end());
+  a.push_back(job.script_path);
+  return a;
+}
+
 ProcessRef SlurmExecutor::Start(const AttemptSpec& spec) {
   Job job;
   job.key = spec.key;
@@ -214,56 +242,21 @@ ProcessRef SlurmExecutor::Start(const AttemptSpec& spec) {
   if (spec.argv[0].find('=') != std::string::npos) {
     return fail(EINVAL, "a job's program cannot have '=' in its name: " + spec.argv[0]);
   }
-  // The log is made here, 0600 and never through a symlink, before Slurm appends to it.
+  // The log is made here, 0600 and never through a symlink, before Slurm appends to it; the
+  // script beside it, 0700.
   std::string err;
-  if (state_ != nullptr) {
-    UniqueFd log = state_->OpenFile(spec.log_path, O_WRONLY | O_CREAT | O_APPEND, 0600, &err);
-    if (!log.valid()) return fail(errno ? errno : EIO, err);
-    if (!state_->WriteAtomically(job.script_path, BatchScript(spec), &err,
-                                 WriteOptions{.sync = false, .mode = 0700})) {
-      return fail(errno ? errno : EIO, err);
-    }
-  } else {
-    int fd =
-        open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return fail(errno, "cannot open log " + spec.log_path + ": " + strerror(errno));
-    close(fd);
-    fd = open(job.script_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0700);
-    if (fd < 0) return fail(errno, "cannot write " + job.script_path + ": " + strerror(errno));
-    std::string script = BatchScript(spec);
-    bool written = write(fd, script.data(), script.size()) == static_cast<ssize_t>(script.size());
-    close(fd);
-    if (!written) return fail(EIO, "cannot write " + job.script_path);
+  UniqueFd log = state_->OpenFile(spec.log_path, O_WRONLY | O_CREAT | O_APPEND, 0600, &err);
+  if (!log.valid()) return fail(errno ? errno : EIO, err);
+  if (!state_->WriteAtomically(job.script_path, BatchScript(spec), &err,
+                               WriteOptions{.sync = false, .mode = 0700})) {
+    return fail(errno ? errno : EIO, err);
   }
-  std::vector<std::string>& a = job.sbatch_argv;
-  a = {"sbatch", "--parsable", "--job-name=" + job.name, "--output=" + spec.log_path,
-       "--error=" + spec.log_path, "--open-mode=append", "--chdir=" + spec.cwd,
-       // The script sets the whole environment itself (env -i). ALL, because NONE (and NIL)
-       // make the node load the user's login environment first: 60 short jobs took 10.5 s
-       // with NONE, 2.6-5 s with ALL on the local cluster.
-       "--export=ALL"};
-  if (!spec.job.title.empty()) a.push_back("--comment=" + spec.job.title);
-  if (!settings_.partition.empty()) a.push_back("--partition=" + settings_.partition);
-  if (!settings_.account.empty()) a.push_back("--account=" + settings_.account);
-  if (!settings_.qos.empty()) a.push_back("--qos=" + settings_.qos);
-  if (spec.job.cpus > 0) a.push_back("--cpus-per-task=" + std::to_string(spec.job.cpus));
-  if (spec.job.mem_mb > 0) a.push_back("--mem=" + std::to_string(spec.job.mem_mb) + "M");
-  if (spec.job.time_s > 0) {
-    a.push_back("--time=" + std::to_string(static_cast<long>(std::ceil(spec.job.time_s / 60))));
-  }
-  if (spec.job.gpus > 0) a.push_back("--gpus=" + std::to_string(spec.job.gpus));
-  if (auto bad = bad_nodes_.find(job.task); bad != bad_nodes_.end() && !bad->second.empty()) {
-    std::string nodes;
-    for (const std::string& node : bad->second) nodes += (nodes.empty() ? "" : ",") + node;
-    a.push_back("--exclude=" + nodes);
-  }
-  a.insert(a.end(), settings_.args.begin(), settings_.args.end());
-  a.push_back(job.script_path);
+  job.sbatch_argv = SbatchArgv(spec, job);
   job.submit_at = now;
   jobs_.push_back(std::move(job));
-  WaitResult ignored;
-  SubmitDue(now, &ignored);
-  for (AttemptEnd& end : ignored.ended) ended_.push_back(std::move(end));
+  WaitResult submitted;
+  SubmitDue(now, &submitted);
+  for (AttemptEnd& end : submitted.ended) ended_.push_back(std::move(end));
   const Job& back = jobs_.back();
   if (back.key != spec.key || back.id.empty()) return ProcessRef{};
   return ProcessRef{
@@ -338,117 +331,135 @@ void SlurmExecutor::BeginCancel(const std::vector<size_t>& indices, EndReason re
   interval_ = settings_.poll_min_s;
 }
 
+std::map<std::string, SlurmJobRow> SlurmExecutor::ReadQueue(const std::vector<std::string>& ids,
+                                                            bool* answered) {
+  ToolResult q = Run("slurm squeue", {"squeue", "-h", "-t", "all", "-j", Joined(ids), "-O",
+                                      std::string(kSqueueFormat)});
+  // With none of the ids known any more squeue says so and fails; else it lists the known.
+  *answered = q.exit_code == 0 || q.err.find("Invalid job id") != std::string::npos;
+  std::map<std::string, SlurmJobRow> rows;
+  for (SlurmJobRow& row : ParseSqueue(q.out)) rows[row.id] = std::move(row);
+  return rows;
+}
+
+std::map<std::string, SlurmJobRow> SlurmExecutor::ReadAccounting(
+    const std::vector<std::string>& ids) {
+  std::map<std::string, SlurmJobRow> rows;
+  if (ids.empty()) return rows;
+  auto argv = [&] {
+    // Without slurmdbd, the job completion log (-c): ended jobs only, and no steps to leave out.
+    return sacct_mode_ == 1
+               ? std::vector<std::string>{"sacct", "-c",        "-n", "-P",
+                                          "-j",    Joined(ids), "-o", std::string(kSacctFormat)}
+               : std::vector<std::string>{"sacct", "-n",        "-P", "-X",
+                                          "-j",    Joined(ids), "-o", std::string(kSacctFormat)};
+  };
+  ToolResult s = Run("slurm sacct", argv());
+  if (s.exit_code != 0 && sacct_mode_ == 0 && s.err.find("disabled") != std::string::npos) {
+    sacct_mode_ = 1;
+    s = Run("slurm sacct", argv());
+  }
+  for (SlurmJobRow& row : ParseSacct(s.out)) rows[row.id] = std::move(row);
+  return rows;
+}
+
+bool SlurmExecutor::Track(Job* job, const SlurmJobRow& row, WaitResult* result) {
+  job->missing_since = 0;
+  const bool changed = row.state != job->state || row.reason != job->reason;
+  job->state = row.state;
+  job->reason = row.reason;
+  // Only a wait with a reason is told ("None" is the instant before the scheduler looks).
+  if (job->state == "PENDING" && !job->reason.empty() && job->reason != "None" &&
+      job->reason != job->told_reason) {
+    job->told_reason = job->reason;
+    result->queued.push_back({job->key, "pending (" + job->reason + ")", 0});
+  }
+  if (job->state == "RUNNING" && !job->running_seen) {
+    job->running_seen = true;
+    job->started_wall = WallClockSeconds();
+    job->started_mono = MonotonicSeconds();
+    job->last_output_at = job->started_mono;
+    if (!job->told_reason.empty()) {
+      result->queued.push_back({job->key, "running", job->started_wall});
+    }
+  }
+  return changed;
+}
+
+AttemptEnd SlurmExecutor::EndOf(const Job& job, const SlurmJobRow& row) {
+  AttemptEnd end = EndBase(job);
+  if (job.cancelling) {
+    end.reason = job.mex_reason;  // whatever Slurm makes of mex's own scancel
+    return end;
+  }
+  if (row.state == "VANISHED") {
+    end.reason = EndReason::kLost;
+    end.error = "slurm: job " + job.id + " left the queue with no final state in sacct";
+    return end;
+  }
+  JobEnd how = EndOfJob(row);
+  end.reason = how.reason;
+  end.exit_code = how.exit_code;
+  end.signal = how.signal;
+  end.error = how.error;
+  if (row.state == "NODE_FAIL" && !row.nodes.empty()) bad_nodes_[job.task].insert(row.nodes);
+  // Cancelled by someone else: not the task's fault once; a second time, it is ended like a
+  // process killed by SIGTERM, and classified as such.
+  if (row.state == "CANCELLED" && ++outside_cancels_[job.task] > 1) {
+    end.reason = EndReason::kExited;
+    end.exit_code = -1;
+    end.signal = SIGTERM;
+    end.error.clear();
+  }
+  return end;
+}
+
 void SlurmExecutor::Poll(double now, WaitResult* result) {
   bool changed = false;
-  // Withdrawn before they were submitted: over at once.
+  std::vector<std::string> ids;
   for (size_t i = 0; i < jobs_.size(); ++i) {
-    if (jobs_[i].cancelling && jobs_[i].id.empty()) {
+    if (!jobs_[i].id.empty()) {
+      ids.push_back(jobs_[i].id);
+    } else if (jobs_[i].cancelling) {  // withdrawn before it was submitted: over at once
       AttemptEnd end = EndBase(jobs_[i]);
       end.reason = jobs_[i].mex_reason;
       End(i--, std::move(end), result);
       changed = true;
     }
   }
-  std::vector<std::string> ids;
-  for (const Job& job : jobs_) {
-    if (!job.id.empty()) ids.push_back(job.id);
-  }
   if (!ids.empty()) {
-    ToolResult q = Run("slurm squeue", {"squeue", "-h", "-t", "all", "-j", Joined(ids), "-O",
-                                        std::string(kSqueueFormat)});
-    // With none of the ids known any more squeue says so and fails; else it lists the known.
-    bool answered = q.exit_code == 0 || q.err.find("Invalid job id") != std::string::npos;
-    std::map<std::string, SlurmJobRow> rows;
-    for (SlurmJobRow& row : ParseSqueue(q.out)) rows[row.id] = std::move(row);
+    // One squeue for all of the run's jobs; one sacct for those that left it.
+    bool answered = false;
+    std::map<std::string, SlurmJobRow> rows = ReadQueue(ids, &answered);
     std::vector<std::string> gone;
     for (Job& job : jobs_) {
       if (job.id.empty()) continue;
-      auto row = rows.find(job.id);
-      if (row == rows.end()) {
-        if (answered) gone.push_back(job.id);
-        if (!answered) job.state = "UNKNOWN";
-        continue;
-      }
-      job.missing_since = 0;
-      if (row->second.state != job.state || row->second.reason != job.reason) changed = true;
-      job.state = row->second.state;
-      job.reason = row->second.reason;
-      // Only a wait with a reason is told ("None" is the instant before the scheduler looks).
-      if (job.state == "PENDING" && !job.reason.empty() && job.reason != "None" &&
-          job.reason != job.told_reason) {
-        job.told_reason = job.reason;
-        result->queued.push_back({job.key, "pending (" + job.reason + ")", 0});
-      }
-      if (job.state == "RUNNING" && !job.running_seen) {
-        job.running_seen = true;
-        job.started_wall = WallClockSeconds();
-        job.started_mono = MonotonicSeconds();
-        job.last_output_at = job.started_mono;
-        if (!job.told_reason.empty()) {
-          result->queued.push_back({job.key, "running", job.started_wall});
-        }
+      if (auto row = rows.find(job.id); row != rows.end()) {
+        changed = Track(&job, row->second, result) || changed;
+      } else if (answered) {
+        gone.push_back(job.id);
+      } else {
+        job.state = "UNKNOWN";  // not a failure: the next round asks again
       }
     }
-    std::map<std::string, SlurmJobRow> accounted;
-    if (!gone.empty()) {
-      std::vector<std::string> argv{"sacct"};
-      if (sacct_mode_ == 1) argv.push_back("-c");
-      for (const char* a : {"-n", "-P", "-X", "-j"}) {
-        if (sacct_mode_ == 1 && std::string_view(a) == "-X") continue;
-        argv.emplace_back(a);
-      }
-      argv.push_back(Joined(gone));
-      argv.insert(argv.end(), {"-o", std::string(kSacctFormat)});
-      ToolResult s = Run("slurm sacct", argv);
-      if (s.exit_code != 0 && sacct_mode_ == 0 && s.err.find("disabled") != std::string::npos) {
-        sacct_mode_ = 1;  // no slurmdbd: the job completion log
-        argv = {"sacct", "-c", "-n", "-P", "-j", Joined(gone), "-o", std::string(kSacctFormat)};
-        s = Run("slurm sacct", argv);
-      }
-      for (SlurmJobRow& row : ParseSacct(s.out)) accounted[row.id] = std::move(row);
-    }
+    std::map<std::string, SlurmJobRow> accounted = ReadAccounting(gone);
     for (size_t i = 0; i < jobs_.size(); ++i) {
       Job& job = jobs_[i];
-      if (job.id.empty()) continue;
       SlurmJobRow row;
       if (auto r = rows.find(job.id); r != rows.end()) {
         row = r->second;
       } else if (auto a = accounted.find(job.id); a != accounted.end()) {
         row = a->second;
-      } else if (std::find(gone.begin(), gone.end(), job.id) != gone.end()) {
+      } else if (!job.id.empty() && std::find(gone.begin(), gone.end(), job.id) != gone.end()) {
         if (job.missing_since == 0) job.missing_since = now;
         if (now - job.missing_since < settings_.vanish_grace_s) continue;
-        row.id = job.id;
         row.state = "VANISHED";
       } else {
         continue;
       }
       if (row.state != "VANISHED" && !IsFinalJobState(row.state)) continue;
       changed = true;
-      AttemptEnd end = EndBase(job);
-      if (job.cancelling) {
-        end.reason = job.mex_reason;  // whatever Slurm makes of mex's own scancel
-      } else if (row.state == "VANISHED") {
-        end.reason = EndReason::kLost;
-        end.error = "slurm: job " + job.id + " left the queue with no final state in sacct";
-      } else {
-        JobEnd how = EndOfJob(row);
-        end.reason = how.reason;
-        end.exit_code = how.exit_code;
-        end.signal = how.signal;
-        end.error = how.error;
-        if (row.state == "NODE_FAIL" && !row.nodes.empty()) bad_nodes_[job.task].insert(row.nodes);
-        // Cancelled by someone else: not the task's fault once; a second time, it is ended
-        // like a process killed by SIGTERM, and classified as such.
-        if (row.state == "CANCELLED" && ++outside_cancels_[job.task] > 1) {
-          end.reason = EndReason::kExited;
-          end.exit_code = -1;
-          end.signal = SIGTERM;
-          end.error.clear();
-        }
-      }
-      if (!job.running_seen) end.started_at = end.ended_at;
-      End(i--, std::move(end), result);
+      End(i--, EndOf(job, row), result);
     }
   }
   // Shorter while jobs change, down to the bound; backing off while nothing does.

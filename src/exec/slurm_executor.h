@@ -44,7 +44,8 @@ class SlurmExecutor : public Executor {
  public:
   // `waiter` is the executor whose Wait sleeps between poll rounds (the local one): it returns
   // on SIGINT and SIGTERM and on its own attempts' ends, which this Wait passes on with its own.
-  // Job scripts and logs are made beneath `state` (never through a symlink).
+  // Job scripts and logs are made beneath `state` (never through a symlink). REQUIRES: `state`
+  // is not null and holds the attempts' log paths.
   SlurmExecutor(const Folder* state, Executor* waiter, SlurmSettings settings);
   // Cancels what is still queued or running.
   ~SlurmExecutor() override;
@@ -100,9 +101,23 @@ class SlurmExecutor : public Executor {
   };
 
   ToolResult Run(const char* metric, std::vector<std::string> argv);
+  // The sbatch command line of an attempt: its job's name, log, folder, resources, the
+  // milestone's slurm: settings, the nodes to avoid, and its script.
+  std::vector<std::string> SbatchArgv(const AttemptSpec& spec, const Job& job) const;
   // Submits the jobs due; back-pressure leaves them queued with a jittered backoff.
   void SubmitDue(double now, WaitResult* result);
+  // One poll round: the queue's word on every job of the run, the accounting's on those that
+  // left the queue, and the ends they make.
   void Poll(double now, WaitResult* result);
+  // squeue of `ids`; *answered false when squeue failed (the states are then unknown).
+  std::map<std::string, SlurmJobRow> ReadQueue(const std::vector<std::string>& ids, bool* answered);
+  // sacct of `ids` (with -c when there is no slurmdbd).
+  std::map<std::string, SlurmJobRow> ReadAccounting(const std::vector<std::string>& ids);
+  // Takes the queue's row of a job in: its state, and what to tell of its wait. Returns whether
+  // its state or reason changed.
+  bool Track(Job* job, const SlurmJobRow& row, WaitResult* result);
+  // The end of a job in a final state (or "VANISHED").
+  AttemptEnd EndOf(const Job& job, const SlurmJobRow& row);
   void CheckLogs(double now, WaitResult* result);
   void End(size_t index, AttemptEnd end, WaitResult* result);
   AttemptEnd EndBase(const Job& job) const;
