@@ -36,6 +36,21 @@ std::string JobNamePart(std::string_view text) {
   return part;
 }
 
+// `path` as sbatch's --output takes it: '%' starts a pattern there (%j: the job id), "%%" is '%'.
+std::string OutputPattern(std::string_view path) {
+  std::string pattern;
+  for (char c : path) pattern += c == '%' ? "%%" : std::string(1, c);
+  return pattern;
+}
+
+// A comment on one line: sbatch keeps it as given, squeue prints it as it is.
+std::string OneLine(std::string_view text) {
+  std::string line(text);
+  std::replace_if(
+      line.begin(), line.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  return line;
+}
+
 std::string Joined(const std::vector<std::string>& ids) {
   std::string text;
   for (const std::string& id : ids) text += (text.empty() ? "" : ",") + id;
@@ -190,13 +205,13 @@ AttemptEnd SlurmExecutor::EndBase(const Job& job) const {
 
 std::vector<std::string> SlurmExecutor::SbatchArgv(const AttemptSpec& spec, const Job& job) const {
   std::vector<std::string> a = {
-      "sbatch", "--parsable", "--job-name=" + job.name, "--output=" + spec.log_path,
-      "--error=" + spec.log_path, "--open-mode=append", "--chdir=" + spec.cwd,
+      "sbatch", "--parsable", "--job-name=" + job.name, "--output=" + OutputPattern(spec.log_path),
+      "--error=" + OutputPattern(spec.log_path), "--open-mode=append", "--chdir=" + spec.cwd,
       // The script sets the whole environment itself (env -i). ALL, because NONE (and NIL) make
       // the node load the user's login environment first: 60 short jobs took 10.5 s with NONE,
       // 2.6-5 s with ALL on the local cluster.
       "--export=ALL"};
-  if (!spec.job.title.empty()) a.push_back("--comment=" + spec.job.title);
+  if (!spec.job.title.empty()) a.push_back("--comment=" + OneLine(spec.job.title));
   if (!settings_.partition.empty()) a.push_back("--partition=" + settings_.partition);
   if (!settings_.account.empty()) a.push_back("--account=" + settings_.account);
   if (!settings_.qos.empty()) a.push_back("--qos=" + settings_.qos);

@@ -149,6 +149,30 @@ TEST_F(SlurmTest, PhasedMilestoneWithARetry) {
   EXPECT_EQ(q.out, "mex." + run + ".a.1|compile a|\n") << q.err;
 }
 
+// Before anything runs: Slurm's commands must be there, and the run folder where the nodes
+// can write (not in a folder private to this machine, such as /tmp, the tests' own).
+TEST_F(SlurmTest, ClearErrorsBeforeAnythingRuns) {
+  Write("defaults: {executor: slurm}\ntasks:\n  - {id: a, run: 'true'}\n");
+  char private_dir[] = "/tmp/mex-slurm-test-XXXXXX";  // /tmp whatever TMPDIR says
+  ASSERT_NE(mkdtemp(private_dir), nullptr);
+  fs::copy_file(dir_.path() / "m.yaml", fs::path(private_dir) / "m.yaml");
+  unsetenv("MEX_SLURM_LOCAL_FOLDER");
+  Result r = RunMex({"run", "m.yaml"}, private_dir);
+  fs::remove_all(private_dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is in /tmp/, which the cluster's nodes do not share"), std::string::npos)
+      << r.err;
+  fs::path empty = dir_.path() / "empty-bin";
+  fs::create_directories(empty);
+  r = RunProgram({MEX_BINARY, "run", "m.yaml"}, dir_.path().string(),
+                 {"PATH=" + empty.string(), "MEX_SLURM_LOCAL_FOLDER=1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("the slurm executor needs Slurm's commands (sbatch, squeue, sacct, "
+                       "scancel) in PATH"),
+            std::string::npos)
+      << r.err;
+}
+
 // mex's own timeout ends the job with scancel: the attempt times out (transient) and the job is
 // gone from the queue at once, long before Slurm's own limit.
 TEST_F(SlurmTest, MexTimeoutCancelsTheJob) {
