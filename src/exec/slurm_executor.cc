@@ -389,10 +389,13 @@ bool SlurmExecutor::Track(Job* job, const SlurmJobRow& row, WaitResult* result) 
     job->told_reason = job->reason;
     result->queued.push_back({job->key, "pending (" + job->reason + ")", 0});
   }
-  if (job->state == "RUNNING" && !job->running_seen) {
+  // Running, or over already without a round that saw it run (a short job): it started.
+  if ((job->state == "RUNNING" || IsFinalJobState(job->state)) && !job->running_seen) {
     job->running_seen = true;
-    job->started_wall = WallClockSeconds();
-    job->started_mono = MonotonicSeconds();
+    const double now = WallClockSeconds();
+    // Slurm's start time (to the second) when it has one not in the future; else now.
+    job->started_wall = row.started_at > 0 && row.started_at <= now ? row.started_at : now;
+    job->started_mono = MonotonicSeconds() - (now - job->started_wall);
     job->last_output_at = job->started_mono;
     if (!job->told_reason.empty()) {
       result->queued.push_back({job->key, "running", job->started_wall});

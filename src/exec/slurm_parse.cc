@@ -4,6 +4,7 @@
 
 #include <array>
 #include <charconv>
+#include <ctime>
 
 namespace mex {
 namespace {
@@ -31,6 +32,18 @@ bool ToInt(std::string_view text, int* value) {
   text = Trim(text);
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
   return ec == std::errc() && end == text.data() + text.size();
+}
+
+// "2026-12-04T22:04:49" in this machine's time zone, as seconds since the Unix epoch; 0 when it
+// is no such time ("N/A", "Unknown").
+double ParseLocalTime(std::string_view text) {
+  std::tm tm{};
+  std::string copy(text);
+  const char* end = strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end == nullptr || *end != '\0') return 0;
+  tm.tm_isdst = -1;
+  time_t t = mktime(&tm);
+  return t == static_cast<time_t>(-1) ? 0 : static_cast<double>(t);
 }
 
 bool IsJobId(std::string_view id) {
@@ -72,13 +85,16 @@ std::string ParseSbatchJobId(std::string_view out) {
 std::vector<SlurmJobRow> ParseSqueue(std::string_view out) {
   std::vector<SlurmJobRow> rows;
   ForEachLine(out, [&](std::string_view line) {
-    std::array<std::string_view, 5> f;
-    if (SplitFields(line, &f) < 5 || !IsJobId(Trim(f[0]))) return;
+    std::array<std::string_view, 6> f;
+    size_t fields = SplitFields(line, &f);
+    if (fields < 5 || !IsJobId(Trim(f[0]))) return;
     SlurmJobRow row;
     row.id = Trim(f[0]);
     row.state = StateWord(f[1]);
     row.reason = Trim(f[2]);
     row.nodes = Trim(f[4]);
+    // A pending job's StartTime is when Slurm expects it to start: only a job that ran has one.
+    if (fields == 6 && row.state != "PENDING") row.started_at = ParseLocalTime(Trim(f[5]));
     int status = 0;
     if (IsFinalJobState(row.state) && ToInt(f[3], &status)) {
       // squeue's exit_code is the raw wait status: 768 is exit 3, 9 is SIGKILL.

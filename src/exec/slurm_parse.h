@@ -14,16 +14,18 @@ namespace mex {
 // One job as squeue or sacct tells it.
 struct SlurmJobRow {
   std::string id;
-  std::string state;   // "PENDING", "RUNNING", "COMPLETED", "CANCELLED" ("CANCELLED by 0" cut)
-  std::string reason;  // squeue's Reason: why it is pending ("Resources", "Priority", ...)
-  int exit_code = -1;  // -1 when it did not exit normally (or is not over)
-  int signal = 0;      // the signal that ended it, or 0
-  std::string nodes;   // where it ran
+  std::string state;      // "PENDING", "RUNNING", "COMPLETED", "CANCELLED" ("CANCELLED by 0" cut)
+  std::string reason;     // squeue's Reason: why it is pending ("Resources", "Priority", ...)
+  int exit_code = -1;     // -1 when it did not exit normally (or is not over)
+  int signal = 0;         // the signal that ended it, or 0
+  std::string nodes;      // where it ran
+  double started_at = 0;  // when it started running (squeue's StartTime, epoch seconds); 0: not
 };
 
 // The squeue fields SlurmExecutor asks for, '|' after each: JobID, State, Reason, exit_code (the
-// raw wait status), NodeList.
-inline constexpr std::string_view kSqueueFormat = "JobID:|,State:|,Reason:|,exit_code:|,NodeList:|";
+// raw wait status), NodeList, StartTime (local time, to the second).
+inline constexpr std::string_view kSqueueFormat =
+    "JobID:|,State:|,Reason:|,exit_code:|,NodeList:|,StartTime:|";
 // sacct -P columns, in order.
 inline constexpr std::string_view kSacctFormat = "JobID,State,ExitCode,NodeList";
 

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -30,9 +31,23 @@ TEST(SlurmParse, SqueueStatesAndWaitStatuses) {
       "4|PENDING|Resources|0||\n"
       "5|COMPLETED|None|0|vm|\n"
       "6|TIMEOUT|TimeLimit|15|vm|\n"
-      "garbage line\n";
+      "garbage line\n"
+      "7|COMPLETED|None|0|vm|2026-12-04T22:04:49|\n"
+      "8|PENDING|BeginTime|0||2026-12-04T23:00:00|\n"
+      "9|RUNNING|None|0|vm|N/A|\n";
   std::vector<SlurmJobRow> rows = ParseSqueue(out);
-  ASSERT_EQ(rows.size(), 6u);
+  ASSERT_EQ(rows.size(), 9u);
+  std::tm tm{};
+  tm.tm_year = 2026 - 1900;
+  tm.tm_mon = 11;
+  tm.tm_mday = 4;
+  tm.tm_hour = 22;
+  tm.tm_min = 4;
+  tm.tm_sec = 49;
+  tm.tm_isdst = -1;
+  EXPECT_EQ(rows[6].started_at, static_cast<double>(mktime(&tm)));  // local time, as squeue's
+  EXPECT_EQ(rows[7].started_at, 0);  // a pending job's StartTime is only Slurm's guess
+  EXPECT_EQ(rows[8].started_at, 0);
   EXPECT_EQ(rows[0].state, "FAILED");
   EXPECT_EQ(rows[0].exit_code, 3);
   EXPECT_EQ(rows[1].signal, SIGTERM);

@@ -492,6 +492,47 @@ TEST_F(SlurmTest, QuickstartRunsOnSlurm) {
   EXPECT_EQ(q.out, "COMPLETED\n") << q.err;
 }
 
+// A job that waits in the queue (held, then released by the test; Slurm's reason JobHeldUser):
+// the wait is told, and kept apart from the run: the attempt starts when the job does, and the
+// report draws the wait on its own.
+TEST_F(SlurmTest, QueueWaitIsKeptApartFromRunTime) {
+  Write(
+      "defaults: {executor: slurm}\n"
+      "slurm: {args: [--hold]}\n"
+      "tasks:\n  - {id: later, run: 'echo ran'}\n");
+  pid_t mex =
+      StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
+  ASSERT_TRUE(Eventually([&] {
+    return Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_queued", "later").size() == 1;
+  })) << ReadFile(dir_.path() / "out");
+  std::vector<std::string> held =
+      QueuedJobs("mex." + RunId(ParseNdjson(ReadFile(dir_.path() / "out"))));
+  ASSERT_EQ(held.size(), 1u);
+  ASSERT_EQ(Shell("scontrol release " + held[0]).exit_code, 0);
+  ASSERT_EQ(WaitMex(mex), 0) << ReadFile(dir_.path() / "out");
+  Result r;
+  r.out = ReadFile(dir_.path() / "out");
+  auto events = ParseNdjson(r.out);
+  auto queued = Of(events, "task_queued", "later");
+  ASSERT_EQ(queued.size(), 2u) << r.out;
+  EXPECT_EQ(queued[0]["reason"], "pending (JobHeldUser)");
+  EXPECT_EQ(queued[1]["reason"], "running");
+  EXPECT_GT(queued[1]["queued_s"].get<double>(), 0);
+  std::string run = RunId(events);
+  auto report = nlohmann::json::parse(ReadFile(dir_.path() / ".mex/runs" / run / "report.json"));
+  ASSERT_EQ(report["waits"].size(), 1u) << report["waits"].dump();
+  EXPECT_EQ(report["waits"][0]["kind"], "queue");
+  EXPECT_EQ(report["waits"][0]["reason"], "pending (JobHeldUser)");
+  const auto& attempt = report["tasks"][0]["attempts"][0];
+  // The attempt starts when the job started running, after its wait.
+  EXPECT_NEAR(attempt["started_at"].get<double>(),
+              report["waits"][0]["at"].get<double>() + queued[1]["queued_s"].get<double>(), 0.01);
+  EXPECT_LT(attempt["started_at"].get<double>(), queued[1]["time"].get<double>() + 0.01);
+  EXPECT_NE(ReadFile(dir_.path() / ".mex/runs" / run / "report.md")
+                .find("Slurm's queue: 1 attempt waited"),
+            std::string::npos);
+}
+
 // Agent tasks on this machine, test tasks on the cluster, in one milestone.
 TEST_F(SlurmTest, MixedMilestoneAgentsLocalTestsOnSlurm) {
   Write("agents: {probe: {command: [" + testing_util::Source("tests/agents/show-env").string() +
