@@ -300,6 +300,7 @@ void SlurmExecutor::SubmitDue(double now, WaitResult* result) {
     }
     if (!id.empty()) {
       job.id = id;
+      job.submitted_wall = WallClockSeconds();
       job.state = "PENDING";
       job.refusals = 0;
       next_poll_ = std::min(next_poll_, now + 1);  // the scheduler's tick
@@ -393,8 +394,10 @@ bool SlurmExecutor::Track(Job* job, const SlurmJobRow& row, WaitResult* result) 
   if ((job->state == "RUNNING" || IsFinalJobState(job->state)) && !job->running_seen) {
     job->running_seen = true;
     const double now = WallClockSeconds();
-    // Slurm's start time (to the second) when it has one not in the future; else now.
+    // Slurm's start time (to the second) when it has one not in the future; else now. Never
+    // before its submission: the second is cut, not rounded.
     job->started_wall = row.started_at > 0 && row.started_at <= now ? row.started_at : now;
+    job->started_wall = std::max(job->started_wall, job->submitted_wall);
     job->started_mono = MonotonicSeconds() - (now - job->started_wall);
     job->last_output_at = job->started_mono;
     if (!job->told_reason.empty()) {

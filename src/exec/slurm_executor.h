@@ -86,6 +86,7 @@ class SlurmExecutor : public Executor {
     std::string reason;
     std::string told_reason;  // the pending reason last reported in a WaitResult
     bool running_seen = false;
+    double submitted_wall = 0;
     double started_wall = 0;
     double started_mono = 0;
     double timeout_at = 0;  // monotonic; 0: none
