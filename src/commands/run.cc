@@ -17,6 +17,8 @@
 #include "engine/session.h"
 #include "engine/task_runner.h"
 #include "exec/local_executor.h"
+#include "exec/placing_executor.h"
+#include "exec/slurm_executor.h"
 #include "git/worktrees.h"
 #include "model/diagnostics.h"
 #include "model/run_files.h"
@@ -47,15 +49,8 @@ std::string IsoTimestamp() {
   return text;
 }
 
-// What this version cannot run (slurm), and targets or --force naming no task of the file: said
-// before anything is written.
+// Targets or --force naming no task of the file: said before anything is written.
 bool OptionsFitTheFile(const Milestone& m, const RunOptions& options) {
-  bool slurm = options.executor == "slurm" || m.defaults.executor == ExecutorKind::kSlurm;
-  if (slurm) {
-    fmt::print(stderr, "{}: error: the slurm executor is not available in this version\n",
-               TerminalSafeLine(m.file));
-    return false;
-  }
   // Targets and --force name tasks of the file (a task that tasks_from adds does not exist yet).
   std::vector<std::string_view> ids;
   for (const auto& [what, names] :
@@ -126,6 +121,10 @@ int RunCommand(const RunOptions& options) {
   Milestone m;
   if (!LoadForCommand(options.file, &m)) return kExitUsage;
   if (!OptionsFitTheFile(m, options)) return kExitUsage;
+  // --executor: where the tasks that name none run.
+  if (!options.executor.empty()) {
+    m.defaults.executor = options.executor == "slurm" ? ExecutorKind::kSlurm : ExecutorKind::kLocal;
+  }
   std::string err;
   if (m.UsesWorktrees() && !GitWorktrees::Check(m.workspace, &err)) {
     fmt::print(stderr, "{}: error: {}\n", TerminalSafeLine(m.file), TerminalSafeLine(err));
@@ -206,12 +205,27 @@ int RunCommand(const RunOptions& options) {
     fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
     return kExitUsage;
   }
-  LocalExecutor executor(state.get(), &workspace);
-  executor.set_run(run.paths.run_id);
-  if (!executor.init_error().empty()) {
-    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(executor.init_error()));
+  LocalExecutor local(state.get(), &workspace);
+  local.set_run(run.paths.run_id);
+  if (!local.init_error().empty()) {
+    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(local.init_error()));
     return kExitFailed;
   }
+  // Tasks placed on Slurm (executor: slurm) go to the cluster, the others run here.
+  std::unique_ptr<SlurmExecutor> slurm;
+  if (m.UsesSlurm()) {
+    SlurmSettings settings{.run_id = run.paths.run_id,
+                           .partition = m.slurm.partition,
+                           .account = m.slurm.account,
+                           .qos = m.slurm.qos,
+                           .args = m.slurm.args};
+    slurm = std::make_unique<SlurmExecutor>(state.get(), &local, std::move(settings));
+    if (std::string why = slurm->Check(run.paths.run_dir); !why.empty()) {
+      fmt::print(stderr, "mex: {}\n", TerminalSafeLine(why));
+      return kExitFailed;
+    }
+  }
+  PlacingExecutor executor(&local, slurm.get());
   std::unique_ptr<EventSink> sink;
   LiveReporter* live = nullptr;
   if (options.json) {
@@ -262,7 +276,7 @@ int RunCommand(const RunOptions& options) {
   }
   PhaseFlow flow(run, &runner, &journal);
   if (live) {
-    executor.set_on_stop([live](bool stopping) {
+    local.set_on_stop([live](bool stopping) {
       if (stopping) {
         live->Suspend();
       } else {

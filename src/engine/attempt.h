@@ -44,6 +44,9 @@ struct AttemptHistory {
   std::string gate_missing;  // "" unless the phase runs again after its gate failed
   // The folder it runs in: its worktree's (engine/workspaces.h), or "" for the milestone's.
   std::string workspace;
+  // Earlier attempts of this session that failed for want of a resource (memory): a job asks
+  // for more memory after them (resources.mem_retry_factor).
+  int resource_failures = 0;
 };
 
 // Renders the attempt into `spec` (its key is left to the caller) and prepares its files beneath

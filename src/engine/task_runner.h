@@ -147,6 +147,8 @@ class TaskRunner {
   void RecordAttemptStart(uint32_t task);
   void LaunchAttempt(uint32_t task);
   void HandleEnd(const AttemptEnd& end);
+  // An attempt's place in a batch queue changed: a task_queued event, and its row's reason.
+  void Queued(const WaitResult::Queued& queued);
   // Reads what the agent reported of its result, cost and usage into `outcome` and `record`.
   void ReadAgentReport(uint32_t task, AttemptOutcome* outcome, AttemptRecord* record);
   // `merge`: what became of a worktree attempt's changes ("merged into ... at ...", or that it

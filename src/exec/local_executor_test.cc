@@ -573,8 +573,8 @@ TEST_F(LocalExecutorTest, ALogThatReachesItsCapEndsTheAttempt) {
   LocalExecutor executor;
   // About 6 MB a second: the cap is reached in a fraction of a second without filling the disk
   // of a loaded machine while mex waits for its turn.
-  AttemptSpec spec = Spec(
-      1, {"/bin/sh", "-c", "while :; do head -c 65536 /dev/zero || exit; sleep 0.01; done"});
+  AttemptSpec spec =
+      Spec(1, {"/bin/sh", "-c", "while :; do head -c 65536 /dev/zero || exit; sleep 0.01; done"});
   constexpr uint64_t kCap = 1 << 20;
   spec.log_limit_bytes = kCap;
   executor.Start(spec);
