@@ -161,17 +161,10 @@ int main(int argc, char** argv) {
                   "Start nothing new once N tasks failed; 0: never stop (default: the "
                   "milestone's on_failure)");
   run->add_option("--state-dir", run_options.state_dir, "State folder (default .mex beside FILE)");
-  // Only `local` is offered; `slurm` is kept to say that this version does not have it.
-  Choices()[run->add_option("--executor", run_options.executor,
-                            "Where tasks run: local (default: the milestone's)")] = {"local"};
-  run->get_option("--executor")
-      ->check(CLI::Validator(
-          [](std::string& value) {
-            return value == "local" || value == "slurm"
-                       ? std::string()
-                       : "must be 'local', not '" + mex::TerminalSafeLine(value) + "'";
-          },
-          "local"));
+  OneOf(run->add_option("--executor", run_options.executor,
+                        "Where tasks that name no executor run: local or slurm (default: the "
+                        "milestone's defaults.executor)"),
+        {"local", "slurm"});
   run->add_flag("--json", run_options.json, "Print events as NDJSON");
   run->add_flag("--quiet", run_options.quiet, "Print only failures and the summary");
   OneOf(run->add_option("--progress", run_options.progress,

@@ -3,8 +3,8 @@
 
 Installs the build tree under a fresh prefix and checks what lands there (the binary, the man page,
 the bash, zsh and fish completions, each loaded by its shell and asked to complete); then builds
-the .deb with CPack, reads its control fields and unpacks it with dpkg into a temporary root, and
-runs `mex --version` from there.
+the .deb with CPack, reads its control fields, has apt resolve its dependencies (a simulated
+install), unpacks it with dpkg into a temporary root, and runs `mex --version` from there.
 
 Usage: install_test.py --build BUILD_DIR
 """
@@ -124,6 +124,12 @@ class DebianPackage(unittest.TestCase):
             # dpkg-shlibdeps named the libraries it links: Debian 12's packages.
             for package in ("libc6", "libstdc++6", "libsqlite3-0", "libyaml-cpp0.7"):
                 self.assertIn(package, fields)
+            # apt's resolver finds every Depends among Debian 12's packages (simulated: the
+            # machine is left as it was).
+            r = run(["apt-get", "install", "--simulate", "--no-install-recommends", debs[0]])
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("Inst mex (0.1.0 ", r.stdout)
+            self.assertIn("Conf mex (0.1.0 ", r.stdout)
             root = os.path.join(tmp, "root")
             r = run(["dpkg", "-x", debs[0], root])
             self.assertEqual(r.returncode, 0, r.stderr)

@@ -301,6 +301,38 @@ TEST(ReportTest, AnInterruptedRunGetsItsReport) {
   EXPECT_FALSE(r["interrupts"].empty());
 }
 
+// A no-op session (every task kept, every gate passed) after one that succeeded leaves the
+// reports as they are, as a second `make` leaves its outputs; a session that runs a task writes
+// them again, and so does a no-op session when one of them is gone.
+TEST(ReportTest, ANoOpSessionLeavesTheReportsAndOneThatRunsATaskWritesThem) {
+  TempDir dir;
+  WriteFile(dir.path() / "m.yaml", "tasks:\n  - {id: a, run: 'true'}\n  - {id: b, run: 'true'}\n");
+  auto run = [&](std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"run", "m.yaml"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Result r = RunMex(args, dir.path().string());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  };
+  run();
+  fs::path folder = RunFolder(dir);
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const char* name : {"report.md", "report.json", "report.html"}) {
+    fs::last_write_time(folder / name, old);
+  }
+  run();  // a no-op
+  for (const char* name : {"report.md", "report.json", "report.html"}) {
+    EXPECT_EQ(fs::last_write_time(folder / name), old) << name;
+  }
+  run({"--force", "b"});
+  json r = json::parse(ReadFile(folder / "report.json"));
+  for (const auto& task : r["tasks"]) {
+    EXPECT_EQ(task["attempts"].size(), task["id"] == "b" ? 2u : 1u) << task["id"];
+  }
+  fs::remove(folder / "report.md");
+  run();  // a no-op, but a report is missing
+  EXPECT_TRUE(fs::exists(folder / "report.md"));
+}
+
 TEST(ReportTest, NoRunExitsTwo) {
   TempDir dir;
   Result r = RunMex({"report"}, dir.path().string());

@@ -35,11 +35,11 @@ std::vector<std::string> ChangedDeps(const Milestone& m, const Graph& graph, uin
 }  // namespace
 
 int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
-           const Roadmap& roadmap,
-           const std::unordered_map<std::string, std::vector<InputFile>>& inputs) {
+           const Roadmap& roadmap, TaskInputs inputs, const Folder& workspace) {
   const std::string state_dir =
       options.state_dir.empty() ? m.workspace + "/.mex" : options.state_dir;
   std::unordered_map<std::string, StoredTask> stored;
+  InputHashCache cache;  // read, never written
   std::string run_id = "dry-run", err;
   struct stat st {};
   auto state = std::make_shared<Folder>();
@@ -50,6 +50,7 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
       fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
       return kExitUsage;
     }
+    if (!inputs.empty()) cache = db->InputHashes(m.workspace);
     std::optional<StoredRun> run = db->LatestRun(MilestoneKey(options.file));
     if (run) {
       run_id = run->id;
@@ -63,12 +64,21 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
       return kExitUsage;
     }
   }
+  if (!HashInputs(workspace, cache, &inputs, nullptr, &err)) {
+    fmt::print(stderr, "{}: error: {}\n", TerminalSafeLine(m.file), TerminalSafeLine(err));
+    return kExitUsage;
+  }
   RunInfo info;
   info.milestone = &m;
   info.force = options.force;
   info.force_all = options.force_all;
-  info.inputs = inputs;
-  if (state->valid()) info.paths = RunPathsOf(state, run_id);
+  info.inputs = std::move(inputs);
+  if (state->valid()) {
+    info.paths = RunPathsOf(state, run_id);
+    std::vector<uint32_t> all(m.tasks.size());
+    for (uint32_t t = 0; t < all.size(); ++t) all[t] = t;
+    HashOutputs(&info, all);
+  }
   std::vector<std::string> hashes = DefinitionHashes(info, graph, roadmap);
   std::vector<bool> forced = ForcedTasks(info, graph, roadmap);
 
@@ -101,18 +111,34 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
       why = "forced (--force)";
     } else if (it == stored.end() || it->second.attempts == 0) {
       why = "never run";
-    } else if (KeptAsItWas(it->second, hashes[t], false)) {
+    } else if (KeptAsItWas(it->second, hashes[t], false, MissingOutput(info, task))) {
       why = "succeeded, unchanged";
       runs = false;
       ++kept;
     } else if (it->second.hash != hashes[t]) {
       std::vector<std::string> deps = ChangedDeps(m, graph, t, hashes, stored);
-      const bool has_inputs = inputs.count(std::string(task.id)) > 0;
-      why = !deps.empty() ? fmt::format("a dep changed: {}", fmt::join(deps, ", "))
-            : has_inputs  ? "its definition or one of its inputs changed"
-                          : "its definition changed";
+      auto files = info.inputs.find(std::string(task.id));
+      // The inputs whose content is not the one cached: what the last run saw of them.
+      std::vector<std::string> changed;
+      bool known = files != info.inputs.end();
+      for (size_t i = 0; known && i < files->second.size(); ++i) {
+        const InputFile& file = files->second[i];
+        auto was = cache.find(file.path);
+        known = was != cache.end();
+        if (known && was->second.hash != file.hash) changed.push_back(file.path);
+      }
+      if (!deps.empty()) {
+        why = fmt::format("a dep changed: {}", fmt::join(deps, ", "));
+      } else if (!changed.empty()) {
+        why = fmt::format("{} changed: {}", changed.size() == 1 ? "an input" : "inputs",
+                          fmt::join(changed, ", "));
+      } else if (files != info.inputs.end() && !known) {
+        why = "its definition or one of its inputs changed";
+      } else {
+        why = "its definition changed";
+      }
     } else {
-      why = RerunReason(it->second, hashes[t], false);
+      why = RerunReason(it->second, hashes[t], false, MissingOutput(info, task));
     }
     if (runs) ++would_run;
     out += fmt::format("{} {}: {}\n",

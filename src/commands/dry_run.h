@@ -18,7 +18,6 @@ namespace mex {
 // needed by the targets" (options.targets), then a count.
 // Exit codes: 0; 2 the state folder or its database cannot be read.
 int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
-           const Roadmap& roadmap,
-           const std::unordered_map<std::string, std::vector<InputFile>>& inputs);
+           const Roadmap& roadmap, TaskInputs inputs, const Folder& workspace);
 
 }  // namespace mex

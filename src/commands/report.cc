@@ -4,6 +4,7 @@
 // -o path.
 #include "commands/report.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -136,6 +137,16 @@ bool ReadRunReport(SqliteStore* store, const Folder& state, const StoredRun& run
   return true;
 }
 
+bool RunReportsExist(const Folder& state, const std::string& run_id) {
+  for (const char* name : {"report.md", "report.json", "report.html"}) {
+    std::string err;
+    if (!state.OpenFile(fmt::format("runs/{}/{}", run_id, name), O_RDONLY, 0, &err).valid()) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool WriteRunReports(SqliteStore* store, const Folder& state, const std::string& run_id,
                      const Milestone& m, std::string* err) {
   std::optional<StoredRun> run = store->FindRun(run_id);
@@ -152,6 +163,17 @@ bool WriteRunReports(SqliteStore* store, const Folder& state, const std::string&
 }
 
 void PhaseEndReports::OnEvent(const Event& event) {
+  switch (event.kind) {
+    case EventKind::kRunStarted:
+    case EventKind::kPhaseStarted:
+    case EventKind::kRunFinished:
+      break;
+    case EventKind::kPhaseFinished:
+      quiet_ = quiet_ && event.passed;
+      break;
+    default:
+      quiet_ = false;
+  }
   if (event.kind == EventKind::kPhaseFinished) phase_ended_ = true;
   if (event.kind == EventKind::kRunFinished) run_ended_ = true;
   inner_->OnEvent(event);

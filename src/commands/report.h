@@ -20,6 +20,9 @@ namespace mex {
 bool ReadRunReport(SqliteStore* store, const Folder& state, const StoredRun& run,
                    const Milestone* m, nlohmann::ordered_json* report, std::string* err);
 
+// Whether runs/RUN_ID/report.md, report.json and report.html are all there beneath `state`.
+bool RunReportsExist(const Folder& state, const std::string& run_id);
+
 // Writes runs/RUN_ID/report.md, report.json and report.html beneath `state`, atomically. False with
 // `err` when it could not (the run's outcome does not depend on it).
 bool WriteRunReports(SqliteStore* store, const Folder& state, const std::string& run_id,
@@ -37,9 +40,15 @@ class PhaseEndReports : public EventSink {
   double TickIn() const override { return inner_->TickIn(); }
   void Tick() override { inner_->Tick(); }
 
+  // Whether the session so far did nothing but find its tasks kept and its gates passed (a no-op
+  // session, as a second `make`): no attempt or gate command started, nothing skipped, failed or
+  // cancelled, no gate failed. The reports it would write say what the last session's said.
+  bool quiet() const { return quiet_; }
+
  private:
   EventSink* inner_;
   std::function<void()> write_;
+  bool quiet_ = true;
   bool phase_ended_ = false;
   bool run_ended_ = false;
 };

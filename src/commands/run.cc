@@ -17,6 +17,8 @@
 #include "engine/session.h"
 #include "engine/task_runner.h"
 #include "exec/local_executor.h"
+#include "exec/placing_executor.h"
+#include "exec/slurm_executor.h"
 #include "git/worktrees.h"
 #include "model/diagnostics.h"
 #include "model/run_files.h"
@@ -47,15 +49,8 @@ std::string IsoTimestamp() {
   return text;
 }
 
-// What this version cannot run (slurm), and targets or --force naming no task of the file: said
-// before anything is written.
+// Targets or --force naming no task of the file: said before anything is written.
 bool OptionsFitTheFile(const Milestone& m, const RunOptions& options) {
-  bool slurm = options.executor == "slurm" || m.defaults.executor == ExecutorKind::kSlurm;
-  if (slurm) {
-    fmt::print(stderr, "{}: error: the slurm executor is not available in this version\n",
-               TerminalSafeLine(m.file));
-    return false;
-  }
   // Targets and --force name tasks of the file (a task that tasks_from adds does not exist yet).
   std::vector<std::string_view> ids;
   for (const auto& [what, names] :
@@ -126,6 +121,10 @@ int RunCommand(const RunOptions& options) {
   Milestone m;
   if (!LoadForCommand(options.file, &m)) return kExitUsage;
   if (!OptionsFitTheFile(m, options)) return kExitUsage;
+  // --executor: where the tasks that name none run.
+  if (!options.executor.empty()) {
+    m.defaults.executor = options.executor == "slurm" ? ExecutorKind::kSlurm : ExecutorKind::kLocal;
+  }
   std::string err;
   if (m.UsesWorktrees() && !GitWorktrees::Check(m.workspace, &err)) {
     fmt::print(stderr, "{}: error: {}\n", TerminalSafeLine(m.file), TerminalSafeLine(err));
@@ -134,23 +133,24 @@ int RunCommand(const RunOptions& options) {
   Graph graph(m);
   int jobs = options.jobs > 0 ? options.jobs : m.defaults.max_parallel;
   Roadmap roadmap = ComputeRoadmap(m, graph, jobs);
-  // The tasks' inputs, before anything is written: a missing one is an error of the file.
-  std::unordered_map<std::string, std::vector<InputFile>> inputs;
+  // The tasks' inputs are found before anything is written: a missing one is an error of the
+  // file. They are hashed once state.db, which caches their hashes, is open.
+  TaskInputs inputs;
+  Folder sources;
   {
-    ScopedMetric metric("inputs");
-    Folder sources;
+    ScopedMetric metric("find inputs");
     Pos pos;
     if (!Folder::Open(m.workspace, false, &sources, &err)) {
       fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
       return kExitUsage;
     }
-    if (!ReadInputs(m, sources, &inputs, &err, &pos)) {
+    if (!FindInputs(m, sources, &inputs, &err, &pos)) {
       fmt::print(stderr, "{}:{}:{}: error: {}\n", TerminalSafeLine(m.file), pos.line, pos.col,
                  TerminalSafeLine(err));
       return kExitUsage;
     }
   }
-  if (options.dry_run) return DryRun(options, m, graph, roadmap, inputs);
+  if (options.dry_run) return DryRun(options, m, graph, roadmap, std::move(inputs), sources);
 
   std::string state_dir = options.state_dir.empty() ? m.workspace + "/.mex" : options.state_dir;
   // Every file of the run is made beneath these two, held open from here (util/folder.h).
@@ -181,6 +181,17 @@ int RunCommand(const RunOptions& options) {
     }
   }
 
+  InputHashCache fresh_hashes;
+  if (!inputs.empty()) {
+    ScopedMetric metric("hash inputs");
+    InputHashCache cache;
+    if (db) cache = db->InputHashes(m.workspace);
+    if (!HashInputs(sources, cache, &inputs, &fresh_hashes, &err)) {
+      fmt::print(stderr, "{}: error: {}\n", TerminalSafeLine(m.file), TerminalSafeLine(err));
+      return kExitUsage;
+    }
+  }
+
   RunInfo run;
   run.milestone = &m;
   run.inputs = std::move(inputs);
@@ -194,12 +205,27 @@ int RunCommand(const RunOptions& options) {
     fmt::print(stderr, "mex: {}\n", TerminalSafeLine(err));
     return kExitUsage;
   }
-  LocalExecutor executor(state.get(), &workspace);
-  executor.set_run(run.paths.run_id);
-  if (!executor.init_error().empty()) {
-    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(executor.init_error()));
+  LocalExecutor local(state.get(), &workspace);
+  local.set_run(run.paths.run_id);
+  if (!local.init_error().empty()) {
+    fmt::print(stderr, "mex: {}\n", TerminalSafeLine(local.init_error()));
     return kExitFailed;
   }
+  // Tasks placed on Slurm (executor: slurm) go to the cluster, the others run here.
+  std::unique_ptr<SlurmExecutor> slurm;
+  if (m.UsesSlurm()) {
+    SlurmSettings settings{.run_id = run.paths.run_id,
+                           .partition = m.slurm.partition,
+                           .account = m.slurm.account,
+                           .qos = m.slurm.qos,
+                           .args = m.slurm.args};
+    slurm = std::make_unique<SlurmExecutor>(state.get(), &local, std::move(settings));
+    if (std::string why = slurm->Check(run.paths.run_dir); !why.empty()) {
+      fmt::print(stderr, "mex: {}\n", TerminalSafeLine(why));
+      return kExitFailed;
+    }
+  }
+  PlacingExecutor executor(&local, slurm.get());
   std::unique_ptr<EventSink> sink;
   LiveReporter* live = nullptr;
   if (options.json) {
@@ -215,14 +241,22 @@ int RunCommand(const RunOptions& options) {
   MemoryStore memory;
   Store* store = db ? static_cast<Store*>(db.get()) : &memory;
   // The reports at each phase's end (docs/report.md); the run's end writes them below.
+  // A no-op session after one that succeeded leaves its reports as they are: they would say the
+  // same (and at 10,000 tasks writing them is most of a no-op run's time).
+  const bool earlier_succeeded = earlier && earlier->state == "succeeded";
+  PhaseEndReports* phase_end = nullptr;
+  auto unchanged = [&] {
+    return earlier_succeeded && phase_end->quiet() && RunReportsExist(*state, run.paths.run_id);
+  };
   PhaseEndReports reporting(sink.get(), [&] {
-    if (!db) return;
+    if (!db || unchanged()) return;
     ScopedMetric metric("write report");
     std::string report_err;
     if (!WriteRunReports(db.get(), *state, run.paths.run_id, m, &report_err)) {
       fmt::print(stderr, "mex: report not written: {}\n", TerminalSafeLine(report_err));
     }
   });
+  phase_end = &reporting;
   Journal journal(run.paths.run_id, store, &reporting);
   TaskRunner runner(run, graph, roadmap.priority, jobs, &executor, &journal);
   // workspace: worktree: the run's integration branch, made or found again before anything of the
@@ -242,7 +276,7 @@ int RunCommand(const RunOptions& options) {
   }
   PhaseFlow flow(run, &runner, &journal);
   if (live) {
-    executor.set_on_stop([live](bool stopping) {
+    local.set_on_stop([live](bool stopping) {
       if (stopping) {
         live->Suspend();
       } else {
@@ -259,6 +293,8 @@ int RunCommand(const RunOptions& options) {
                     return WriteRoadmapJson(run.paths, m, r, error);
                   });
   flow.set_hooks(&session);
+  runner.set_on_started([&session](uint32_t task) { session.TaskStarting(task); });
+  runner.set_on_succeeded([&session](uint32_t task) { session.TaskSucceeded(task); });
   if (db) {
     StoredRun row;
     row.id = run.paths.run_id;
@@ -268,6 +304,7 @@ int RunCommand(const RunOptions& options) {
     row.started_at = earlier ? earlier->started_at : WallClockSeconds();
     db->BeginRun(row, jobs);
     if (worktrees) db->SetIntegration(worktrees->base(), worktrees->head());
+    db->PutInputHashes(m.workspace, fresh_hashes);
     {
       ScopedMetric metric("prepare session");
       session.Prepare();
@@ -301,11 +338,7 @@ int RunCommand(const RunOptions& options) {
     std::string ignored;  // a report: the run's outcome does not depend on it
     state->WriteAtomically(run.paths.run_dir + "/files.json", files.json.dump(2) + "\n", &ignored);
   }
-  // A session that started nothing after one that succeeded (and wrote the reports) leaves them
-  // as they are: they already tell the run (10k tasks: 180 of a no-op's 240 ms went to them).
-  const bool nothing_new =
-      earlier && earlier->state == "succeeded" && code == 0 && runner.started() == 0;
-  if (db && !nothing_new) {
+  if (db && !unchanged()) {
     // The run's report, whatever its outcome (docs/report.md); the outcome does not depend on it.
     ScopedMetric metric("write report");
     std::string report_err;

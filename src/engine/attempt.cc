@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
 #include "agents/agent_cli.h"
 #include "agents/agents.h"
 #include "model/command_template.h"
+#include "model/size.h"
 #include "model/template.h"
 
 namespace mex {
@@ -288,6 +290,26 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
   spec->kill_grace_s = run.kill_grace_s;
   spec->log_limit_bytes = static_cast<uint64_t>(m.defaults.log_limit_bytes);
   spec->leave_processes = d && d->leave_processes;
+  if (m.ExecutorOf(task) == ExecutorKind::kSlurm) {
+    spec->placement = Placement::kCluster;
+    JobRequest& job = spec->job;
+    job.name = task.id;
+    job.title = d ? d->title : "";
+    job.attempt = history.number;
+    if (d) {
+      const Resources& r = d->resources;
+      job.cpus = r.cpus;
+      job.gpus = r.gpus;
+      job.time_s = r.time_s;
+      double bytes = 0;
+      std::string ignored;
+      if (!r.mem.empty() && ParseSize(r.mem, &bytes, &ignored)) {
+        if (r.mem_retry_factor > 0)
+          bytes *= std::pow(r.mem_retry_factor, history.resource_failures);
+        job.mem_mb = static_cast<uint64_t>(std::ceil(bytes / (1024.0 * 1024.0)));
+      }
+    }
+  }
   return true;
 }
 

@@ -29,8 +29,12 @@ struct RunInfo {
   // `mex run FILE TASK...`: only these tasks and what they need run: the phases before the last
   // of theirs whole, and in that phase the targets and their deps; the run ends with its gate.
   std::vector<std::string> targets;
-  // The tasks' `inputs`, found and hashed once when the session starts (ReadInputs): by task id.
-  std::unordered_map<std::string, std::vector<InputFile>> inputs;
+  // The tasks' `inputs`, found and hashed once as the session starts (engine/inputs.h).
+  TaskInputs inputs;
+  // The XXH3-64 of each declared output (`output.path`) by task id, "" when the file is not
+  // there: taken as the session starts, and again when its task succeeds. A dep's output is an
+  // input of the tasks that need it (engine/definition.h).
+  std::unordered_map<std::string, std::string> outputs;
 };
 
 // What an attempt knows of the ones before it.
@@ -40,6 +44,9 @@ struct AttemptHistory {
   std::string gate_missing;  // "" unless the phase runs again after its gate failed
   // The folder it runs in: its worktree's (engine/workspaces.h), or "" for the milestone's.
   std::string workspace;
+  // Earlier attempts of this session that failed for want of a resource (memory): a job asks
+  // for more memory after them (resources.mem_retry_factor).
+  int resource_failures = 0;
 };
 
 // Renders the attempt into `spec` (its key is left to the caller) and prepares its files beneath

@@ -14,19 +14,35 @@
 namespace mex {
 
 // One hash per task (32 hex digits, XXH3-128), in task order; `roadmap` is the milestone's (its
-// batches give the order in which deps come first).
+// batches give the order in which deps come first). A dep that declares an output counts with
+// the hash of that file as run.outputs has it: a dep whose artifact changed changes the task.
 std::vector<std::string> DefinitionHashes(const RunInfo& run, const Graph& graph,
                                           const Roadmap& roadmap);
+
+// The hash of `task` alone, from its deps' hashes `hashes` (in task order) as they are now: for
+// a task about to start whose dep made another output than the session started with.
+std::string DefinitionHash(const RunInfo& run, const Graph& graph, uint32_t task,
+                           const std::vector<std::string>& hashes);
+
+// Sets run->outputs for each task of `tasks` (indexes) that declares an output: the hash of the
+// file beneath the state folder, "" when it is not there.
+void HashOutputs(RunInfo* run, const std::vector<uint32_t>& tasks);
+
+// The `output.path` of `task` when it declares one that run.outputs says is not there, else "".
+std::string MissingOutput(const RunInfo& run, const Task& task);
 
 // Per task: whether run.force or run.force_all names it or a task it needs, transitively (a task
 // that needs one that runs again may get other inputs).
 std::vector<bool> ForcedTasks(const RunInfo& run, const Graph& graph, const Roadmap& roadmap);
 
 // Whether a task recorded as `was` in an earlier session of the run is kept as it is, now that
-// its hash is `hash`: it succeeded then, with the same definition, and is not forced.
-bool KeptAsItWas(const StoredTask& was, const std::string& hash, bool forced);
+// its hash is `hash`: it succeeded then, with the same definition, is not forced, and the output
+// it declares is there (`missing_output`: its path when it is not, else "").
+bool KeptAsItWas(const StoredTask& was, const std::string& hash, bool forced,
+                 const std::string& missing_output = "");
 
 // Why a task that ran in an earlier session (`was`) runs again, as task_started's `rerun` says.
-std::string RerunReason(const StoredTask& was, const std::string& hash, bool forced);
+std::string RerunReason(const StoredTask& was, const std::string& hash, bool forced,
+                        const std::string& missing_output = "");
 
 }  // namespace mex

@@ -55,6 +55,8 @@ std::string_view EventKindName(EventKind kind) {
       return "task_retry";
     case EventKind::kTaskWaiting:
       return "task_waiting";
+    case EventKind::kTaskQueued:
+      return "task_queued";
     case EventKind::kTaskSucceeded:
       return "task_succeeded";
     case EventKind::kTaskFailed:
@@ -111,6 +113,10 @@ nlohmann::ordered_json EventToJson(const Event& e) {
       break;
     case EventKind::kTaskStalled:
       j["quiet_s"] = e.quiet_s;
+      break;
+    case EventKind::kTaskQueued:
+      j["reason"] = e.reason;
+      if (e.reason == "running") j["queued_s"] = e.elapsed_s;
       break;
     case EventKind::kTaskSucceeded:
       j["elapsed_s"] = e.elapsed_s;

@@ -34,6 +34,9 @@ enum class EventKind : uint8_t {
   kTaskStalled,
   kTaskRetry,    // an attempt failed and another will run after `delay_s`
   kTaskWaiting,  // a retry after a resource failure waits for memory or disk
+  // Its attempt waits in a batch system's queue: `reason` is "pending (REASON)", or "running"
+  // once it starts (`elapsed_s`: how long it waited in the queue)
+  kTaskQueued,
   kTaskSucceeded,
   kTaskFailed,  // the last attempt failed
   kTaskSkipped,

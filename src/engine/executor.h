@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mex {
@@ -17,6 +18,24 @@ struct ProcessRef {
   uint64_t start_time = 0;  // the leader's start, in clock ticks after boot (/proc/PID/stat)
   std::string boot_id;      // the boot it ran in (/proc/sys/kernel/random/boot_id)
   bool empty() const { return pgid == 0; }
+  // A batch system's job (the cluster executor) is recorded in the same fields: pgid holds its
+  // job id and boot_id reads kJobMark; such a ref is never a process group of this machine.
+  static constexpr std::string_view kJobMark = "batch-job";
+  bool is_job() const { return boot_id == kJobMark; }
+};
+
+// Where an attempt runs: on this machine, or as a job of the cluster's batch system.
+enum class Placement : uint8_t { kLocal, kCluster };
+
+// What a job on the cluster asks for; 0 or "" is the cluster's default.
+struct JobRequest {
+  std::string name;   // the task's id, part of the job's name
+  std::string title;  // the task's title, the job's comment
+  int attempt = 1;
+  int cpus = 0;
+  uint64_t mem_mb = 0;
+  double time_s = 0;
+  int gpus = 0;
 };
 
 // One attempt of one task, fully rendered: nothing in here is interpreted by a shell unless
@@ -37,6 +56,8 @@ struct AttemptSpec {
   // Processes it leaves behind (a daemon) are left running when it ends; else they are ended
   // with it: its process group, and what escaped the group (setsid, double fork).
   bool leave_processes = false;
+  Placement placement = Placement::kLocal;
+  JobRequest job;  // placement kCluster
 };
 
 enum class EndReason : uint8_t {
@@ -46,6 +67,11 @@ enum class EndReason : uint8_t {
   kCancelled,    // mex ended it: Cancel() or CancelAll()
   kSpawnFailed,  // it never ran: error says why
   kLogFull,      // mex ended it: its log reached log_limit_bytes
+  // Not the attempt's doing, and another attempt may do better (error says what happened): the
+  // cluster lost it (its node failed, it was preempted, cancelled by someone else than mex, or
+  // it vanished), or the cluster's own time limit ended it.
+  kLost,
+  kOutOfMemory,  // the cluster ended it for using more memory than it asked for
 };
 
 struct AttemptEnd {
@@ -54,7 +80,7 @@ struct AttemptEnd {
   int exit_code = -1;   // -1 when the process did not exit normally
   int signal = 0;       // the signal that ended the process, or 0
   int spawn_errno = 0;  // kSpawnFailed: errno of the failed spawn (ENOENT, EACCES, ...)
-  std::string error;    // kSpawnFailed: a sentence for a person
+  std::string error;    // kSpawnFailed, kLost, kOutOfMemory: a sentence for a person
   pid_t pid = 0;
   double started_at = 0;  // seconds since the Unix epoch
   double ended_at = 0;
@@ -64,6 +90,15 @@ struct AttemptEnd {
 struct WaitResult {
   std::vector<AttemptEnd> ended;  // attempts that are over, in the order they ended
   std::vector<uint64_t> stalled;  // attempts first seen stalled during this wait
+  // Attempts waiting in a batch system's queue whose place changed: "pending (REASON)" with the
+  // queue's reason, or "running" once one that was reported pending starts (then `since` is
+  // when it started, seconds since the Unix epoch).
+  struct Queued {
+    uint64_t key = 0;
+    std::string state;
+    double since = 0;
+  };
+  std::vector<Queued> queued;
   int interrupt = 0;  // SIGINT, SIGTERM or SIGHUP received by mex during this wait, or 0
 };
 
@@ -75,7 +110,8 @@ class Executor {
   // reported by the next Wait as kSpawnFailed, so that every attempt ends through the same path.
   virtual ProcessRef Start(const AttemptSpec& spec) = 0;
 
-  // Blocks until an attempt ends, a stall is first seen, mex receives SIGINT, SIGTERM or SIGHUP, or
+  // Blocks until an attempt ends, a stall is first seen, a queued attempt's place changes
+  // (WaitResult::queued), mex receives SIGINT, SIGTERM or SIGHUP, or
   // timeout_s passes (< 0: no limit). Never busy-waits.
   virtual WaitResult Wait(double timeout_s) = 0;
 

@@ -186,6 +186,10 @@ std::string DescribeEnd(const AttemptOutcome& outcome) {
       return std::string("could not start: ") + std::strerror(end.spawn_errno);
     case EndReason::kLogFull:
       return end.error.empty() ? "its log reached its cap and it was ended" : end.error;
+    case EndReason::kLost:
+      return end.error.empty() ? "lost by the cluster" : end.error;
+    case EndReason::kOutOfMemory:
+      return end.error.empty() ? "out of memory" : end.error;
     case EndReason::kExited:
       break;
   }
@@ -286,6 +290,10 @@ Classification ClassifyByDefault(const AttemptOutcome& outcome) {
     case EndReason::kLogFull:
       // A runaway: the next attempt is told why the last one was ended.
       return Failed(FailureClass::kLogic, DescribeEnd(outcome));
+    case EndReason::kLost:
+      return Failed(FailureClass::kTransient, DescribeEnd(outcome));
+    case EndReason::kOutOfMemory:
+      return Failed(FailureClass::kResource, DescribeEnd(outcome));
     case EndReason::kExited:
       break;
   }
@@ -333,8 +341,11 @@ Classification Classify(const AttemptOutcome& outcome, const std::vector<Classif
       outcome.agent_failure.empty()) {
     return Classification{true, FailureClass::kLogic, "succeeded"};
   }
-  // mex ended it: not the task's fault, whatever a rule would make of its log.
-  if (end.reason == EndReason::kCancelled) return ClassifyByDefault(outcome);
+  // mex ended it, or the cluster lost it: not the task's fault, whatever a rule would make of
+  // its log.
+  if (end.reason == EndReason::kCancelled || end.reason == EndReason::kLost) {
+    return ClassifyByDefault(outcome);
+  }
   for (const ClassifyRule& rule : rules) {
     std::string matched;
     if (!RuleMatches(rule, outcome, &matched)) continue;

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -97,6 +98,8 @@ bool Match(const Folder& folder, const std::vector<std::string>& segments, size_
   return true;
 }
 
+}  // namespace
+
 bool HashFile(const Folder& folder, const std::string& path, std::string* hash, std::string* err) {
   UniqueFd fd = folder.OpenFile(path, O_RDONLY, 0, err);
   if (!fd.valid()) return false;
@@ -119,17 +122,64 @@ bool HashFile(const Folder& folder, const std::string& path, std::string* hash, 
   return true;
 }
 
-}  // namespace
+namespace {
 
-bool HashInputs(const Folder& folder, const std::vector<std::string>& entries,
-                std::vector<InputFile>* files, std::string* err) {
+// The folders of the files looked at, each opened once beneath the workspace: a file's stamp is
+// then one fstatat of its name in its folder, which follows no symlink.
+class OpenFolders {
+ public:
+  bool Stamp(const Folder& folder, const std::string& path, FileStamp* stamp, std::string* err) {
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+    std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    auto it = fds_.find(dir);
+    if (it == fds_.end()) {
+      std::string open_err;
+      it = fds_.emplace(dir, folder.OpenFolder(dir.empty() ? "." : dir, &open_err)).first;
+      errors_[dir] = open_err;
+    }
+    struct stat st {};
+    int e = 0;
+    if (!it->second.valid()) {
+      e = errors_[dir].find(std::strerror(ENOENT)) != std::string::npos ? ENOENT : -1;
+    } else if (fstatat(it->second.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      e = errno;
+    }
+    if (e == ENOENT || e == ENOTDIR) {
+      *err = fmt::format("input '{}' does not exist", path);
+    } else if (e != 0) {
+      *err = fmt::format("input '{}' cannot be read: {}", path,
+                         e > 0 ? std::strerror(e) : errors_[dir]);
+    } else if (S_ISDIR(st.st_mode)) {
+      *err = fmt::format("input '{}' is a folder; write '{}/' for what is in it", path, path);
+    } else if (S_ISLNK(st.st_mode)) {
+      *err =
+          fmt::format("input '{}' cannot be read: it is a symlink, which mex never follows", path);
+    } else if (!S_ISREG(st.st_mode)) {
+      *err = fmt::format("input '{}' cannot be read: it is not a regular file", path);
+    } else {
+      stamp->size = static_cast<uint64_t>(st.st_size);
+      stamp->mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+      stamp->inode = static_cast<uint64_t>(st.st_ino);
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  std::unordered_map<std::string, UniqueFd> fds_;
+  std::unordered_map<std::string, std::string> errors_;
+};
+
+bool FindFiles(const Folder& folder, const std::vector<std::string>& entries, OpenFolders* folders,
+               std::vector<InputFile>* files, std::string* err) {
   std::set<std::string> paths;
   for (const std::string& entry : entries) {
     std::vector<std::string> segments = Segments(entry);
     bool literal = std::none_of(segments.begin(), segments.end(),
                                 [](const std::string& s) { return IsGlob(s) || s == "**"; });
     if (literal) {
-      // One file: reading it says whether it is there (and not a symlink, nor a folder).
+      // One file: opening it says whether it is there (and not a symlink, nor a folder).
       paths.insert(fmt::format("{}", fmt::join(segments, "/")));
       continue;
     }
@@ -148,24 +198,22 @@ bool HashInputs(const Folder& folder, const std::vector<std::string>& entries,
   for (const std::string& path : paths) {
     InputFile& file = files->emplace_back();
     file.path = path;
-    if (!HashFile(folder, path, &file.hash, err)) {
-      std::string ignored;
-      if (folder.OpenFolder(path, &ignored).valid()) {
-        *err = fmt::format("input '{}' is a folder; write '{}/' for what is in it", path, path);
-      } else if (err->find(std::strerror(ENOENT)) != std::string::npos) {
-        *err = fmt::format("input '{}' does not exist", path);
-      } else {
-        *err = fmt::format("input '{}' cannot be read: {}", path, *err);
-      }
-      return false;
-    }
+    if (!folders->Stamp(folder, path, &file.stamp, err)) return false;
   }
   return true;
 }
 
-bool ReadInputs(const Milestone& m, const Folder& workspace,
-                std::unordered_map<std::string, std::vector<InputFile>>* inputs, std::string* err,
+}  // namespace
+
+bool FindInputFiles(const Folder& folder, const std::vector<std::string>& entries,
+                    std::vector<InputFile>* files, std::string* err) {
+  OpenFolders folders;
+  return FindFiles(folder, entries, &folders, files, err);
+}
+
+bool FindInputs(const Milestone& m, const Folder& workspace, TaskInputs* inputs, std::string* err,
                 Pos* pos) {
+  OpenFolders folders;
   for (const Task& task : m.tasks) {
     const TaskDetail* d = task.details();
     if (d == nullptr || d->inputs.empty()) continue;
@@ -174,12 +222,43 @@ bool ReadInputs(const Milestone& m, const Folder& workspace,
       entries.push_back(d->cwd.empty() ? entry : d->cwd + "/" + entry);
     }
     std::vector<InputFile> files;
-    if (!HashInputs(workspace, entries, &files, err)) {
+    if (!FindFiles(workspace, entries, &folders, &files, err)) {
       *err = fmt::format("task '{}': {}", task.id, *err);
       *pos = task.pos;
       return false;
     }
     inputs->emplace(std::string(task.id), std::move(files));
+  }
+  return true;
+}
+
+bool HashInputs(const Folder& workspace, const InputHashCache& cache, TaskInputs* inputs,
+                InputHashCache* fresh, std::string* err) {
+  // A file hashed less than this long after it was last written may have been written again in
+  // the same tick of the file system's clock (a second on some file systems) after it was read.
+  constexpr int64_t kSettled = 2'000'000'000;
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  const int64_t now_ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+  std::unordered_map<std::string, std::string> seen;  // a file two tasks read is read once
+  for (auto& [task, files] : *inputs) {
+    for (InputFile& file : files) {
+      if (auto it = seen.find(file.path); it != seen.end()) {
+        file.hash = it->second;
+        continue;
+      }
+      auto cached = cache.find(file.path);
+      if (cached != cache.end() && cached->second.stamp == file.stamp &&
+          file.stamp.mtime_ns < cached->second.hashed_at_ns - kSettled) {
+        file.hash = cached->second.hash;
+      } else if (!HashFile(workspace, file.path, &file.hash, err)) {
+        *err = fmt::format("task '{}': input '{}' cannot be read: {}", task, file.path, *err);
+        return false;
+      } else if (fresh != nullptr) {
+        (*fresh)[file.path] = {file.stamp, file.hash, now_ns};
+      }
+      seen.emplace(file.path, file.hash);
+    }
   }
   return true;
 }

@@ -28,6 +28,9 @@ std::string DescribeCommandEnd(const AttemptEnd& end) {
       return "could not start: " + end.error;
     case EndReason::kLogFull:
       return "log full";
+    case EndReason::kLost:
+    case EndReason::kOutOfMemory:
+      return end.error;
   }
   return "?";
 }

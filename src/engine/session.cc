@@ -46,10 +46,13 @@ void Session::Prepare() {
   for (const Phase& p : m_.phases) phases.push_back({p.name, p.weight, p.tasks_from});
   db_->SetPhases(phases);
 
-  std::vector<std::string> hashes;
   {
     ScopedMetric metric("definition hashes");
-    hashes = DefinitionHashes(run_, graph_, roadmap_);
+    std::vector<uint32_t> all(m_.tasks.size());
+    for (uint32_t t = 0; t < all.size(); ++t) all[t] = t;
+    HashOutputs(&run_, all);
+    hashes_ = DefinitionHashes(run_, graph_, roadmap_);
+    rehash_.assign(m_.tasks.size(), false);
   }
   std::unordered_map<std::string, StoredTask> stored = ByID(db_->Tasks(run_.paths.run_id));
   // The tasks from the first phase with tasks_from on are decided when it starts: their hashes
@@ -59,9 +62,9 @@ void Session::Prepare() {
   for (uint32_t t = 0; t < m_.tasks.size(); ++t) {
     (m_.tasks[t].phase < first_dynamic ? now : later).push_back(t);
   }
-  size_t runs = PrepareTasks(now, hashes, ForcedTasks(run_, graph_, roadmap_), &stored);
+  size_t runs = PrepareTasks(now, hashes_, ForcedTasks(run_, graph_, roadmap_), &stored);
   // A session with nothing to run (all kept) reads no history.
-  if (runs > 0 || !later.empty()) PrioritizeByHistory(hashes);
+  if (runs > 0 || !later.empty()) PrioritizeByHistory(hashes_);
   // Until then they keep the row of the last session (or get a pending one) and go on numbering
   // their attempts.
   for (uint32_t t : later) {
@@ -82,6 +85,28 @@ void Session::Prepare() {
     // The dynamic tasks of an earlier session wait for their phase to start.
     if (row.phase < first_dynamic) db_->RemoveTask(id);
   }
+}
+
+void Session::TaskSucceeded(uint32_t task) {
+  if (db_ == nullptr || task >= rehash_.size()) return;
+  const Task& t = m_.tasks[task];
+  if (t.details() == nullptr || t.details()->output.path.empty()) return;
+  std::string& was = run_.outputs[std::string(t.id)];
+  std::string now, err;
+  if (!HashFile(*run_.paths.state, OutputPath(run_, t), &now, &err)) now.clear();
+  if (now == was) return;
+  was = now;
+  for (uint32_t d : graph_.dependents(task)) rehash_[d] = true;
+}
+
+void Session::TaskStarting(uint32_t task) {
+  if (db_ == nullptr || task >= rehash_.size() || !rehash_[task]) return;
+  rehash_[task] = false;
+  std::string hash = DefinitionHash(run_, graph_, task, hashes_);
+  if (hash == hashes_[task]) return;
+  hashes_[task] = hash;
+  db_->SetTaskHash(std::string(m_.tasks[task].id), hash);
+  for (uint32_t d : graph_.dependents(task)) rehash_[d] = true;
 }
 
 std::string Session::EtaDeps(uint32_t task) const {
@@ -133,8 +158,9 @@ size_t Session::PrepareTasks(const std::vector<uint32_t>& tasks,
   bool any_rerun = false;
   for (uint32_t t : tasks) {
     auto old = stored->find(std::string(m_.tasks[t].id));
-    any_rerun = any_rerun || (old != stored->end() && old->second.attempts > 0 &&
-                              !KeptAsItWas(old->second, hashes[t], forced[t]));
+    any_rerun = any_rerun ||
+                (old != stored->end() && old->second.attempts > 0 &&
+                 !KeptAsItWas(old->second, hashes[t], forced[t], MissingOutput(run_, m_.tasks[t])));
     if (any_rerun) break;
   }
   std::unordered_map<std::string, std::vector<AttemptRecord>> attempts;
@@ -157,8 +183,9 @@ size_t Session::PrepareTasks(const std::vector<uint32_t>& tasks,
     std::string rerun;
     if (old != stored->end()) {
       const StoredTask& was = old->second;
-      kept = KeptAsItWas(was, hashes[t], forced[t]);
-      if (!kept && was.attempts > 0) rerun = RerunReason(was, hashes[t], forced[t]);
+      std::string missing = MissingOutput(run_, task);
+      kept = KeptAsItWas(was, hashes[t], forced[t], missing);
+      if (!kept && was.attempts > 0) rerun = RerunReason(was, hashes[t], forced[t], missing);
       row.attempts = was.attempts;
       if (kept) row.state = TaskState::kSucceeded;
       bool same_row = was.seq == row.seq && was.phase == row.phase && was.effort == row.effort &&
@@ -214,10 +241,12 @@ std::string Session::ExpandPhase(size_t phase) {
          t < m_.tasks.size() && m_.tasks[t].phase < end; ++t) {
       decided.push_back(t);
     }
-    std::vector<std::string> hashes = DefinitionHashes(run_, graph_, roadmap_);
+    HashOutputs(&run_, decided);
+    hashes_ = DefinitionHashes(run_, graph_, roadmap_);
+    rehash_.assign(m_.tasks.size(), false);
     std::unordered_map<std::string, StoredTask> stored = ByID(db_->Tasks(run_.paths.run_id));
-    PrepareTasks(decided, hashes, ForcedTasks(run_, graph_, roadmap_), &stored);
-    PrioritizeByHistory(hashes);
+    PrepareTasks(decided, hashes_, ForcedTasks(run_, graph_, roadmap_), &stored);
+    PrioritizeByHistory(hashes_);
     for (const auto& [id, row] : stored) {
       // A task of an earlier breakdown that this one no longer has.
       if (row.phase >= phase && row.phase < end && m_.FindTask(id) == nullptr) {

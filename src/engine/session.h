@@ -41,6 +41,12 @@ class Session : public PhaseHooks {
 
   std::string ExpandPhase(size_t phase) override;
 
+  // The runner's hooks (TaskRunner::set_on_started, set_on_succeeded): a task that succeeded
+  // with another output than the session started with makes the tasks that need it hashed
+  // again as they start, so that state.db records the definitions they ran with.
+  void TaskStarting(uint32_t task);
+  void TaskSucceeded(uint32_t task);
+
  private:
   // Decides, for the tasks `tasks`, what Prepare() says. Returns how many of them run.
   size_t PrepareTasks(const std::vector<uint32_t>& tasks, const std::vector<std::string>& hashes,
@@ -65,6 +71,8 @@ class Session : public PhaseHooks {
   TaskRunner& runner_;
   RoadmapWriter write_roadmap_;
   std::vector<double> observed_priority_;  // the runner's, when there is a history
+  std::vector<std::string> hashes_;        // the tasks' definition hashes as last computed
+  std::vector<bool> rehash_;               // a dep's output changed since: hash again as it starts
 };
 
 }  // namespace mex

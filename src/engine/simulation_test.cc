@@ -129,6 +129,9 @@ class SimStore : public Store, public SessionStore {
   }
   void SetPhases(const std::vector<PhaseRow>&) override {}
   void PutTask(const StoredTask& task) override { pending_.tasks[task.id] = task; }
+  void SetTaskHash(const std::string& id, const std::string& hash) override {
+    pending_.tasks[id].hash = hash;
+  }
   void ShiftTasks(uint32_t from, uint32_t by) override {
     for (auto& [id, t] : pending_.tasks) {
       if (t.seq >= from) t.seq += by;

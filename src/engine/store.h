@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/events.h"
@@ -46,6 +47,25 @@ struct AttemptRecord {
   std::string merge_commit;
   std::vector<std::string> changed_files;  // what result_commit changed from base_commit
 };
+
+// What a file was when it was last seen: if its size, modification time and inode are the
+// same, its content is taken to be the same (as make and ninja take a file's mtime).
+struct FileStamp {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  uint64_t inode = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+// The content hashes of tasks' input files (engine/inputs.h) as they were, by path relative to
+// the workspace: state.db keeps them between sessions, so that a no-op run reads no file whose
+// stamp is unchanged.
+struct CachedHash {
+  FileStamp stamp;
+  std::string hash;
+  int64_t hashed_at_ns = 0;  // wall clock when the content was read
+};
+using InputHashCache = std::unordered_map<std::string, CachedHash>;
 
 // A phase's gate once scored.
 struct GateRecord {
@@ -109,6 +129,8 @@ class SessionStore {
   virtual void SetPhases(const std::vector<PhaseRow>& phases) = 0;
   // Inserts or replaces one task of the run.
   virtual void PutTask(const StoredTask& task) = 0;
+  // Sets the definition hash of the task `id` of the run (hashed again as it started).
+  virtual void SetTaskHash(const std::string& id, const std::string& hash) = 0;
   // Moves the tasks at position `from` and after in the file down by `by` places (tasks were
   // inserted before them).
   virtual void ShiftTasks(uint32_t from, uint32_t by) = 0;

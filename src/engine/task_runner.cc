@@ -31,6 +31,10 @@ std::string_view EndName(EndReason reason) {
       return "spawn_failed";
     case EndReason::kLogFull:
       return "log_full";
+    case EndReason::kLost:
+      return "lost";
+    case EndReason::kOutOfMemory:
+      return "out_of_memory";
   }
   return "?";
 }
@@ -145,7 +149,6 @@ void TaskRunner::StartCommands(std::vector<AttemptSpec> commands) {
   for (size_t i = 0; i < commands.size(); ++i) {
     commands[i].key = kCommandKey | i;
     ++running_;
-    ++started_;
     executor_->Start(commands[i]);
   }
 }
@@ -174,6 +177,9 @@ void TaskRunner::RunUntilIdle() {
       stalled.quiet_s = m_.StallAfterOf(m_.tasks[static_cast<uint32_t>(key)]);
       journal_->Emit(stalled);
     }
+    for (const WaitResult::Queued& queued : result.queued) {
+      if ((queued.key & kCommandKey) == 0) Queued(queued);
+    }
     for (const AttemptEnd& end : result.ended) {
       if ((end.key & kCommandKey) != 0) {
         --running_;
@@ -184,6 +190,24 @@ void TaskRunner::RunUntilIdle() {
     }
     if (result.interrupt) Interrupt(result.interrupt);
   }
+}
+
+void TaskRunner::Queued(const WaitResult::Queued& queued) {
+  auto task = static_cast<uint32_t>(queued.key);
+  AttemptRecord& record = tasks_[task].history.back();
+  Event event = TaskEvent(EventKind::kTaskQueued, task);
+  event.reason = queued.state;
+  if (queued.state == "running") {
+    // Its run starts now: the time before it was spent in the queue.
+    event.elapsed_s = std::max(0.0, queued.since - record.started_at);
+    record.started_at = queued.since;
+    tasks_[task].started += event.elapsed_s;
+    record.reason.clear();
+  } else {
+    record.reason = queued.state;  // while it runs, an attempt's reason says where it waits
+  }
+  journal_->store().AttemptChanged(record);
+  journal_->Emit(event);
 }
 
 void TaskRunner::Reset(const std::vector<uint32_t>& tasks) {
@@ -348,10 +372,10 @@ void TaskRunner::Commit() {
 }
 
 void TaskRunner::RecordAttemptStart(uint32_t task) {
+  if (on_started_) on_started_(task);
   TaskRun& run = tasks_[task];
   ++run.attempts;
   ++running_;
-  ++started_;
   SetState(task, TaskState::kRunning);  // with its new attempt count: numbering resumes from it
   AttemptRecord record;
   record.task = m_.tasks[task].id;
@@ -371,6 +395,9 @@ void TaskRunner::LaunchAttempt(uint32_t task) {
   run.rerun.clear();
   journal_->Emit(event);
   AttemptHistory history{run.attempts, run.last_error, gate_missing_, ""};
+  for (const AttemptRecord& earlier : run.history) {
+    history.resource_failures += earlier.failure_class == "resource" ? 1 : 0;
+  }
   AttemptSpec spec;
   std::string err;
   int err_no = 0;
@@ -528,6 +555,7 @@ void TaskRunner::Succeed(uint32_t task, double elapsed, const std::string& merge
   event.elapsed_s = elapsed;
   event.merge = merge;
   journal_->Emit(event);
+  if (on_succeeded_) on_succeeded_(task);
   for (uint32_t d : graph_.dependents(task)) {
     if (IsOpen(d) && --tasks_[d].waiting == 0 && tasks_[d].state == TaskState::kPending) {
       MakeReady(d);

@@ -52,6 +52,14 @@ class TaskRunner {
   // Called with what an attempt's agent reported it cost (> 0), as the attempt ends, before its
   // retry is decided: the budget (engine/phase_flow.h) may stop the run there.
   void set_on_cost(std::function<void(double usd)> on_cost) { on_cost_ = std::move(on_cost); }
+  // Called as an attempt of a task is recorded as started (before the commit that makes it
+  // durable), and as a task succeeds (before its dependents are released).
+  void set_on_started(std::function<void(uint32_t task)> on_started) {
+    on_started_ = std::move(on_started);
+  }
+  void set_on_succeeded(std::function<void(uint32_t task)> on_succeeded) {
+    on_succeeded_ = std::move(on_succeeded);
+  }
   // Where the attempts of `workspace: worktree` tasks run and are merged; null: every task runs
   // in the milestone's folder.
   void set_workspaces(Workspaces* workspaces) { workspaces_ = workspaces; }
@@ -86,8 +94,6 @@ class TaskRunner {
   // Why the task failed, was skipped or cancelled, for its phase's gate; "" otherwise.
   const std::string& end_reason(uint32_t task) const { return tasks_[task].end_reason; }
   int kept() const { return kept_; }
-  // Attempts and commands started in this session.
-  int started() const { return started_; }
   bool stopping() const { return stopping_; }
   // The first SIGINT or SIGTERM received, or 0.
   int interrupt() const { return interrupt_; }
@@ -145,6 +151,8 @@ class TaskRunner {
   void RecordAttemptStart(uint32_t task);
   void LaunchAttempt(uint32_t task);
   void HandleEnd(const AttemptEnd& end);
+  // An attempt's place in a batch queue changed: a task_queued event, and its row's reason.
+  void Queued(const WaitResult::Queued& queued);
   // Reads what the agent reported of its result, cost and usage into `outcome` and `record`.
   void ReadAgentReport(uint32_t task, AttemptOutcome* outcome, AttemptRecord* record);
   // `merge`: what became of a worktree attempt's changes ("merged into ... at ...", or that it
@@ -179,6 +187,8 @@ class TaskRunner {
   Executor* executor_;
   Journal* journal_;
   std::function<void(double)> on_cost_;
+  std::function<void(uint32_t)> on_started_;
+  std::function<void(uint32_t)> on_succeeded_;
   Workspaces* workspaces_ = nullptr;
 
   std::vector<TaskRun> tasks_;
@@ -203,7 +213,6 @@ class TaskRunner {
   std::string stop_reason_;  // why it stopped starting tasks (StopStarting)
   int interrupt_ = 0;        // the first SIGINT/SIGTERM, or 0
   int kept_ = 0;             // tasks kept from an earlier session
-  int started_ = 0;          // attempts and commands started in this session
   std::mt19937_64 rng_;
 };
 

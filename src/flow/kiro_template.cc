@@ -35,6 +35,11 @@ defaults:
 constexpr std::string_view kDefaults = R"(  max_parallel: 5        # agents running at once
   timeout: 30m           # per attempt
   retry: {max_attempts: 3, backoff: {initial: 1s, factor: 2, max: 5m}}
+  # Where tasks run: local (this machine) or slurm (a cluster: docs/slurm.md). Agent tasks stay
+  # here, where the agent's credentials and network are; a phase or task of builds and tests
+  # can say `executor: slurm`, with `resources: {cpus: 4, mem: 8G, time: 1h}` and a top-level
+  # `slurm: {partition: NAME, account: NAME}` saying where its jobs go.
+  executor: local
 )";
 
 constexpr std::string_view kDemoAgents = R"(

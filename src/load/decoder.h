@@ -318,13 +318,13 @@ class Decoder : FieldReader<N> {
   }
 
   void DecodeSlurm(N node) {
-    Members(node, "'slurm'", {"partition", "account", "args"},
+    SlurmDefaults& slurm = m_->slurm;
+    Members(node, "'slurm'", {"partition", "account", "qos", "args"},
             [&](std::string_view key, Pos, N value) {
-              std::string ignored;
-              std::vector<std::string> args;
-              if (key == "partition" || key == "account")
-                String(value, "slurm " + std::string(key), &ignored);
-              if (key == "args") DecodeArgv(value, "slurm args", &args);
+              if (key == "partition") String(value, "slurm partition", &slurm.partition);
+              if (key == "account") String(value, "slurm account", &slurm.account);
+              if (key == "qos") String(value, "slurm qos", &slurm.qos);
+              if (key == "args") DecodeArgv(value, "slurm args", &slurm.args);
             });
   }
 
@@ -332,49 +332,53 @@ class Decoder : FieldReader<N> {
     Phase& phase = m_->phases.emplace_back();
     auto index = static_cast<uint32_t>(m_->phases.size() - 1);
     phase.pos = node.pos();
-    Members(node, "phase",
-            {"name", "weight", "gate", "on_gate_fail", "tasks_from", "task_template", "tasks",
-             "workspace", "timeout", "retry", "stall_after", "stall_action", "classify"},
-            [&](std::string_view key, Pos, N value) {
-              Pos pos = value.pos();
-              if (key == "name" && String(value, "phase name", &phase.name)) {
-                phase.pos = pos;
-                if (!IsValidId(phase.name)) {
-                  Error(pos, fmt::format("invalid phase name '{}' (use letters, digits, '_', '.', "
-                                         "'-')",
-                                         phase.name));
-                }
-              }
-              if (key == "weight" && Number(value, "phase weight", &phase.weight)) {
-                phase.has_weight = true;
-                if (phase.weight <= 0) Error(pos, "phase weight must be greater than 0");
-              }
-              if (key == "gate") DecodeGate(value, &phase);
-              if (key == "on_gate_fail") DecodeOnGateFail(value, &phase);
-              if (key == "tasks_from" && String(value, "tasks_from", &phase.tasks_from)) {
-                phase.tasks_from_pos = pos;
-              }
-              if (key == "task_template") DecodeTaskTemplate(value, &phase);
-              if (key == "workspace") {
-                Enum(value, "workspace", {"shared", "worktree"}, &phase.workspace.emplace());
-              }
-              if (key == "tasks") DecodeTasks(value, index);
-              if (key == "timeout" && Duration(value, "timeout", &phase.timeout_s.emplace()) &&
-                  *phase.timeout_s <= 0) {
-                Error(pos, "timeout must be greater than 0");
-              }
-              if (key == "retry") {
-                phase.retry = RetryPolicy::Unset();  // the checker fills the rest in
-                DecodeRetry(value, &*phase.retry);
-              }
-              if (key == "stall_after") {
-                Duration(value, "stall_after", &phase.stall_after_s.emplace());
-              }
-              if (key == "stall_action") {
-                Enum(value, "stall_action", {"warn", "kill"}, &phase.stall_action.emplace());
-              }
-              if (key == "classify") DecodeClassify(value, &phase.classify);
-            });
+    Members(
+        node, "phase",
+        {"name", "weight", "gate", "on_gate_fail", "tasks_from", "task_template", "tasks",
+         "workspace", "timeout", "retry", "stall_after", "stall_action", "classify", "executor"},
+        [&](std::string_view key, Pos, N value) {
+          Pos pos = value.pos();
+          if (key == "name" && String(value, "phase name", &phase.name)) {
+            phase.pos = pos;
+            if (!IsValidId(phase.name)) {
+              Error(pos, fmt::format("invalid phase name '{}' (use letters, digits, '_', '.', "
+                                     "'-')",
+                                     phase.name));
+            }
+          }
+          if (key == "weight" && Number(value, "phase weight", &phase.weight)) {
+            phase.has_weight = true;
+            if (phase.weight <= 0) Error(pos, "phase weight must be greater than 0");
+          }
+          if (key == "gate") DecodeGate(value, &phase);
+          if (key == "on_gate_fail") DecodeOnGateFail(value, &phase);
+          if (key == "tasks_from" && String(value, "tasks_from", &phase.tasks_from)) {
+            phase.tasks_from_pos = pos;
+          }
+          if (key == "task_template") DecodeTaskTemplate(value, &phase);
+          if (key == "workspace") {
+            Enum(value, "workspace", {"shared", "worktree"}, &phase.workspace.emplace());
+          }
+          if (key == "tasks") DecodeTasks(value, index);
+          if (key == "timeout" && Duration(value, "timeout", &phase.timeout_s.emplace()) &&
+              *phase.timeout_s <= 0) {
+            Error(pos, "timeout must be greater than 0");
+          }
+          if (key == "retry") {
+            phase.retry = RetryPolicy::Unset();  // the checker fills the rest in
+            DecodeRetry(value, &*phase.retry);
+          }
+          if (key == "stall_after") {
+            Duration(value, "stall_after", &phase.stall_after_s.emplace());
+          }
+          if (key == "stall_action") {
+            Enum(value, "stall_action", {"warn", "kill"}, &phase.stall_action.emplace());
+          }
+          if (key == "classify") DecodeClassify(value, &phase.classify);
+          if (key == "executor") {
+            Enum(value, "executor", {"local", "slurm"}, &phase.executor.emplace());
+          }
+        });
     if (phase.name.empty() && node.kind() == NodeKind::kMap)
       Error(phase.pos, "phase has no 'name'");
   }
@@ -725,17 +729,24 @@ class Decoder : FieldReader<N> {
   }
 
   void DecodeResources(N node, TaskDetail* d) {
-    Members(node, "'resources'", {"cpus", "mem", "time"}, [&](std::string_view key, Pos, N value) {
-      Pos pos = value.pos();
-      if (key == "cpus") Integer(value, "cpus", 1, &d->resources.cpus);
-      if (key == "time") Duration(value, "time", &d->resources.time_s);
-      double bytes = 0;
-      std::string err;
-      if (key == "mem" && String(value, "mem", &d->resources.mem) &&
-          !ParseSize(d->resources.mem, &bytes, &err)) {
-        Error(pos, err);
-      }
-    });
+    Members(node, "'resources'", {"cpus", "mem", "time", "gpus", "mem_retry_factor"},
+            [&](std::string_view key, Pos, N value) {
+              Pos pos = value.pos();
+              if (key == "cpus") Integer(value, "cpus", 1, &d->resources.cpus);
+              if (key == "gpus") Integer(value, "gpus", 0, &d->resources.gpus);
+              if (key == "time") Duration(value, "time", &d->resources.time_s);
+              if (key == "mem_retry_factor" &&
+                  Number(value, "mem_retry_factor", &d->resources.mem_retry_factor) &&
+                  !(d->resources.mem_retry_factor >= 1 && d->resources.mem_retry_factor <= 16)) {
+                Error(pos, "mem_retry_factor must be between 1 and 16");
+              }
+              double bytes = 0;
+              std::string err;
+              if (key == "mem" && String(value, "mem", &d->resources.mem) &&
+                  !ParseSize(d->resources.mem, &bytes, &err)) {
+                Error(pos, err);
+              }
+            });
   }
 
   Milestone* m_;

@@ -287,3 +287,65 @@ TEST(LoaderTest, SymbolTableInternsOnce) {
 
 }  // namespace
 }  // namespace mex
+
+namespace mex {
+namespace {
+
+TEST(LoaderTest, SlurmPlacementResourcesAndTheSlurmBlock) {
+  Milestone m;
+  Diagnostics diags("s.yaml");
+  ASSERT_TRUE(LoadMilestoneFromString("s.yaml", R"(
+slurm: {partition: short, account: lab7, qos: normal, args: [--constraint=avx2]}
+defaults: {executor: local}
+phases:
+  - name: write
+    weight: 50
+    tasks: [{id: a, run: x}]
+  - name: check
+    weight: 50
+    executor: slurm
+    tasks:
+      - {id: b, run: x, resources: {cpus: 4, mem: 2G, time: 1h, gpus: 1, mem_retry_factor: 2}}
+      - {id: c, run: x, executor: local}
+)",
+                                      &m, &diags))
+      << diags.Format();
+  EXPECT_EQ(m.slurm.partition, "short");
+  EXPECT_EQ(m.slurm.account, "lab7");
+  EXPECT_EQ(m.slurm.qos, "normal");
+  EXPECT_EQ(m.slurm.args, (std::vector<std::string>{"--constraint=avx2"}));
+  EXPECT_EQ(m.ExecutorOf(m.tasks[0]), ExecutorKind::kLocal);
+  EXPECT_EQ(m.ExecutorOf(m.tasks[1]), ExecutorKind::kSlurm);  // its phase's
+  EXPECT_EQ(m.ExecutorOf(m.tasks[2]), ExecutorKind::kLocal);  // its own
+  EXPECT_TRUE(m.UsesSlurm());
+  const Resources& r = m.tasks[1].details()->resources;
+  EXPECT_EQ(r.cpus, 4);
+  EXPECT_EQ(r.gpus, 1);
+  EXPECT_EQ(r.mem, "2G");
+  EXPECT_DOUBLE_EQ(r.time_s, 3600);
+  EXPECT_DOUBLE_EQ(r.mem_retry_factor, 2);
+}
+
+TEST(LoaderTest, BadSlurmFieldsAreErrorsAtTheirPosition) {
+  Milestone m;
+  Diagnostics diags("s.yaml");
+  EXPECT_FALSE(LoadMilestoneFromString("s.yaml", R"(slurm: {partition: a, queue: b}
+phases:
+  - {name: p, executor: cloud, tasks: [{id: a, run: x}], weight: 50}
+  - name: q
+    weight: 50
+    tasks:
+      - {id: b, run: x, resources: {gpus: -1, mem_retry_factor: 0.5, mem: lots}}
+)",
+                                       &m, &diags));
+  EXPECT_EQ(diags.Format(),
+            "s.yaml:1:23: error: unknown key 'queue' in 'slurm'\n"
+            "s.yaml:3:25: error: invalid executor 'cloud' (expected one of: local, slurm)\n"
+            "s.yaml:7:43: error: gpus must be a whole number >= 0\n"
+            "s.yaml:7:65: error: mem_retry_factor must be between 1 and 16\n"
+            "s.yaml:7:75: error: invalid size 'lots' (expected e.g. 512M, 4G or a number of "
+            "bytes)\n");
+}
+
+}  // namespace
+}  // namespace mex

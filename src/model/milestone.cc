@@ -180,6 +180,22 @@ StallAction Milestone::StallActionOf(const Task& task) const {
                  defaults.stall_action);
 }
 
+ExecutorKind Milestone::ExecutorOf(const Task& task) const {
+  return Layered(*this, task, &TaskDetail::executor, &Phase::executor, defaults.executor);
+}
+
+bool Milestone::UsesSlurm() const {
+  if (defaults.executor == ExecutorKind::kSlurm) return true;
+  for (const Phase& phase : phases) {
+    if (phase.executor == ExecutorKind::kSlurm) return true;
+  }
+  for (const Task& task : tasks) {
+    const TaskDetail* d = task.details();
+    if (d != nullptr && d->executor == ExecutorKind::kSlurm) return true;
+  }
+  return false;
+}
+
 const std::vector<ClassifyRule>& Milestone::ClassifyRulesOf(
     const Task& task, std::vector<ClassifyRule>* scratch) const {
   const TaskDetail* d = task.details();

@@ -100,10 +100,23 @@ struct OutputSpec {
   Pos pos;
 };
 
+// What a task's job asks the cluster for (executor: slurm); 0 or "" is the cluster's default.
 struct Resources {
   int cpus = 0;
-  std::string mem;
+  std::string mem;  // "2G", "512M"
   double time_s = 0;
+  int gpus = 0;
+  // After an attempt that ran out of memory (class resource), the next asks for this much more
+  // memory each time (mem × factor^n); 0: the same.
+  double mem_retry_factor = 0;
+};
+
+// The milestone's `slurm:` block: where its jobs go.
+struct SlurmDefaults {
+  std::string partition;
+  std::string account;
+  std::string qos;
+  std::vector<std::string> args;  // more sbatch options
 };
 
 // What a task runs: a shell string, an argv list, or an agent prompt.
@@ -229,6 +242,7 @@ struct Phase {
   std::optional<double> stall_after_s;
   std::optional<StallAction> stall_action;
   std::vector<ClassifyRule> classify;  // tried after a task's own, before the milestone's
+  std::optional<ExecutorKind> executor;
 };
 
 // Interns task ids so that a million of them cost one copy each and compare as integers.
@@ -271,6 +285,7 @@ struct Milestone {
   Defaults defaults;
   std::map<std::string, int> pools;
   std::map<std::string, Agent> agents;  // as declared in the file (presets are added at use)
+  SlurmDefaults slurm;
   std::vector<ClassifyRule> classify;
   std::vector<Phase> phases;
   std::vector<Task> tasks;      // every static task, in file order
@@ -292,6 +307,10 @@ struct Milestone {
   const RetryPolicy& RetryOf(const Task& task) const;
   double StallAfterOf(const Task& task) const;
   StallAction StallActionOf(const Task& task) const;
+  // Where `task`'s attempts run: its own `executor`, else its phase's, else defaults'.
+  ExecutorKind ExecutorOf(const Task& task) const;
+  // Whether some task's attempts run on Slurm.
+  bool UsesSlurm() const;
   // The rules that classify `task`'s failures, in the order they are tried: its own, its
   // phase's, the milestone's. `classify` itself when neither the task nor its phase has any.
   const std::vector<ClassifyRule>& ClassifyRulesOf(const Task& task,

@@ -34,7 +34,7 @@ svg text{fill:var(--fg);font-size:11px}svg .axis{stroke:var(--line)}
 .bar{stroke:none}.o-succeeded{fill:var(--ok)}.o-failed{fill:var(--fail)}.o-retried{fill:var(--retry)}
 .o-cancelled{fill:var(--cancel)}.o-running{fill:var(--run)}
 .bar.critical{stroke:var(--crit);stroke-width:2}
-.wait{fill:var(--wait);opacity:.55}.wait.w-resources{fill:var(--cancel)}
+.wait{fill:var(--wait);opacity:.55}.wait.w-resources{fill:var(--cancel)}.wait.w-queue{fill:var(--run);opacity:.35}
 .stall{fill:var(--stall)}.session-mark{stroke:var(--run);stroke-width:2;stroke-dasharray:5 3}
 .phase-mark{stroke:var(--muted);stroke-dasharray:2 3}.interrupt-mark{stroke:var(--fail);
 stroke-dasharray:4 2}
@@ -313,7 +313,8 @@ function timeline() {
     const px = x(w[5]);
     const rect = sv('rect', {x: px.toFixed(1), y: waitTop + w[7] * RH + 3, width: Math.max(1.5, x(w[6]) - px).toFixed(1), height: RH - 7,
       class: 'wait w-' + w[2], 'data-task': tasks[w[0]][T_ID], 'data-attempt': w[1]});
-    rect.appendChild(sv('title', {}, tasks[w[0]][T_ID] + ': waits ' + dur((w[6] - w[5]) / 1000) + ' before attempt ' + w[1] +
+    rect.appendChild(sv('title', {}, tasks[w[0]][T_ID] + ': waits ' + dur((w[6] - w[5]) / 1000) +
+      (w[2] === 'queue' ? ' in Slurm\'s queue for attempt ' : ' before attempt ') + w[1] +
       ' (' + w[2] + (w[3] ? ', ' + w[3] : '') + ')' + (w[4] ? ': ' + w[4] : '')));
     wg.appendChild(rect);
   });

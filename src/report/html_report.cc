@@ -183,6 +183,7 @@ json PageData(const json& r) {
   // The waits the events recorded, by task and the attempt that failed before them.
   std::map<std::pair<std::string, int>, const json*> wait_events;
   for (const json& w : r["waits"]) {
+    if (Str(w, "kind") == "queue") continue;  // before its attempt, not after it (below)
     auto key = std::make_pair(Str(w, "task"), w.value("attempt", 0));
     auto [it, added] = wait_events.emplace(key, &w);
     if (!added && Str(w, "kind") == "resources") it->second = &w;
@@ -227,6 +228,18 @@ json PageData(const json& r) {
     task_rows.push_back({id, task_phase[v], states[v], Num(t, "effort", 1), Str(t, "agent"),
                          deps[v], Num(t, "seconds"), layout.layer[v], layout.order[v],
                          critical[v] ? 1 : 0, Str(t, "command"), prompt});
+  }
+  // A Slurm job's wait in the queue, before its attempt ran.
+  for (const json& w : r["waits"]) {
+    if (Str(w, "kind") != "queue") continue;
+    auto it = task_index.find(Str(w, "task"));
+    if (it == task_index.end()) continue;
+    int64_t from = ms(Num(w, "at", t0));
+    int64_t to = ms(Num(w, "at", t0) + Num(w, "queued_s"));
+    if (to <= from) continue;
+    wait_spans.emplace_back(from, to);
+    wait_rows.push_back(
+        {it->second, w.value("attempt", 0), "queue", "", Str(w, "reason"), from, to, 0});
   }
   std::vector<int> rows = LowestFreeRows(spans);
   for (size_t i = 0; i < rows.size(); ++i) attempt_rows[i][10] = rows[i];

@@ -198,7 +198,11 @@ std::vector<std::string> RenderBlock(const LiveView& view, int width, int max_li
         fmt::format("  run   {} (attempt {}/{}{}{}) {}{}", r.task, r.attempt, r.max_attempts,
                     r.agent.empty() ? "" : ", ", r.agent, Clock(r.elapsed_s),
                     r.stalled ? " " + Paint(view.color, "STALLED", kYellow) : "");
-    if (r.quiet_s >= LiveView::kQuietShownAfter) row += " quiet " + Clock(r.quiet_s);
+    if (!r.queue.empty()) {
+      row += " " + r.queue;
+    } else if (r.quiet_s >= LiveView::kQuietShownAfter) {
+      row += " quiet " + Clock(r.quiet_s);
+    }
     if (!r.last_line.empty()) row += " | " + r.last_line;
     tasks.push_back(std::move(row));
   }
@@ -292,6 +296,13 @@ void LiveReporter::OnEvent(const Event& e) {
     }
     case EventKind::kTaskStalled:
       if (auto it = running_.find(e.task); it != running_.end()) it->second.stalled = true;
+      break;
+    case EventKind::kTaskQueued:
+      if (auto it = running_.find(e.task); it != running_.end()) {
+        // Its clock counts its run, not its wait in the queue.
+        it->second.queue = e.reason == "running" ? "" : TerminalSafeLine(e.reason);
+        if (e.reason == "running") it->second.started = e.time;
+      }
       break;
     case EventKind::kTaskRetry:
       running_.erase(e.task);
@@ -406,7 +417,7 @@ LiveView LiveReporter::View(double now) const {
     double changed = r.log_mtime > r.started ? r.log_mtime : r.started;
     view.running.push_back({task, r.attempt, r.max_attempts, now - r.started, r.stalled, r.agent,
                             sources_.logs != nullptr ? std::max(now - changed, 0.0) : -1,
-                            r.last_line});
+                            r.last_line, r.queue});
   }
   for (const auto& [task, r] : retries_) {
     view.retries.push_back({task, r.failure_class, r.attempt, r.max_attempts, r.due - now});

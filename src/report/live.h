@@ -45,6 +45,7 @@ struct LiveView {
     std::string agent;      // "" for a command
     double quiet_s = -1;    // since its log last grew (or since it started); < 0: not known
     std::string last_line;  // its log's last line, safe for a terminal; "" when none
+    std::string queue;      // "pending (REASON)" while it waits in a batch queue
   };
   struct RetryRow {
     std::string task;
@@ -153,6 +154,7 @@ class LiveReporter : public EventSink {
     int64_t log_size = -1;
     double log_mtime = 0;  // wall clock; 0: nothing written yet
     std::string last_line;
+    std::string queue;  // "pending (REASON)" while it waits in a batch queue; else ""
   };
   // Reads `r`'s log again when it grew: its last line and when it last changed.
   void Glance(Running* r) const;

@@ -82,6 +82,13 @@ std::string PlainLines::Format(const Event& e) {
     case EventKind::kTaskWaiting:
       line = fmt::format("wait {}: {}", e.task, reason);
       break;
+    case EventKind::kTaskQueued:
+      if (!quiet_) {
+        line = e.reason == "running" ? fmt::format("queued {}: running after {} in the queue",
+                                                   e.task, Seconds(e.elapsed_s))
+                                     : fmt::format("queued {}: {}", e.task, reason);
+      }
+      break;
     case EventKind::kTaskSucceeded:
       if (!quiet_) {
         line = fmt::format("{} {} ({})", Paint("done", kGreen), e.task, Seconds(e.elapsed_s));

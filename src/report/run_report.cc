@@ -168,6 +168,8 @@ json BuildReport(const ReportInput& in) {
   json waits = json::array();
   json interrupts = json::array();
   json stalls = json::array();
+  std::map<std::pair<std::string, int>, std::string> queue_reasons;  // the last pending reason
+  std::map<std::pair<std::string, int>, double> attempt_starts;      // made at the first wait
   std::vector<int> reruns(in.phases.size(), 0);
   std::vector<double> phase_ended(in.phases.size(), 0);
   std::unordered_map<std::string, size_t> phase_index;
@@ -177,7 +179,7 @@ json BuildReport(const ReportInput& in) {
     // bodies are not parsed.
     if (e.kind != "run_started" && e.kind != "task_retry" && e.kind != "task_waiting" &&
         e.kind != "task_stalled" && e.kind != "interrupted" && e.kind != "phase_rerun" &&
-        e.kind != "phase_finished") {
+        e.kind != "phase_finished" && e.kind != "task_queued") {
       continue;
     }
     json body = ParseOr(e.body, json::object());
@@ -197,6 +199,29 @@ json BuildReport(const ReportInput& in) {
         w["delay_s"] = body.value("delay_s", 0.0);
       }
       waits.push_back(std::move(w));
+    } else if (e.kind == "task_queued") {
+      // A Slurm job's wait in the queue, once it started: `attempt` is the attempt that waited.
+      std::pair<std::string, int> key{e.task, body.value("attempt", 0)};
+      std::string reason = body.value("reason", "");
+      if (reason != "running") {
+        queue_reasons[key] = reason;
+        continue;
+      }
+      // It ended when its attempt started (state.db has when the job started running), which
+      // mex noticed at most a poll round before this event.
+      double queued = body.value("queued_s", 0.0);
+      if (attempt_starts.empty()) {
+        for (const AttemptRecord& a : in.attempts)
+          attempt_starts[{a.task, a.number}] = a.started_at;
+      }
+      auto start = attempt_starts.find(key);
+      double started = start != attempt_starts.end() ? start->second : e.time;
+      waits.push_back({{"task", e.task},
+                       {"attempt", key.second},
+                       {"at", started - queued},
+                       {"kind", "queue"},
+                       {"reason", queue_reasons[key]},
+                       {"queued_s", queued}});
     } else if (e.kind == "task_stalled") {
       stalls.push_back({{"task", e.task},
                         {"attempt", body.value("attempt", 0)},
@@ -536,12 +561,25 @@ std::string ReportMarkdown(const json& r, size_t limit) {
     }
   }
 
-  // Waits before retries.
-  if (!r["waits"].empty()) {
-    double waited = 0;
-    for (const json& w : r["waits"]) waited += w.value("delay_s", 0.0);
-    md.Force(fmt::format("Retries: {}, {} of backoff.\n\n", Plural(r["waits"].size(), "wait"),
+  // Waits before retries, and in a batch queue.
+  size_t retry_waits = 0, queue_waits = 0;
+  double waited = 0, queued = 0;
+  for (const json& w : r["waits"]) {
+    if (w.value("kind", "") == "queue") {
+      ++queue_waits;
+      queued += w.value("queued_s", 0.0);
+    } else {
+      ++retry_waits;
+      waited += w.value("delay_s", 0.0);
+    }
+  }
+  if (retry_waits > 0) {
+    md.Force(fmt::format("Retries: {}, {} of backoff.\n\n", Plural(retry_waits, "wait"),
                          FormatDuration(waited)));
+  }
+  if (queue_waits > 0) {
+    md.Force(fmt::format("Slurm's queue: {} waited, {} in all.\n\n", Plural(queue_waits, "attempt"),
+                         FormatDuration(queued)));
   }
 
   // Critical path.

@@ -402,6 +402,48 @@ void SqliteStore::SetPhases(const std::vector<PhaseRow>& phases) {
   });
 }
 
+InputHashCache SqliteStore::InputHashes(const std::string& workspace) {
+  InputHashCache cache;
+  try {
+    SQLite::Statement query(*db_,
+                            "SELECT path, size, mtime_ns, inode, hash, hashed_at_ns FROM "
+                            "input_hashes WHERE workspace = ?");
+    query.bind(1, workspace);
+    while (query.executeStep()) {
+      CachedHash& c = cache[query.getColumn(0).getString()];
+      c.stamp.size = static_cast<uint64_t>(query.getColumn(1).getInt64());
+      c.stamp.mtime_ns = query.getColumn(2).getInt64();
+      c.stamp.inode = static_cast<uint64_t>(query.getColumn(3).getInt64());
+      c.hash = query.getColumn(4).getString();
+      c.hashed_at_ns = query.getColumn(5).getInt64();
+    }
+  } catch (const SQLite::Exception& e) {
+    error_ = StateDbError(path_, e);
+    cache.clear();
+  }
+  return cache;
+}
+
+void SqliteStore::PutInputHashes(const std::string& workspace, const InputHashCache& hashes) {
+  if (hashes.empty()) return;
+  Write([&](Statements&) {
+    SQLite::Statement put(*db_,
+                          "INSERT OR REPLACE INTO input_hashes (workspace, path, size, mtime_ns, "
+                          "inode, hash, hashed_at_ns) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    for (const auto& [path, c] : hashes) {
+      put.reset();
+      put.bind(1, workspace);
+      put.bind(2, path);
+      put.bind(3, static_cast<int64_t>(c.stamp.size));
+      put.bind(4, c.stamp.mtime_ns);
+      put.bind(5, static_cast<int64_t>(c.stamp.inode));
+      put.bind(6, c.hash);
+      put.bind(7, c.hashed_at_ns);
+      put.exec();
+    }
+  });
+}
+
 void SqliteStore::PutTask(const StoredTask& task) {
   Write([&](Statements& s) {
     SQLite::Statement& put = Fresh(s.put_task);
@@ -416,6 +458,16 @@ void SqliteStore::PutTask(const StoredTask& task) {
     put.bind(9, task.deps);
     put.bind(10, task.kind);
     Run(put);
+  });
+}
+
+void SqliteStore::SetTaskHash(const std::string& id, const std::string& hash) {
+  Write([&](Statements&) {
+    SQLite::Statement set(*db_, "UPDATE tasks SET hash = ? WHERE run = ? AND id = ?");
+    set.bind(1, hash);
+    set.bind(2, run_id_);
+    set.bind(3, id);
+    set.exec();
   });
 }
 

@@ -118,12 +118,20 @@ class SqliteStore : public Store, public SessionStore {
   // store, which stops the engine.
   void SetRunFiles(std::shared_ptr<const Folder> state, std::string status_path);
 
+  // The input hashes cached for the workspace `workspace` (engine/inputs.h), by path; nothing on
+  // an error (error() says why).
+  InputHashCache InputHashes(const std::string& workspace);
+  // Keeps `hashes` for `workspace`, replacing what was cached for their paths (pending, as Store's;
+  // REQUIRES: BeginRun).
+  void PutInputHashes(const std::string& workspace, const InputHashCache& hashes);
+
   // SessionStore. REQUIRES: BeginRun. On an SQLite error the reads return nothing and error() says
   // why.
   std::vector<StoredTask> Tasks(const std::string& run) override;
   std::vector<AttemptRecord> Attempts(const std::string& run) override;
   void SetPhases(const std::vector<PhaseRow>& phases) override;
   void PutTask(const StoredTask& task) override;
+  void SetTaskHash(const std::string& id, const std::string& hash) override;
   void ShiftTasks(uint32_t from, uint32_t by) override;
   void RemoveTask(const std::string& id) override;
   std::vector<AttemptRecord> MarkInterrupted(double now) override;

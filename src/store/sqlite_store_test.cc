@@ -79,8 +79,15 @@ class SqliteStoreTest : public ::testing::Test {
     return event;
   }
 
-  // Takes a file of the current schema back to schema 4: without what migration 5 added.
+  // Takes a file of the current schema back to schema 5: without what migration 6 added.
+  static void DowngradeToSchemaFive(SQLite::Database& raw) {
+    raw.exec("DROP TABLE input_hashes");
+    raw.exec("PRAGMA user_version = 5");
+  }
+
+  // Takes a file of the current schema back to schema 4: without what migrations 5 and 6 added.
   static void DowngradeToSchemaFour(SQLite::Database& raw) {
+    DowngradeToSchemaFive(raw);
     for (const char* column : {"deps", "kind", "retry_at"}) {
       raw.exec(fmt::format("ALTER TABLE tasks DROP COLUMN {}", column));
     }
@@ -253,11 +260,11 @@ TEST_F(SqliteStoreTest, SchemaOneIsUpgradedKeepingItsRows) {
 
 TEST_F(SqliteStoreTest, NewerSchemaIsRefusedAndTheFileLeftAsItWas) {
   Open().reset();
-  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 6");
+  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 7");
   std::string before = ReadFile(DbPath());
   std::set<std::string> files = Listing(dir_.path());
   std::string expected =
-      DbPath() + " was written by a newer mex (schema 6; this mex reads up to 5)";
+      DbPath() + " was written by a newer mex (schema 7; this mex reads up to 6)";
   EXPECT_EQ(OpenError(), expected);
   EXPECT_EQ(OpenError(/*read_only=*/true), expected);
   EXPECT_EQ(ReadFile(DbPath()), before);

@@ -134,6 +134,20 @@ ALTER TABLE tasks ADD COLUMN kind TEXT NOT NULL DEFAULT '';
 ALTER TABLE tasks ADD COLUMN retry_at REAL NOT NULL DEFAULT 0;
 ALTER TABLE phases ADD COLUMN tasks_from TEXT NOT NULL DEFAULT '';
 )sql",
+    // 6: the content hashes of tasks' inputs (engine/inputs.h) by workspace and path, with the
+    // size, mtime and inode the file had: a no-op run reads no input whose stamp is unchanged.
+    R"sql(
+CREATE TABLE input_hashes (
+  workspace TEXT NOT NULL,
+  path TEXT NOT NULL,  -- relative to the workspace
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  hashed_at_ns INTEGER NOT NULL,
+  PRIMARY KEY (workspace, path)
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == kStateDbSchemaVersion);
 

@@ -67,8 +67,7 @@ nlohmann::ordered_json PhasesJson(SQLite::Database& db, const std::string& run_i
     auto it = counts.find(query.getColumn(0).getInt());
     PhaseCounts c = it == counts.end() ? PhaseCounts{} : it->second;
     double weight = query.getColumn(2).getDouble();
-    double progress =
-        PhaseDone(query.getColumn(3).getString() == "passed", c.succeeded, c.total);
+    double progress = PhaseDone(query.getColumn(3).getString() == "passed", c.succeeded, c.total);
     *weighted += weight * progress / 100;
     nlohmann::ordered_json gate = nullptr;
     if (!query.isColumnNull(4)) {
@@ -161,9 +160,10 @@ TaskTally TallyTasks(SQLite::Database& db, const std::string& run_id, bool runni
 // The attempts in flight of the running tasks.
 void AddInFlight(SQLite::Database& db, const std::string& run_id, const TaskTally& tally,
                  double now, nlohmann::ordered_json* running, nlohmann::ordered_json* stalled) {
-  SQLite::Statement query(db,
-                          "SELECT n, started_at FROM attempts WHERE run = ? AND task = ? AND "
-                          "end_reason = '' ORDER BY n");
+  SQLite::Statement query(
+      db,
+      "SELECT n, started_at, reason FROM attempts WHERE run = ? AND task = ? AND "
+      "end_reason = '' ORDER BY n");
   for (const TaskTally::Listed& task : tally.running) {
     query.tryReset();
     query.bind(1, run_id);
@@ -175,6 +175,10 @@ void AddInFlight(SQLite::Database& db, const std::string& run_id, const TaskTall
                           {"attempt", attempt},
                           {"elapsed_s", elapsed},
                           {"stalled", task.stalled}});
+      // An attempt in flight has a reason only while it waits in a batch queue.
+      if (std::string queue = query.getColumn(2).getString(); !queue.empty()) {
+        running->back()["queue"] = queue;
+      }
       if (task.stalled) {
         stalled->push_back({{"id", task.id}, {"attempt", attempt}, {"elapsed_s", elapsed}});
       }
@@ -424,7 +428,10 @@ void AppendTasks(const char* title, const nlohmann::ordered_json& tasks, Describ
 
 std::vector<std::string> RunningCells(const nlohmann::ordered_json& t) {
   return {fmt::format("attempt {}", t["attempt"].get<int>()),
-          Duration(t["elapsed_s"].get<double>()), t["stalled"].get<bool>() ? "stalled" : ""};
+          Duration(t["elapsed_s"].get<double>()),
+          t.contains("queue")        ? t["queue"].get<std::string>()
+          : t["stalled"].get<bool>() ? "stalled"
+                                     : ""};
 }
 
 std::vector<std::string> FailedCells(const nlohmann::ordered_json& t) {

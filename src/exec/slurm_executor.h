@@ -1,0 +1,142 @@
+// Runs attempts as jobs of a Slurm cluster: each attempt one `sbatch --parsable` of a script mex
+// writes (argv and environment quoted, never shell code), all of a run's jobs followed by one
+// `squeue` per poll round (and one `sacct` for those that left it), cancelled by one `scancel`
+// for many. docs/slurm.md says what it asks of the controller.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/executor.h"
+#include "exec/slurm_parse.h"
+#include "util/folder.h"
+
+namespace mex {
+
+struct SlurmSettings {
+  std::string run_id;  // in every job's name: "mex.RUN_ID.TASK.ATTEMPT"
+  std::string partition;
+  std::string account;
+  std::string qos;
+  std::vector<std::string> args;  // more sbatch options, as given
+  // The bounds of the poll interval: short while jobs change, backing off to the longest while
+  // nothing does.
+  double poll_min_s = 0.5;
+  double poll_max_s = 5;
+  // How long a job may be gone from squeue without a final state in sacct before it is lost.
+  double vanish_grace_s = 15;
+};
+
+// What one run of a Slurm command gave.
+struct ToolResult {
+  int exit_code = -1;  // -1: it could not run, or timed out
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+class SlurmExecutor : public Executor {
+ public:
+  // `waiter` is the executor whose Wait sleeps between poll rounds (the local one): it returns
+  // on SIGINT and SIGTERM and on its own attempts' ends, which this Wait passes on with its own.
+  // Job scripts and logs are made beneath `state` (never through a symlink). REQUIRES: `state`
+  // is not null and holds the attempts' log paths.
+  SlurmExecutor(const Folder* state, Executor* waiter, SlurmSettings settings);
+  // Cancels what is still queued or running.
+  ~SlurmExecutor() override;
+  SlurmExecutor(const SlurmExecutor&) = delete;
+  SlurmExecutor& operator=(const SlurmExecutor&) = delete;
+
+  // Why jobs cannot be submitted ("" when they can): sbatch and squeue not found, no controller
+  // answering, or a run folder the nodes cannot write to.
+  std::string Check(const std::string& run_dir);
+
+  ProcessRef Start(const AttemptSpec& spec) override;
+  WaitResult Wait(double timeout_s) override;
+  void Cancel(uint64_t key) override;
+  void CancelAll() override;
+  void KillAll() override;
+  size_t running() const override { return jobs_.size() + ended_.size(); }
+  bool Has(uint64_t key) const;
+  // Cancels the jobs of the run that an earlier, killed mex left queued or running: those whose
+  // ids it recorded, and those whose name marks this run (submitted but not yet recorded).
+  int EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) override;
+
+  // The reason Slurm gives for each queued job ("Resources", "Priority"), by attempt key.
+  std::map<uint64_t, std::string> Pending() const;
+
+ private:
+  struct Job {
+    uint64_t key = 0;
+    std::string id;  // "" until submitted
+    std::string name;
+    std::string task;  // the task's id, for its nodes to exclude on retry
+    std::string log_path;
+    std::string script_path;
+    std::vector<std::string> sbatch_argv;
+    double submit_at = 0;           // monotonic: when to (re)submit, while id is ""
+    int refusals = 0;               // back-pressure refusals in a row
+    bool sbatch_timed_out = false;  // the last sbatch gave no answer: look before submitting
+    std::string state = "SUBMITTING";
+    std::string reason;
+    std::string told_reason;  // the pending reason last reported in a WaitResult
+    bool running_seen = false;
+    double submitted_wall = 0;
+    double started_wall = 0;
+    double started_mono = 0;
+    double timeout_at = 0;  // monotonic; 0: none
+    double stall_after_s = 0;
+    bool kill_on_stall = false;
+    bool stall_reported = false;
+    off_t log_size = 0;
+    off_t log_limit = 0;
+    double last_output_at = 0;
+    bool cancelling = false;  // mex scancel'ed it: its end is `mex_reason`
+    EndReason mex_reason = EndReason::kCancelled;
+    double missing_since = 0;  // monotonic: gone from squeue, not yet found by sacct
+  };
+
+  ToolResult Run(const char* metric, std::vector<std::string> argv);
+  // The sbatch command line of an attempt: its job's name, log, folder, resources, the
+  // milestone's slurm: settings, the nodes to avoid, and its script.
+  std::vector<std::string> SbatchArgv(const AttemptSpec& spec, const Job& job) const;
+  // Submits the jobs due; back-pressure leaves them queued with a jittered backoff.
+  void SubmitDue(double now, WaitResult* result);
+  // One poll round: the queue's word on every job of the run, the accounting's on those that
+  // left the queue, and the ends they make.
+  void Poll(double now, WaitResult* result);
+  // squeue of `ids`; *answered false when squeue failed (the states are then unknown).
+  std::map<std::string, SlurmJobRow> ReadQueue(const std::vector<std::string>& ids, bool* answered);
+  // sacct of `ids` (with -c when there is no slurmdbd).
+  std::map<std::string, SlurmJobRow> ReadAccounting(const std::vector<std::string>& ids);
+  // Takes the queue's row of a job in: its state, and what to tell of its wait. Returns whether
+  // its state or reason changed.
+  bool Track(Job* job, const SlurmJobRow& row, WaitResult* result);
+  // The end of a job in a final state (or "VANISHED").
+  AttemptEnd EndOf(const Job& job, const SlurmJobRow& row);
+  void CheckLogs(double now, WaitResult* result);
+  void End(size_t index, AttemptEnd end, WaitResult* result);
+  AttemptEnd EndBase(const Job& job) const;
+  void BeginCancel(const std::vector<size_t>& indices, EndReason reason);
+  Job* Find(uint64_t key);
+  double NextDeadline(double now) const;
+
+  const Folder* state_;
+  Executor* waiter_;
+  SlurmSettings settings_;
+  std::vector<Job> jobs_;
+  std::vector<AttemptEnd> ended_;  // ended outside a Wait (a refused submission)
+  std::map<std::string, std::set<std::string>> bad_nodes_;  // by task: NODE_FAIL'ed nodes
+  std::map<std::string, int> outside_cancels_;              // by task: scancel'ed by others
+  double next_poll_ = 0;
+  double interval_;
+  int sacct_mode_ = 0;  // 0: plain sacct; 1: sacct -c (no slurmdbd)
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace mex

@@ -1,0 +1,215 @@
+#include "exec/slurm_parse.h"
+
+#include <sys/wait.h>
+
+#include <array>
+#include <charconv>
+#include <ctime>
+
+namespace mex {
+namespace {
+
+// The '|'-separated fields of `line`, at most N; fewer when the line has fewer.
+template <size_t N>
+size_t SplitFields(std::string_view line, std::array<std::string_view, N>* fields) {
+  size_t count = 0;
+  while (count < N) {
+    size_t bar = line.find('|');
+    (*fields)[count++] = line.substr(0, bar);
+    if (bar == std::string_view::npos) break;
+    line.remove_prefix(bar + 1);
+  }
+  return count;
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\r')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\r')) text.remove_suffix(1);
+  return text;
+}
+
+bool ToInt(std::string_view text, int* value) {
+  text = Trim(text);
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// "2026-12-04T22:04:49" in this machine's time zone, as seconds since the Unix epoch; 0 when it
+// is no such time ("N/A", "Unknown").
+double ParseLocalTime(std::string_view text) {
+  std::tm tm{};
+  std::string copy(text);
+  const char* end = strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (end == nullptr || *end != '\0') return 0;
+  tm.tm_isdst = -1;
+  time_t t = mktime(&tm);
+  return t == static_cast<time_t>(-1) ? 0 : static_cast<double>(t);
+}
+
+bool IsJobId(std::string_view id) {
+  if (id.empty()) return false;
+  for (char c : id) {
+    if ((c < '0' || c > '9') && c != '_') return false;
+  }
+  return true;
+}
+
+// "CANCELLED by 0" -> "CANCELLED"; "RUNNING" stays.
+std::string StateWord(std::string_view state) {
+  state = Trim(state);
+  return std::string(state.substr(0, state.find(' ')));
+}
+
+template <typename LineFn>
+void ForEachLine(std::string_view out, LineFn fn) {
+  while (!out.empty()) {
+    size_t nl = out.find('\n');
+    fn(out.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    out.remove_prefix(nl + 1);
+  }
+}
+
+}  // namespace
+
+std::string ParseSbatchJobId(std::string_view out) {
+  out = Trim(out);
+  while (!out.empty() && out.back() == '\n') out = Trim(out.substr(0, out.size() - 1));
+  // The last line: sbatch may warn before it.
+  size_t nl = out.rfind('\n');
+  if (nl != std::string_view::npos) out = out.substr(nl + 1);
+  std::string_view id = Trim(out.substr(0, out.find(';')));
+  return IsJobId(id) ? std::string(id) : "";
+}
+
+std::vector<SlurmJobRow> ParseSqueue(std::string_view out) {
+  std::vector<SlurmJobRow> rows;
+  ForEachLine(out, [&](std::string_view line) {
+    std::array<std::string_view, 6> f;
+    size_t fields = SplitFields(line, &f);
+    if (fields < 5 || !IsJobId(Trim(f[0]))) return;
+    SlurmJobRow row;
+    row.id = Trim(f[0]);
+    row.state = StateWord(f[1]);
+    row.reason = Trim(f[2]);
+    row.nodes = Trim(f[4]);
+    // A pending job's StartTime is when Slurm expects it to start: only a job that ran has one.
+    if (fields == 6 && row.state != "PENDING") row.started_at = ParseLocalTime(Trim(f[5]));
+    int status = 0;
+    if (IsFinalJobState(row.state) && ToInt(f[3], &status)) {
+      // squeue's exit_code is the raw wait status: 768 is exit 3, 9 is SIGKILL.
+      if (WIFSIGNALED(status)) {
+        row.signal = WTERMSIG(status);
+      } else {
+        row.exit_code = WEXITSTATUS(status);
+      }
+    }
+    rows.push_back(std::move(row));
+  });
+  return rows;
+}
+
+std::vector<SlurmJobRow> ParseSacct(std::string_view out) {
+  std::vector<SlurmJobRow> rows;
+  ForEachLine(out, [&](std::string_view line) {
+    std::array<std::string_view, 4> f;
+    if (SplitFields(line, &f) < 3 || !IsJobId(Trim(f[0]))) return;  // steps: "12.batch"
+    SlurmJobRow row;
+    row.id = Trim(f[0]);
+    row.state = StateWord(f[1]);
+    row.nodes = Trim(f[3]);
+    // "status:signal": "3:0" is exit 3, "0:9" SIGKILL.
+    std::string_view code = Trim(f[2]);
+    size_t colon = code.find(':');
+    int status = 0;
+    int signal = 0;
+    if (colon != std::string_view::npos && ToInt(code.substr(0, colon), &status) &&
+        ToInt(code.substr(colon + 1), &signal)) {
+      if (signal != 0) {
+        row.signal = signal;
+      } else {
+        row.exit_code = status;
+      }
+    }
+    rows.push_back(std::move(row));
+  });
+  return rows;
+}
+
+bool IsFinalJobState(std::string_view state) {
+  for (std::string_view final_state :
+       {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL",
+        "DEADLINE", "OUT_OF_MEMORY", "REVOKED", "SPECIAL_EXIT"}) {
+    if (state == final_state) return true;
+  }
+  return false;
+}
+
+bool IsSubmitBackPressure(std::string_view err) {
+  for (std::string_view text :
+       {"QOSMaxSubmitJobPerUserLimit", "AssocMaxSubmitJobLimit", "MaxSubmitJobLimit",
+        "Socket timed out", "Unable to contact slurm controller",
+        "Resource temporarily unavailable", "slurm_persist_conn_open",
+        "Job violates accounting/QOS policy (job submit limit"}) {
+    if (err.find(text) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+JobEnd EndOfJob(const SlurmJobRow& row) {
+  JobEnd end;
+  const std::string& s = row.state;
+  if (s == "COMPLETED" || s == "FAILED" || s == "SPECIAL_EXIT") {
+    end.exit_code = row.exit_code;
+    end.signal = row.signal;
+    if (end.exit_code < 0 && end.signal == 0) end.exit_code = s == "COMPLETED" ? 0 : 1;
+    return end;
+  }
+  if (s == "OUT_OF_MEMORY") {
+    end.reason = EndReason::kOutOfMemory;
+    end.error = "slurm: OUT_OF_MEMORY (over its memory request)";
+    return end;
+  }
+  end.reason = EndReason::kLost;
+  if (s == "CANCELLED") {
+    end.error = "slurm: CANCELLED outside mex (scancel)";
+  } else if (s == "TIMEOUT") {
+    end.error = "slurm: TIMEOUT (the job's time limit)";
+  } else {
+    end.error = "slurm: " + s + (row.nodes.empty() ? "" : " on " + row.nodes);
+  }
+  return end;
+}
+
+std::string SingleQuoted(std::string_view value) {
+  std::string quoted = "'";
+  for (char c : value) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  quoted += '\'';
+  return quoted;
+}
+
+std::string BatchScript(const AttemptSpec& spec) {
+  std::string script = "#!/bin/sh\n# written by mex: the attempt's argv and environment, quoted\n";
+  script += "cd " + SingleQuoted(spec.cwd) + " || exit 126\n";
+  // env -i: the attempt's environment exactly, plus what Slurm tells the job about itself.
+  script += "exec env -i --";
+  for (std::string_view name : {"SLURM_JOB_ID", "SLURM_JOB_NAME", "SLURM_JOB_NODELIST",
+                                "SLURM_CPUS_ON_NODE", "SLURM_MEM_PER_NODE", "SLURM_SUBMIT_DIR",
+                                "SLURMD_NODENAME", "CUDA_VISIBLE_DEVICES", "SLURM_JOB_GPUS"}) {
+    std::string n(name);
+    script += " ${" + n + "+\"" + n + "=$" + n + "\"}";
+  }
+  for (const std::string& variable : spec.env) script += " \\\n  " + SingleQuoted(variable);
+  script += " \\\n ";
+  for (const std::string& arg : spec.argv) script += " " + SingleQuoted(arg);
+  script += spec.stdin_path.empty() ? " </dev/null\n" : " <" + SingleQuoted(spec.stdin_path) + "\n";
+  return script;
+}
+
+}  // namespace mex

@@ -1,0 +1,61 @@
+// What Slurm's commands print, read into values: sbatch --parsable, squeue -O, sacct -P; and
+// what a job's state means for an attempt. Pure functions, so recorded outputs can test them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/executor.h"
+
+namespace mex {
+
+// One job as squeue or sacct tells it.
+struct SlurmJobRow {
+  std::string id;
+  std::string state;      // "PENDING", "RUNNING", "COMPLETED", "CANCELLED" ("CANCELLED by 0" cut)
+  std::string reason;     // squeue's Reason: why it is pending ("Resources", "Priority", ...)
+  int exit_code = -1;     // -1 when it did not exit normally (or is not over)
+  int signal = 0;         // the signal that ended it, or 0
+  std::string nodes;      // where it ran
+  double started_at = 0;  // when it started running (squeue's StartTime, epoch seconds); 0: not
+};
+
+// The squeue fields SlurmExecutor asks for, '|' after each: JobID, State, Reason, exit_code (the
+// raw wait status), NodeList, StartTime (local time, to the second).
+inline constexpr std::string_view kSqueueFormat =
+    "JobID:|,State:|,Reason:|,exit_code:|,NodeList:|,StartTime:|";
+// sacct -P columns, in order.
+inline constexpr std::string_view kSacctFormat = "JobID,State,ExitCode,NodeList";
+
+// The job id sbatch --parsable printed ("123" or "123;cluster"), or "" when there is none.
+std::string ParseSbatchJobId(std::string_view out);
+// `squeue -h -O kSqueueFormat` lines; lines that do not parse are skipped.
+std::vector<SlurmJobRow> ParseSqueue(std::string_view out);
+// `sacct -n -P -o kSacctFormat` lines ("3:0" exit codes); steps ("12.batch") are skipped.
+std::vector<SlurmJobRow> ParseSacct(std::string_view out);
+
+// Whether the state is one a job never leaves.
+bool IsFinalJobState(std::string_view state);
+// Whether sbatch's refusal (its stderr) is the controller's back-pressure: a submit limit of the
+// QOS or association, or a busy controller. Then the job is submitted again later.
+bool IsSubmitBackPressure(std::string_view err);
+
+// How a job in a final state ended, as an AttemptEnd's reason, exit code, signal and error.
+// `cancelled_by_mex`: mex itself scancel'ed it (the caller then keeps its own reason).
+struct JobEnd {
+  EndReason reason = EndReason::kExited;
+  int exit_code = -1;
+  int signal = 0;
+  std::string error;  // for the reasons that are not kExited: what Slurm said
+};
+JobEnd EndOfJob(const SlurmJobRow& row);
+
+// `value` single-quoted for a POSIX shell: nothing in it is expanded.
+std::string SingleQuoted(std::string_view value);
+
+// The batch script that runs `spec` exactly: its argv and environment, each quoted, with stdin.
+std::string BatchScript(const AttemptSpec& spec);
+
+}  // namespace mex

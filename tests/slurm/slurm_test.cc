@@ -1,0 +1,564 @@
+// mex on a real Slurm cluster: the one-node cluster of scripts/slurm-local.sh, which the CTest
+// fixture `slurm` starts (tests/slurm/CMakeLists.txt). Every test runs the built mex and reads
+// its events, its run folder and what squeue says. They wait for events (a file, a line, a
+// job in squeue), never for a fixed time. Where Slurm is not up, every test fails with why.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/test_util.h"
+
+namespace mex {
+namespace {
+
+namespace fs = std::filesystem;
+using testing_util::ParseNdjson;
+using testing_util::ReadFile;
+using testing_util::Result;
+using testing_util::RunMex;
+using testing_util::RunProgram;
+using testing_util::StartMex;
+using testing_util::TempDir;
+using testing_util::WaitMex;
+using testing_util::WriteFile;
+
+std::vector<std::string> Environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  return env;
+}
+
+// `command` through /bin/sh, its stdout.
+Result Shell(const std::string& command) {
+  return RunProgram({"/bin/sh", "-c", command}, "/", Environment());
+}
+
+template <typename Predicate>
+bool Eventually(Predicate done, double seconds = 60) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+std::vector<nlohmann::json> Of(const std::vector<nlohmann::json>& events, std::string_view kind,
+                               std::string_view task) {
+  std::vector<nlohmann::json> found;
+  for (const auto& e : events) {
+    if (e["event"] == kind && e.value("task", "") == task) found.push_back(e);
+  }
+  return found;
+}
+
+// The ids of the queued or running jobs whose name starts with `prefix`.
+std::vector<std::string> QueuedJobs(const std::string& prefix) {
+  Result q = Shell("squeue -h -o '%i|%j'");
+  std::vector<std::string> ids;
+  std::istringstream in(q.out);
+  for (std::string line; std::getline(in, line);) {
+    size_t bar = line.find('|');
+    if (bar != std::string::npos && line.substr(bar + 1).starts_with(prefix)) {
+      ids.push_back(line.substr(0, bar));
+    }
+  }
+  return ids;
+}
+
+class SlurmTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // A one-node cluster writes into a temporary folder the "nodes" share (docs/slurm.md).
+    setenv("MEX_SLURM_LOCAL_FOLDER", "1", 1);
+    Result up = RunProgram({testing_util::Source("scripts/slurm-local.sh").string(), "status"}, "/",
+                           Environment());
+    ASSERT_EQ(up.exit_code, 0)
+        << "the local Slurm cluster is not up: the fixture slurm.up (scripts/slurm-local.sh "
+           "start) failed or did not run; its output says why. "
+        << up.out << up.err;
+  }
+
+  std::string Write(const std::string& yaml) {
+    WriteFile(dir_.path() / "m.yaml", yaml);
+    return (dir_.path() / "m.yaml").string();
+  }
+  Result Run(const std::vector<std::string>& more = {}) {
+    std::vector<std::string> args{"run", "m.yaml", "--json"};
+    args.insert(args.end(), more.begin(), more.end());
+    return RunMex(args, dir_.path().string());
+  }
+  std::string RunId(const std::vector<nlohmann::json>& events) {
+    for (const auto& e : events) {
+      if (e["event"] == "run_started") return e["run"];
+    }
+    return "";
+  }
+  std::string Log(const std::string& run, const std::string& task, int attempt) {
+    return ReadFile(dir_.path() / ".mex/runs" / run / "logs" /
+                    fmt::format("{}.{}.log", task, attempt));
+  }
+
+  TempDir dir_;
+};
+
+// Two phases on Slurm, a failure retried, the second phase after the first one's gate; each task
+// ran as a job (its log has the job id Slurm gave it), and one squeue per poll round covered
+// them all: fewer squeue calls than jobs times rounds.
+TEST_F(SlurmTest, PhasedMilestoneWithARetry) {
+  Write(
+      "milestone: {id: s, title: phased}\n"
+      "defaults: {executor: slurm, retry: {max_attempts: 2, backoff: {initial: 100ms}}}\n"
+      "phases:\n"
+      "  - name: build\n"
+      "    weight: 50\n"
+      "    tasks:\n"
+      "      - {id: a, title: 'compile a', run: 'echo job $SLURM_JOB_ID ran a'}\n"
+      "      - {id: b, run: 'echo job $SLURM_JOB_ID; test -f flaky || { touch flaky; exit 3; }'}\n"
+      "      - {id: c, run: 'echo c', resources: {cpus: 2, mem: 64M, time: 5m}}\n"
+      "  - name: test\n"
+      "    weight: 50\n"
+      "    tasks:\n"
+      "      - {id: t, run: 'echo testing $MEX_TASK_ID', deps: [a, b, c]}\n");
+  Result r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto events = ParseNdjson(r.out);
+  auto retries = Of(events, "task_retry", "b");
+  ASSERT_EQ(retries.size(), 1u) << r.out;
+  EXPECT_EQ(retries[0]["class"], "logic");
+  EXPECT_EQ(retries[0]["reason"], "exit 3");
+  std::string run = RunId(events);
+  EXPECT_TRUE(Log(run, "a", 1).starts_with("job ")) << Log(run, "a", 1);
+  EXPECT_NE(Log(run, "a", 1).find(" ran a"), std::string::npos);
+  EXPECT_NE(Log(run, "t", 1).find("testing t"), std::string::npos);
+  // The job's comment is the task's title, its name marks the run, the task and the attempt.
+  std::string id = Log(run, "a", 1).substr(4, Log(run, "a", 1).find(' ', 4) - 4);
+  Result q = Shell("squeue -h -t all -j " + id + " -O 'Name:|,Comment:|'");
+  EXPECT_EQ(q.out, "mex." + run + ".a.1|compile a|\n") << q.err;
+}
+
+// Before anything runs: Slurm's commands must be there, and the run folder where the nodes
+// can write (not in a folder private to this machine, such as /tmp, the tests' own).
+TEST_F(SlurmTest, ClearErrorsBeforeAnythingRuns) {
+  Write("defaults: {executor: slurm}\ntasks:\n  - {id: a, run: 'true'}\n");
+  char private_dir[] = "/tmp/mex-slurm-test-XXXXXX";  // /tmp whatever TMPDIR says
+  ASSERT_NE(mkdtemp(private_dir), nullptr);
+  fs::copy_file(dir_.path() / "m.yaml", fs::path(private_dir) / "m.yaml");
+  unsetenv("MEX_SLURM_LOCAL_FOLDER");
+  Result r = RunMex({"run", "m.yaml"}, private_dir);
+  fs::remove_all(private_dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is in /tmp/, which the cluster's nodes do not share"), std::string::npos)
+      << r.err;
+  fs::path empty = dir_.path() / "empty-bin";
+  fs::create_directories(empty);
+  r = RunProgram({MEX_BINARY, "run", "m.yaml"}, dir_.path().string(),
+                 {"PATH=" + empty.string(), "MEX_SLURM_LOCAL_FOLDER=1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("the slurm executor needs Slurm's commands (sbatch, squeue, sacct, "
+                       "scancel) in PATH"),
+            std::string::npos)
+      << r.err;
+}
+
+// mex's own timeout ends the job with scancel: the attempt times out (transient) and the job is
+// gone from the queue at once, long before Slurm's own limit.
+TEST_F(SlurmTest, MexTimeoutCancelsTheJob) {
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 1}}\n"
+      "tasks:\n  - {id: slow, run: 'sleep 300', timeout: 2s}\n");
+  auto start = std::chrono::steady_clock::now();
+  Result r = Run();
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto failed = Of(ParseNdjson(r.out), "task_failed", "slow");
+  ASSERT_EQ(failed.size(), 1u) << r.out;
+  EXPECT_EQ(failed[0]["class"], "transient");
+  EXPECT_EQ(failed[0]["reason"], "timed out");
+  EXPECT_LT(took, 40);
+  EXPECT_TRUE(QueuedJobs("mex." + RunId(ParseNdjson(r.out)) + ".").empty());
+}
+
+// A job whose log stops growing is stalled (read from the log on the shared filesystem); with
+// stall_action: kill it is cancelled like a timed-out one.
+TEST_F(SlurmTest, StalledJobIsKilled) {
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 1}}\n"
+      "tasks:\n  - {id: quiet, run: 'echo started; sleep 300', stall_after: 2s, "
+      "stall_action: kill}\n");
+  Result r = Run();
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto failed = Of(ParseNdjson(r.out), "task_failed", "quiet");
+  ASSERT_EQ(failed.size(), 1u) << r.out;
+  EXPECT_EQ(failed[0]["class"], "transient");
+  EXPECT_EQ(failed[0]["reason"], "stalled (no output) and killed");
+  EXPECT_TRUE(QueuedJobs("mex." + RunId(ParseNdjson(r.out)) + ".").empty());
+}
+
+// A job scancel'ed by someone else is lost, not failed: the attempt is transient and the task's
+// next attempt runs. Cancelled again, it is classified like a process killed by SIGTERM.
+TEST_F(SlurmTest, JobCancelledFromOutsideIsRetried) {
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 3, backoff: {initial: 100ms}}}\n"
+      "tasks:\n"
+      "  - id: victim\n"
+      "    run: |\n"
+      "      [ \"$MEX_ATTEMPT\" = 3 ] && exit 0\n"
+      "      echo $SLURM_JOB_ID > job.$MEX_ATTEMPT.id\n"
+      "      sleep 300\n");
+  pid_t mex =
+      StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
+  for (int attempt : {1, 2}) {
+    fs::path id_file = dir_.path() / fmt::format("job.{}.id", attempt);
+    ASSERT_TRUE(Eventually([&] { return ReadFile(id_file).ends_with("\n"); }));
+    std::string id = ReadFile(id_file);
+    id.pop_back();
+    ASSERT_EQ(Shell("scancel " + id).exit_code, 0);
+  }
+  ASSERT_EQ(WaitMex(mex), 0) << ReadFile(dir_.path() / "out");
+  auto retries = Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_retry", "victim");
+  ASSERT_EQ(retries.size(), 2u);
+  EXPECT_EQ(retries[0]["class"], "transient");
+  EXPECT_EQ(retries[0]["reason"], "slurm: CANCELLED outside mex (scancel)");
+  EXPECT_EQ(retries[1]["class"], "logic");
+  EXPECT_EQ(retries[1]["reason"], "killed by SIGTERM");
+}
+
+// A job over its memory request is killed by Slurm (without cgroups: FAILED 0:9 and "Exceeded
+// job memory limit" in its log; with them OUT_OF_MEMORY): class resource, and the retry asks
+// for mem × mem_retry_factor.
+TEST_F(SlurmTest, MemoryOverrunRetriedWithMoreMemory) {
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 2, backoff: {initial: 100ms}}}\n"
+      "tasks:\n"
+      "  - id: hungry\n"
+      "    run: python3 -c 'import os, time; b = bytearray(150 << 20); "
+      "time.sleep(7 if os.environ[\"MEX_ATTEMPT\"] == \"1\" else 0)'\n"
+      "    resources: {mem: 40M, mem_retry_factor: 8}\n");
+  Result r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto retries = Of(ParseNdjson(r.out), "task_retry", "hungry");
+  ASSERT_EQ(retries.size(), 1u) << r.out;
+  EXPECT_EQ(retries[0]["class"], "resource") << retries[0].dump();
+  std::string run = RunId(ParseNdjson(r.out));
+  // The first job asked for 40M, the second for 8 times that.
+  Result q = Shell("squeue -h -t all -n mex." + run + ".hungry.1,mex." + run +
+                   ".hungry.2 -O 'Name:|,MinMemory:|' | sort");
+  EXPECT_EQ(q.out, fmt::format("mex.{0}.hungry.1|40M|\nmex.{0}.hungry.2|320M|\n", run)) << q.err;
+}
+
+// sbatch refused for a submit limit (a fake sbatch first in PATH prints Slurm's real message
+// twice, then hands over to the real one): the task waits and is submitted again; no attempt is
+// spent on the refusals.
+TEST_F(SlurmTest, SubmitLimitIsBackPressureNotFailure) {
+  fs::path bin = dir_.path() / "bin";
+  fs::create_directories(bin);
+  std::string real = Shell("command -v sbatch").out;
+  real.pop_back();
+  WriteFile(bin / "sbatch",
+            "#!/bin/sh\n"
+            "n=$(cat " +
+                (dir_.path() / "refusals").string() +
+                " 2>/dev/null || echo 0)\n"
+                "if [ \"$n\" -lt 2 ]; then\n"
+                "  echo $((n + 1)) > " +
+                (dir_.path() / "refusals").string() +
+                "\n"
+                "  echo 'sbatch: error: QOSMaxSubmitJobPerUserLimit' >&2\n"
+                "  echo 'sbatch: error: Batch job submission failed: Job violates accounting/QOS "
+                "policy (job submit limit, user'\"'\"'s size and/or time limits)' >&2\n"
+                "  exit 1\n"
+                "fi\n"
+                "exec " +
+                real + " \"$@\"\n");
+  fs::permissions(bin / "sbatch", fs::perms::owner_all);
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 1}}\n"
+      "tasks:\n  - {id: limited, run: 'echo through'}\n");
+  std::string path = bin.string() + ":" + getenv("PATH");
+  Result r = RunProgram(
+      {MEX_BINARY, "run", "m.yaml", "--json"}, dir_.path().string(),
+      {"PATH=" + path, "MEX_SLURM_LOCAL_FOLDER=1", "HOME=" + std::string(getenv("HOME"))});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ReadFile(dir_.path() / "refusals"), "2\n");
+  auto done = Of(ParseNdjson(r.out), "task_succeeded", "limited");
+  ASSERT_EQ(done.size(), 1u) << r.out;
+  EXPECT_EQ(done[0]["attempt"], 1);
+}
+
+// Ctrl-C while jobs are queued (held, so they stay queued): one scancel ends them all, and mex
+// exits with nothing of the run left in the queue.
+TEST_F(SlurmTest, CtrlCCancelsQueuedJobs) {
+  Write(
+      "defaults: {executor: slurm}\n"
+      "slurm: {args: [--hold]}\n"
+      "tasks:\n  - {id: q1, run: 'true'}\n  - {id: q2, run: 'true'}\n  - {id: q3, run: 'true'}\n");
+  pid_t mex =
+      StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
+  std::string run;
+  ASSERT_TRUE(Eventually([&] {
+    run = RunId(ParseNdjson(ReadFile(dir_.path() / "out")));
+    return !run.empty() && QueuedJobs("mex." + run + ".").size() == 3;
+  })) << ReadFile(dir_.path() / "out");
+  // Where they wait, in the events and in `mex status`.
+  ASSERT_TRUE(Eventually([&] {
+    return Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_queued", "q3").size() == 1;
+  })) << ReadFile(dir_.path() / "out");
+  EXPECT_EQ(Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_queued", "q1")[0]["reason"],
+            "pending (JobHeldUser)");
+  Result status = RunMex({"status", "m.yaml", "--json"}, dir_.path().string());
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto running = nlohmann::json::parse(status.out)["running"];
+  ASSERT_EQ(running.size(), 3u) << status.out;
+  EXPECT_EQ(running[0]["queue"], "pending (JobHeldUser)") << status.out;
+  status = RunMex({"status", "m.yaml"}, dir_.path().string());
+  EXPECT_NE(status.out.find("pending (JobHeldUser)"), std::string::npos) << status.out;
+  kill(mex, SIGINT);
+  int code = WaitMex(mex);
+  EXPECT_EQ(code, 130) << ReadFile(dir_.path() / "out");
+  EXPECT_TRUE(QueuedJobs("mex." + run + ".").empty());
+}
+
+// kill -9 of mex while its job runs: the next `mex run` finds the job by the id state.db holds,
+// cancels it (nothing runs twice), and runs the task again.
+TEST_F(SlurmTest, ResumeAfterKill9CancelsTheOrphanJob) {
+  Write(
+      "defaults: {executor: slurm}\n"
+      "tasks:\n"
+      "  - id: long\n"
+      "    run: |\n"
+      "      [ \"$MEX_ATTEMPT\" = 2 ] && exit 0\n"
+      "      echo $SLURM_JOB_ID > job.id\n"
+      "      sleep 300\n");
+  pid_t mex =
+      StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
+  fs::path id_file = dir_.path() / "job.id";
+  ASSERT_TRUE(Eventually([&] { return ReadFile(id_file).ends_with("\n"); }));
+  std::string id = ReadFile(id_file);
+  id.pop_back();
+  kill(mex, SIGKILL);
+  WaitMex(mex);
+  EXPECT_EQ(Shell("squeue -h -j " + id + " -o %T").out, "RUNNING\n");
+  Result r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Shell("squeue -h -j " + id + " -o %T").out, "");
+  auto done = Of(ParseNdjson(r.out), "task_succeeded", "long");
+  ASSERT_EQ(done.size(), 1u) << r.out;
+  EXPECT_EQ(done[0]["attempt"], 2);
+}
+
+// A program first in PATH that stands in for the Slurm command `name` (its real one is `real`):
+// `body` runs first, through /bin/sh, with $REAL set.
+std::string FakeCommand(const fs::path& bin, const std::string& name, const std::string& body) {
+  fs::create_directories(bin);
+  std::string real = Shell("command -v " + name).out;
+  if (!real.empty()) real.pop_back();
+  WriteFile(bin / name, "#!/bin/sh\nREAL=" + real + "\n" + body);
+  fs::permissions(bin / name, fs::perms::owner_all);
+  return bin.string() + ":" + getenv("PATH");
+}
+
+// kill -9 of mex after sbatch took the job but before mex recorded its id (sbatch hangs after
+// submitting): the next `mex run` finds the job by the run's name marker and cancels it.
+TEST_F(SlurmTest, ResumeFindsAJobSubmittedButNotRecorded) {
+  fs::path bin = dir_.path() / "bin";
+  fs::path submitted = dir_.path() / "submitted";
+  fs::path hung = dir_.path() / "sbatch.pid";
+  std::string path = FakeCommand(
+      bin, "sbatch",
+      "\"$REAL\" \"$@\" > " + submitted.string() + ".tmp\n" + "echo $$ > " + hung.string() + "\n" +
+          "mv " + submitted.string() + ".tmp " + submitted.string() + "\nexec sleep 120\n");
+  Write(
+      "defaults: {executor: slurm}\n"
+      "tasks:\n"
+      "  - id: early\n"
+      "    run: |\n"
+      "      [ \"$MEX_ATTEMPT\" = 2 ] && exit 0\n"
+      "      sleep 300\n");
+  const std::string old_path = getenv("PATH");
+  setenv("PATH", path.c_str(), 1);
+  pid_t mex =
+      StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
+  setenv("PATH", old_path.c_str(), 1);
+  ASSERT_TRUE(Eventually([&] { return ReadFile(submitted).ends_with("\n"); }))
+      << ReadFile(dir_.path() / "out");
+  std::string id = ReadFile(submitted);
+  id.pop_back();
+  kill(mex, SIGKILL);
+  WaitMex(mex);
+  std::string sbatch = ReadFile(hung);
+  if (!sbatch.empty()) kill(std::stoi(sbatch), SIGKILL);
+  EXPECT_NE(Shell("squeue -h -j " + id + " -o %T").out, "");  // queued or running, unrecorded
+  Result r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Shell("squeue -h -j " + id + " -o %T").out, "");
+  auto done = Of(ParseNdjson(r.out), "task_succeeded", "early");
+  ASSERT_EQ(done.size(), 1u) << r.out;
+  EXPECT_EQ(done[0]["attempt"], 2);
+}
+
+// squeue failing (a controller restarting, a timeout) makes states unknown for a round; no task
+// fails for it.
+TEST_F(SlurmTest, SqueueFailingIsUnknownNotFailure) {
+  fs::path count = dir_.path() / "squeue.calls";
+  std::string path = FakeCommand(
+      dir_.path() / "bin", "squeue",
+      "n=$(cat " + count.string() + " 2>/dev/null || echo 0); echo $((n + 1)) > " + count.string() +
+          "\n"
+          "if [ \"$n\" -ge 1 ] && [ \"$n\" -le 4 ]; then\n"
+          "  echo 'squeue: error: slurm_load_jobs error: Socket timed out on send/recv "
+          "operation' >&2; exit 1\n"
+          "fi\n"
+          "exec \"$REAL\" \"$@\"\n");
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 1}}\n"
+      "tasks:\n  - {id: patient, run: 'echo fine'}\n");
+  const std::string old_path = getenv("PATH");
+  setenv("PATH", path.c_str(), 1);
+  Result r = Run();
+  setenv("PATH", old_path.c_str(), 1);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_GE(std::stoi(ReadFile(count)), 6);  // the check, four failures, then an answer
+  EXPECT_EQ(Log(RunId(ParseNdjson(r.out)), "patient", 1), "fine\n");
+}
+
+// NODE_FAIL (a fake squeue turns the first job's COMPLETED into NODE_FAIL on node17; a fake
+// sbatch records its arguments and drops --exclude, which names no node of this cluster): the
+// attempt is transient and the retry excludes the node.
+TEST_F(SlurmTest, NodeFailRetriesElsewhere) {
+  fs::path bin = dir_.path() / "bin";
+  fs::path once = dir_.path() / "failed-once";
+  fs::path args = dir_.path() / "sbatch-args";
+  FakeCommand(bin, "squeue",
+              "out=$(\"$REAL\" \"$@\") || exit $?\n"
+              "if [ ! -f " +
+                  once.string() +
+                  " ] && printf '%s' \"$out\" | grep -q '|COMPLETED|'; then\n"
+                  "  touch " +
+                  once.string() +
+                  "\n"
+                  "  out=$(printf '%s\\n' \"$out\" | sed "
+                  "'s/|COMPLETED|None|0|[^|]*|/|NODE_FAIL|None|0|node17|/')\n"
+                  "fi\n"
+                  "printf '%s\\n' \"$out\"\n");
+  std::string path = FakeCommand(
+      bin, "sbatch",
+      "echo \"$*\" >> " + args.string() +
+          "\n"
+          "for a; do shift; case $a in --exclude=*) ;; *) set -- \"$@\" \"$a\" ;; esac; done\n"
+          "exec \"$REAL\" \"$@\"\n");
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 2, backoff: {initial: 100ms}}}\n"
+      "tasks:\n  - {id: unlucky, run: 'true'}\n");
+  const std::string old_path = getenv("PATH");
+  setenv("PATH", path.c_str(), 1);
+  Result r = Run();
+  setenv("PATH", old_path.c_str(), 1);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto retries = Of(ParseNdjson(r.out), "task_retry", "unlucky");
+  ASSERT_EQ(retries.size(), 1u) << r.out;
+  EXPECT_EQ(retries[0]["class"], "transient");
+  EXPECT_EQ(retries[0]["reason"], "slurm: NODE_FAIL on node17");
+  std::string lines = ReadFile(args);
+  size_t second = lines.find('\n') + 1;
+  EXPECT_EQ(lines.substr(0, second).find("--exclude"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("--exclude=node17", second), std::string::npos) << lines;
+}
+
+// The quickstart (`mex init --agent demo`) with every task on the cluster: `--executor slurm`
+// overrides the template's `executor: local`.
+TEST_F(SlurmTest, QuickstartRunsOnSlurm) {
+  Result init = RunMex({"init", "--agent", "demo"}, dir_.path().string());
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  Result r = RunMex({"run", "--executor", "slurm", "--json"}, dir_.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string run = RunId(ParseNdjson(r.out));
+  EXPECT_EQ(Of(ParseNdjson(r.out), "task_succeeded", "quality").size(), 1u);
+  // Each task ran as a job: its script is beside its log, and its job is in the queue's record.
+  EXPECT_TRUE(fs::exists(dir_.path() / ".mex/runs" / run / "logs/keep.1.sbatch"));
+  Result q = Shell("squeue -h -t all -n mex." + run + ".quality.1 -o %T");
+  EXPECT_EQ(q.out, "COMPLETED\n") << q.err;
+}
+
+// A job that waits in the queue (held, then released by the test; Slurm's reason JobHeldUser):
+// the wait is told, and kept apart from the run: the attempt starts when the job does, and the
+// report draws the wait on its own.
+TEST_F(SlurmTest, QueueWaitIsKeptApartFromRunTime) {
+  Write(
+      "defaults: {executor: slurm}\n"
+      "slurm: {args: [--hold]}\n"
+      "tasks:\n  - {id: later, run: 'echo ran'}\n");
+  pid_t mex =
+      StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
+  ASSERT_TRUE(Eventually([&] {
+    return Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_queued", "later").size() == 1;
+  })) << ReadFile(dir_.path() / "out");
+  std::vector<std::string> held =
+      QueuedJobs("mex." + RunId(ParseNdjson(ReadFile(dir_.path() / "out"))));
+  ASSERT_EQ(held.size(), 1u);
+  ASSERT_EQ(Shell("scontrol release " + held[0]).exit_code, 0);
+  ASSERT_EQ(WaitMex(mex), 0) << ReadFile(dir_.path() / "out");
+  Result r;
+  r.out = ReadFile(dir_.path() / "out");
+  auto events = ParseNdjson(r.out);
+  auto queued = Of(events, "task_queued", "later");
+  ASSERT_EQ(queued.size(), 2u) << r.out;
+  EXPECT_EQ(queued[0]["reason"], "pending (JobHeldUser)");
+  EXPECT_EQ(queued[1]["reason"], "running");
+  EXPECT_GE(queued[1]["queued_s"].get<double>(), 0);
+  std::string run = RunId(events);
+  auto report = nlohmann::json::parse(ReadFile(dir_.path() / ".mex/runs" / run / "report.json"));
+  ASSERT_EQ(report["waits"].size(), 1u) << report["waits"].dump();
+  EXPECT_EQ(report["waits"][0]["kind"], "queue");
+  EXPECT_EQ(report["waits"][0]["reason"], "pending (JobHeldUser)");
+  const auto& attempt = report["tasks"][0]["attempts"][0];
+  // The attempt starts when the job started running, after its wait.
+  EXPECT_NEAR(attempt["started_at"].get<double>(),
+              report["waits"][0]["at"].get<double>() + queued[1]["queued_s"].get<double>(), 0.01);
+  EXPECT_LT(attempt["started_at"].get<double>(), queued[1]["time"].get<double>() + 0.01);
+  EXPECT_GE(attempt["started_at"].get<double>(),
+            Of(events, "task_started", "later")[0]["time"].get<double>());
+  EXPECT_NE(ReadFile(dir_.path() / ".mex/runs" / run / "report.md")
+                .find("Slurm's queue: 1 attempt waited"),
+            std::string::npos);
+}
+
+// Agent tasks on this machine, test tasks on the cluster, in one milestone.
+TEST_F(SlurmTest, MixedMilestoneAgentsLocalTestsOnSlurm) {
+  Write("agents: {probe: {command: [" + testing_util::Source("tests/agents/show-env").string() +
+        "], prompt_via: file}}\n"
+        "defaults: {agent: probe, executor: local}\n"
+        "phases:\n"
+        "  - name: write\n"
+        "    weight: 50\n"
+        "    tasks:\n"
+        "      - {id: draft, prompt: 'write it'}\n"
+        "  - name: check\n"
+        "    weight: 50\n"
+        "    executor: slurm\n"
+        "    tasks:\n"
+        "      - {id: test, run: 'echo on-cluster=${SLURM_JOB_ID:+yes}', deps: [draft]}\n"
+        "      - {id: here, run: 'echo on-cluster=${SLURM_JOB_ID:+yes}', executor: local}\n");
+  Result r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string run = RunId(ParseNdjson(r.out));
+  EXPECT_NE(Log(run, "draft", 1).find("MEX_PROBE=unset"), std::string::npos);
+  EXPECT_EQ(Log(run, "test", 1), "on-cluster=yes\n");
+  EXPECT_EQ(Log(run, "here", 1), "on-cluster=\n");
+  EXPECT_FALSE(fs::exists(dir_.path() / ".mex/runs" / run / "logs/draft.1.sbatch"));
+}
+
+}  // namespace
+}  // namespace mex
