@@ -2,7 +2,7 @@
 # Times `mex run` on N tasks of `true` (a flat DAG and a layered DAG, -j2; plus a flat DAG of the
 # program /usr/bin/true, which the shell cannot run as a builtin) against its peers in the same run:
 # `ninja -j2` on the equivalent build.ninja, `make -j2` on the equivalent Makefile and, for the flat
-# DAG, GNU `parallel -j2`. mex runs each case twice: `"run": "CMD"` (through /bin/sh -c, like ninja)
+# DAG, GNU `parallel -j2`. mex runs each case twice: `"run": "CMD"` (a string: through /bin/sh -c like ninja before issue 19, spawned directly since, CMD having no shell syntax)
 # and `"run": ["CMD"]` (no shell, like make). Prints Markdown tables on stdout; progress on stderr.
 #
 #   bench/run-exec.sh                  # after scripts/build.sh release
@@ -117,7 +117,7 @@ label() {  # tool case
   local cmd
   cmd=$(cmd_for "$2")
   case $1 in
-    mex) echo "mex (\`\"run\": \"$cmd\"\`, via /bin/sh -c)" ;;
+    mex) echo "mex (\`\"run\": \"$cmd\"\`, a string: spawned without sh since issue 19)" ;;
     mex-argv) echo "mex (\`\"run\": [\"$cmd\"]\`, no shell)" ;;
     ninja) echo 'ninja -j2' ;;
     make) echo 'make -j2' ;;

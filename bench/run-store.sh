@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What mex's durable store (state.db, status.json) costs, and how fast a no-op resume is.
 #
-# 1. Full runs of N tasks of `true` (`"run": "true"`, through /bin/sh -c), a flat DAG and a layered
+# 1. Full runs of N tasks of `true` (`"run": "true"`, a string: through /bin/sh -c before issue 19, spawned directly since), a flat DAG and a layered
 #    DAG, at -j2: `mex run` with the store (a fresh state folder each run), `mex -d nostore run`
 #    (no state.db, no status.json) and `ninja -j2` on the equivalent build.ninja (every edge runs),
 #    interleaved in the same repetition. Also the size of state.db and the bytes each run wrote.
@@ -265,8 +265,8 @@ for c in "${cases[@]}"; do
 done
 echo
 echo "Cases: flat = $N tasks, no deps; layered = $LAYERS layers of $((N / LAYERS)), each task depending on 3"
-echo "tasks of the layer before; every task is \`\"run\": \"true\"\` (through /bin/sh -c, as ninja runs"
-echo "\`command = true\`). Each mex run has a fresh state folder; ninja's outputs are never created, so"
+echo "tasks of the layer before; every task is \`\"run\": \"true\"\` (a string, spawned without /bin/sh since issue 19; ninja runs"
+echo "\`command = true\` through it). Each mex run has a fresh state folder; ninja's outputs are never created, so"
 echo "every edge runs. Wall, CPU (including children), peak RSS and MB written come from"
 echo "\`/usr/bin/time -f '%e %M %U %S %O'\`. %O is the file system outputs of the process and its"
 echo "children, in 512-byte blocks, from the kernel's I/O accounting: the page-cache pages they dirtied,"

@@ -102,8 +102,8 @@ TEST_F(FilesTest, LogsAndFailureReportsAreNotWrittenThroughSymlinkedFolders) {
           "tasks:\n"
           "  - " +
           Plant("run=\"$MEX_ARTIFACTS/..\"; ln -s " + OutsideQuoted() +
-                " \"$run/logs/victim\"; rmdir \"$run/failures\"; ln -s " + OutsideQuoted() +
-                " \"$run/failures\"") +
+                "/victim.log \"$run/logs/victim.1.log\"; rmdir \"$run/failures\"; ln -s " +
+                OutsideQuoted() + " \"$run/failures\"") +
           "\n"
           "  - {id: victim, deps: [plant], run: 'echo into the log; exit 3'}\n");
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
@@ -116,8 +116,9 @@ TEST_F(FilesTest, LogsAndFailureReportsAreNotWrittenThroughSymlinkedFolders) {
   std::vector<nlohmann::json> failed = Events("task_failed", "victim");
   ASSERT_EQ(failed.size(), 1u) << r.out;
   EXPECT_EQ(failed[0]["class"], "logic");
-  EXPECT_NE(failed[0]["reason"].get<std::string>().find("logs/victim: a symlink is on its way"),
-            std::string::npos)
+  EXPECT_NE(
+      failed[0]["reason"].get<std::string>().find("logs/victim.1.log: a symlink is on its way"),
+      std::string::npos)
       << failed[0];
   EXPECT_NE(r.err.find("failures: a symlink is on its way"), std::string::npos) << r.err;
 }
@@ -127,14 +128,14 @@ TEST_F(FilesTest, AFifoAtALogsNameFailsThatAttemptAndTheRetryRuns) {
       Run("defaults: {retry: {max_attempts: 2, backoff: {initial: 0}}}\n"
           "tasks:\n"
           "  - " +
-          Plant("d=\"$MEX_ARTIFACTS/../logs/next\"; mkdir -p \"$d\"; mkfifo \"$d/1.log\"") +
+          Plant("mkfifo \"$MEX_ARTIFACTS/../logs/next.1.log\"") +
           "\n"
           "  - {id: next, deps: [plant], run: 'echo hello'}\n");
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;  // the old code blocked in open() forever
   std::vector<nlohmann::json> retry = Events("task_retry", "next");
   ASSERT_EQ(retry.size(), 1u) << r.out;
   EXPECT_EQ(retry[0]["class"], "logic");
-  EXPECT_NE(retry[0]["reason"].get<std::string>().find("logs/next/1.log: it is not a regular file"),
+  EXPECT_NE(retry[0]["reason"].get<std::string>().find("logs/next.1.log: it is not a regular file"),
             std::string::npos)
       << retry[0];
   EXPECT_EQ(Events("task_succeeded", "next").size(), 1u);

@@ -89,7 +89,7 @@ class LogsTest : public ::testing::Test {
   }
   std::string Log(const std::string& task, int attempt) const {
     if (!fs::exists(Dir() / ".mex" / "runs")) return "";
-    return ReadFile(RunFolder() / "logs" / task / (std::to_string(attempt) + ".log"));
+    return ReadFile(RunFolder() / "logs" / (task + "." + std::to_string(attempt) + ".log"));
   }
   // Starts `mex ARGS...` in the workspace, its stdout in OUT.out and stderr in OUT.out.err.
   pid_t Start(const std::vector<std::string>& args, const std::string& out) {
@@ -195,7 +195,7 @@ TEST_F(LogsTest, ALogThatIsGoneExitsOneWithAndWithoutFollow) {
   Milestone("tasks:\n  - {id: build, run: 'echo built'}\n");
   Result run = Mex({"run", "m.yaml"});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
-  fs::remove(RunFolder() / "logs" / "build" / "1.log");
+  fs::remove(RunFolder() / "logs" / "build.1.log");
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"logs", "build"}, {"logs", "-f", "build"}}) {
     Result logs = Mex(args);
@@ -289,7 +289,7 @@ TEST_F(LogsTest, FollowPrintsWhatARunningTaskWritesUntilItEnds) {
   pid_t engine = Start({"run", "m.yaml"}, "run.out");
   ASSERT_TRUE(Eventually([&] {
     return fs::exists(Dir() / ".mex" / "runs") && !RunFolder().empty() &&
-           fs::exists(RunFolder() / "logs" / "first" / "1.log");
+           fs::exists(RunFolder() / "logs" / "first.1.log");
   })) << Out("run.out");
 
   pid_t logs = Start({"logs", "slow", "--follow"}, "logs.out");
@@ -341,13 +341,48 @@ TEST_F(LogsTest, CtrlCEndsFollowWith130) {
   EXPECT_EQ(EndOf(engine), 0) << Out("run.out");
 }
 
+// A run of a mex before the flat logs, in a state folder that was moved since: the log recorded
+// is not beneath it, the flat path has nothing, logs/TASK/N.log is read.
+TEST_F(LogsTest, ARunWithTheOlderLayoutInAMovedStateFolderIsRead) {
+  Milestone("tasks:\n  - {id: a, run: 'true'}\n");
+  fs::path state_dir = Dir() / ".mex";
+  fs::create_directories(state_dir / "runs" / "r1" / "logs" / "a");
+  WriteFile(state_dir / "runs" / "r1" / "logs" / "a" / "1.log", "older layout\n");
+  std::string err;
+  {
+    auto store = SqliteStore::Open(state_dir.string(), false, &err);
+    ASSERT_TRUE(store) << err;
+    StoredRun run;
+    run.id = "r1";
+    run.milestone = MilestoneKey((Dir() / "m.yaml").string());
+    run.name = "m";
+    run.started_at = WallClockSeconds();
+    store->BeginRun(run, 1);
+    store->SetPhases({{"execute", 100, ""}});
+    store->PutTask({"a", 0, 0, 1, "ha", TaskState::kPending, 0, "", ""});
+    AttemptRecord a;
+    a.task = "a";
+    a.number = 1;
+    a.started_at = run.started_at;
+    a.ended_at = run.started_at + 1;
+    a.end = "exited";
+    a.log_path = "/moved/away/.mex/runs/r1/logs/a/1.log";
+    store->AttemptChanged(a);
+    store->TaskChanged("a", TaskState::kSucceeded, 1);
+    ASSERT_TRUE(store->Commit()) << store->error();
+  }
+  pid_t logs = Start({"logs", "a"}, "logs.out");
+  EXPECT_EQ(EndOf(logs), 0) << Err("logs.out");
+  EXPECT_EQ(Out("logs.out"), "older layout\n") << Err("logs.out");
+}
+
 // A run whose engine is gone (its lock released) is over for -f, though the task is recorded as
 // running: this process plays the engine, as in status_cli_test.cc.
 TEST_F(LogsTest, FollowEndsWhenTheRunsEngineIsGone) {
   Milestone("tasks:\n  - {id: a, run: 'true'}\n");
   fs::path state_dir = Dir() / ".mex";
-  fs::create_directories(state_dir / "runs" / "r1" / "logs" / "a");
-  fs::path log = state_dir / "runs" / "r1" / "logs" / "a" / "1.log";
+  fs::create_directories(state_dir / "runs" / "r1" / "logs");
+  fs::path log = state_dir / "runs" / "r1" / "logs" / "a.1.log";
   WriteFile(log, "one\n");
   auto state = std::make_shared<Folder>();
   std::string err;
@@ -393,7 +428,7 @@ TEST_F(LogsTest, ASymlinkInPlaceOfALogIsRefused) {
   WriteFile(Dir() / "secret", "secret\n");
   Milestone("tasks:\n  - {id: a, run: 'echo a'}\n");
   ASSERT_EQ(Mex({"run", "m.yaml"}).exit_code, 0);
-  fs::path log = RunFolder() / "logs" / "a" / "1.log";
+  fs::path log = RunFolder() / "logs" / "a.1.log";
   fs::remove(log);
   fs::create_symlink(Dir() / "secret", log);
   Result logs = Mex({"logs", "a"});

@@ -46,7 +46,7 @@ TEST(QuickstartTest, RunsAllFourPhasesOfflineAndEveryGatePasses) {
     EXPECT_TRUE(validation["passed"]) << validation.dump(2);
     EXPECT_DOUBLE_EQ(validation["score"].get<double>(), 1.0);
   }
-  std::string second_prompt = ReadFile(run / "logs" / "breakdown" / "2.prompt");
+  std::string second_prompt = ReadFile(run / "logs" / "breakdown.2.prompt");
   EXPECT_NE(second_prompt.find("## Previous attempt failed"), std::string::npos);
   EXPECT_NE(second_prompt.find("/tasks/2/effort"), std::string::npos) << second_prompt;
   json status = json::parse(ReadFile(run / "status.json"));

@@ -113,8 +113,8 @@ TEST(ResumeTest, SecondRunKeepsSucceededTasksAndRerunsTheFailedOne) {
     }
   }
   fs::path run_dir = ws.dir.path() / ".mex" / "runs" / run_id;
-  EXPECT_TRUE(fs::exists(run_dir / "logs" / "c" / "1.log"));
-  EXPECT_TRUE(fs::exists(run_dir / "logs" / "c" / "2.log"));
+  EXPECT_TRUE(fs::exists(run_dir / "logs" / "c.1.log"));
+  EXPECT_TRUE(fs::exists(run_dir / "logs" / "c.2.log"));
   EXPECT_FALSE(fs::exists(run_dir / "failures" / "c.json"));
   EXPECT_EQ(CountLines(ws.Side()), (std::map<std::string, int>{{"a", 1}, {"b", 1}, {"c", 2}}));
 }

@@ -90,7 +90,7 @@ TEST(RunTest, FlakyTaskSucceedsOnItsThirdAttemptAfterTheConfiguredBackoff) {
   EXPECT_EQ(Of(run.events, "task_succeeded", "flaky").at(0)["attempt"], 3);
   // Each attempt has its own log.
   for (int n = 1; n <= 3; ++n) {
-    std::string log = ReadFile(run.RunFolder() / "logs" / "flaky" / (std::to_string(n) + ".log"));
+    std::string log = ReadFile(run.RunFolder() / "logs" / ("flaky." + std::to_string(n) + ".log"));
     EXPECT_NE(log.find("attempt " + std::to_string(n)), std::string::npos) << log;
   }
 }
@@ -109,6 +109,25 @@ TEST(RunTest, CommandNotFoundRunsOnceAsPermanent) {
   EXPECT_EQ(report["attempts"][0]["exit"], 127);
   EXPECT_NE(report["attempts"][0]["log_tail"].get<std::string>().find("not found"),
             std::string::npos);
+}
+
+// A plain command runs without /bin/sh (exec/direct_command.h) and behaves as through it: words
+// split on blanks, the builtin's output, sh's own message and 127 for a program not found.
+TEST(RunTest, PlainCommandsBehaveAsThroughTheShell) {
+  MexRun run(
+      "tasks:\n"
+      "  - {id: plain, run: 'echo a   b'}\n"
+      "  - {id: shell, run: 'echo \"$HOME\" >/dev/null; echo c'}\n"
+      "  - {id: missing, run: 'no-such-command-anywhere a b'}\n");
+  EXPECT_EQ(run.result.exit_code, 1);
+  EXPECT_EQ(ReadFile(run.RunFolder() / "logs" / "plain.1.log"), "a b\n");
+  EXPECT_EQ(ReadFile(run.RunFolder() / "logs" / "shell.1.log"), "c\n");
+  EXPECT_EQ(ReadFile(run.RunFolder() / "logs" / "missing.1.log"),
+            "/bin/sh: 1: no-such-command-anywhere: not found\n");
+  auto failed = Of(run.events, "task_failed", "missing");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["class"], "permanent");
+  EXPECT_EQ(failed[0]["reason"], "exit 127: command not found: no-such-command-anywhere");
 }
 
 TEST(RunTest, ClassifyPatternThatBacktracksExponentiallyStillClassifies) {
@@ -186,7 +205,7 @@ TEST(RunTest, HundredMegabytesOfOutputKeepMexSmall) {
   MexRun small("tasks:\n  - {id: talk, run: 'echo hello'}\n");
   MexRun flood("tasks:\n  - {id: talk, run: [" + Agent("flood") + ", '100']}\n");
   ASSERT_EQ(flood.result.exit_code, 0) << flood.result.err;
-  EXPECT_EQ(fs::file_size(flood.RunFolder() / "logs" / "talk" / "1.log"), 100u << 20);
+  EXPECT_EQ(fs::file_size(flood.RunFolder() / "logs" / "talk.1.log"), 100u << 20);
   EXPECT_LT(flood.result.max_rss_kb, small.result.max_rss_kb + 8 * 1024)
       << "mex grew with its task's output";
 }
@@ -201,10 +220,10 @@ TEST(RunTest, InvalidJsonOutputIsRetriedWithTheErrorInThePrompt) {
   auto retries = Of(run.events, "task_retry", "keep");
   ASSERT_EQ(retries.size(), 1u);
   EXPECT_EQ(retries[0]["class"], "logic");
-  std::string second = ReadFile(run.RunFolder() / "logs" / "keep" / "2.prompt");
+  std::string second = ReadFile(run.RunFolder() / "logs" / "keep.2.prompt");
   EXPECT_NE(second.find("Previous attempt failed"), std::string::npos) << second;
   EXPECT_NE(second.find("not valid JSON"), std::string::npos) << second;
-  std::string first = ReadFile(run.RunFolder() / "logs" / "keep" / "1.prompt");
+  std::string first = ReadFile(run.RunFolder() / "logs" / "keep.1.prompt");
   EXPECT_EQ(first.find("Previous attempt failed"), std::string::npos);
   auto output =
       nlohmann::json::parse(ReadFile(run.RunFolder() / "artifacts" / "design" / "keep.json"));
@@ -221,16 +240,16 @@ TEST(RunTest, AgentEnvIsSetAndTheTasksEnvWinsAndAChangeRunsItAgain) {
   };
   MexRun run(milestone("agent"));
   ASSERT_EQ(run.result.exit_code, 0) << run.result.out << run.result.err;
-  EXPECT_NE(ReadFile(run.RunFolder() / "logs" / "a" / "1.log").find("MEX_PROBE=agent\n"),
+  EXPECT_NE(ReadFile(run.RunFolder() / "logs" / "a.1.log").find("MEX_PROBE=agent\n"),
             std::string::npos);
-  EXPECT_NE(ReadFile(run.RunFolder() / "logs" / "b" / "1.log").find("MEX_PROBE=task\n"),
+  EXPECT_NE(ReadFile(run.RunFolder() / "logs" / "b.1.log").find("MEX_PROBE=task\n"),
             std::string::npos);
   // The agent's env is part of each task's definition: a new value runs them again.
   WriteFile(run.dir.path() / "m.yaml", milestone("changed"));
   Result again = RunMex({"run", "m.yaml", "--json"}, run.dir.path().string());
   ASSERT_EQ(again.exit_code, 0) << again.out;
   EXPECT_EQ(Of(Events(again.out), "task_started", "a").size(), 1u);
-  EXPECT_NE(ReadFile(run.RunFolder() / "logs" / "a" / "2.log").find("MEX_PROBE=changed\n"),
+  EXPECT_NE(ReadFile(run.RunFolder() / "logs" / "a.2.log").find("MEX_PROBE=changed\n"),
             std::string::npos);
 }
 
@@ -356,6 +375,27 @@ TEST(RunTest, ReadyTasksStartByRemainingCriticalPath) {
   EXPECT_EQ(starts[0]["task"], "long");  // remaining path 6 beats 1
 }
 
+// A later run orders ready tasks by the seconds the same definitions took before (state.db),
+// where the plan's effort ties and the file order would start the short one first.
+TEST(RunTest, ReadyTasksStartByTheCriticalPathOfAnEarlierRunsDurations) {
+  MexRun run(
+      "defaults: {max_parallel: 1}\n"
+      "tasks:\n"
+      "  - {id: short, run: 'true', effort: 1}\n"
+      "  - {id: long, run: 'sleep 0.3', effort: 1}\n"
+      "  - {id: other, run: 'true', effort: 1}\n");
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.err;
+  auto first = Of(run.events, "task_started");
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0]["task"], "short");  // no history: effort ties, file order
+  Result again = RunMex({"run", "m.yaml", "--json", "--new"}, run.dir.path().string());
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto second = Of(Events(again.out), "task_started");
+  ASSERT_EQ(second.size(), 3u);
+  EXPECT_EQ(second[0]["task"], "long");
+  EXPECT_EQ(second[1]["task"], "short");
+}
+
 TEST(RunTest, RunStringValuesAreShellQuoted) {
   MexRun run(
       "milestone: {id: M-1, title: \"it's $(touch pwned) `touch pwned2`\"}\n"
@@ -363,7 +403,7 @@ TEST(RunTest, RunStringValuesAreShellQuoted) {
   ASSERT_EQ(run.result.exit_code, 0);
   EXPECT_FALSE(fs::exists(run.dir.path() / "pwned"));
   EXPECT_FALSE(fs::exists(run.dir.path() / "pwned2"));
-  std::string log = ReadFile(run.RunFolder() / "logs" / "say" / "1.log");
+  std::string log = ReadFile(run.RunFolder() / "logs" / "say.1.log");
   EXPECT_EQ(log, "it's $(touch pwned) `touch pwned2`\n");
 }
 
@@ -851,7 +891,7 @@ TEST(RunTest, PromptGoesToTheAgentOnStdin) {
       "defaults: {agent: cat}\n"
       "tasks:\n  - {id: ask, prompt: 'Hello {{task.id}} from {{milestone.id}}'}\n");
   ASSERT_EQ(run.result.exit_code, 0);
-  EXPECT_EQ(ReadFile(run.RunFolder() / "logs" / "ask" / "1.log"), "Hello ask from m");
+  EXPECT_EQ(ReadFile(run.RunFolder() / "logs" / "ask.1.log"), "Hello ask from m");
 }
 
 // Out of descriptors (ulimit -n 20 with 16 slots): attempts that cannot be spawned are class
@@ -934,7 +974,7 @@ TEST(RunTest, AFailedTaskShowsTheEndOfItsLogAndTheSummaryNamesIt) {
   };
   fs::path log = path_after("  log:    ");
   fs::path report = path_after("  report: ");
-  EXPECT_EQ(log.filename(), "1.log") << out;
+  EXPECT_EQ(log.filename(), "broken.1.log") << out;
   EXPECT_NE(ReadFile(log).find("line 11\noops\n"), std::string::npos) << log;
   EXPECT_EQ(report.filename(), "broken.json") << out;
   EXPECT_NE(ReadFile(report).find("\"class\": \"logic\""), std::string::npos) << report;

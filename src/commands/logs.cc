@@ -161,6 +161,19 @@ class Source {
     errno = 0;
     UniqueFd log = state_->OpenFile(path, O_RDONLY, 0, err);
     *err_no = log.valid() ? 0 : errno != 0 ? errno : EINVAL;
+    if (!beneath && *err_no == ENOENT) {
+      // A run of a mex before the flat logs: logs/TASK/N.log.
+      std::string older =
+          fmt::format("runs/{}/logs/{}/{}.log", run_.id, attempt.task, attempt.number);
+      std::string older_err;
+      errno = 0;
+      UniqueFd found = state_->OpenFile(older, O_RDONLY, 0, &older_err);
+      if (found.valid()) {
+        *err_no = 0;
+        err->clear();
+        return found;
+      }
+    }
     if (*err_no == ENOENT && attempt.ended_at != 0) {
       *err = fmt::format("attempt {} of task '{}' left no log at {}", attempt.number, attempt.task,
                          state_->Display(path));

@@ -164,8 +164,7 @@ bool BuildCommand(const RunInfo& run, const Task& task, const Renderer& r,
   *values = std::move(cmd.values);
   *agent = cmd.agent;
   if (!cmd.has_prompt) return true;
-  std::string prompt_path =
-      fmt::format("{}/{}/{}.prompt", run.paths.logs_dir, task.id, history.number);
+  std::string prompt_path = run.paths.PromptPath(task.id, history.number);
   if (!WriteAttemptFile(*run.paths.state, prompt_path, cmd.prompt, err, err_no)) return false;
   switch (cmd.via) {
     case PromptVia::kStdin:
@@ -252,9 +251,6 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
     *err_no = errno ? errno : EIO;
     return false;
   };
-  if (!state.MakeFolders(fmt::format("{}/{}", run.paths.logs_dir, task.id), err)) {
-    return file_failure();
-  }
   std::string output = OutputPath(run, task);
   if (!output.empty()) {
     if (!state.RemoveFile(output, err)) return file_failure();

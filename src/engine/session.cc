@@ -5,6 +5,7 @@
 
 #include "engine/definition.h"
 #include "flow/breakdown.h"
+#include "model/eta.h"
 #include "util/clock.h"
 #include "util/metrics.h"
 
@@ -61,7 +62,9 @@ void Session::Prepare() {
   for (uint32_t t = 0; t < m_.tasks.size(); ++t) {
     (m_.tasks[t].phase < first_dynamic ? now : later).push_back(t);
   }
-  PrepareTasks(now, hashes_, ForcedTasks(run_, graph_, roadmap_), &stored);
+  size_t runs = PrepareTasks(now, hashes_, ForcedTasks(run_, graph_, roadmap_), &stored);
+  // A session with nothing to run (all kept) reads no history.
+  if (runs > 0 || !later.empty()) PrioritizeByHistory(hashes_);
   // Until then they keep the row of the last session (or get a pending one) and go on numbering
   // their attempts.
   for (uint32_t t : later) {
@@ -127,9 +130,29 @@ uint32_t Session::NextDynamicPhase(uint32_t from) const {
   return phase;
 }
 
-void Session::PrepareTasks(const std::vector<uint32_t>& tasks,
-                           const std::vector<std::string>& hashes, const std::vector<bool>& forced,
-                           std::unordered_map<std::string, StoredTask>* stored) {
+void Session::PrioritizeByHistory(const std::vector<std::string>& hashes) {
+  ScopedMetric metric("history priority");
+  std::vector<std::string> ids;
+  std::vector<double> effort;
+  ids.reserve(m_.tasks.size());
+  effort.reserve(m_.tasks.size());
+  for (const Task& task : m_.tasks) {
+    ids.emplace_back(task.id);
+    effort.push_back(task.effort);
+  }
+  std::vector<double> seconds = HistoryDurations(effort, db_->ObservedSeconds(ids, hashes));
+  if (seconds.empty()) {
+    runner_.set_priority(&roadmap_.priority);
+    return;
+  }
+  observed_priority_ = RemainingCriticalPath(m_, graph_, seconds);
+  runner_.set_priority(&observed_priority_);
+}
+
+size_t Session::PrepareTasks(const std::vector<uint32_t>& tasks,
+                             const std::vector<std::string>& hashes,
+                             const std::vector<bool>& forced,
+                             std::unordered_map<std::string, StoredTask>* stored) {
   // The earlier attempts of the tasks that run again (a failure report lists them all). A no-op
   // session, every task kept, reads none of them.
   bool any_rerun = false;
@@ -141,6 +164,7 @@ void Session::PrepareTasks(const std::vector<uint32_t>& tasks,
     if (any_rerun) break;
   }
   std::unordered_map<std::string, std::vector<AttemptRecord>> attempts;
+  size_t runs = 0;
   if (any_rerun) {
     for (AttemptRecord& a : db_->Attempts(run_.paths.run_id)) {
       std::string task = a.task;
@@ -177,8 +201,10 @@ void Session::PrepareTasks(const std::vector<uint32_t>& tasks,
       std::string err;
       run_.paths.state->RemoveFile(fmt::format("{}/{}.json", run_.paths.failures_dir, id), &err);
     }
+    runs += kept ? 0 : 1;
     runner_.Resume(t, row.attempts, std::move(earlier), kept, std::move(rerun));
   }
+  return runs;
 }
 
 std::string Session::ExpandPhase(size_t phase) {
@@ -200,9 +226,11 @@ std::string Session::ExpandPhase(size_t phase) {
   runner_.InsertTasks(at, count);
   for (const std::vector<uint32_t>& cycle : graph_.FindCycles()) {
     roadmap_.priority.resize(m_.tasks.size(), 0);  // the run ends here; keep the sizes right
+    runner_.set_priority(&roadmap_.priority);
     return "dependency cycle: " + CycleText(m_, cycle);
   }
   roadmap_ = ComputeRoadmap(m_, graph_, jobs_);
+  runner_.set_priority(&roadmap_.priority);  // until the history's, below
   if (!WriteRoadmap(&err)) return err;
   if (db_ != nullptr) {
     db_->ShiftTasks(at, count);  // the tasks of later phases moved up
@@ -218,6 +246,7 @@ std::string Session::ExpandPhase(size_t phase) {
     rehash_.assign(m_.tasks.size(), false);
     std::unordered_map<std::string, StoredTask> stored = ByID(db_->Tasks(run_.paths.run_id));
     PrepareTasks(decided, hashes_, ForcedTasks(run_, graph_, roadmap_), &stored);
+    PrioritizeByHistory(hashes_);
     for (const auto& [id, row] : stored) {
       // A task of an earlier breakdown that this one no longer has.
       if (row.phase >= phase && row.phase < end && m_.FindTask(id) == nullptr) {

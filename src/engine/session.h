@@ -48,10 +48,13 @@ class Session : public PhaseHooks {
   void TaskSucceeded(uint32_t task);
 
  private:
-  // Decides, for the tasks `tasks`, what Prepare() says.
-  void PrepareTasks(const std::vector<uint32_t>& tasks, const std::vector<std::string>& hashes,
-                    const std::vector<bool>& forced,
-                    std::unordered_map<std::string, StoredTask>* stored);
+  // Decides, for the tasks `tasks`, what Prepare() says. Returns how many of them run.
+  size_t PrepareTasks(const std::vector<uint32_t>& tasks, const std::vector<std::string>& hashes,
+                      const std::vector<bool>& forced,
+                      std::unordered_map<std::string, StoredTask>* stored);
+  // Has the runner order ready tasks by their remaining critical path in the seconds they took
+  // in earlier runs of the milestone (by definition hash, else id), where the store knows any.
+  void PrioritizeByHistory(const std::vector<std::string>& hashes);
   bool IsDynamicPhase(uint32_t phase) const;
   // The first phase at or after `from` with tasks_from, or the number of phases.
   uint32_t NextDynamicPhase(uint32_t from) const;
@@ -67,8 +70,9 @@ class Session : public PhaseHooks {
   SessionStore* db_;
   TaskRunner& runner_;
   RoadmapWriter write_roadmap_;
-  std::vector<std::string> hashes_;  // the tasks' definition hashes as last computed
-  std::vector<bool> rehash_;         // a dep's output changed since: hash again as it starts
+  std::vector<double> observed_priority_;  // the runner's, when there is a history
+  std::vector<std::string> hashes_;        // the tasks' definition hashes as last computed
+  std::vector<bool> rehash_;               // a dep's output changed since: hash again as it starts
 };
 
 }  // namespace mex

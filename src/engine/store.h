@@ -140,6 +140,12 @@ class SessionStore {
   // tasks it left running, ready or waiting back to pending. Returns those attempts, with the
   // process each ran as, so that what may still run of them is ended before they start again.
   virtual std::vector<AttemptRecord> MarkInterrupted(double now) = 0;
+  // Per task of `ids` (with its definition hash of `hashes`), the seconds it took in the latest
+  // earlier run of the milestone in which it succeeded, or -1; empty when nothing is known.
+  virtual std::vector<double> ObservedSeconds(const std::vector<std::string>& /*ids*/,
+                                              const std::vector<std::string>& /*hashes*/) {
+    return {};
+  }
 };
 
 }  // namespace mex

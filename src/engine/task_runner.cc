@@ -73,7 +73,7 @@ TaskRunner::TaskRunner(const RunInfo& run, const Graph& graph, const std::vector
     : run_(run),
       m_(*run.milestone),
       graph_(graph),
-      priority_(priority),
+      priority_(&priority),
       jobs_(std::max(1, jobs)),
       executor_(executor),
       journal_(journal),
@@ -255,7 +255,7 @@ void TaskRunner::Preflight(const std::vector<uint32_t>& tasks) {
 void TaskRunner::MakeReady(uint32_t task) {
   if (stopping_) return;  // it stays pending, and is recorded cancelled at the end
   SetState(task, TaskState::kReady);
-  ready_.push({priority_[task], task});
+  ready_.push({(*priority_)[task], task});
 }
 
 void TaskRunner::LockFiles(const std::vector<uint32_t>& tasks) {
@@ -306,7 +306,7 @@ void TaskRunner::ReleaseFiles(uint32_t task) {
     if (--lock.held > 0 || !lock.waiting) continue;
     lock.waiting = false;
     if (!stopping_ && tasks_[partner].state == TaskState::kReady) {
-      ready_.push({priority_[partner], partner});
+      ready_.push({(*priority_)[partner], partner});
     }
   }
 }
@@ -320,7 +320,7 @@ void TaskRunner::StartReadyTasks() {
     if (HeldByFiles(task)) continue;
     if (Pool* pool = PoolOf(task)) {
       if (pool->in_use >= pool->depth) {
-        pool->delayed.push({priority_[task], task});
+        pool->delayed.push({(*priority_)[task], task});
         continue;
       }
       ++pool->in_use;

@@ -36,6 +36,10 @@ class TaskRunner {
   // last attempt (numbering goes on after it), those attempts (for its failure report; may be
   // empty for a kept task), and whether it succeeded then and is kept as it is; else `rerun`,
   // why it runs again, for its first task_started of this session.
+  // Orders ready tasks by `priority` instead of the constructor's (by seconds from an earlier
+  // run rather than by effort). Before the run or between phases, with one value per task; it
+  // must outlive the runner.
+  void set_priority(const std::vector<double>* priority) { priority_ = priority; }
   void Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history, bool kept,
               std::string rerun = "");
   // Before the run: ends what may still run of the attempts a killed engine left running (each
@@ -178,7 +182,7 @@ class TaskRunner {
   const RunInfo& run_;
   const Milestone& m_;
   const Graph& graph_;
-  const std::vector<double>& priority_;
+  const std::vector<double>* priority_;  // the constructor's, or set_priority's
   int jobs_;
   Executor* executor_;
   Journal* journal_;

@@ -266,8 +266,8 @@ TEST(TaskRunnerTest, TaskThatCannotBeBuiltEndsLikeASpawnFailure) {
   Fixture f(
       "agents: {bot: {command: [\"true\"]}}\n"
       "tasks:\n  - {id: a, prompt: 'hi', agent: bot}\n  - {id: b, run: x}\n");
-  // The prompt file cannot be written where its log folder should be: a file is in the way.
-  testing_util::WriteFile(f.run.paths.logs_dir + "/a", "");
+  // The prompt file cannot be written: a folder is in the way.
+  std::filesystem::create_directories(f.run.paths.logs_dir + "/a.1.prompt");
   MemoryStore store;
   FakeExecutor executor(&store);
   EXPECT_EQ(f.Run(2, &executor, &store), 1);

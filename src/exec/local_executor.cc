@@ -15,6 +15,7 @@
 #include <cstring>
 #include <utility>
 
+#include "exec/direct_command.h"
 #include "util/clock.h"
 
 namespace mex {
@@ -136,7 +137,23 @@ ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
   std::erase_if(request.env,
                 [](const std::string& e) { return e.starts_with("MEX_ATTEMPT_TAG="); });
   request.env.push_back("MEX_ATTEMPT_TAG=" + tag);
-  const pid_t pid = SpawnProcessGroup(request, &err_no, &error);
+  pid_t pid = -1;
+  bool direct = false;
+  DirectCommand command;
+  if (command.Resolve(request.argv, &request.env, request.cwd, &programs_)) {
+    // Without the shell; a spawn that fails goes through it, which says why as sh -c would.
+    std::swap(request.argv, command.words);
+    request.program = std::move(command.program);
+    pid = SpawnProcessGroup(request, &err_no, &error);
+    if (pid < 0) {
+      request.argv = spec.argv;
+      request.program.clear();
+    } else {
+      ++direct_spawns_;
+      direct = true;
+    }
+  }
+  if (pid < 0) pid = SpawnProcessGroup(request, &err_no, &error);
   if (pid < 0) return FailSpawn(spec, err_no, error);
 
   const double now = MonotonicSeconds();
@@ -156,6 +173,7 @@ ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
   attempt.log_limit = static_cast<off_t>(spec.log_limit_bytes);
   attempt.leave_processes = spec.leave_processes;
   attempt.tag = std::move(tag);
+  attempt.direct = direct;
   if (spec.stall_after_s > 0) {
     attempt.next_stall_check = now + StallCheckInterval(spec.stall_after_s);
   }
@@ -321,6 +339,18 @@ void LocalExecutor::ReapEnded(WaitResult* result) {
     end.reason = attempt.reason;
     end.exit_code = status.exit_code;
     end.signal = status.signal;
+    if (attempt.direct && !attempt.ended_by_mex && status.signal != 0) {
+      // sh -c would have forked it and exited 128 + N, printing the signal as dash does.
+      end.exit_code = 128 + status.signal;
+      end.signal = 0;
+      if (status.signal != SIGINT && status.signal != SIGPIPE) {
+        std::string line = strsignal(status.signal);
+        line += status.core_dumped ? " (core dumped)\n" : "\n";
+        if (write(attempt.log.get(), line.data(), line.size()) < 0) {
+          // The log stays as it is.
+        }
+      }
+    }
     end.pid = attempt.pid;
     end.started_at = attempt.started_at;
     end.ended_at = WallClockSeconds();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/executor.h"
+#include "exec/direct_command.h"
 #include "exec/process.h"
 #include "util/folder.h"
 
@@ -47,6 +48,8 @@ class LocalExecutor : public Executor {
   void CancelAll() override;
   void KillAll() override;
   size_t running() const override { return live_.size() + spawn_failures_.size(); }
+  // How many attempts of `/bin/sh -c SCRIPT` ran without the shell (exec/direct_command.h).
+  uint64_t direct_spawns() const { return direct_spawns_; }
   int EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) override;
 
  private:
@@ -72,7 +75,8 @@ class LocalExecutor : public Executor {
     off_t log_limit = 0;    // 0: none
     double checked_at = 0;  // monotonic time of the last look at the log
     bool leave_processes = false;
-    std::string tag;  // MEX_ATTEMPT_TAG in its environment, inherited by what it starts
+    std::string tag;      // MEX_ATTEMPT_TAG in its environment, inherited by what it starts
+    bool direct = false;  // `/bin/sh -c SCRIPT` spawned without the shell (DirectCommand)
   };
 
   Attempt* Find(uint64_t key);
@@ -111,6 +115,8 @@ class LocalExecutor : public Executor {
   std::string run_tag_;     // "mex:RUN_ID:": the tags of every session's attempts of the run
   std::string tag_prefix_;  // run_tag_ and "PID.": the tags of this executor's attempts
   uint64_t started_ = 0;    // attempts started, for their tags
+  uint64_t direct_spawns_ = 0;
+  ProgramPaths programs_;  // for `/bin/sh -c` scripts spawned without the shell
 };
 
 }  // namespace mex

@@ -127,6 +127,64 @@ class LocalExecutorTest : public ::testing::Test {
   std::string dir_;
 };
 
+// `/bin/sh -c SCRIPT` of one plain command runs without the shell, with what sh would give it;
+// anything else, and a program that is not found, through the shell (exit 127, its message).
+TEST_F(LocalExecutorTest, SimpleShellCommandsRunWithoutTheShellAsShWould) {
+  if (!ShellIsDash()) GTEST_SKIP() << "/bin/sh is not dash";
+  LocalExecutor executor;
+  auto run = [&](uint64_t key, const std::string& script, AttemptEnd* end) {
+    AttemptSpec spec = Spec(key, {"/bin/sh", "-c", script});
+    spec.env.push_back("PWD=/nonexistent");
+    executor.Start(spec);
+    return WaitForEnd(&executor, key, end);
+  };
+  AttemptEnd end;
+  ASSERT_TRUE(run(1, "echo a  b", &end));
+  EXPECT_EQ(end.reason, EndReason::kExited);
+  EXPECT_EQ(end.exit_code, 0);
+  EXPECT_EQ(ReadFile(LogPath(1)), "a b\n");
+  EXPECT_EQ(executor.direct_spawns(), 1u);
+  ASSERT_TRUE(run(2, "false", &end));
+  EXPECT_EQ(end.exit_code, 1);
+  EXPECT_EQ(executor.direct_spawns(), 2u);
+  // The environment sh gives its command: PWD is the folder it runs in.
+  ASSERT_TRUE(run(3, "env", &end));
+  EXPECT_EQ(end.exit_code, 0);
+  EXPECT_NE(ReadFile(LogPath(3)).find("\nPWD=" + dir_ + "\n"), std::string::npos)
+      << ReadFile(LogPath(3));
+  EXPECT_EQ(executor.direct_spawns(), 3u);
+  ASSERT_TRUE(run(4, "echo a;", &end));
+  EXPECT_EQ(end.exit_code, 0);
+  EXPECT_EQ(ReadFile(LogPath(4)), "a\n");
+  EXPECT_EQ(executor.direct_spawns(), 3u);
+  ASSERT_TRUE(run(5, "mex-no-such-program a", &end));
+  EXPECT_EQ(end.reason, EndReason::kExited);
+  EXPECT_EQ(end.exit_code, 127);
+  EXPECT_EQ(ReadFile(LogPath(5)), "/bin/sh: 1: mex-no-such-program: not found\n");
+  EXPECT_EQ(executor.direct_spawns(), 3u);
+  // Found but not executable by exec (no #!): the shell runs it as a script, as sh -c does.
+  WriteFile(dir_ + "/script", "echo from script\n");
+  chmod((dir_ + "/script").c_str(), 0700);
+  ASSERT_TRUE(run(6, "./script", &end));
+  EXPECT_EQ(end.exit_code, 0);
+  EXPECT_EQ(ReadFile(LogPath(6)), "from script\n");
+  EXPECT_EQ(executor.direct_spawns(), 3u);
+  // Killed by a signal it did not get from mex: sh would have said so and exited 128 + N.
+  WriteFile(dir_ + "/selfterm", "#!/bin/sh\nkill -TERM $$\n");
+  chmod((dir_ + "/selfterm").c_str(), 0700);
+  ASSERT_TRUE(run(7, "./selfterm", &end));
+  EXPECT_EQ(executor.direct_spawns(), 4u);
+  EXPECT_EQ(end.reason, EndReason::kExited);
+  EXPECT_EQ(end.exit_code, 143);
+  EXPECT_EQ(end.signal, 0);
+  EXPECT_EQ(ReadFile(LogPath(7)), "Terminated\n");
+  ASSERT_TRUE(run(8, "./selfterm;", &end));  // the same through sh
+  EXPECT_EQ(executor.direct_spawns(), 4u);
+  EXPECT_EQ(end.exit_code, 143);
+  EXPECT_EQ(end.signal, 0);
+  EXPECT_EQ(ReadFile(LogPath(8)), "Terminated\n");
+}
+
 TEST_F(LocalExecutorTest, ExitCodeZeroPassesThrough) {
   LocalExecutor executor;
   ASSERT_EQ(executor.init_error(), "");

@@ -134,7 +134,10 @@ pid_t SpawnProcessGroup(const SpawnRequest& request, int* err_no, std::string* e
   std::vector<char*> argv = CStrings(request.argv);
   std::vector<char*> envp = CStrings(request.env);
   pid_t pid = -1;
-  rc = posix_spawnp(&pid, argv[0], setup.actions(), setup.attr(), argv.data(), envp.data());
+  rc = request.program.empty()
+           ? posix_spawnp(&pid, argv[0], setup.actions(), setup.attr(), argv.data(), envp.data())
+           : posix_spawn(&pid, request.program.c_str(), setup.actions(), setup.attr(), argv.data(),
+                         envp.data());
   if (rc != 0) {
     *err_no = rc;
     *err = SpawnError(rc, request.argv[0]);
@@ -364,7 +367,10 @@ ExitStatus Reap(pid_t pid) {
   ExitStatus out;
   if (got != pid) return out;
   if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
+  if (WIFSIGNALED(status)) {
+    out.signal = WTERMSIG(status);
+    out.core_dumped = WCOREDUMP(status);
+  }
   return out;
 }
 

@@ -34,6 +34,7 @@ struct SpawnRequest {
   int stdin_fd = -1;              // becomes the child's fd 0
   int output_fd = -1;             // becomes the child's fds 1 and 2
   int error_fd = -1;              // >= 0: becomes the child's fd 2 instead
+  std::string program{};          // not empty: the file to execute, argv[0] only its name
 };
 
 // Starts `request` as the leader of a new process group (pgid == pid) with an empty signal mask
@@ -54,6 +55,7 @@ bool SignalGroup(pid_t pgid, int sig);
 struct ExitStatus {
   int exit_code = -1;  // -1 when it did not exit normally
   int signal = 0;      // the signal that killed it, or 0
+  bool core_dumped = false;
 };
 
 // True if the child `pid` has ended; it stays a zombie (its pid and process group id cannot be

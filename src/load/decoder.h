@@ -675,6 +675,9 @@ class Decoder : FieldReader<N> {
   }
 
   void DecodeDeps(N node, Task* task) {
+    // The ids first, then their symbols: the lookups' cache misses (a million-task file's table
+    // is far larger than the cache) overlap when each is prefetched before the first lookup.
+    deps_.clear();
     Items(node, "'deps'", [&](N item) {
       Pos pos = item.pos();
       std::string id;
@@ -683,9 +686,12 @@ class Decoder : FieldReader<N> {
         task->deps_all = true;
         task->deps_all_pos = pos;
       } else {
-        task->deps.push_back({m_->symbols.Intern(id), pos});
+        deps_.emplace_back(std::move(id), pos);
       }
     });
+    for (const auto& dep : deps_) m_->symbols.Prefetch(dep.first, false);
+    for (const auto& dep : deps_) m_->symbols.Prefetch(dep.first, true);
+    for (const auto& dep : deps_) task->deps.push_back({m_->symbols.Intern(dep.first), dep.second});
   }
 
   void DecodeOutput(N node, TaskDetail* d) {
@@ -744,6 +750,7 @@ class Decoder : FieldReader<N> {
   }
 
   Milestone* m_;
+  std::vector<std::pair<std::string, Pos>> deps_;  // of the task being decoded (DecodeDeps)
 };
 
 }  // namespace mex

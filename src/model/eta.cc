@@ -158,10 +158,18 @@ Remaining Plan(const EtaInput& in) {
       }
     }
   }
-  // Priority: as the task runner's ready queue (the roadmap's), the remaining critical path by
-  // effort (the task's and its heaviest chain of dependents'), from a topological order of what
-  // remains: the schedule simulated is the one the run will follow.
+  // Priority: as the task runner's ready queue, the remaining critical path (the task's and its
+  // heaviest chain of dependents') by the seconds of its history (HistoryDurations), else by
+  // effort, from a topological order of what remains: the schedule simulated is the one the run
+  // will follow.
   {
+    std::vector<double> effort(n), history(n);
+    for (uint32_t t = 0; t < n; ++t) {
+      effort[t] = tasks[t].effort;
+      history[t] = tasks[t].history;
+    }
+    std::vector<double> weight = HistoryDurations(effort, history);
+    if (weight.empty()) weight = std::move(effort);
     std::vector<uint32_t> order, left = pending;
     for (uint32_t t = 0; t < n; ++t) {
       if (Remains(tasks[t].state) && left[t] == 0) order.push_back(t);
@@ -177,7 +185,7 @@ Remaining Plan(const EtaInput& in) {
       for (uint32_t d : dependents[t]) {
         if (tasks[d].phase == tasks[t].phase) best = std::max(best, priority[d]);
       }
-      priority[t] = tasks[t].effort + best;
+      priority[t] = weight[t] + best;
     }
   }
   for (uint32_t t = 0; t < n; ++t) {
@@ -290,6 +298,20 @@ double SimulateEta(const EtaInput& input, double scale) {
   Expected x = Expect(input);
   if (!x.known) return -1;
   return Simulate(input, x, Plan(input), scale);
+}
+
+std::vector<double> HistoryDurations(const std::vector<double>& effort,
+                                     const std::vector<double>& history) {
+  Evidence seen;
+  for (size_t t = 0; t < history.size() && t < effort.size(); ++t) {
+    if (history[t] >= 0 && effort[t] > 0) seen.Add(history[t], effort[t]);
+  }
+  if (seen.effort <= 0) return {};
+  std::vector<double> seconds(effort.size());
+  for (size_t t = 0; t < effort.size(); ++t) {
+    seconds[t] = t < history.size() && history[t] >= 0 ? history[t] : effort[t] * seen.Rate();
+  }
+  return seconds;
 }
 
 Eta EstimateEta(const EtaInput& input) {

@@ -62,6 +62,13 @@ struct Eta {
   std::string_view basis;
 };
 
+// The durations the task runner orders ready tasks by (the remaining critical path in seconds,
+// plan/roadmap.h): per task its `history` where it has one (>= 0), else its `effort` at the
+// seconds per unit of effort of the tasks with one. Empty when no task has a history: then the
+// runner orders by effort, as the plan does.
+std::vector<double> HistoryDurations(const std::vector<double>& effort,
+                                     const std::vector<double>& history);
+
 // The estimate of `input` (see the top of this file). The range comes from the spread of this
 // run's evidence: each succeeded task's seconds over the duration it would have been expected to
 // take gives a ratio; the list schedule is simulated again with every expected duration times

@@ -226,3 +226,19 @@ TEST(EtaTest, SameScheduleAsThePlanner) {
 
 }  // namespace
 }  // namespace mex
+
+namespace mex {
+namespace {
+
+// The runner's durations: a task's history, else its effort at the history's seconds per unit of
+// effort; nothing without any history.
+TEST(HistoryDurationsTest, HistoryElseEffortAtTheHistorysRate) {
+  EXPECT_TRUE(HistoryDurations({1, 2, 3}, {-1, -1, -1}).empty());
+  EXPECT_TRUE(HistoryDurations({1, 2}, {}).empty());
+  // 10 s for effort 2 and 2 s for effort 2: 3 s per unit.
+  std::vector<double> seconds = HistoryDurations({2, 2, 5}, {10, 2, -1});
+  EXPECT_EQ(seconds, (std::vector<double>{10, 2, 15}));
+}
+
+}  // namespace
+}  // namespace mex

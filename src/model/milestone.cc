@@ -20,7 +20,7 @@ uint64_t HashName(std::string_view name) {
 }  // namespace
 
 bool IsValidId(std::string_view id) {
-  // An id names folders (logs/ID/): "." and ".." would name others.
+  // An id names files (logs/ID.N.log, failures/ID.json): "." and ".." would name others.
   if (id.empty() || id == "." || id == "..") return false;
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -93,6 +93,17 @@ uint32_t SymbolTable::Intern(std::string_view name) {
   names_.push_back(entry->name());
   slots_[slot] = (hash & kTagMask) | (uint64_t{ref} + 1);
   return symbol;
+}
+
+void SymbolTable::Prefetch(std::string_view name, bool record) const {
+  if (slots_.empty()) return;
+  uint64_t hash = HashName(name);
+  const uint64_t* slot = &slots_[hash & (slots_.size() - 1)];
+  if (!record) {
+    __builtin_prefetch(slot);
+  } else if (*slot != 0) {
+    __builtin_prefetch(EntryAt(static_cast<uint32_t>(*slot) - 1));
+  }
 }
 
 uint32_t SymbolTable::Find(std::string_view name) const {

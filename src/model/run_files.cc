@@ -8,7 +8,11 @@
 namespace mex {
 
 std::string RunPaths::LogPath(std::string_view task, int attempt) const {
-  return fmt::format("{}/{}/{}.log", logs_dir, task, attempt);
+  return fmt::format("{}/{}.{}.log", logs_dir, task, attempt);
+}
+
+std::string RunPaths::PromptPath(std::string_view task, int attempt) const {
+  return fmt::format("{}/{}.{}.prompt", logs_dir, task, attempt);
 }
 
 std::string RunPaths::ArtifactPath(std::string_view relative) const {

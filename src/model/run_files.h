@@ -21,7 +21,11 @@ struct RunPaths {
   std::string failures_dir;
   std::string validation_dir;  // validation/PHASE.json, and the logs of gate commands
 
+  // logs/TASK.N.log and logs/TASK.N.prompt: one flat folder, no folder per task (a folder made
+  // for each task cost a mkdir and 4 KB each). The number after the last dot but one is the
+  // attempt's, so that no two tasks' files share a name.
   std::string LogPath(std::string_view task, int attempt) const;
+  std::string PromptPath(std::string_view task, int attempt) const;
   std::string ArtifactPath(std::string_view relative) const;
 };
 

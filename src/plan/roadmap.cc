@@ -1,6 +1,7 @@
 #include "plan/roadmap.h"
 
 #include <algorithm>
+#include <bit>
 #include <queue>
 
 namespace mex {
@@ -81,32 +82,77 @@ void PlanPhase(const Milestone& m, const Graph& g, Range phase, size_t level_off
 
 }  // namespace
 
+namespace {
+
+// The ready tasks of a list schedule, as ranks (0 first to start): a bitset with a summary level
+// per 64 words, so that the first rank set is found in a few word reads and the whole set of a
+// million tasks fits in the cache, where a binary heap of (priority, task) missed it at every
+// level (the 1M-task plan spent 0.47 s in it).
+class RankSet {
+ public:
+  explicit RankSet(size_t size) {
+    do {
+      size = (size + 63) / 64;
+      levels_.emplace_back(size, 0);
+    } while (size > 1);
+  }
+  bool empty() const { return levels_.back()[0] == 0; }
+  void Insert(size_t rank) {
+    for (std::vector<uint64_t>& level : levels_) {
+      uint64_t& word = level[rank / 64];
+      bool was_empty = word == 0;
+      word |= uint64_t{1} << (rank % 64);
+      if (!was_empty) return;
+      rank /= 64;
+    }
+  }
+  // REQUIRES: !empty(). Removes and returns the first rank.
+  size_t PopFirst() {
+    size_t at = 0;
+    for (size_t l = levels_.size(); l-- > 0;) {
+      at = at * 64 + static_cast<size_t>(std::countr_zero(levels_[l][at]));
+    }
+    size_t rank = at;
+    for (std::vector<uint64_t>& level : levels_) {
+      uint64_t& word = level[at / 64];
+      word &= ~(uint64_t{1} << (at % 64));
+      if (word != 0) break;
+      at /= 64;
+    }
+    return rank;
+  }
+
+ private:
+  std::vector<std::vector<uint64_t>> levels_;  // [0]: one bit per rank; last: one word
+};
+
+}  // namespace
+
 double SimulateListSchedule(const Milestone& m, const Graph& g, const std::vector<uint32_t>& tasks,
                             const std::vector<double>& priority, int slots) {
   Range phase = RangeOf(tasks);
   if (phase.size() == 0) return 0;
+  // Ready: longest remaining critical path first, then file order, as ranks.
+  std::vector<uint32_t> by_rank(phase.size());
+  for (uint32_t i = 0; i < phase.size(); ++i) by_rank[i] = phase.first + i;
+  std::sort(by_rank.begin(), by_rank.end(), [&](uint32_t a, uint32_t b) {
+    return priority[a] != priority[b] ? priority[a] > priority[b] : a < b;
+  });
+  std::vector<uint32_t> rank(phase.size());
+  for (uint32_t r = 0; r < phase.size(); ++r) rank[by_rank[r] - phase.first] = r;
   std::vector<uint32_t> pending(phase.size(), 0);
-  std::vector<double> effort(phase.size());
-  for (uint32_t t = phase.first; t < phase.end; ++t) effort[t - phase.first] = m.tasks[t].effort;
-  // Ready: longest remaining critical path first, then file order. The priority is kept in the
-  // heap entry so that sifting does not chase pointers.
-  using Ready = std::pair<double, uint32_t>;
-  auto later = [](const Ready& a, const Ready& b) {
-    return a.first != b.first ? a.first < b.first : a.second > b.second;
-  };
-  std::priority_queue<Ready, std::vector<Ready>, decltype(later)> ready(later);
+  RankSet ready(phase.size());
   for (uint32_t t = phase.first; t < phase.end; ++t) {
     for (uint32_t dep : g.deps(t)) pending[t - phase.first] += phase.Contains(dep) ? 1 : 0;
-    if (pending[t - phase.first] == 0) ready.emplace(priority[t], t);
+    if (pending[t - phase.first] == 0) ready.Insert(rank[t - phase.first]);
   }
   using Running = std::pair<double, uint32_t>;  // finish time, task
   std::priority_queue<Running, std::vector<Running>, std::greater<>> running;
   double now = 0;
   for (;;) {
     while (running.size() < static_cast<size_t>(slots) && !ready.empty()) {
-      uint32_t t = ready.top().second;
-      ready.pop();
-      running.emplace(now + effort[t - phase.first], t);
+      uint32_t t = by_rank[ready.PopFirst()];
+      running.emplace(now + m.tasks[t].effort, t);
     }
     if (running.empty()) break;
     now = running.top().first;
@@ -114,11 +160,42 @@ double SimulateListSchedule(const Milestone& m, const Graph& g, const std::vecto
       uint32_t done = running.top().second;
       running.pop();
       for (uint32_t d : g.dependents(done)) {
-        if (phase.Contains(d) && --pending[d - phase.first] == 0) ready.emplace(priority[d], d);
+        if (phase.Contains(d) && --pending[d - phase.first] == 0) {
+          ready.Insert(rank[d - phase.first]);
+        }
       }
     }
   }
   return now;
+}
+
+std::vector<double> RemainingCriticalPath(const Milestone& m, const Graph& g,
+                                          const std::vector<double>& seconds) {
+  std::vector<double> priority(m.tasks.size(), 0);
+  std::vector<uint32_t> order, pending;
+  for (const Phase& p : m.phases) {
+    Range phase = RangeOf(p.tasks);
+    order.clear();
+    pending.assign(phase.size(), 0);
+    for (uint32_t t = phase.first; t < phase.end; ++t) {
+      for (uint32_t dep : g.deps(t)) pending[t - phase.first] += phase.Contains(dep) ? 1 : 0;
+      if (pending[t - phase.first] == 0) order.push_back(t);
+    }
+    for (size_t head = 0; head < order.size(); ++head) {
+      for (uint32_t d : g.dependents(order[head])) {
+        if (phase.Contains(d) && --pending[d - phase.first] == 0) order.push_back(d);
+      }
+    }
+    for (size_t k = order.size(); k-- > 0;) {
+      uint32_t t = order[k];
+      double best = 0;
+      for (uint32_t d : g.dependents(t)) {
+        if (phase.Contains(d)) best = std::max(best, priority[d]);
+      }
+      priority[t] = seconds[t] + best;
+    }
+  }
+  return priority;
 }
 
 Roadmap ComputeRoadmap(const Milestone& m, const Graph& g, int slots) {

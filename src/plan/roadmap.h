@@ -42,6 +42,12 @@ struct Roadmap {
 // REQUIRES: the graph is acyclic (the milestone loaded without errors), slots >= 1.
 Roadmap ComputeRoadmap(const Milestone& m, const Graph& graph, int slots);
 
+// Roadmap::priority with `seconds` (one per task) in place of the tasks' effort: per task its
+// duration and that of the longest chain of its dependents within its phase.
+// REQUIRES: as ComputeRoadmap.
+std::vector<double> RemainingCriticalPath(const Milestone& m, const Graph& graph,
+                                          const std::vector<double>& seconds);
+
 // List scheduling of `tasks` (one phase) on `slots` workers: whenever a worker is free, the ready
 // task with the longest remaining critical path starts (ties: first in the file). Returns the
 // finish time of the last task. Only deps among `tasks` count.

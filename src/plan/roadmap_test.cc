@@ -163,6 +163,35 @@ TEST(RoadmapTest, MatchesBruteForceOnRandomDags) {
   }
 }
 
+// The runner's order by durations from history: the remaining critical path with other weights
+// than effort, against the paths enumerated.
+TEST(RoadmapTest, RemainingCriticalPathInSecondsMatchesBruteForce) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 200; ++round) {
+    SmallDag dag = RandomDag(rng, 9);
+    Milestone m;
+    Diagnostics diags("random.json");
+    ASSERT_TRUE(LoadMilestoneFromString("random.json", ToJson(dag), &m, &diags)) << diags.Format();
+    Graph graph(m);
+    SmallDag timed = dag;
+    std::vector<double> seconds(m.tasks.size());
+    for (int i = 0; i < dag.n; ++i) {
+      timed.effort[i] = 0.5 + static_cast<double>(rng() % 100) / 10;
+      auto index = static_cast<uint32_t>(m.FindTask(fmt::format("t{}", i)) - m.tasks.data());
+      seconds[index] = timed.effort[i];
+    }
+    std::vector<double> remaining(dag.n, 0);
+    ForEachPath(timed, [&](const std::vector<int>& path) {
+      remaining[path.front()] = std::max(remaining[path.front()], PathEffort(timed, path));
+    });
+    std::vector<double> priority = RemainingCriticalPath(m, graph, seconds);
+    for (int i = 0; i < dag.n; ++i) {
+      auto index = static_cast<uint32_t>(m.FindTask(fmt::format("t{}", i)) - m.tasks.data());
+      EXPECT_DOUBLE_EQ(priority[index], remaining[i]) << ToJson(dag) << " t" << i;
+    }
+  }
+}
+
 TEST(RoadmapTest, EnoughSlotsGiveTheCriticalPath) {
   std::mt19937 rng(11);
   for (int round = 0; round < 100; ++round) {

@@ -267,7 +267,7 @@ function showDetail(i) {
   add('Reason', a[A_REASON]);
   add('Agent', t[T_AGENT]);
   add('Command', t[T_CMD]);
-  add('Log', a[A_LOG] || (D.log_dir ? D.log_dir + '/' + t[T_ID] + '/' + a[A_NUM] + '.log' : ''));
+  add('Log', a[A_LOG] || (D.log_dir ? D.log_dir + '/' + t[T_ID] + '.' + a[A_NUM] + '.log' : ''));
   if (a[A_TAIL]) {
     box.appendChild(el('div', null, 'End of the log:'));
     box.appendChild(el('pre', {class: 'tail'}, a[A_TAIL]));
@@ -456,7 +456,7 @@ function failures() {
     if (last) {
       card.appendChild(el('div', null, 'Attempt ' + last[A_NUM] + ' of phase ' + phaseName(t[T_PHASE]) + ': ' + last[A_ENDED] +
         (last[A_EXIT] !== null ? ', exit ' + last[A_EXIT] : '') + (last[A_CLASS] ? ', ' + last[A_CLASS] : '') + '. ' + last[A_REASON]));
-      card.appendChild(el('div', {class: 'muted'}, 'Log: ' + (last[A_LOG] || D.log_dir + '/' + t[T_ID] + '/' + last[A_NUM] + '.log')));
+      card.appendChild(el('div', {class: 'muted'}, 'Log: ' + (last[A_LOG] || D.log_dir + '/' + t[T_ID] + '.' + last[A_NUM] + '.log')));
       if (last[A_TAIL]) card.appendChild(el('pre', {class: 'tail'}, last[A_TAIL]));
     }
     return card;

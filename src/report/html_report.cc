@@ -162,12 +162,12 @@ json PageData(const json& r) {
   }
   LayeredLayout layout = LayOutByLayer(deps);
 
-  // The folder of the logs: an attempt's log is left out when it is LOG_DIR/TASK/N.log.
+  // The folder of the logs: an attempt's log is left out when it is LOG_DIR/TASK.N.log.
   std::string log_dir;
   for (const json& t : tasks) {
     for (const json& a : t["attempts"]) {
       std::string log = Str(a, "log");
-      std::string suffix = fmt::format("/{}/{}.log", Str(t, "id"), a.value("number", 0));
+      std::string suffix = fmt::format("/{}.{}.log", Str(t, "id"), a.value("number", 0));
       if (log.size() > suffix.size() && log.ends_with(suffix)) {
         log_dir = log.substr(0, log.size() - suffix.size());
       }
@@ -200,7 +200,7 @@ json PageData(const json& r) {
       stop = std::max(start, stop);
       spans.emplace_back(start, stop);
       std::string log = Str(a, "log");
-      if (!log_dir.empty() && log == fmt::format("{}/{}/{}.log", log_dir, id, number)) log.clear();
+      if (!log_dir.empty() && log == fmt::format("{}/{}.{}.log", log_dir, id, number)) log.clear();
       attempt_rows.push_back({v, number, start, a["ended_at"].is_number() ? json(stop) : json(),
                               a["exit_code"], a.value("signal", 0), Str(a, "end"), Str(a, "class"),
                               Str(a, "reason"), Outcome(a, i + 1 == attempts.size(), states[v]), 0,

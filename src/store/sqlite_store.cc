@@ -490,6 +490,22 @@ void SqliteStore::RemoveTask(const std::string& id) {
   });
 }
 
+std::vector<double> SqliteStore::ObservedSeconds(const std::vector<std::string>& ids,
+                                                 const std::vector<std::string>& hashes) {
+  std::vector<double> seconds;
+  try {
+    if (!eta_history_.loaded) eta_history_ = ReadEtaHistory(*db_, run_id_);
+  } catch (const std::exception&) {
+    return seconds;  // ordered by effort, as without a history
+  }
+  if (eta_history_.by_id.empty() && eta_history_.by_hash.empty()) return seconds;
+  seconds.reserve(ids.size());
+  for (size_t t = 0; t < ids.size(); ++t) {
+    seconds.push_back(eta_history_.Seconds(ids[t], t < hashes.size() ? hashes[t] : ""));
+  }
+  return seconds;
+}
+
 // An attempt left without an end belongs to a task recorded running: the engine records the
 // attempt's start with the task's state, and its end with the task's next state, in one
 // transaction. Looking through the running tasks reads their few rows, not every attempt's.

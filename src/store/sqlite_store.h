@@ -135,6 +135,8 @@ class SqliteStore : public Store, public SessionStore {
   void ShiftTasks(uint32_t from, uint32_t by) override;
   void RemoveTask(const std::string& id) override;
   std::vector<AttemptRecord> MarkInterrupted(double now) override;
+  std::vector<double> ObservedSeconds(const std::vector<std::string>& ids,
+                                      const std::vector<std::string>& hashes) override;
 
   // Store. REQUIRES: BeginRun, and PutTask for each task TaskChanged names.
   void TaskChanged(const std::string& task, TaskState state, int attempts) override;
@@ -191,7 +193,7 @@ class SqliteStore : public Store, public SessionStore {
   double status_written_at_ = -1e9;  // CLOCK_MONOTONIC
   double status_interval_ = 0.5;     // longer when building the status takes long
   bool status_error_reported_ = false;
-  EtaHistory eta_history_;  // read at the first status.json
+  EtaHistory eta_history_;  // read at the first status.json or ObservedSeconds
   Eta eta_;                 // of the last status.json
   double eta_at_ = 0;       // CLOCK_MONOTONIC
 };

@@ -231,6 +231,21 @@ UniqueFd Folder::OpenFolder(std::string_view path, std::string* err) const {
 }
 
 bool Folder::MakeFolders(std::string_view path, std::string* err) const {
+  // Most calls make one folder in one that is there (logs/TASK): its parent opened beneath this
+  // folder, one mkdirat and, when it was there, one look that it is a folder. Else the walk.
+  {
+    UniqueFd owned;
+    int parent = -1, err_no = 0;
+    std::string leaf, ignored;
+    if (OpenParent(path, &owned, &parent, &leaf, &ignored, &err_no) && leaf != "..") {
+      if (mkdirat(parent, leaf.c_str(), 0700) == 0) return true;
+      struct stat st {};
+      if (errno == EEXIST && fstatat(parent, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISDIR(st.st_mode)) {
+        return true;
+      }
+    }
+  }
   std::string relative;
   if (!Relative(path, &relative, err)) return false;
   UniqueFd dir;

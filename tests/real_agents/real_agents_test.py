@@ -169,7 +169,7 @@ class Agents(unittest.TestCase):
 
     def log(self, task, n):
         run = self.query("SELECT id FROM runs")[0]["id"]
-        with open(f"{self.ws}/.mex/runs/{run}/logs/{task}/{n}.log", errors="replace") as f:
+        with open(f"{self.ws}/.mex/runs/{run}/logs/{task}.{n}.log", errors="replace") as f:
             return f.read()
 
     def note(self, case, **figures):
@@ -490,7 +490,7 @@ tasks:
         ws = os.path.realpath(self.ws)
         self.assertEqual(worktrees, [ws, f"{ws}/.mex/runs/{run}/worktrees/green/1"],
                          "merged worktrees are removed, the conflicting one is kept")
-        with open(f"{self.ws}/.mex/runs/{run}/logs/green/2.prompt") as f:
+        with open(f"{self.ws}/.mex/runs/{run}/logs/green.2.prompt") as f:
             prompt = f.read()
         hunk = re.search(r"<<<<<<<[^\n]*\ncolor = blue\n=======\ncolor = green\n>>>>>>>", prompt)
         self.assertIsNotNone(hunk, prompt)

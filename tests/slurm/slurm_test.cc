@@ -107,8 +107,8 @@ class SlurmTest : public ::testing::Test {
     return "";
   }
   std::string Log(const std::string& run, const std::string& task, int attempt) {
-    return ReadFile(dir_.path() / ".mex/runs" / run / "logs" / task /
-                    fmt::format("{}.log", attempt));
+    return ReadFile(dir_.path() / ".mex/runs" / run / "logs" /
+                    fmt::format("{}.{}.log", task, attempt));
   }
 
   TempDir dir_;
@@ -487,7 +487,7 @@ TEST_F(SlurmTest, QuickstartRunsOnSlurm) {
   std::string run = RunId(ParseNdjson(r.out));
   EXPECT_EQ(Of(ParseNdjson(r.out), "task_succeeded", "quality").size(), 1u);
   // Each task ran as a job: its script is beside its log, and its job is in the queue's record.
-  EXPECT_TRUE(fs::exists(dir_.path() / ".mex/runs" / run / "logs/keep/1.sbatch"));
+  EXPECT_TRUE(fs::exists(dir_.path() / ".mex/runs" / run / "logs/keep.1.sbatch"));
   Result q = Shell("squeue -h -t all -n mex." + run + ".quality.1 -o %T");
   EXPECT_EQ(q.out, "COMPLETED\n") << q.err;
 }
@@ -557,7 +557,7 @@ TEST_F(SlurmTest, MixedMilestoneAgentsLocalTestsOnSlurm) {
   EXPECT_NE(Log(run, "draft", 1).find("MEX_PROBE=unset"), std::string::npos);
   EXPECT_EQ(Log(run, "test", 1), "on-cluster=yes\n");
   EXPECT_EQ(Log(run, "here", 1), "on-cluster=\n");
-  EXPECT_FALSE(fs::exists(dir_.path() / ".mex/runs" / run / "logs/draft/1.sbatch"));
+  EXPECT_FALSE(fs::exists(dir_.path() / ".mex/runs" / run / "logs/draft.1.sbatch"));
 }
 
 }  // namespace
