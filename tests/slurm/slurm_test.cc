@@ -514,20 +514,26 @@ TEST_F(SlurmTest, QueueWaitIsKeptApartFromRunTime) {
   r.out = ReadFile(dir_.path() / "out");
   auto events = ParseNdjson(r.out);
   auto queued = Of(events, "task_queued", "later");
-  ASSERT_EQ(queued.size(), 2u) << r.out;
-  EXPECT_EQ(queued[0]["reason"], "pending (JobHeldUser)");
-  EXPECT_EQ(queued[1]["reason"], "running");
-  EXPECT_GE(queued[1]["queued_s"].get<double>(), 0);
+  // Held, then (once released) perhaps waiting for resources a moment on a busy cluster, then
+  // running.
+  ASSERT_GE(queued.size(), 2u) << r.out;
+  EXPECT_EQ(queued.front()["reason"], "pending (JobHeldUser)");
+  for (size_t i = 1; i + 1 < queued.size(); ++i) {
+    EXPECT_EQ(queued[i]["reason"].get<std::string>().rfind("pending (", 0), 0u) << r.out;
+  }
+  const auto& running = queued.back();
+  EXPECT_EQ(running["reason"], "running");
+  EXPECT_GE(running["queued_s"].get<double>(), 0);
   std::string run = RunId(events);
   auto report = nlohmann::json::parse(ReadFile(dir_.path() / ".mex/runs" / run / "report.json"));
-  ASSERT_EQ(report["waits"].size(), 1u) << report["waits"].dump();
-  EXPECT_EQ(report["waits"][0]["kind"], "queue");
+  ASSERT_GE(report["waits"].size(), 1u) << report["waits"].dump();
+  for (const auto& wait : report["waits"]) EXPECT_EQ(wait["kind"], "queue");
   EXPECT_EQ(report["waits"][0]["reason"], "pending (JobHeldUser)");
   const auto& attempt = report["tasks"][0]["attempts"][0];
   // The attempt starts when the job started running, after its wait.
   EXPECT_NEAR(attempt["started_at"].get<double>(),
-              report["waits"][0]["at"].get<double>() + queued[1]["queued_s"].get<double>(), 0.01);
-  EXPECT_LT(attempt["started_at"].get<double>(), queued[1]["time"].get<double>() + 0.01);
+              report["waits"][0]["at"].get<double>() + running["queued_s"].get<double>(), 0.01);
+  EXPECT_LT(attempt["started_at"].get<double>(), running["time"].get<double>() + 0.01);
   EXPECT_GE(attempt["started_at"].get<double>(),
             Of(events, "task_started", "later")[0]["time"].get<double>());
   EXPECT_NE(ReadFile(dir_.path() / ".mex/runs" / run / "report.md")
