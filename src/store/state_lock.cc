@@ -37,8 +37,10 @@ bool StateLock::Acquire(std::shared_ptr<const Folder> state, std::string* err) {
       *err = fmt::format("cannot lock {}: {}", state->path(), std::strerror(errno));
       return false;
     }
+    // /proc/locks may also miss the lock's line while other locks come and go under its reader
+    // (it is made page by page): a holder not found is looked for again, as one that is gone.
     int holder = Holder(state->path());
-    const bool taker_gone = holder > 0 && kill(holder, 0) != 0 && errno == ESRCH;
+    const bool taker_gone = holder == 0 || (kill(holder, 0) != 0 && errno == ESRCH);
     if (taker_gone && tries < 100) {
       usleep(10 * 1000);
       continue;
