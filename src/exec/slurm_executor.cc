@@ -203,15 +203,19 @@ AttemptEnd SlurmExecutor::EndBase(const Job& job) const {
   return end;
 }
 
-std::vector<std::string> SlurmExecutor::SbatchArgv(const AttemptSpec& spec, const Job& job) const {
+std::vector<std::string> SlurmExecutor::OwnArgs(const AttemptSpec& spec, const Job& job) const {
   std::vector<std::string> a = {
-      "sbatch", "--parsable", "--job-name=" + job.name, "--output=" + OutputPattern(spec.log_path),
-      "--error=" + OutputPattern(spec.log_path), "--open-mode=append", "--chdir=" + spec.cwd,
-      // The script sets the whole environment itself (env -i). ALL, because NONE (and NIL) make
-      // the node load the user's login environment first: 60 short jobs took 10.5 s with NONE,
-      // 2.6-5 s with ALL on the local cluster.
-      "--export=ALL"};
+      "--job-name=" + job.name, "--output=" + OutputPattern(spec.log_path),
+      "--error=" + OutputPattern(spec.log_path), "--open-mode=append", "--chdir=" + spec.cwd};
   if (!spec.job.title.empty()) a.push_back("--comment=" + OneLine(spec.job.title));
+  return a;
+}
+
+std::vector<std::string> SlurmExecutor::SharedArgs(const AttemptSpec& spec, const Job& job) const {
+  // The script sets the whole environment itself (env -i). ALL, because NONE (and NIL) make the
+  // node load the user's login environment first: 60 short jobs took 10.5 s with NONE, 2.6-5 s
+  // with ALL on the local cluster.
+  std::vector<std::string> a = {"--export=ALL"};
   if (!settings_.partition.empty()) a.push_back("--partition=" + settings_.partition);
   if (!settings_.account.empty()) a.push_back("--account=" + settings_.account);
   if (!settings_.qos.empty()) a.push_back("--qos=" + settings_.qos);
@@ -227,7 +231,6 @@ std::vector<std::string> SlurmExecutor::SbatchArgv(const AttemptSpec& spec, cons
     a.push_back("--exclude=" + nodes);
   }
   a.insert(a.end(), settings_.args.begin(), settings_.args.end());
-  a.push_back(job.script_path);
   return a;
 }
 
@@ -266,66 +269,207 @@ ProcessRef SlurmExecutor::Start(const AttemptSpec& spec) {
                                WriteOptions{.sync = false, .mode = 0700})) {
     return fail(errno ? errno : EIO, err);
   }
-  job.sbatch_argv = SbatchArgv(spec, job);
+  job.own_args = OwnArgs(spec, job);
+  job.shared_args = SharedArgs(spec, job);
   job.submit_at = now;
   jobs_.push_back(std::move(job));
+  // With arrays, the next Wait submits it with the others of this turn: its ref comes then.
+  if (settings_.arrays) return ProcessRef{};
   WaitResult submitted;
   SubmitDue(now, &submitted);
   for (AttemptEnd& end : submitted.ended) ended_.push_back(std::move(end));
-  const Job& back = jobs_.back();
-  if (back.key != spec.key || back.id.empty()) return ProcessRef{};
-  return ProcessRef{
-      .pgid = std::stoll(back.id), .start_time = 0, .boot_id = std::string(ProcessRef::kJobMark)};
+  ProcessRef ref;
+  for (WaitResult::Submitted& s : submitted.submitted) {
+    if (s.key == spec.key) {
+      ref = s.process;
+    } else {
+      submitted_.push_back(std::move(s));
+    }
+  }
+  return ref;
+}
+
+size_t SlurmExecutor::ArrayCap() {
+  if (max_array_size_ < 0) {
+    ToolResult config = Run("slurm scontrol", {"scontrol", "show", "config"});
+    max_array_size_ = config.exit_code == 0 ? ParseMaxArraySize(config.out) : -1;
+    if (max_array_size_ < 0) max_array_size_ = 1001;  // Slurm's default
+    array_cap_ = static_cast<size_t>(max_array_size_);
+  }
+  return arrays_refused_ ? 0 : array_cap_;
 }
 
 void SlurmExecutor::SubmitDue(double now, WaitResult* result) {
+  std::vector<size_t> due;
+  std::map<std::string, std::string> found;  // by job name: the id squeue knows it by, or ""
   for (size_t i = 0; i < jobs_.size(); ++i) {
     Job& job = jobs_[i];
     if (!job.id.empty() || job.cancelling || job.submit_at > now) continue;
-    std::string id;
     if (job.sbatch_timed_out) {
-      // The controller may have taken the job although sbatch gave up waiting for its answer:
-      // found by its name, it is not submitted twice.
-      ToolResult q = Run("slurm squeue", {"squeue", "-h", "--me", "-n", job.name, "-o", "%i"});
-      if (q.exit_code != 0) {
-        job.submit_at = now + kRefusalDelay;
+      // The controller may have taken the job (or its array) although sbatch gave up waiting
+      // for its answer: found by its name, it is not submitted twice.
+      auto look = found.find(job.submitted_as);
+      if (look == found.end()) {
+        ToolResult q =
+            Run("slurm squeue", {"squeue", "-h", "--me", "-n", job.submitted_as, "-o", "%F"});
+        if (q.exit_code != 0) {
+          job.submit_at = now + kRefusalDelay;
+          continue;
+        }
+        look = found.emplace(job.submitted_as, ParseSbatchJobId(q.out)).first;
+      }
+      if (!look->second.empty()) {
+        MarkSubmitted(&job, look->second, now, result);
         continue;
       }
-      id = ParseSbatchJobId(q.out);
+      job.sbatch_timed_out = false;
     }
-    ToolResult r;
-    if (id.empty()) {
-      r = Run("slurm sbatch", job.sbatch_argv);
-      if (r.exit_code == 0) id = ParseSbatchJobId(r.out);
+    due.push_back(i);
+  }
+  // The groups to submit: each job alone, or, with arrays, those with the same shared options
+  // together, as many as an array may hold.
+  std::vector<std::vector<size_t>> groups;
+  if (settings_.arrays && due.size() > 1 && ArrayCap() > 1) {
+    std::map<std::vector<std::string>, size_t> by_options;  // the group being filled
+    for (size_t i : due) {
+      auto [it, added] = by_options.emplace(jobs_[i].shared_args, groups.size());
+      if (!added && groups[it->second].size() >= ArrayCap()) {
+        it->second = groups.size();
+        added = true;
+      }
+      if (added) groups.emplace_back();
+      groups[it->second].push_back(i);
     }
-    if (!id.empty()) {
-      job.id = id;
-      job.submitted_wall = WallClockSeconds();
-      job.state = "PENDING";
-      job.refusals = 0;
-      next_poll_ = std::min(next_poll_, now + 1);  // the scheduler's tick
-      continue;
+  } else {
+    for (size_t i : due) groups.push_back({i});
+  }
+  std::vector<std::pair<uint64_t, std::string>> refused;
+  for (const std::vector<size_t>& group : groups) Submit(group, now, result, &refused);
+  for (auto& [key, why] : refused) {
+    for (size_t i = 0; i < jobs_.size(); ++i) {
+      if (jobs_[i].key != key) continue;
+      AttemptEnd end = EndBase(jobs_[i]);
+      end.reason = EndReason::kSpawnFailed;
+      end.spawn_errno = EINVAL;
+      end.error = std::move(why);
+      End(i, std::move(end), result);
+      break;
     }
-    std::string why = r.err.empty() ? r.out : r.err;
-    while (!why.empty() && why.back() == '\n') why.pop_back();
-    job.sbatch_timed_out = r.timed_out;
-    if (r.timed_out || IsSubmitBackPressure(why)) {
-      // Back-pressure: the task stays queued here, its attempt not spent; later, jittered.
-      double delay = std::min(kRefusalMaxDelay, kRefusalDelay * std::pow(2.0, job.refusals));
-      std::uniform_real_distribution<double> jitter(0.5, 1.0);
-      job.submit_at = now + delay * jitter(rng_);
+  }
+}
+
+void SlurmExecutor::Submit(const std::vector<size_t>& group, double now, WaitResult* result,
+                           std::vector<std::pair<uint64_t, std::string>>* refused) {
+  const bool array = group.size() > 1;
+  std::vector<std::string> argv;
+  std::string name;
+  if (array) {
+    std::string err;
+    if (!ArrayArgv(group, &argv, &name, &err)) {
+      for (size_t i : group) refused->emplace_back(jobs_[i].key, err);
+      return;
+    }
+  } else {
+    const Job& job = jobs_[group[0]];
+    argv = {"sbatch", "--parsable"};
+    argv.insert(argv.end(), job.own_args.begin(), job.own_args.end());
+    argv.insert(argv.end(), job.shared_args.begin(), job.shared_args.end());
+    argv.push_back(job.script_path);
+    name = job.name;
+  }
+  ToolResult r = Run("slurm sbatch", std::move(argv));
+  const std::string id = r.exit_code == 0 ? ParseSbatchJobId(r.out) : "";
+  int refusals = 0;
+  for (size_t n = 0; n < group.size(); ++n) {
+    Job& job = jobs_[group[n]];
+    job.submitted_as = name;
+    job.array_index = array ? static_cast<int>(n) : -1;
+    refusals = std::max(refusals, job.refusals);
+  }
+  if (!id.empty()) {
+    for (size_t i : group) MarkSubmitted(&jobs_[i], id, now, result);
+    // Taken: an array cap a submit limit lowered grows back.
+    if (array) array_cap_ = std::min(array_cap_ * 2, static_cast<size_t>(max_array_size_));
+    return;
+  }
+  std::string why = r.err.empty() ? r.out : r.err;
+  while (!why.empty() && why.back() == '\n') why.pop_back();
+  if (r.timed_out || IsSubmitBackPressure(why)) {
+    // Back-pressure: the tasks stay queued here, their attempts not spent; later, jittered. An
+    // array counts as many jobs against a submit limit: the next ones are smaller.
+    if (array && IsSubmitLimit(why)) array_cap_ = std::max<size_t>(1, group.size() / 2);
+    double delay = std::min(kRefusalMaxDelay, kRefusalDelay * std::pow(2.0, refusals));
+    std::uniform_real_distribution<double> jitter(0.5, 1.0);
+    const double at = now + delay * jitter(rng_);
+    for (size_t i : group) {
+      Job& job = jobs_[i];
+      job.sbatch_timed_out = r.timed_out;
+      job.submit_at = at;
       job.state = "SUBMIT_WAIT";
       job.reason = why.substr(0, why.find('\n'));
       ++job.refusals;
-      continue;
     }
-    AttemptEnd end = EndBase(job);
-    end.reason = EndReason::kSpawnFailed;
-    end.spawn_errno = EINVAL;
-    end.error = "sbatch refused the job: " + why;
-    End(i, std::move(end), result);
-    --i;
+    return;
   }
+  if (array) {
+    // Refused as an array (a site that does not allow them, say): each goes as a plain job, now.
+    arrays_refused_ = true;
+    for (size_t i : group) Submit({i}, now, result, refused);
+    return;
+  }
+  refused->emplace_back(jobs_[group[0]].key, "sbatch refused the job: " + why);
+}
+
+bool SlurmExecutor::ArrayArgv(const std::vector<size_t>& group, std::vector<std::string>* argv,
+                              std::string* name, std::string* err) {
+  const Job& first = jobs_[group[0]];
+  // "mex.RUN.@array.TASK.ATTEMPT" after its first element: it marks the run, and no task's job
+  // has an '@' in its name.
+  const std::string run_marker = "mex." + settings_.run_id + ".";
+  const std::string after = first.name.substr(run_marker.size());
+  *name = run_marker + "@array." + after;
+  std::vector<ArrayElement> elements;
+  std::string comment = std::to_string(group.size()) + " tasks:";
+  for (size_t i : group) {
+    elements.push_back({jobs_[i].script_path, jobs_[i].log_path});
+    if (comment.size() < 200) comment += " " + jobs_[i].task;
+  }
+  if (comment.size() >= 200) comment += " ...";
+  const std::string script = settings_.array_dir + "/" + after + ".sbatch";
+  if (!state_->MakeFolders(settings_.array_dir, err) ||
+      !state_->WriteAtomically(script, ArrayScript(elements), err,
+                               WriteOptions{.sync = false, .mode = 0700})) {
+    *err = "cannot write the script of a job array: " + *err;
+    return false;
+  }
+  std::string range = "--array=0-" + std::to_string(group.size() - 1);
+  if (settings_.array_limit > 0) range += "%" + std::to_string(settings_.array_limit);
+  // Each element's output goes to its attempt's log (the script redirects it); what Slurm itself
+  // would write to the array's, nowhere.
+  *argv = {"sbatch",
+           "--parsable",
+           range,
+           "--job-name=" + *name,
+           "--output=/dev/null",
+           "--error=/dev/null",
+           "--chdir=" + settings_.array_dir,
+           "--comment=" + OneLine(comment)};
+  argv->insert(argv->end(), first.shared_args.begin(), first.shared_args.end());
+  argv->push_back(script);
+  return true;
+}
+
+void SlurmExecutor::MarkSubmitted(Job* job, const std::string& id, double now, WaitResult* result) {
+  job->id = job->array_index >= 0 ? id + "_" + std::to_string(job->array_index) : id;
+  job->submitted_wall = WallClockSeconds();
+  job->state = "PENDING";
+  job->refusals = 0;
+  job->sbatch_timed_out = false;
+  next_poll_ = std::min(next_poll_, now + 1);  // the scheduler's tick
+  result->submitted.push_back(
+      {job->key, ProcessRef{.pgid = std::stoll(id),
+                            .start_time = static_cast<uint64_t>(job->array_index + 1),
+                            .boot_id = std::string(ProcessRef::kJobMark)}});
 }
 
 void SlurmExecutor::End(size_t index, AttemptEnd end, WaitResult* result) {
@@ -349,7 +493,8 @@ void SlurmExecutor::BeginCancel(const std::vector<size_t>& indices, EndReason re
 
 std::map<std::string, SlurmJobRow> SlurmExecutor::ReadQueue(const std::vector<std::string>& ids,
                                                             bool* answered) {
-  ToolResult q = Run("slurm squeue", {"squeue", "-h", "-t", "all", "-j", Joined(ids), "-O",
+  // -r: an array's pending elements one per line, not folded into one ("123_[5-9]").
+  ToolResult q = Run("slurm squeue", {"squeue", "-h", "-r", "-t", "all", "-j", Joined(ids), "-O",
                                       std::string(kSqueueFormat)});
   // With none of the ids known any more squeue says so and fails; else it lists the known.
   *answered = q.exit_code == 0 || q.err.find("Invalid job id") != std::string::npos;
@@ -359,10 +504,16 @@ std::map<std::string, SlurmJobRow> SlurmExecutor::ReadQueue(const std::vector<st
 }
 
 std::map<std::string, SlurmJobRow> SlurmExecutor::ReadAccounting(
-    const std::vector<std::string>& ids) {
+    const std::vector<const Job*>& jobs) {
   std::map<std::string, SlurmJobRow> rows;
-  if (ids.empty()) return rows;
+  if (jobs.empty()) return rows;
+  // The job completion log (no slurmdbd) knows an array's element by its own job id only.
+  auto asked_as = [&](const Job& job) {
+    return sacct_mode_ == 1 && !job.own_id.empty() ? job.own_id : job.id;
+  };
   auto argv = [&] {
+    std::vector<std::string> ids;
+    for (const Job* job : jobs) ids.push_back(asked_as(*job));
     // Without slurmdbd, the job completion log (-c): ended jobs only, and no steps to leave out.
     return sacct_mode_ == 1
                ? std::vector<std::string>{"sacct", "-c",        "-n", "-P",
@@ -375,12 +526,17 @@ std::map<std::string, SlurmJobRow> SlurmExecutor::ReadAccounting(
     sacct_mode_ = 1;
     s = Run("slurm sacct", argv());
   }
-  for (SlurmJobRow& row : ParseSacct(s.out)) rows[row.id] = std::move(row);
+  std::map<std::string, SlurmJobRow> by_id;
+  for (SlurmJobRow& row : ParseSacct(s.out)) by_id[row.id] = std::move(row);
+  for (const Job* job : jobs) {
+    if (auto row = by_id.find(asked_as(*job)); row != by_id.end()) rows[job->id] = row->second;
+  }
   return rows;
 }
 
 bool SlurmExecutor::Track(Job* job, const SlurmJobRow& row, WaitResult* result) {
   job->missing_since = 0;
+  if (!row.own_id.empty() && row.state != "PENDING") job->own_id = row.own_id;
   const bool changed = row.state != job->state || row.reason != job->reason;
   job->state = row.state;
   job->reason = row.reason;
@@ -452,31 +608,35 @@ void SlurmExecutor::Poll(double now, WaitResult* result) {
     // One squeue for all of the run's jobs; one sacct for those that left it.
     bool answered = false;
     std::map<std::string, SlurmJobRow> rows = ReadQueue(ids, &answered);
-    std::vector<std::string> gone;
+    std::vector<const Job*> gone;
     for (Job& job : jobs_) {
       if (job.id.empty()) continue;
       if (auto row = rows.find(job.id); row != rows.end()) {
         changed = Track(&job, row->second, result) || changed;
-      } else if (answered) {
-        gone.push_back(job.id);
-      } else {
+      } else if (!answered) {
         job.state = "UNKNOWN";  // not a failure: the next round asks again
+      } else if (!job.cancelling) {
+        // A pending array element that mex scancel'ed leaves no trace: no need to ask sacct.
+        gone.push_back(&job);
       }
     }
     std::map<std::string, SlurmJobRow> accounted = ReadAccounting(gone);
     for (size_t i = 0; i < jobs_.size(); ++i) {
       Job& job = jobs_[i];
+      if (job.id.empty()) continue;
       SlurmJobRow row;
       if (auto r = rows.find(job.id); r != rows.end()) {
         row = r->second;
+      } else if (!answered) {
+        continue;
+      } else if (job.cancelling) {
+        row.state = "CANCELLED";  // out of the queue after mex's scancel: over
       } else if (auto a = accounted.find(job.id); a != accounted.end()) {
         row = a->second;
-      } else if (!job.id.empty() && std::find(gone.begin(), gone.end(), job.id) != gone.end()) {
+      } else {
         if (job.missing_since == 0) job.missing_since = now;
         if (now - job.missing_since < settings_.vanish_grace_s) continue;
         row.state = "VANISHED";
-      } else {
-        continue;
       }
       if (row.state != "VANISHED" && !IsFinalJobState(row.state)) continue;
       changed = true;
@@ -538,6 +698,8 @@ WaitResult SlurmExecutor::Wait(double timeout_s) {
   WaitResult result;
   for (AttemptEnd& end : ended_) result.ended.push_back(std::move(end));
   ended_.clear();
+  result.submitted = std::move(submitted_);
+  submitted_.clear();
   const double start = MonotonicSeconds();
   const double deadline = timeout_s < 0 ? 1e300 : start + timeout_s;
   for (;;) {
@@ -545,7 +707,8 @@ WaitResult SlurmExecutor::Wait(double timeout_s) {
     SubmitDue(now, &result);
     CheckLogs(now, &result);
     if (now >= next_poll_) Poll(now, &result);
-    if (!result.ended.empty() || !result.stalled.empty() || !result.queued.empty()) {
+    if (!result.ended.empty() || !result.stalled.empty() || !result.queued.empty() ||
+        !result.submitted.empty()) {
       return result;
     }
     if (jobs_.empty() && timeout_s < 0) return result;
@@ -599,11 +762,15 @@ std::map<uint64_t, std::string> SlurmExecutor::Pending() const {
 int SlurmExecutor::EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) {
   std::set<std::string> ids;
   for (const ProcessRef& ref : leftovers) {
-    if (ref.is_job() && ref.pgid > 0) ids.insert(std::to_string(ref.pgid));
+    if (!ref.is_job() || ref.pgid <= 0) continue;
+    std::string id = std::to_string(ref.pgid);
+    if (ref.start_time > 0) id += "_" + std::to_string(ref.start_time - 1);  // an array's element
+    ids.insert(id);
   }
-  // Submitted just before a kill, before its id was recorded: found by its name.
+  // Submitted just before a kill, before its id was recorded: found by its name. %F: an array's
+  // id (its pending elements fold into one line), a plain job's own.
   const std::string marker = "mex." + settings_.run_id + ".";
-  ToolResult mine = Run("slurm squeue", {"squeue", "-h", "--me", "-o", "%i|%j"});
+  ToolResult mine = Run("slurm squeue", {"squeue", "-h", "--me", "-o", "%F|%j"});
   for (std::string_view out = mine.out; !out.empty();) {
     size_t nl = out.find('\n');
     std::string_view line = out.substr(0, nl);

@@ -117,6 +117,10 @@ struct SlurmDefaults {
   std::string account;
   std::string qos;
   std::vector<std::string> args;  // more sbatch options
+  // Tasks of one turn that ask for the same go as one job array, array_limit of its elements
+  // running at once (0: no limit).
+  bool arrays = false;
+  int array_limit = 0;
 };
 
 // What a task runs: a shell string, an argv list, or an agent prompt.
