@@ -317,6 +317,12 @@ phases:
   EXPECT_EQ(m.slurm.args, (std::vector<std::string>{"--constraint=avx2"}));
   EXPECT_TRUE(m.slurm.arrays);
   EXPECT_EQ(m.slurm.array_limit, 20);
+  Milestone plain;
+  ASSERT_TRUE(LoadMilestoneFromString(
+      "p.yaml", "slurm: {arrays: false}\ntasks: [{id: a, run: x}]\n", &plain, &diags))
+      << diags.Format();
+  EXPECT_FALSE(plain.slurm.arrays);
+  EXPECT_TRUE(Milestone{}.slurm.arrays);  // on unless turned off
   EXPECT_EQ(m.ExecutorOf(m.tasks[0]), ExecutorKind::kLocal);
   EXPECT_EQ(m.ExecutorOf(m.tasks[1]), ExecutorKind::kSlurm);  // its phase's
   EXPECT_EQ(m.ExecutorOf(m.tasks[2]), ExecutorKind::kLocal);  // its own

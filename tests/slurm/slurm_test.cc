@@ -139,12 +139,13 @@ class SlurmTest : public ::testing::Test {
 };
 
 // Two phases on Slurm, a failure retried, the second phase after the first one's gate; each task
-// ran as a job (its log has the job id Slurm gave it), and one squeue per poll round covered
-// them all: fewer squeue calls than jobs times rounds.
+// ran as a plain job (arrays: false; its log has the job id Slurm gave it), and one squeue per
+// poll round covered them all: fewer squeue calls than jobs times rounds.
 TEST_F(SlurmTest, PhasedMilestoneWithARetry) {
   Write(
       "milestone: {id: s, title: phased}\n"
       "defaults: {executor: slurm, retry: {max_attempts: 2, backoff: {initial: 100ms}}}\n"
+      "slurm: {arrays: false}\n"
       "phases:\n"
       "  - name: build\n"
       "    weight: 50\n"
@@ -322,12 +323,12 @@ TEST_F(SlurmTest, SubmitLimitIsBackPressureNotFailure) {
   EXPECT_EQ(done[0]["attempt"], 1);
 }
 
-// Ctrl-C while jobs are queued (held, so they stay queued): one scancel ends them all, and mex
-// exits with nothing of the run left in the queue.
+// Ctrl-C while plain jobs are queued (held, so they stay queued): one scancel ends them all, and
+// mex exits with nothing of the run left in the queue.
 TEST_F(SlurmTest, CtrlCCancelsQueuedJobs) {
   Write(
       "defaults: {executor: slurm}\n"
-      "slurm: {args: [--hold]}\n"
+      "slurm: {arrays: false, args: [--hold]}\n"
       "tasks:\n  - {id: q1, run: 'true'}\n  - {id: q2, run: 'true'}\n  - {id: q3, run: 'true'}\n");
   pid_t mex =
       StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
@@ -584,13 +585,13 @@ TEST_F(SlurmTest, MixedMilestoneAgentsLocalTestsOnSlurm) {
   EXPECT_FALSE(fs::exists(dir_.path() / ".mex/runs" / run / "logs/draft/1.sbatch"));
 }
 
-// slurm: {arrays: true}: twelve tasks due at once go as one job array (one sbatch), each
-// element's output in its own task's log; the one that fails is retried alone, as a plain job.
+// Arrays (on unless `arrays: false`): twelve tasks due at once go as one job array (one sbatch),
+// each element's output in its own task's log; the one that fails is retried alone, as a plain
+// job.
 TEST_F(SlurmTest, ArrayOfATurnAndAnElementRetriedAlone) {
   std::string yaml =
       "defaults: {executor: slurm, max_parallel: 20, retry: {max_attempts: 2, backoff: {initial: "
       "100ms}}}\n"
-      "slurm: {arrays: true}\n"
       "tasks:\n"
       "  - {id: flaky, run: 'echo array ${SLURM_ARRAY_JOB_ID:-none}; test -f flaky || { touch "
       "flaky; exit 3; }'}\n";
