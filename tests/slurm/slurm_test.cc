@@ -586,12 +586,13 @@ TEST_F(SlurmTest, MixedMilestoneAgentsLocalTestsOnSlurm) {
 }
 
 // Arrays (on unless `arrays: false`): twelve tasks due at once go as one job array (one sbatch),
-// each element's output in its own task's log; the one that fails is retried alone, as a plain
-// job.
+// each element's output in its own task's log, at most array_limit of them running at once; the
+// one that fails is retried alone, as a plain job.
 TEST_F(SlurmTest, ArrayOfATurnAndAnElementRetriedAlone) {
   std::string yaml =
       "defaults: {executor: slurm, max_parallel: 20, retry: {max_attempts: 2, backoff: {initial: "
       "100ms}}}\n"
+      "slurm: {array_limit: 5}\n"
       "tasks:\n"
       "  - {id: flaky, run: 'echo array ${SLURM_ARRAY_JOB_ID:-none}; test -f flaky || { touch "
       "flaky; exit 3; }'}\n";
@@ -620,6 +621,8 @@ TEST_F(SlurmTest, ArrayOfATurnAndAnElementRetriedAlone) {
   // One job of the run's arrays in the queue's record, named after its first element.
   Result q = Shell("squeue -h -t all -r -n mex." + run + ".@array.flaky.1 -o %F | sort -u");
   EXPECT_EQ(q.out, array + "\n") << q.err;
+  q = Shell("scontrol show job " + array + " | grep -o 'ArrayTaskThrottle=[0-9]*' | sort -u");
+  EXPECT_EQ(q.out, "ArrayTaskThrottle=5\n") << q.err;
 }
 
 // mex's timeout of one element cancels that element only (scancel ID_INDEX); the others of its
