@@ -218,7 +218,10 @@ int RunCommand(const RunOptions& options) {
                            .partition = m.slurm.partition,
                            .account = m.slurm.account,
                            .qos = m.slurm.qos,
-                           .args = m.slurm.args};
+                           .args = m.slurm.args,
+                           .arrays = m.slurm.arrays,
+                           .array_limit = m.slurm.array_limit,
+                           .array_dir = run.paths.run_dir + "/arrays"};
     slurm = std::make_unique<SlurmExecutor>(state.get(), &local, std::move(settings));
     if (std::string why = slurm->Check(run.paths.run_dir); !why.empty()) {
       fmt::print(stderr, "mex: {}\n", TerminalSafeLine(why));

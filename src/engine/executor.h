@@ -19,7 +19,8 @@ struct ProcessRef {
   std::string boot_id;      // the boot it ran in (/proc/sys/kernel/random/boot_id)
   bool empty() const { return pgid == 0; }
   // A batch system's job (the cluster executor) is recorded in the same fields: pgid holds its
-  // job id and boot_id reads kJobMark; such a ref is never a process group of this machine.
+  // job id and boot_id reads kJobMark; such a ref is never a process group of this machine. An
+  // element of a job array has its array's id in pgid and its index + 1 in start_time.
   static constexpr std::string_view kJobMark = "batch-job";
   bool is_job() const { return boot_id == kJobMark; }
 };
@@ -99,6 +100,13 @@ struct WaitResult {
     double since = 0;
   };
   std::vector<Queued> queued;
+  // Attempts whose job was submitted after their Start returned (with the others of their turn
+  // as one job array, or once the controller took it after refusing it), and who they run as.
+  struct Submitted {
+    uint64_t key = 0;
+    ProcessRef process;
+  };
+  std::vector<Submitted> submitted;
   int interrupt = 0;  // SIGINT, SIGTERM or SIGHUP received by mex during this wait, or 0
 };
 

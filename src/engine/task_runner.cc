@@ -177,6 +177,13 @@ void TaskRunner::RunUntilIdle() {
       stalled.quiet_s = m_.StallAfterOf(m_.tasks[static_cast<uint32_t>(key)]);
       journal_->Emit(stalled);
     }
+    for (const WaitResult::Submitted& submitted : result.submitted) {
+      if ((submitted.key & kCommandKey) != 0) continue;
+      // Who it runs as, in the next turn's transaction, as a ref from Start is.
+      AttemptRecord& record = tasks_[static_cast<uint32_t>(submitted.key)].history.back();
+      record.process = submitted.process;
+      journal_->store().AttemptChanged(record);
+    }
     for (const WaitResult::Queued& queued : result.queued) {
       if ((queued.key & kCommandKey) == 0) Queued(queued);
     }

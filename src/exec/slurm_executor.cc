@@ -22,45 +22,11 @@ namespace {
 
 // A Slurm command that takes longer is ended and its answer taken as "unknown".
 constexpr double kToolTimeout = 30;
-// Back-pressure: the first wait before submitting again, and the bound.
-constexpr double kRefusalDelay = 2;
-constexpr double kRefusalMaxDelay = 60;
-
-std::string JobNamePart(std::string_view text) {
-  std::string part;
-  for (char c : text) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '_' || c == '-';
-    part += plain ? c : '_';
-  }
-  return part;
-}
-
-// `path` as sbatch's --output takes it: '%' starts a pattern there (%j: the job id), "%%" is '%'.
-std::string OutputPattern(std::string_view path) {
-  std::string pattern;
-  for (char c : path) pattern += c == '%' ? "%%" : std::string(1, c);
-  return pattern;
-}
-
-// A comment on one line: sbatch keeps it as given, squeue prints it as it is.
-std::string OneLine(std::string_view text) {
-  std::string line(text);
-  std::replace_if(
-      line.begin(), line.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  return line;
-}
 
 std::string Joined(const std::vector<std::string>& ids) {
   std::string text;
   for (const std::string& id : ids) text += (text.empty() ? "" : ",") + id;
   return text;
-}
-
-// `path` with ".log" replaced by `suffix`.
-std::string Beside(const std::string& path, std::string_view suffix) {
-  std::string base = path.ends_with(".log") ? path.substr(0, path.size() - 4) : path;
-  return base + std::string(suffix);
 }
 
 off_t SizeOf(const std::string& path) {
@@ -203,131 +169,6 @@ AttemptEnd SlurmExecutor::EndBase(const Job& job) const {
   return end;
 }
 
-std::vector<std::string> SlurmExecutor::SbatchArgv(const AttemptSpec& spec, const Job& job) const {
-  std::vector<std::string> a = {
-      "sbatch", "--parsable", "--job-name=" + job.name, "--output=" + OutputPattern(spec.log_path),
-      "--error=" + OutputPattern(spec.log_path), "--open-mode=append", "--chdir=" + spec.cwd,
-      // The script sets the whole environment itself (env -i). ALL, because NONE (and NIL) make
-      // the node load the user's login environment first: 60 short jobs took 10.5 s with NONE,
-      // 2.6-5 s with ALL on the local cluster.
-      "--export=ALL"};
-  if (!spec.job.title.empty()) a.push_back("--comment=" + OneLine(spec.job.title));
-  if (!settings_.partition.empty()) a.push_back("--partition=" + settings_.partition);
-  if (!settings_.account.empty()) a.push_back("--account=" + settings_.account);
-  if (!settings_.qos.empty()) a.push_back("--qos=" + settings_.qos);
-  if (spec.job.cpus > 0) a.push_back("--cpus-per-task=" + std::to_string(spec.job.cpus));
-  if (spec.job.mem_mb > 0) a.push_back("--mem=" + std::to_string(spec.job.mem_mb) + "M");
-  if (spec.job.time_s > 0) {
-    a.push_back("--time=" + std::to_string(static_cast<long>(std::ceil(spec.job.time_s / 60))));
-  }
-  if (spec.job.gpus > 0) a.push_back("--gpus=" + std::to_string(spec.job.gpus));
-  if (auto bad = bad_nodes_.find(job.task); bad != bad_nodes_.end() && !bad->second.empty()) {
-    std::string nodes;
-    for (const std::string& node : bad->second) nodes += (nodes.empty() ? "" : ",") + node;
-    a.push_back("--exclude=" + nodes);
-  }
-  a.insert(a.end(), settings_.args.begin(), settings_.args.end());
-  a.push_back(job.script_path);
-  return a;
-}
-
-ProcessRef SlurmExecutor::Start(const AttemptSpec& spec) {
-  Job job;
-  job.key = spec.key;
-  job.task = spec.job.name;
-  job.name = "mex." + settings_.run_id + "." + JobNamePart(spec.job.name) + "." +
-             std::to_string(spec.job.attempt);
-  job.log_path = spec.log_path;
-  job.script_path = Beside(spec.log_path, ".sbatch");
-  job.stall_after_s = spec.stall_after_s;
-  job.kill_on_stall = spec.kill_on_stall;
-  job.log_limit = static_cast<off_t>(spec.log_limit_bytes);
-  const double now = MonotonicSeconds();
-  if (spec.timeout_s > 0) job.timeout_at = now + spec.timeout_s;
-  job.last_output_at = now;
-  auto fail = [&](int err_no, std::string error) {
-    AttemptEnd end = EndBase(job);
-    end.reason = EndReason::kSpawnFailed;
-    end.spawn_errno = err_no;
-    end.error = std::move(error);
-    ended_.push_back(std::move(end));
-    return ProcessRef{};
-  };
-  if (spec.argv.empty()) return fail(EINVAL, "nothing to run");
-  if (spec.argv[0].find('=') != std::string::npos) {
-    return fail(EINVAL, "a job's program cannot have '=' in its name: " + spec.argv[0]);
-  }
-  // The log is made here, 0600 and never through a symlink, before Slurm appends to it; the
-  // script beside it, 0700.
-  std::string err;
-  UniqueFd log = state_->OpenFile(spec.log_path, O_WRONLY | O_CREAT | O_APPEND, 0600, &err);
-  if (!log.valid()) return fail(errno ? errno : EIO, err);
-  if (!state_->WriteAtomically(job.script_path, BatchScript(spec), &err,
-                               WriteOptions{.sync = false, .mode = 0700})) {
-    return fail(errno ? errno : EIO, err);
-  }
-  job.sbatch_argv = SbatchArgv(spec, job);
-  job.submit_at = now;
-  jobs_.push_back(std::move(job));
-  WaitResult submitted;
-  SubmitDue(now, &submitted);
-  for (AttemptEnd& end : submitted.ended) ended_.push_back(std::move(end));
-  const Job& back = jobs_.back();
-  if (back.key != spec.key || back.id.empty()) return ProcessRef{};
-  return ProcessRef{
-      .pgid = std::stoll(back.id), .start_time = 0, .boot_id = std::string(ProcessRef::kJobMark)};
-}
-
-void SlurmExecutor::SubmitDue(double now, WaitResult* result) {
-  for (size_t i = 0; i < jobs_.size(); ++i) {
-    Job& job = jobs_[i];
-    if (!job.id.empty() || job.cancelling || job.submit_at > now) continue;
-    std::string id;
-    if (job.sbatch_timed_out) {
-      // The controller may have taken the job although sbatch gave up waiting for its answer:
-      // found by its name, it is not submitted twice.
-      ToolResult q = Run("slurm squeue", {"squeue", "-h", "--me", "-n", job.name, "-o", "%i"});
-      if (q.exit_code != 0) {
-        job.submit_at = now + kRefusalDelay;
-        continue;
-      }
-      id = ParseSbatchJobId(q.out);
-    }
-    ToolResult r;
-    if (id.empty()) {
-      r = Run("slurm sbatch", job.sbatch_argv);
-      if (r.exit_code == 0) id = ParseSbatchJobId(r.out);
-    }
-    if (!id.empty()) {
-      job.id = id;
-      job.submitted_wall = WallClockSeconds();
-      job.state = "PENDING";
-      job.refusals = 0;
-      next_poll_ = std::min(next_poll_, now + 1);  // the scheduler's tick
-      continue;
-    }
-    std::string why = r.err.empty() ? r.out : r.err;
-    while (!why.empty() && why.back() == '\n') why.pop_back();
-    job.sbatch_timed_out = r.timed_out;
-    if (r.timed_out || IsSubmitBackPressure(why)) {
-      // Back-pressure: the task stays queued here, its attempt not spent; later, jittered.
-      double delay = std::min(kRefusalMaxDelay, kRefusalDelay * std::pow(2.0, job.refusals));
-      std::uniform_real_distribution<double> jitter(0.5, 1.0);
-      job.submit_at = now + delay * jitter(rng_);
-      job.state = "SUBMIT_WAIT";
-      job.reason = why.substr(0, why.find('\n'));
-      ++job.refusals;
-      continue;
-    }
-    AttemptEnd end = EndBase(job);
-    end.reason = EndReason::kSpawnFailed;
-    end.spawn_errno = EINVAL;
-    end.error = "sbatch refused the job: " + why;
-    End(i, std::move(end), result);
-    --i;
-  }
-}
-
 void SlurmExecutor::End(size_t index, AttemptEnd end, WaitResult* result) {
   result->ended.push_back(std::move(end));
   jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(index));
@@ -349,7 +190,8 @@ void SlurmExecutor::BeginCancel(const std::vector<size_t>& indices, EndReason re
 
 std::map<std::string, SlurmJobRow> SlurmExecutor::ReadQueue(const std::vector<std::string>& ids,
                                                             bool* answered) {
-  ToolResult q = Run("slurm squeue", {"squeue", "-h", "-t", "all", "-j", Joined(ids), "-O",
+  // -r: an array's pending elements one per line, not folded into one ("123_[5-9]").
+  ToolResult q = Run("slurm squeue", {"squeue", "-h", "-r", "-t", "all", "-j", Joined(ids), "-O",
                                       std::string(kSqueueFormat)});
   // With none of the ids known any more squeue says so and fails; else it lists the known.
   *answered = q.exit_code == 0 || q.err.find("Invalid job id") != std::string::npos;
@@ -359,10 +201,16 @@ std::map<std::string, SlurmJobRow> SlurmExecutor::ReadQueue(const std::vector<st
 }
 
 std::map<std::string, SlurmJobRow> SlurmExecutor::ReadAccounting(
-    const std::vector<std::string>& ids) {
+    const std::vector<const Job*>& jobs) {
   std::map<std::string, SlurmJobRow> rows;
-  if (ids.empty()) return rows;
+  if (jobs.empty()) return rows;
+  // The job completion log (no slurmdbd) knows an array's element by its own job id only.
+  auto asked_as = [&](const Job& job) {
+    return sacct_mode_ == 1 && !job.own_id.empty() ? job.own_id : job.id;
+  };
   auto argv = [&] {
+    std::vector<std::string> ids;
+    for (const Job* job : jobs) ids.push_back(asked_as(*job));
     // Without slurmdbd, the job completion log (-c): ended jobs only, and no steps to leave out.
     return sacct_mode_ == 1
                ? std::vector<std::string>{"sacct", "-c",        "-n", "-P",
@@ -375,12 +223,17 @@ std::map<std::string, SlurmJobRow> SlurmExecutor::ReadAccounting(
     sacct_mode_ = 1;
     s = Run("slurm sacct", argv());
   }
-  for (SlurmJobRow& row : ParseSacct(s.out)) rows[row.id] = std::move(row);
+  std::map<std::string, SlurmJobRow> by_id;
+  for (SlurmJobRow& row : ParseSacct(s.out)) by_id[row.id] = std::move(row);
+  for (const Job* job : jobs) {
+    if (auto row = by_id.find(asked_as(*job)); row != by_id.end()) rows[job->id] = row->second;
+  }
   return rows;
 }
 
 bool SlurmExecutor::Track(Job* job, const SlurmJobRow& row, WaitResult* result) {
   job->missing_since = 0;
+  if (!row.own_id.empty() && row.state != "PENDING") job->own_id = row.own_id;
   const bool changed = row.state != job->state || row.reason != job->reason;
   job->state = row.state;
   job->reason = row.reason;
@@ -452,31 +305,35 @@ void SlurmExecutor::Poll(double now, WaitResult* result) {
     // One squeue for all of the run's jobs; one sacct for those that left it.
     bool answered = false;
     std::map<std::string, SlurmJobRow> rows = ReadQueue(ids, &answered);
-    std::vector<std::string> gone;
+    std::vector<const Job*> gone;
     for (Job& job : jobs_) {
       if (job.id.empty()) continue;
       if (auto row = rows.find(job.id); row != rows.end()) {
         changed = Track(&job, row->second, result) || changed;
-      } else if (answered) {
-        gone.push_back(job.id);
-      } else {
+      } else if (!answered) {
         job.state = "UNKNOWN";  // not a failure: the next round asks again
+      } else if (!job.cancelling) {
+        // A pending array element that mex scancel'ed leaves no trace: no need to ask sacct.
+        gone.push_back(&job);
       }
     }
     std::map<std::string, SlurmJobRow> accounted = ReadAccounting(gone);
     for (size_t i = 0; i < jobs_.size(); ++i) {
       Job& job = jobs_[i];
+      if (job.id.empty()) continue;
       SlurmJobRow row;
       if (auto r = rows.find(job.id); r != rows.end()) {
         row = r->second;
+      } else if (!answered) {
+        continue;
+      } else if (job.cancelling) {
+        row.state = "CANCELLED";  // out of the queue after mex's scancel: over
       } else if (auto a = accounted.find(job.id); a != accounted.end()) {
         row = a->second;
-      } else if (!job.id.empty() && std::find(gone.begin(), gone.end(), job.id) != gone.end()) {
+      } else {
         if (job.missing_since == 0) job.missing_since = now;
         if (now - job.missing_since < settings_.vanish_grace_s) continue;
         row.state = "VANISHED";
-      } else {
-        continue;
       }
       if (row.state != "VANISHED" && !IsFinalJobState(row.state)) continue;
       changed = true;
@@ -538,6 +395,8 @@ WaitResult SlurmExecutor::Wait(double timeout_s) {
   WaitResult result;
   for (AttemptEnd& end : ended_) result.ended.push_back(std::move(end));
   ended_.clear();
+  result.submitted = std::move(submitted_);
+  submitted_.clear();
   const double start = MonotonicSeconds();
   const double deadline = timeout_s < 0 ? 1e300 : start + timeout_s;
   for (;;) {
@@ -545,7 +404,8 @@ WaitResult SlurmExecutor::Wait(double timeout_s) {
     SubmitDue(now, &result);
     CheckLogs(now, &result);
     if (now >= next_poll_) Poll(now, &result);
-    if (!result.ended.empty() || !result.stalled.empty() || !result.queued.empty()) {
+    if (!result.ended.empty() || !result.stalled.empty() || !result.queued.empty() ||
+        !result.submitted.empty()) {
       return result;
     }
     if (jobs_.empty() && timeout_s < 0) return result;
@@ -599,11 +459,15 @@ std::map<uint64_t, std::string> SlurmExecutor::Pending() const {
 int SlurmExecutor::EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) {
   std::set<std::string> ids;
   for (const ProcessRef& ref : leftovers) {
-    if (ref.is_job() && ref.pgid > 0) ids.insert(std::to_string(ref.pgid));
+    if (!ref.is_job() || ref.pgid <= 0) continue;
+    std::string id = std::to_string(ref.pgid);
+    if (ref.start_time > 0) id += "_" + std::to_string(ref.start_time - 1);  // an array's element
+    ids.insert(id);
   }
-  // Submitted just before a kill, before its id was recorded: found by its name.
+  // Submitted just before a kill, before its id was recorded: found by its name. %F: an array's
+  // id (its pending elements fold into one line), a plain job's own.
   const std::string marker = "mex." + settings_.run_id + ".";
-  ToolResult mine = Run("slurm squeue", {"squeue", "-h", "--me", "-o", "%i|%j"});
+  ToolResult mine = Run("slurm squeue", {"squeue", "-h", "--me", "-o", "%F|%j"});
   for (std::string_view out = mine.out; !out.empty();) {
     size_t nl = out.find('\n');
     std::string_view line = out.substr(0, nl);

@@ -1,7 +1,8 @@
 // Runs attempts as jobs of a Slurm cluster: each attempt one `sbatch --parsable` of a script mex
-// writes (argv and environment quoted, never shell code), all of a run's jobs followed by one
-// `squeue` per poll round (and one `sacct` for those that left it), cancelled by one `scancel`
-// for many. docs/slurm.md says what it asks of the controller.
+// writes (argv and environment quoted, never shell code), or, with `arrays`, the attempts of one
+// turn that ask for the same resources as the elements of one job array; all of a run's jobs
+// followed by one `squeue` per poll round (and one `sacct` for those that left it), cancelled by
+// one `scancel` for many. docs/slurm.md says what it asks of the controller.
 #pragma once
 
 #include <sys/types.h>
@@ -24,6 +25,12 @@ struct SlurmSettings {
   std::string account;
   std::string qos;
   std::vector<std::string> args;  // more sbatch options, as given
+  // Attempts due in the same turn with the same sbatch options but their own name, log and
+  // script go as one job array (`--array=0-N`, split at MaxArraySize), `%array_limit` of its
+  // elements running at once when > 0. Their scripts are written in `array_dir`.
+  bool arrays = false;
+  int array_limit = 0;
+  std::string array_dir;
   // The bounds of the poll interval: short while jobs change, backing off to the longest while
   // nothing does.
   double poll_min_s = 0.5;
@@ -73,15 +80,19 @@ class SlurmExecutor : public Executor {
  private:
   struct Job {
     uint64_t key = 0;
-    std::string id;  // "" until submitted
+    std::string id;      // "" until submitted; "123", or "123_4" for an element of a job array
+    std::string own_id;  // an array element's own job id, once squeue showed it running
     std::string name;
     std::string task;  // the task's id, for its nodes to exclude on retry
     std::string log_path;
     std::string script_path;
-    std::vector<std::string> sbatch_argv;
-    double submit_at = 0;           // monotonic: when to (re)submit, while id is ""
-    int refusals = 0;               // back-pressure refusals in a row
-    bool sbatch_timed_out = false;  // the last sbatch gave no answer: look before submitting
+    std::vector<std::string> own_args;     // its name, log, folder and comment
+    std::vector<std::string> shared_args;  // the rest: an array's elements share them
+    double submit_at = 0;                  // monotonic: when to (re)submit, while id is ""
+    int refusals = 0;                      // back-pressure refusals in a row
+    bool sbatch_timed_out = false;         // the last sbatch gave no answer: look before submitting
+    std::string submitted_as;              // the job name of its last sbatch (its array's)
+    int array_index = -1;                  // its element in that sbatch's array; -1: a plain job
     std::string state = "SUBMITTING";
     std::string reason;
     std::string told_reason;  // the pending reason last reported in a WaitResult
@@ -102,18 +113,33 @@ class SlurmExecutor : public Executor {
   };
 
   ToolResult Run(const char* metric, std::vector<std::string> argv);
-  // The sbatch command line of an attempt: its job's name, log, folder, resources, the
-  // milestone's slurm: settings, the nodes to avoid, and its script.
-  std::vector<std::string> SbatchArgv(const AttemptSpec& spec, const Job& job) const;
-  // Submits the jobs due; back-pressure leaves them queued with a jittered backoff.
+  // The sbatch options of an attempt that are its own: its job's name, log, folder, comment.
+  std::vector<std::string> OwnArgs(const AttemptSpec& spec, const Job& job) const;
+  // The others: the milestone's slurm: settings, the resources, the nodes to avoid.
+  std::vector<std::string> SharedArgs(const AttemptSpec& spec, const Job& job) const;
+  // Submits the jobs due, those with the same shared options as one array when `arrays`;
+  // back-pressure leaves them queued with a jittered backoff.
   void SubmitDue(double now, WaitResult* result);
+  // One sbatch for the jobs at `group` (indices into jobs_): a plain job for one, else an array.
+  // Jobs sbatch refused for good are added to `refused` with why.
+  void Submit(const std::vector<size_t>& group, double now, WaitResult* result,
+              std::vector<std::pair<uint64_t, std::string>>* refused);
+  // The sbatch command line of the array of `group`, its job's name; false with why when its
+  // script cannot be written.
+  bool ArrayArgv(const std::vector<size_t>& group, std::vector<std::string>* argv,
+                 std::string* name, std::string* err);
+  // Records that `job` is in Slurm's hands as job `id` (its element, in an array).
+  void MarkSubmitted(Job* job, const std::string& id, double now, WaitResult* result);
+  // The most elements an array may have: MaxArraySize, read once from `scontrol show config`,
+  // lowered after a submit limit refused an array; 0 or 1: no arrays.
+  size_t ArrayCap();
   // One poll round: the queue's word on every job of the run, the accounting's on those that
   // left the queue, and the ends they make.
   void Poll(double now, WaitResult* result);
   // squeue of `ids`; *answered false when squeue failed (the states are then unknown).
   std::map<std::string, SlurmJobRow> ReadQueue(const std::vector<std::string>& ids, bool* answered);
-  // sacct of `ids` (with -c when there is no slurmdbd).
-  std::map<std::string, SlurmJobRow> ReadAccounting(const std::vector<std::string>& ids);
+  // sacct of `jobs` (with -c when there is no slurmdbd), by their ids.
+  std::map<std::string, SlurmJobRow> ReadAccounting(const std::vector<const Job*>& jobs);
   // Takes the queue's row of a job in: its state, and what to tell of its wait. Returns whether
   // its state or reason changed.
   bool Track(Job* job, const SlurmJobRow& row, WaitResult* result);
@@ -130,12 +156,16 @@ class SlurmExecutor : public Executor {
   Executor* waiter_;
   SlurmSettings settings_;
   std::vector<Job> jobs_;
-  std::vector<AttemptEnd> ended_;  // ended outside a Wait (a refused submission)
+  std::vector<AttemptEnd> ended_;                 // ended outside a Wait (a refused submission)
+  std::vector<WaitResult::Submitted> submitted_;  // submitted outside a Wait, for the next one
   std::map<std::string, std::set<std::string>> bad_nodes_;  // by task: NODE_FAIL'ed nodes
   std::map<std::string, int> outside_cancels_;              // by task: scancel'ed by others
   double next_poll_ = 0;
   double interval_;
-  int sacct_mode_ = 0;  // 0: plain sacct; 1: sacct -c (no slurmdbd)
+  int sacct_mode_ = 0;       // 0: plain sacct; 1: sacct -c (no slurmdbd)
+  int max_array_size_ = -1;  // MaxArraySize; -1: not read yet
+  size_t array_cap_ = 0;
+  bool arrays_refused_ = false;  // sbatch refused an array for another reason than back-pressure
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

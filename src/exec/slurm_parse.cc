@@ -2,6 +2,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <ctime>
@@ -46,12 +47,16 @@ double ParseLocalTime(std::string_view text) {
   return t == static_cast<time_t>(-1) ? 0 : static_cast<double>(t);
 }
 
+bool IsDigits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "123", or an array element "123_4"; not "123_[5-9%2]" (pending elements folded into one line).
 bool IsJobId(std::string_view id) {
-  if (id.empty()) return false;
-  for (char c : id) {
-    if ((c < '0' || c > '9') && c != '_') return false;
-  }
-  return true;
+  size_t bar = id.find('_');
+  if (bar == std::string_view::npos) return IsDigits(id);
+  return IsDigits(id.substr(0, bar)) && IsDigits(id.substr(bar + 1));
 }
 
 // "CANCELLED by 0" -> "CANCELLED"; "RUNNING" stays.
@@ -85,16 +90,17 @@ std::string ParseSbatchJobId(std::string_view out) {
 std::vector<SlurmJobRow> ParseSqueue(std::string_view out) {
   std::vector<SlurmJobRow> rows;
   ForEachLine(out, [&](std::string_view line) {
-    std::array<std::string_view, 6> f;
+    std::array<std::string_view, 7> f;
     size_t fields = SplitFields(line, &f);
     if (fields < 5 || !IsJobId(Trim(f[0]))) return;
     SlurmJobRow row;
     row.id = Trim(f[0]);
+    if (fields == 7 && IsDigits(Trim(f[6]))) row.own_id = Trim(f[6]);
     row.state = StateWord(f[1]);
     row.reason = Trim(f[2]);
     row.nodes = Trim(f[4]);
     // A pending job's StartTime is when Slurm expects it to start: only a job that ran has one.
-    if (fields == 6 && row.state != "PENDING") row.started_at = ParseLocalTime(Trim(f[5]));
+    if (fields >= 6 && row.state != "PENDING") row.started_at = ParseLocalTime(Trim(f[5]));
     int status = 0;
     if (IsFinalJobState(row.state) && ToInt(f[3], &status)) {
       // squeue's exit_code is the raw wait status: 768 is exit 3, 9 is SIGKILL.
@@ -156,6 +162,26 @@ bool IsSubmitBackPressure(std::string_view err) {
   return false;
 }
 
+bool IsSubmitLimit(std::string_view err) {
+  for (std::string_view text : {"QOSMaxSubmitJobPerUserLimit", "AssocMaxSubmitJobLimit",
+                                "MaxSubmitJobLimit", "(job submit limit"}) {
+    if (err.find(text) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+int ParseMaxArraySize(std::string_view config) {
+  int size = -1;
+  ForEachLine(config, [&](std::string_view line) {
+    line = Trim(line);
+    if (!line.starts_with("MaxArraySize")) return;
+    size_t equals = line.find('=');
+    if (equals == std::string_view::npos || Trim(line.substr(0, equals)) != "MaxArraySize") return;
+    if (!ToInt(line.substr(equals + 1), &size) || size < 0) size = -1;
+  });
+  return size;
+}
+
 JobEnd EndOfJob(const SlurmJobRow& row) {
   JobEnd end;
   const std::string& s = row.state;
@@ -199,9 +225,10 @@ std::string BatchScript(const AttemptSpec& spec) {
   script += "cd " + SingleQuoted(spec.cwd) + " || exit 126\n";
   // env -i: the attempt's environment exactly, plus what Slurm tells the job about itself.
   script += "exec env -i --";
-  for (std::string_view name : {"SLURM_JOB_ID", "SLURM_JOB_NAME", "SLURM_JOB_NODELIST",
-                                "SLURM_CPUS_ON_NODE", "SLURM_MEM_PER_NODE", "SLURM_SUBMIT_DIR",
-                                "SLURMD_NODENAME", "CUDA_VISIBLE_DEVICES", "SLURM_JOB_GPUS"}) {
+  for (std::string_view name :
+       {"SLURM_JOB_ID", "SLURM_JOB_NAME", "SLURM_JOB_NODELIST", "SLURM_CPUS_ON_NODE",
+        "SLURM_MEM_PER_NODE", "SLURM_SUBMIT_DIR", "SLURMD_NODENAME", "CUDA_VISIBLE_DEVICES",
+        "SLURM_JOB_GPUS", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"}) {
     std::string n(name);
     script += " ${" + n + "+\"" + n + "=$" + n + "\"}";
   }
@@ -209,6 +236,19 @@ std::string BatchScript(const AttemptSpec& spec) {
   script += " \\\n ";
   for (const std::string& arg : spec.argv) script += " " + SingleQuoted(arg);
   script += spec.stdin_path.empty() ? " </dev/null\n" : " <" + SingleQuoted(spec.stdin_path) + "\n";
+  return script;
+}
+
+std::string ArrayScript(const std::vector<ArrayElement>& elements) {
+  std::string script =
+      "#!/bin/sh\n# written by mex: element N of this job array runs its attempt's own job "
+      "script, its output in that attempt's log\ncase \"$SLURM_ARRAY_TASK_ID\" in\n";
+  for (size_t i = 0; i < elements.size(); ++i) {
+    // The log first, so that even a script that cannot start says so there.
+    script += "  " + std::to_string(i) + ") exec >>" + SingleQuoted(elements[i].log_path) +
+              " 2>&1; exec " + SingleQuoted(elements[i].script_path) + " ;;\n";
+  }
+  script += "esac\necho \"mex: no element $SLURM_ARRAY_TASK_ID in this array\" >&2\nexit 127\n";
   return script;
 }
 

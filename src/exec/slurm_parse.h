@@ -13,7 +13,8 @@ namespace mex {
 
 // One job as squeue or sacct tells it.
 struct SlurmJobRow {
-  std::string id;
+  std::string id;         // "123", or "123_4" for element 4 of the job array 123
+  std::string own_id;     // squeue's JobID: an array element's own job id once it ran ("130")
   std::string state;      // "PENDING", "RUNNING", "COMPLETED", "CANCELLED" ("CANCELLED by 0" cut)
   std::string reason;     // squeue's Reason: why it is pending ("Resources", "Priority", ...)
   int exit_code = -1;     // -1 when it did not exit normally (or is not over)
@@ -22,16 +23,18 @@ struct SlurmJobRow {
   double started_at = 0;  // when it started running (squeue's StartTime, epoch seconds); 0: not
 };
 
-// The squeue fields SlurmExecutor asks for, '|' after each: JobID, State, Reason, exit_code (the
-// raw wait status), NodeList, StartTime (local time, to the second).
+// The squeue fields SlurmExecutor asks for, '|' after each: JobArrayID ("123", "123_4"), State,
+// Reason, exit_code (the raw wait status), NodeList, StartTime (local time, to the second), JobID
+// (an array element's own id, which the completion log knows it by).
 inline constexpr std::string_view kSqueueFormat =
-    "JobID:|,State:|,Reason:|,exit_code:|,NodeList:|,StartTime:|";
+    "JobArrayID:|,State:|,Reason:|,exit_code:|,NodeList:|,StartTime:|,JobID:|";
 // sacct -P columns, in order.
 inline constexpr std::string_view kSacctFormat = "JobID,State,ExitCode,NodeList";
 
 // The job id sbatch --parsable printed ("123" or "123;cluster"), or "" when there is none.
 std::string ParseSbatchJobId(std::string_view out);
-// `squeue -h -O kSqueueFormat` lines; lines that do not parse are skipped.
+// `squeue -h -r -O kSqueueFormat` lines; lines that do not parse are skipped, and so are the
+// pending elements of an array that squeue without -r folds into one line ("123_[5-9%2]").
 std::vector<SlurmJobRow> ParseSqueue(std::string_view out);
 // `sacct -n -P -o kSacctFormat` lines ("3:0" exit codes); steps ("12.batch") are skipped.
 std::vector<SlurmJobRow> ParseSacct(std::string_view out);
@@ -41,6 +44,13 @@ bool IsFinalJobState(std::string_view state);
 // Whether sbatch's refusal (its stderr) is the controller's back-pressure: a submit limit of the
 // QOS or association, or a busy controller. Then the job is submitted again later.
 bool IsSubmitBackPressure(std::string_view err);
+
+// Whether sbatch's refusal is a limit on the number of jobs submitted (an array of N counts N).
+bool IsSubmitLimit(std::string_view err);
+
+// MaxArraySize from `scontrol show config` ("MaxArraySize = 1001"): an array's indices go from 0
+// to MaxArraySize - 1, and 0 turns arrays off. -1 when the line is not there.
+int ParseMaxArraySize(std::string_view config);
 
 // How a job in a final state ended, as an AttemptEnd's reason, exit code, signal and error.
 // `cancelled_by_mex`: mex itself scancel'ed it (the caller then keeps its own reason).
@@ -57,5 +67,14 @@ std::string SingleQuoted(std::string_view value);
 
 // The batch script that runs `spec` exactly: its argv and environment, each quoted, with stdin.
 std::string BatchScript(const AttemptSpec& spec);
+
+// One element of a job array: the job script it runs and the log its output goes to.
+struct ArrayElement {
+  std::string script_path;
+  std::string log_path;
+};
+// The script of a job array whose element i runs elements[i].script_path, its output and errors
+// appended to elements[i].log_path (paths quoted: never shell code).
+std::string ArrayScript(const std::vector<ArrayElement>& elements);
 
 }  // namespace mex

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -58,6 +59,45 @@ TEST(SlurmParse, SqueueStatesAndWaitStatuses) {
   EXPECT_EQ(rows[3].exit_code, -1);  // not over: no exit code
   EXPECT_EQ(rows[4].exit_code, 0);
   EXPECT_EQ(rows[5].state, "TIMEOUT");
+}
+
+TEST(SlurmParse, SqueueArrayElements) {
+  // squeue -h -r -t all -j 9459 -O kSqueueFormat, recorded: a job array of 6 with %2, element 1
+  // failed with exit 3, 0 running as job 9460, the others pending, one per line (-r)
+  const char* out =
+      "9459_1|FAILED|NonZeroExitCode|768|vm|2026-12-04T23:17:22|9461|\n"
+      "9459_2|PENDING|JobArrayTaskLimit|0||N/A|9459|\n"
+      "9459_0|RUNNING|None|0|vm|2026-12-04T23:17:22|9460|\n"
+      // without -r the pending elements fold into one line: no id of an element, skipped
+      "9459_[3-5%2]|PENDING|JobArrayTaskLimit|0||N/A|9459|\n"
+      "9459_|PENDING|None|0||N/A|9459|\n"
+      "_4|PENDING|None|0||N/A|9459|\n";
+  std::vector<SlurmJobRow> rows = ParseSqueue(out);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].id, "9459_1");
+  EXPECT_EQ(rows[0].own_id, "9461");
+  EXPECT_EQ(rows[0].exit_code, 3);
+  EXPECT_EQ(rows[1].id, "9459_2");
+  EXPECT_EQ(rows[1].reason, "JobArrayTaskLimit");
+  EXPECT_EQ(rows[1].started_at, 0);
+  EXPECT_EQ(rows[2].id, "9459_0");
+  EXPECT_EQ(rows[2].state, "RUNNING");
+  EXPECT_EQ(rows[2].own_id, "9460");
+  EXPECT_GT(rows[2].started_at, 0);
+  // The completion log knows an element by its own id; slurmdbd's sacct as "ID_INDEX".
+  rows = ParseSacct("9461|FAILED|3:0|vm\n9459_0|COMPLETED|0:0|vm\n9459_[3-5]|PENDING|0:0|\n");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].id, "9461");
+  EXPECT_EQ(rows[1].id, "9459_0");
+}
+
+TEST(SlurmParse, MaxArraySizeFromTheConfig) {
+  EXPECT_EQ(ParseMaxArraySize("Configuration data as of 2026-12-04T23:17:22\n"
+                              "MaxArraySize            = 1001\nMaxJobCount             = 10000\n"),
+            1001);
+  EXPECT_EQ(ParseMaxArraySize("MaxArraySize = 0\n"), 0);  // arrays off
+  EXPECT_EQ(ParseMaxArraySize("MaxArraySizeX = 7\nMaxJobCount = 10000\n"), -1);
+  EXPECT_EQ(ParseMaxArraySize(""), -1);
 }
 
 TEST(SlurmParse, SacctCompletionLogAndSteps) {
@@ -123,6 +163,8 @@ TEST(SlurmParse, SubmitRefusalsThatAreBackPressure) {
   EXPECT_FALSE(IsSubmitBackPressure(
       "sbatch: error: invalid partition specified: nope\nsbatch: error: Batch job submission "
       "failed: Invalid partition name specified"));
+  EXPECT_TRUE(IsSubmitLimit("sbatch: error: AssocMaxSubmitJobLimit"));
+  EXPECT_FALSE(IsSubmitLimit("sbatch: error: Socket timed out on send/recv operation"));
 }
 
 // The script runs exactly the argv and environment it was given: quotes, $, backticks and
@@ -149,6 +191,48 @@ TEST(SlurmParse, BatchScriptQuotesEverything) {
   EXPECT_EQ(out,
             "a'b $(touch pwned) `id` \"q\"\nline2|it's $HOME; rm -rf /|" + dir.string() + "\n");
   EXPECT_FALSE(std::filesystem::exists(dir / "pwned"));
+  std::filesystem::remove_all(dir);
+}
+
+// Element N of an array runs the Nth script, its output and errors appended to the Nth log;
+// paths are text, never shell code.
+TEST(SlurmParse, ArrayScriptDispatchesOnTheIndex) {
+  char dir_template[] = "/tmp/mex-slurm-array-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  std::filesystem::path dir = dir_template;
+  std::vector<ArrayElement> elements;
+  for (std::string name : {"a", "b $(touch pwned)", "c'd"}) {
+    std::filesystem::path script = dir / (name + ".sbatch");
+    {
+      std::ofstream file(script);
+      file << "#!/bin/sh\necho out " << name.substr(0, 1) << "\necho err >&2\nexit 4\n";
+    }
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+    elements.push_back({script.string(), (dir / (name + ".log")).string()});
+    std::ofstream(dir / (name + ".log")) << "before\n";
+  }
+  {
+    std::ofstream file(dir / "array.sh");
+    file << ArrayScript(elements);
+  }
+  auto run = [&](const std::string& index) {
+    std::string command = "SLURM_ARRAY_TASK_ID=" + index + " /bin/sh " +
+                          (dir / "array.sh").string() + " 2>" + (dir / "stderr").string();
+    return WEXITSTATUS(std::system(command.c_str()));
+  };
+  auto read = [&](const std::string& name) {
+    std::ifstream in(dir / name);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(run("1"), 4);
+  EXPECT_EQ(read("b $(touch pwned).log"), "before\nout b\nerr\n");
+  EXPECT_EQ(read("a.log"), "before\n");
+  EXPECT_EQ(run("2"), 4);
+  EXPECT_EQ(read("c'd.log"), "before\nout c\nerr\n");
+  EXPECT_EQ(run("3"), 127);
+  EXPECT_EQ(read("stderr"), "mex: no element 3 in this array\n");
+  EXPECT_FALSE(std::filesystem::exists(dir / "pwned"));
+  EXPECT_FALSE(std::filesystem::exists("pwned"));
   std::filesystem::remove_all(dir);
 }
 

@@ -319,12 +319,14 @@ class Decoder : FieldReader<N> {
 
   void DecodeSlurm(N node) {
     SlurmDefaults& slurm = m_->slurm;
-    Members(node, "'slurm'", {"partition", "account", "qos", "args"},
+    Members(node, "'slurm'", {"partition", "account", "qos", "args", "arrays", "array_limit"},
             [&](std::string_view key, Pos, N value) {
               if (key == "partition") String(value, "slurm partition", &slurm.partition);
               if (key == "account") String(value, "slurm account", &slurm.account);
               if (key == "qos") String(value, "slurm qos", &slurm.qos);
               if (key == "args") DecodeArgv(value, "slurm args", &slurm.args);
+              if (key == "arrays") slurm.arrays = Bool(value, "arrays");
+              if (key == "array_limit") Integer(value, "array_limit", 1, &slurm.array_limit);
             });
   }
 

@@ -295,7 +295,8 @@ TEST(LoaderTest, SlurmPlacementResourcesAndTheSlurmBlock) {
   Milestone m;
   Diagnostics diags("s.yaml");
   ASSERT_TRUE(LoadMilestoneFromString("s.yaml", R"(
-slurm: {partition: short, account: lab7, qos: normal, args: [--constraint=avx2]}
+slurm: {partition: short, account: lab7, qos: normal, args: [--constraint=avx2], arrays: true,
+        array_limit: 20}
 defaults: {executor: local}
 phases:
   - name: write
@@ -314,6 +315,14 @@ phases:
   EXPECT_EQ(m.slurm.account, "lab7");
   EXPECT_EQ(m.slurm.qos, "normal");
   EXPECT_EQ(m.slurm.args, (std::vector<std::string>{"--constraint=avx2"}));
+  EXPECT_TRUE(m.slurm.arrays);
+  EXPECT_EQ(m.slurm.array_limit, 20);
+  Milestone plain;
+  ASSERT_TRUE(LoadMilestoneFromString(
+      "p.yaml", "slurm: {arrays: false}\ntasks: [{id: a, run: x}]\n", &plain, &diags))
+      << diags.Format();
+  EXPECT_FALSE(plain.slurm.arrays);
+  EXPECT_TRUE(Milestone{}.slurm.arrays);  // on unless turned off
   EXPECT_EQ(m.ExecutorOf(m.tasks[0]), ExecutorKind::kLocal);
   EXPECT_EQ(m.ExecutorOf(m.tasks[1]), ExecutorKind::kSlurm);  // its phase's
   EXPECT_EQ(m.ExecutorOf(m.tasks[2]), ExecutorKind::kLocal);  // its own
@@ -345,6 +354,14 @@ phases:
             "s.yaml:7:65: error: mem_retry_factor must be between 1 and 16\n"
             "s.yaml:7:75: error: invalid size 'lots' (expected e.g. 512M, 4G or a number of "
             "bytes)\n");
+  Milestone other;
+  Diagnostics arrays("a.yaml");
+  EXPECT_FALSE(LoadMilestoneFromString(
+      "a.yaml", "slurm: {arrays: yes please, array_limit: 0}\ntasks: [{id: a, run: x}]\n", &other,
+      &arrays));
+  EXPECT_EQ(arrays.Format(),
+            "a.yaml:1:17: error: arrays must be true or false\n"
+            "a.yaml:1:42: error: array_limit must be a whole number >= 1\n");
 }
 
 }  // namespace

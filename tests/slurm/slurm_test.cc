@@ -78,6 +78,30 @@ std::vector<std::string> QueuedJobs(const std::string& prefix) {
   return ids;
 }
 
+// The ids of the queued or running jobs whose name starts with `prefix`, an array's pending
+// elements one by one ("123_4").
+std::vector<std::string> QueuedElements(const std::string& prefix) {
+  Result q = Shell("squeue -h -r -o '%i|%j'");
+  std::vector<std::string> ids;
+  std::istringstream in(q.out);
+  for (std::string line; std::getline(in, line);) {
+    size_t bar = line.find('|');
+    if (bar != std::string::npos && line.substr(bar + 1).starts_with(prefix)) {
+      ids.push_back(line.substr(0, bar));
+    }
+  }
+  return ids;
+}
+
+// How many times `mex -d stats` says the metric `name` ran ("slurm sbatch"); -1 if never.
+int Calls(const std::string& stats, const std::string& name) {
+  std::istringstream in(stats);
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(name + " ")) return std::stoi(line.substr(24, 9));
+  }
+  return -1;
+}
+
 class SlurmTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -115,12 +139,13 @@ class SlurmTest : public ::testing::Test {
 };
 
 // Two phases on Slurm, a failure retried, the second phase after the first one's gate; each task
-// ran as a job (its log has the job id Slurm gave it), and one squeue per poll round covered
-// them all: fewer squeue calls than jobs times rounds.
+// ran as a plain job (arrays: false; its log has the job id Slurm gave it), and one squeue per
+// poll round covered them all: fewer squeue calls than jobs times rounds.
 TEST_F(SlurmTest, PhasedMilestoneWithARetry) {
   Write(
       "milestone: {id: s, title: phased}\n"
       "defaults: {executor: slurm, retry: {max_attempts: 2, backoff: {initial: 100ms}}}\n"
+      "slurm: {arrays: false}\n"
       "phases:\n"
       "  - name: build\n"
       "    weight: 50\n"
@@ -298,12 +323,12 @@ TEST_F(SlurmTest, SubmitLimitIsBackPressureNotFailure) {
   EXPECT_EQ(done[0]["attempt"], 1);
 }
 
-// Ctrl-C while jobs are queued (held, so they stay queued): one scancel ends them all, and mex
-// exits with nothing of the run left in the queue.
+// Ctrl-C while plain jobs are queued (held, so they stay queued): one scancel ends them all, and
+// mex exits with nothing of the run left in the queue.
 TEST_F(SlurmTest, CtrlCCancelsQueuedJobs) {
   Write(
       "defaults: {executor: slurm}\n"
-      "slurm: {args: [--hold]}\n"
+      "slurm: {arrays: false, args: [--hold]}\n"
       "tasks:\n  - {id: q1, run: 'true'}\n  - {id: q2, run: 'true'}\n  - {id: q3, run: 'true'}\n");
   pid_t mex =
       StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
@@ -564,6 +589,126 @@ TEST_F(SlurmTest, MixedMilestoneAgentsLocalTestsOnSlurm) {
   EXPECT_EQ(Log(run, "test", 1), "on-cluster=yes\n");
   EXPECT_EQ(Log(run, "here", 1), "on-cluster=\n");
   EXPECT_FALSE(fs::exists(dir_.path() / ".mex/runs" / run / "logs/draft.1.sbatch"));
+}
+
+// Arrays (on unless `arrays: false`): twelve tasks due at once go as one job array (one sbatch),
+// each element's output in its own task's log, at most array_limit of them running at once; the
+// one that fails is retried alone, as a plain job.
+TEST_F(SlurmTest, ArrayOfATurnAndAnElementRetriedAlone) {
+  std::string yaml =
+      "defaults: {executor: slurm, max_parallel: 20, retry: {max_attempts: 2, backoff: {initial: "
+      "100ms}}}\n"
+      "slurm: {array_limit: 5}\n"
+      "tasks:\n"
+      "  - {id: flaky, run: 'echo array ${SLURM_ARRAY_JOB_ID:-none}; test -f flaky || { touch "
+      "flaky; exit 3; }'}\n";
+  for (int i = 0; i < 11; ++i) {
+    yaml +=
+        fmt::format("  - {{id: t{}, run: 'echo array ${{SLURM_ARRAY_JOB_ID}} $MEX_TASK_ID'}}\n", i);
+  }
+  Write(yaml);
+  Result r = RunMex({"-d", "stats", "run", "m.yaml", "--json"}, dir_.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Calls(r.err, "slurm sbatch"), 2) << r.err;    // the array, then the retry
+  EXPECT_EQ(Calls(r.err, "slurm scontrol"), 1) << r.err;  // MaxArraySize, once
+  auto events = ParseNdjson(r.out);
+  auto retries = Of(events, "task_retry", "flaky");
+  ASSERT_EQ(retries.size(), 1u) << r.out;
+  EXPECT_EQ(retries[0]["reason"], "exit 3");
+  std::string run = RunId(events);
+  std::string first = Log(run, "flaky", 1);
+  ASSERT_TRUE(first.starts_with("array ")) << first;
+  std::string array = first.substr(6, first.find('\n') - 6);
+  EXPECT_NE(array, "none");
+  for (int i = 0; i < 11; ++i) {
+    EXPECT_EQ(Log(run, fmt::format("t{}", i), 1), fmt::format("array {} t{}\n", array, i));
+  }
+  EXPECT_EQ(Log(run, "flaky", 2), "array none\n");  // a plain job
+  // One job of the run's arrays in the queue's record, named after its first element.
+  Result q = Shell("squeue -h -t all -r -n mex." + run + ".@array.flaky.1 -o %F | sort -u");
+  EXPECT_EQ(q.out, array + "\n") << q.err;
+  q = Shell("scontrol show job " + array + " | grep -o 'ArrayTaskThrottle=[0-9]*' | sort -u");
+  EXPECT_EQ(q.out, "ArrayTaskThrottle=5\n") << q.err;
+}
+
+// mex's timeout of one element cancels that element only (scancel ID_INDEX); the others of its
+// array run to their end.
+TEST_F(SlurmTest, TimeoutCancelsOneElementOfAnArray) {
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 1}}\n"
+      "slurm: {arrays: true}\n"
+      "tasks:\n"
+      "  - {id: slow, run: 'sleep 300', timeout: 3s}\n"
+      "  - {id: quick, run: 'echo quick'}\n"
+      "  - {id: slower, run: 'sleep 5; echo slower'}\n");
+  Result r = RunMex({"-d", "stats", "run", "m.yaml", "--json"}, dir_.path().string());
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(Calls(r.err, "slurm sbatch"), 1) << r.err;
+  EXPECT_EQ(Calls(r.err, "slurm scancel"), 1) << r.err;
+  auto events = ParseNdjson(r.out);
+  auto failed = Of(events, "task_failed", "slow");
+  ASSERT_EQ(failed.size(), 1u) << r.out;
+  EXPECT_EQ(failed[0]["reason"], "timed out");
+  EXPECT_EQ(Of(events, "task_succeeded", "quick").size(), 1u) << r.out;
+  EXPECT_EQ(Of(events, "task_succeeded", "slower").size(), 1u) << r.out;
+  std::string run = RunId(events);
+  EXPECT_EQ(Log(run, "slower", 1), "slower\n");
+  EXPECT_TRUE(QueuedElements("mex." + run + ".").empty());
+}
+
+// Ctrl-C while an array's elements are queued (held): one scancel ends them, and mex exits with
+// nothing of the run left in the queue.
+TEST_F(SlurmTest, CtrlCCancelsAnArraysQueuedElements) {
+  Write(
+      "defaults: {executor: slurm}\n"
+      "slurm: {arrays: true, args: [--hold]}\n"
+      "tasks:\n  - {id: q1, run: 'true'}\n  - {id: q2, run: 'true'}\n  - {id: q3, run: 'true'}\n"
+      "  - {id: q4, run: 'true'}\n");
+  pid_t mex = StartMex({"-d", "stats", "run", "m.yaml", "--json"}, dir_.path().string(),
+                       (dir_.path() / "out").string());
+  std::string run;
+  ASSERT_TRUE(Eventually([&] {
+    run = RunId(ParseNdjson(ReadFile(dir_.path() / "out")));
+    return !run.empty() &&
+           Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_queued", "q4").size() == 1;
+  })) << ReadFile(dir_.path() / "out");
+  std::vector<std::string> queued = QueuedElements("mex." + run + ".");
+  ASSERT_EQ(queued.size(), 4u);
+  for (const std::string& id : queued) {
+    EXPECT_EQ(id.substr(0, id.find('_')), queued[0].substr(0, queued[0].find('_'))) << id;
+  }
+  EXPECT_EQ(Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_queued", "q2")[0]["reason"],
+            "pending (JobHeldUser)");
+  kill(mex, SIGINT);
+  EXPECT_EQ(WaitMex(mex), 130) << ReadFile(dir_.path() / "out");
+  EXPECT_TRUE(QueuedElements("mex." + run + ".").empty());
+  EXPECT_EQ(Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_cancelled", "q3").size(), 1u);
+}
+
+// kill -9 of mex while an array's elements wait (held): the next `mex run` ends them (by the
+// ids state.db holds, ID_INDEX, and by the run's name marker) and runs the tasks again.
+TEST_F(SlurmTest, ResumeAfterKill9CancelsTheArray) {
+  const std::string tasks =
+      "tasks:\n  - {id: r1, run: 'echo $MEX_ATTEMPT'}\n  - {id: r2, run: 'echo $MEX_ATTEMPT'}\n";
+  Write("defaults: {executor: slurm}\nslurm: {arrays: true, args: [--hold]}\n" + tasks);
+  pid_t mex =
+      StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
+  std::string run;
+  ASSERT_TRUE(Eventually([&] {
+    run = RunId(ParseNdjson(ReadFile(dir_.path() / "out")));
+    return !run.empty() &&
+           Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_queued", "r2").size() == 1;
+  })) << ReadFile(dir_.path() / "out");
+  std::vector<std::string> held = QueuedElements("mex." + run + ".");
+  ASSERT_EQ(held.size(), 2u);
+  kill(mex, SIGKILL);
+  WaitMex(mex);
+  Write("defaults: {executor: slurm}\nslurm: {arrays: true}\n" + tasks);
+  Result r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Shell("squeue -h -r -j " + held[0] + "," + held[1] + " -o %T").out, "");
+  EXPECT_EQ(Log(run, "r1", 2), "2\n");
+  EXPECT_EQ(Log(run, "r2", 2), "2\n");
 }
 
 }  // namespace
