@@ -64,24 +64,10 @@ std::vector<nlohmann::json> Of(const std::vector<nlohmann::json>& events, std::s
   return found;
 }
 
-// The ids of the queued or running jobs whose name starts with `prefix`.
-std::vector<std::string> QueuedJobs(const std::string& prefix) {
-  Result q = Shell("squeue -h -o '%i|%j'");
-  std::vector<std::string> ids;
-  std::istringstream in(q.out);
-  for (std::string line; std::getline(in, line);) {
-    size_t bar = line.find('|');
-    if (bar != std::string::npos && line.substr(bar + 1).starts_with(prefix)) {
-      ids.push_back(line.substr(0, bar));
-    }
-  }
-  return ids;
-}
-
-// The ids of the queued or running jobs whose name starts with `prefix`, an array's pending
-// elements one by one ("123_4").
-std::vector<std::string> QueuedElements(const std::string& prefix) {
-  Result q = Shell("squeue -h -r -o '%i|%j'");
+// The ids of the queued or running jobs whose name starts with `prefix`; with `elements`, an
+// array's pending elements one by one ("123_4", squeue -r).
+std::vector<std::string> QueuedJobs(const std::string& prefix, bool elements = false) {
+  Result q = Shell(elements ? "squeue -h -r -o '%i|%j'" : "squeue -h -o '%i|%j'");
   std::vector<std::string> ids;
   std::istringstream in(q.out);
   for (std::string line; std::getline(in, line);) {
@@ -653,7 +639,7 @@ TEST_F(SlurmTest, TimeoutCancelsOneElementOfAnArray) {
   EXPECT_EQ(Of(events, "task_succeeded", "slower").size(), 1u) << r.out;
   std::string run = RunId(events);
   EXPECT_EQ(Log(run, "slower", 1), "slower\n");
-  EXPECT_TRUE(QueuedElements("mex." + run + ".").empty());
+  EXPECT_TRUE(QueuedJobs("mex." + run + ".", /*elements=*/true).empty());
 }
 
 // Ctrl-C while an array's elements are queued (held): one scancel ends them, and mex exits with
@@ -672,7 +658,7 @@ TEST_F(SlurmTest, CtrlCCancelsAnArraysQueuedElements) {
     return !run.empty() &&
            Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_queued", "q4").size() == 1;
   })) << ReadFile(dir_.path() / "out");
-  std::vector<std::string> queued = QueuedElements("mex." + run + ".");
+  std::vector<std::string> queued = QueuedJobs("mex." + run + ".", /*elements=*/true);
   ASSERT_EQ(queued.size(), 4u);
   for (const std::string& id : queued) {
     EXPECT_EQ(id.substr(0, id.find('_')), queued[0].substr(0, queued[0].find('_'))) << id;
@@ -681,7 +667,7 @@ TEST_F(SlurmTest, CtrlCCancelsAnArraysQueuedElements) {
             "pending (JobHeldUser)");
   kill(mex, SIGINT);
   EXPECT_EQ(WaitMex(mex), 130) << ReadFile(dir_.path() / "out");
-  EXPECT_TRUE(QueuedElements("mex." + run + ".").empty());
+  EXPECT_TRUE(QueuedJobs("mex." + run + ".", /*elements=*/true).empty());
   EXPECT_EQ(Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_cancelled", "q3").size(), 1u);
 }
 
@@ -699,7 +685,7 @@ TEST_F(SlurmTest, ResumeAfterKill9CancelsTheArray) {
     return !run.empty() &&
            Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_queued", "r2").size() == 1;
   })) << ReadFile(dir_.path() / "out");
-  std::vector<std::string> held = QueuedElements("mex." + run + ".");
+  std::vector<std::string> held = QueuedJobs("mex." + run + ".", /*elements=*/true);
   ASSERT_EQ(held.size(), 2u);
   kill(mex, SIGKILL);
   WaitMex(mex);
