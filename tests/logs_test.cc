@@ -81,6 +81,36 @@ class LogsTest : public ::testing::Test {
  protected:
   fs::path Dir() const { return dir_.path(); }
   void Milestone(const std::string& yaml) { WriteFile(Dir() / "m.yaml", yaml); }
+  // Records in .mex/state.db a run r1 of m.yaml whose task `a` has one attempt logged at `log`:
+  // over and succeeded when `ended`, else running. The store is returned open, all committed (kept
+  // open, it stands for an engine that has not ended yet).
+  std::unique_ptr<SqliteStore> RecordRun(const std::string& log, bool ended) {
+    std::string err;
+    auto store = SqliteStore::Open((Dir() / ".mex").string(), false, &err);
+    EXPECT_TRUE(store) << err;
+    if (!store) return store;
+    StoredRun run;
+    run.id = "r1";
+    run.milestone = MilestoneKey((Dir() / "m.yaml").string());
+    run.name = "m";
+    run.started_at = WallClockSeconds();
+    store->BeginRun(run, 1);
+    store->SetPhases({{"execute", 100, ""}});
+    store->PutTask({"a", 0, 0, 1, "ha", TaskState::kPending, 0, "", ""});
+    AttemptRecord a;
+    a.task = "a";
+    a.number = 1;
+    a.started_at = run.started_at;
+    if (ended) {
+      a.ended_at = run.started_at + 1;
+      a.end = "exited";
+    }
+    a.log_path = log;
+    store->AttemptChanged(a);
+    store->TaskChanged("a", ended ? TaskState::kSucceeded : TaskState::kRunning, 1);
+    EXPECT_TRUE(store->Commit()) << store->error();
+    return store;
+  }
   Result Mex(const std::vector<std::string>& args) { return RunMex(args, Dir().string()); }
   // The only run's folder.
   fs::path RunFolder() const {
@@ -348,29 +378,7 @@ TEST_F(LogsTest, ARunWithTheOlderLayoutInAMovedStateFolderIsRead) {
   fs::path state_dir = Dir() / ".mex";
   fs::create_directories(state_dir / "runs" / "r1" / "logs" / "a");
   WriteFile(state_dir / "runs" / "r1" / "logs" / "a" / "1.log", "older layout\n");
-  std::string err;
-  {
-    auto store = SqliteStore::Open(state_dir.string(), false, &err);
-    ASSERT_TRUE(store) << err;
-    StoredRun run;
-    run.id = "r1";
-    run.milestone = MilestoneKey((Dir() / "m.yaml").string());
-    run.name = "m";
-    run.started_at = WallClockSeconds();
-    store->BeginRun(run, 1);
-    store->SetPhases({{"execute", 100, ""}});
-    store->PutTask({"a", 0, 0, 1, "ha", TaskState::kPending, 0, "", ""});
-    AttemptRecord a;
-    a.task = "a";
-    a.number = 1;
-    a.started_at = run.started_at;
-    a.ended_at = run.started_at + 1;
-    a.end = "exited";
-    a.log_path = "/moved/away/.mex/runs/r1/logs/a/1.log";
-    store->AttemptChanged(a);
-    store->TaskChanged("a", TaskState::kSucceeded, 1);
-    ASSERT_TRUE(store->Commit()) << store->error();
-  }
+  ASSERT_TRUE(RecordRun("/moved/away/.mex/runs/r1/logs/a/1.log", /*ended=*/true));
   pid_t logs = Start({"logs", "a"}, "logs.out");
   EXPECT_EQ(EndOf(logs), 0) << Err("logs.out");
   EXPECT_EQ(Out("logs.out"), "older layout\n") << Err("logs.out");
@@ -389,25 +397,8 @@ TEST_F(LogsTest, FollowEndsWhenTheRunsEngineIsGone) {
   ASSERT_TRUE(Folder::Open(state_dir.string(), false, state.get(), &err)) << err;
   StateLock lock;
   ASSERT_TRUE(lock.Acquire(state, &err)) << err;
-  auto store = SqliteStore::Open(state_dir.string(), false, &err);
-  ASSERT_TRUE(store) << err;
-  StoredRun run;
-  run.id = "r1";
-  run.milestone = MilestoneKey((Dir() / "m.yaml").string());
-  run.name = "m";
-  run.started_at = WallClockSeconds();
-  store->BeginRun(run, 1);
-  store->SetPhases({{"execute", 100, ""}});
-  store->PutTask({"a", 0, 0, 1, "ha", TaskState::kPending, 0, "", ""});
-  AttemptRecord a;
-  a.task = "a";
-  a.number = 1;
-  a.started_at = run.started_at;
-  a.log_path = log.string();
-  store->AttemptChanged(a);
-  store->TaskChanged("a", TaskState::kRunning, 1);
-  ASSERT_TRUE(store->Commit()) << store->error();
-
+  auto store = RecordRun(log.string(), /*ended=*/false);
+  ASSERT_TRUE(store);
   pid_t logs = Start({"logs", "-f", "a"}, "logs.out");
   EXPECT_TRUE(Eventually([&] { return Out("logs.out") == "one\n"; })) << Err("logs.out");
   {

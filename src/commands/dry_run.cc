@@ -75,9 +75,7 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
   info.inputs = std::move(inputs);
   if (state->valid()) {
     info.paths = RunPathsOf(state, run_id);
-    std::vector<uint32_t> all(m.tasks.size());
-    for (uint32_t t = 0; t < all.size(); ++t) all[t] = t;
-    HashOutputs(&info, all);
+    HashOutputs(&info);
   }
   std::vector<std::string> hashes = DefinitionHashes(info, graph, roadmap);
   std::vector<bool> forced = ForcedTasks(info, graph, roadmap);

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include <numeric>
+
 namespace mex {
 
 namespace {
@@ -117,6 +119,12 @@ void HashOutputs(RunInfo* run, const std::vector<uint32_t>& tasks) {
     if (!HashFile(*run->paths.state, OutputPath(*run, task), &hash, &err)) hash.clear();
     run->outputs[std::string(task.id)] = hash;
   }
+}
+
+void HashOutputs(RunInfo* run) {
+  std::vector<uint32_t> all(run->milestone->tasks.size());
+  std::iota(all.begin(), all.end(), 0u);
+  HashOutputs(run, all);
 }
 
 std::string MissingOutput(const RunInfo& run, const Task& task) {

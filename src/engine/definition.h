@@ -27,6 +27,8 @@ std::string DefinitionHash(const RunInfo& run, const Graph& graph, uint32_t task
 // Sets run->outputs for each task of `tasks` (indexes) that declares an output: the hash of the
 // file beneath the state folder, "" when it is not there.
 void HashOutputs(RunInfo* run, const std::vector<uint32_t>& tasks);
+// The same for every task of the milestone.
+void HashOutputs(RunInfo* run);
 
 // The `output.path` of `task` when it declares one that run.outputs says is not there, else "".
 std::string MissingOutput(const RunInfo& run, const Task& task);

@@ -48,9 +48,7 @@ void Session::Prepare() {
 
   {
     ScopedMetric metric("definition hashes");
-    std::vector<uint32_t> all(m_.tasks.size());
-    for (uint32_t t = 0; t < all.size(); ++t) all[t] = t;
-    HashOutputs(&run_, all);
+    HashOutputs(&run_);
     hashes_ = DefinitionHashes(run_, graph_, roadmap_);
     rehash_.assign(m_.tasks.size(), false);
   }
