@@ -23,14 +23,14 @@ JOBS=${JOBS:-2}
 OLD=${OLD:-}
 
 say() { echo "run-speed: $*" >&2; }
-[[ -x build/mex && -x build/gen_dag ]] || { say "run scripts/build.sh release first"; exit 2; }
+[[ -x build/mex && -x build/gen_dag && -x build/spawn_floor ]] || { say "run scripts/build.sh release first"; exit 2; }
 command -v ninja >/dev/null && [[ -x /usr/bin/time ]] || { say "needs ninja and GNU time"; exit 2; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp build/mex "$work/mex-new"
-tools=(new ninja)
-if [[ -n $OLD ]]; then cp "$OLD" "$work/mex-old"; tools=(old new ninja); fi
+tools=(new ninja floor)
+if [[ -n $OLD ]]; then cp "$OLD" "$work/mex-old"; tools=(old new ninja floor); fi
 source bench/lib.sh
 
 dag layered "$N" >"$work/l.dag"
@@ -45,7 +45,11 @@ run_one() {  # case tool: appends the wall seconds to $work/t.CASE.TOOL
   seq_no=$((seq_no + 1))
   dir=$work/run-$seq_no
   mkdir "$dir"
-  if [[ $tool == ninja ]]; then
+  if [[ $tool == floor ]]; then
+    local argv=(/usr/bin/true)
+    [[ $c == shell ]] && argv=(/bin/sh -c 'true;')
+    /usr/bin/time -f %e -o "$work/one" build/spawn_floor "$N" "$JOBS" "${argv[@]}" >"$dir/out" 2>&1
+  elif [[ $tool == ninja ]]; then
     cp "$work/$c.ninja" "$dir/build.ninja"
     (cd "$dir" && /usr/bin/time -f %e -o "$work/one" ninja -j "$JOBS" --quiet) >"$dir/out" 2>&1
   else
@@ -71,7 +75,7 @@ done
 # No-op resume: the last full run's state folder, run again (nothing to do), in ms.
 for ((rep = 0; rep < NOOP_RUNS; rep++)); do
   for tool in "${tools[@]}"; do
-    [[ $tool == ninja ]] && continue
+    [[ $tool == ninja || $tool == floor ]] && continue
     state=$(cat "$work/last.true.$tool")
     s=$(date +%s.%N)
     "$work/mex-$tool" run "$work/true.json" -j "$JOBS" --quiet --state-dir "$state" >"$work/noop.out" 2>&1
@@ -85,7 +89,7 @@ if ((PLAN_N > 0)); then
   build/gen_dag random "$PLAN_N" "$work/plan.json" >/dev/null
   for ((rep = 0; rep < PLAN_RUNS; rep++)); do
     for tool in "${tools[@]}"; do
-      [[ $tool == ninja ]] && continue
+      [[ $tool == ninja || $tool == floor ]] && continue
       say "plan $((rep + 1))/$PLAN_RUNS: $tool"
       /usr/bin/time -f '%e %M' -o "$work/one" "$work/mex-$tool" plan "$work/plan.json" >/dev/null
       tail -n 1 "$work/one" >>"$work/plan.$tool"
@@ -108,13 +112,13 @@ for c in true shell; do
   done
 done
 for tool in "${tools[@]}"; do
-  [[ $tool == ninja ]] && continue
+  [[ $tool == ninja || $tool == floor ]] && continue
   o=$( [[ $tool == new && -n $OLD ]] && paired "$work/noop.new" "$work/noop.old" || echo —)
   echo "| no-op resume of $N, ms | $tool | $(median <"$work/noop.$tool") | — | $o | $(paste -sd' ' "$work/noop.$tool") |"
 done
 if ((PLAN_N > 0)); then
   for tool in "${tools[@]}"; do
-    [[ $tool == ninja ]] && continue
+    [[ $tool == ninja || $tool == floor ]] && continue
     cut -d' ' -f1 "$work/plan.$tool" >"$work/plan-s.$tool"
     o=$( [[ $tool == new && -n $OLD ]] && paired "$work/plan-s.new" "$work/plan-s.old" || echo —)
     rss=$(cut -d' ' -f2 "$work/plan.$tool" | maximum | awk '{printf "%.0f", $1 / 1024}')

@@ -14,9 +14,11 @@ namespace mex {
 // Who an attempt runs as, known once it is spawned: enough for a later mex to end it if the
 // engine that started it was killed, and never to hit another process that reused its pid.
 struct ProcessRef {
-  int64_t pgid = 0;         // its process group (its leader's pid); 0: it never ran
-  uint64_t start_time = 0;  // the leader's start, in clock ticks after boot (/proc/PID/stat)
-  std::string boot_id;      // the boot it ran in (/proc/sys/kernel/random/boot_id)
+  int64_t pgid = 0;  // its process group (its leader's pid); 0: it never ran
+  // The leader's start, in clock ticks after boot (/proc/PID/stat): read just before its spawn,
+  // so no later than its start and, but for a spawn held up a second, within a second of it.
+  uint64_t start_time = 0;
+  std::string boot_id;  // the boot it ran in (/proc/sys/kernel/random/boot_id)
   bool empty() const { return pgid == 0; }
   // A batch system's job (the cluster executor) is recorded in the same fields: pgid holds its
   // job id and boot_id reads kJobMark; such a ref is never a process group of this machine. An

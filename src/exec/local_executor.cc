@@ -123,22 +123,37 @@ ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
   std::string error;
   UniqueFd log = OpenLog(spec.log_path, &err_no, &error);
   if (!log.valid()) return FailSpawn(spec, err_no, error);
-  const std::string stdin_path = spec.stdin_path.empty() ? "/dev/null" : spec.stdin_path;
-  UniqueFd input = OpenInput(stdin_path, &err_no, &error);
-  if (!input.valid()) return FailSpawn(spec, err_no, error);
-  UniqueFd cwd = OpenCwd(spec.cwd, &err_no, &error);
-  if (!cwd.valid() && !error.empty()) return FailSpawn(spec, err_no, error);
+  // No stdin: /dev/null, opened once for all of them.
+  UniqueFd input;
+  if (spec.stdin_path.empty() && !dev_null_.valid()) {
+    dev_null_ = OpenInput("/dev/null", &err_no, &error);
+  }
+  if (!spec.stdin_path.empty()) input = OpenInput(spec.stdin_path, &err_no, &error);
+  const int input_fd = spec.stdin_path.empty() ? dev_null_.get() : input.get();
+  if (input_fd < 0) return FailSpawn(spec, err_no, error);
+  // The workspace itself (most tasks) is the folder held open; another is opened beneath it.
+  UniqueFd cwd;
+  int cwd_fd = -1;
+  if (workspace_ != nullptr && spec.cwd == workspace_->path()) {
+    cwd_fd = workspace_->fd();
+  } else {
+    cwd = OpenCwd(spec.cwd, &err_no, &error);
+    if (!cwd.valid() && !error.empty()) return FailSpawn(spec, err_no, error);
+    cwd_fd = cwd.get();
+  }
 
   // What it leaves running is left alone, in this session and later ones, by this mark.
   std::string tag = tag_prefix_ + std::to_string(++started_);
   if (spec.leave_processes) tag += kLeaveMark;
-  SpawnRequest request{spec.argv, spec.cwd, cwd.get(), spec.env, input.get(), log.get()};
+  SpawnRequest request{spec.argv, spec.cwd, cwd_fd, spec.env, input_fd, log.get()};
   // Its own tag, not one inherited from a mex that runs this one.
   std::erase_if(request.env,
                 [](const std::string& e) { return e.starts_with("MEX_ATTEMPT_TAG="); });
   request.env.push_back("MEX_ATTEMPT_TAG=" + tag);
   pid_t pid = -1;
   bool direct = false;
+  // Before the spawn: a lower bound of the leader's start time, without reading /proc.
+  const uint64_t start_ticks = BootTicksNow();
   DirectCommand command;
   if (command.Resolve(request.argv, &request.env, request.cwd, &programs_)) {
     // Without the shell; a spawn that fails goes through it, which says why as sh -c would.
@@ -181,7 +196,7 @@ ProcessRef LocalExecutor::Start(const AttemptSpec& spec) {
     attempt.next_stall_check = std::min(attempt.next_stall_check, now + kFirstLogCheck);
   }
   live_.push_back(std::move(attempt));
-  return ProcessRef{pid, ProcessStartTime(pid), BootId()};
+  return ProcessRef{pid, start_ticks, BootId()};
 }
 
 void LocalExecutor::set_run(std::string_view run_id) {

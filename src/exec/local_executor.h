@@ -117,6 +117,7 @@ class LocalExecutor : public Executor {
   uint64_t started_ = 0;    // attempts started, for their tags
   uint64_t direct_spawns_ = 0;
   ProgramPaths programs_;  // for `/bin/sh -c` scripts spawned without the shell
+  UniqueFd dev_null_;      // the stdin of attempts without one, opened by the first
 };
 
 }  // namespace mex

@@ -652,7 +652,11 @@ TEST_F(LocalExecutorTest, StartSaysWhoTheAttemptRunsAs) {
   const ProcessRef process = executor.Start(Spec(1, {Agent("silent")}));
   ASSERT_GT(process.pgid, 0);
   EXPECT_EQ(getpgid(static_cast<pid_t>(process.pgid)), process.pgid);
+  // Read before the spawn, without /proc: no later than the leader's start, and close to it.
+  const uint64_t started = ProcessStartTime(static_cast<pid_t>(process.pgid));
   EXPECT_GT(process.start_time, 0u);
+  EXPECT_LE(process.start_time, started);
+  EXPECT_LE(started, process.start_time + kStartSlackTicks);
   EXPECT_FALSE(process.boot_id.empty());
   executor.CancelAll();
   AttemptEnd end;
@@ -667,14 +671,20 @@ TEST_F(LocalExecutorTest, EndLeftoversEndsOnlyTheGroupItRecorded) {
   UniqueFd out = OpenLogForAppend(dir_ + "/left.log", &err_no);
   SpawnRequest request{{"sleep", "307"},       dir_,          -1,
                        {"PATH=/usr/bin:/bin"}, null_in.get(), out.get()};
+  const uint64_t before = BootTicksNow();  // recorded as LocalExecutor::Start records it
   const pid_t left = SpawnProcessGroup(request, &err_no, &err);
   ASSERT_GT(left, 0) << err;
-  ProcessRef same{left, ProcessStartTime(left), BootId()};
-  ProcessRef reused = same;
-  reused.start_time += 1;  // its pid now names a process started at another time
+  ProcessRef same{left, before, BootId()};
+  // Its pid now names a process that started before the spawn recorded, or long after it.
+  const uint64_t started = ProcessStartTime(left);
+  ProcessRef reused_earlier = same, reused_later = same;
+  reused_earlier.start_time = started + 1;
+  reused_later.start_time = started - kStartSlackTicks - 1;
   LocalExecutor executor;
-  EXPECT_EQ(executor.EndLeftovers({reused}, 0.2), 0);
+  EXPECT_EQ(executor.EndLeftovers({reused_earlier}, 0.2), 0);
+  EXPECT_EQ(executor.EndLeftovers({reused_later}, 0.2), 0);
   EXPECT_FALSE(HasExited(left));
+
   ProcessRef other_boot = same;
   other_boot.boot_id = "another-boot";
   EXPECT_EQ(executor.EndLeftovers({other_boot}, 0.2), 0);
@@ -682,6 +692,12 @@ TEST_F(LocalExecutorTest, EndLeftoversEndsOnlyTheGroupItRecorded) {
   EXPECT_EQ(executor.EndLeftovers({same}, 0.2), 1);
   EXPECT_TRUE(HasExited(left));
   Reap(left);
+  // A ref recorded by an older mex holds the leader's exact start time: the same group too.
+  const pid_t older = SpawnProcessGroup(request, &err_no, &err);
+  ASSERT_GT(older, 0) << err;
+  EXPECT_EQ(executor.EndLeftovers({{older, ProcessStartTime(older), BootId()}}, 0.2), 1);
+  EXPECT_TRUE(HasExited(older));
+  Reap(older);
 }
 
 }  // namespace

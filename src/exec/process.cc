@@ -189,6 +189,16 @@ uint64_t ProcessStartTime(pid_t pid) {
   return pid > 0 && ReadProcStat(StatPath(pid).c_str(), &stat) ? stat.start_time : 0;
 }
 
+uint64_t BootTicksNow() {
+  static const long ticks_per_s = sysconf(_SC_CLK_TCK);
+  timespec now{};
+  if (ticks_per_s <= 0 || clock_gettime(CLOCK_BOOTTIME, &now) != 0) return 0;
+  // As the kernel turns a start time in nanoseconds into ticks: truncated.
+  const auto ns =
+      static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now.tv_nsec);
+  return ns / (1000000000ULL / static_cast<uint64_t>(ticks_per_s));
+}
+
 const std::string& BootId() {
   static const std::string id = [] {
     std::string text;
@@ -204,15 +214,17 @@ const std::string& BootId() {
 
 namespace {
 
-// Whether `ref` still names the process group it was recorded as. Its leader alive with the
-// same start time is the same process; its leader gone while the group lives on is the same
-// group, since Linux reuses no pid that is still some group's id.
+// Whether `ref` still names the process group it was recorded as. Its leader alive, started
+// within kStartSlackTicks after the ticks recorded before its spawn, is the same process (a ref
+// of an older mex holds the exact start time, which passes too); its leader gone while the group
+// lives on is the same group, since Linux reuses no pid that is still some group's id.
 bool StillThere(const ProcessRef& ref) {
   if (ref.pgid <= 0 || ref.boot_id.empty() || ref.boot_id != BootId()) return false;
   const auto pgid = static_cast<pid_t>(ref.pgid);
   ProcStat leader;
   if (ReadProcStat(StatPath(pgid).c_str(), &leader)) {
-    return leader.start_time == ref.start_time && leader.pgrp == pgid;
+    return leader.start_time >= ref.start_time &&
+           leader.start_time <= ref.start_time + kStartSlackTicks && leader.pgrp == pgid;
   }
   return killpg(pgid, 0) == 0;
 }

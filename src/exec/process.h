@@ -67,6 +67,13 @@ ExitStatus Reap(pid_t pid);
 // The start time of process `pid` in clock ticks after boot (/proc/PID/stat), or 0 when there
 // is no such process.
 uint64_t ProcessStartTime(pid_t pid);
+// Now, in the clock ticks of ProcessStartTime: read just before a spawn, no later than the
+// child's start time, and within kStartSlackTicks of it unless the spawn was held up that long.
+uint64_t BootTicksNow();
+// How far after the ticks recorded before its spawn (ProcessRef::start_time) a process group's
+// leader may have started and still be the one recorded. A pid is reused only after the kernel
+// went through every other one (pid_max, 32768 at least): never within a second.
+constexpr uint64_t kStartSlackTicks = 100;
 // This boot's id (/proc/sys/kernel/random/boot_id), or "" when it cannot be read.
 const std::string& BootId();
 

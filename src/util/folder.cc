@@ -83,7 +83,8 @@ int ReadAll(int fd, std::string* out) {
 
 // A file is opened with O_NONBLOCK so that a FIFO cannot block mex: a regular file is kept (its
 // reads and writes never block anyway; the flag is taken off), anything else closed, with why.
-bool KeepRegularFile(UniqueFd* fd, bool writing, std::string* problem) {
+bool KeepRegularFile(UniqueFd* fd, int flags, std::string* problem) {
+  const bool writing = (flags & O_ACCMODE) != O_RDONLY;
   struct stat st {};
   if (fstat(fd->get(), &st) != 0) {
     *problem = std::strerror(errno);
@@ -102,8 +103,9 @@ bool KeepRegularFile(UniqueFd* fd, bool writing, std::string* problem) {
     fd->Reset();
     return false;
   }
-  int flags = fcntl(fd->get(), F_GETFL);
-  if (flags >= 0) fcntl(fd->get(), F_SETFL, flags & ~O_NONBLOCK);
+  // Opened with O_NONBLOCK (a FIFO must not hang the open): the flags it was asked for. F_SETFL
+  // takes only the status flags of `flags` (O_APPEND, ...) and ignores the others.
+  fcntl(fd->get(), F_SETFL, flags & ~O_NONBLOCK);
   return true;
 }
 
@@ -215,7 +217,7 @@ UniqueFd Folder::OpenFile(std::string_view path, int flags, mode_t mode, std::st
     return fd;
   }
   std::string problem;
-  if (!KeepRegularFile(&fd, (flags & O_ACCMODE) != O_RDONLY, &problem)) {
+  if (!KeepRegularFile(&fd, flags, &problem)) {
     *err = fmt::format("cannot open {}: {}", Display(path), problem);
     errno = ENXIO;
   }
@@ -444,7 +446,8 @@ bool Folder::StillInPlace(std::string* err) const {
 std::string ReadRegularFile(const std::string& path) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   std::string problem, content;
-  if (!fd.valid() || !KeepRegularFile(&fd, false, &problem) || ReadAll(fd.get(), &content) != 0) {
+  if (!fd.valid() || !KeepRegularFile(&fd, O_RDONLY, &problem) ||
+      ReadAll(fd.get(), &content) != 0) {
     return "";
   }
   return content;
