@@ -117,9 +117,13 @@ std::string Session::EtaDeps(uint32_t task) const {
 }
 
 std::string Session::EtaKind(const Task& task) const {
-  if (!task.has_prompt()) return "";
-  const std::string& agent = task.details()->agent;
-  return agent.empty() ? m_.defaults.agent : agent;
+  std::string kind;
+  if (task.has_prompt()) {
+    const std::string& agent = task.details()->agent;
+    kind = agent.empty() ? m_.defaults.agent : agent;
+  }
+  if (m_.ExecutorOf(task) == ExecutorKind::kSlurm) kind += kClusterKindSuffix;
+  return kind;
 }
 
 uint32_t Session::NextDynamicPhase(uint32_t from) const {

@@ -107,7 +107,7 @@ struct StoredTask {
   TaskState state = TaskState::kPending;
   int attempts = 0;
   // For the estimate of the time left (model/eta.h): the ids of its deps, one per line, and its
-  // kind: the agent it runs, "" for a command.
+  // kind: the agent it runs, "" for a command, with kClusterKindSuffix when it runs on a cluster.
   std::string deps;
   std::string kind;
 };

@@ -83,7 +83,9 @@ Expected Expect(const EtaInput& in) {
   // rate is higher: its time so far counts as a duration (a lower bound) of its kind.
   bool overdue = false;
   for (const EtaTask& t : tasks) {
-    if (t.state != State::kRunning || t.history >= 0 || t.effort <= 0 || global < 0) continue;
+    if (t.state != State::kRunning || t.queued || t.history >= 0 || t.effort <= 0 || global < 0) {
+      continue;
+    }
     if (t.elapsed > t.effort * rates[t.kind]) {
       by_kind[t.kind].Add(t.elapsed, t.effort);
       all.Add(t.elapsed, t.effort);
@@ -206,12 +208,19 @@ double Simulate(const EtaInput& in, const Expected& x, const Remaining& r, doubl
   std::vector<double> duration(n, 0);
   for (uint32_t t = 0; t < n; ++t) {
     if (!Remains(tasks[t].state)) continue;
+    const EtaTask& task = tasks[t];
     double d = x.seconds[t] * scale;
-    if (tasks[t].state == State::kRunning) {
-      double e = tasks[t].elapsed;
-      duration[t] = std::max(d - e, kOverdueShare * e) + (x.retry_factor - 1) * d;
+    // A retry waits in the queue again.
+    double retries = (x.retry_factor - 1) * (task.queue_s + d);
+    double e = task.elapsed;
+    if (task.state == State::kRunning && task.queued) {
+      // Not started: what is left of its wait (a wait longer than the mean goes on a share of
+      // it, as an overdue run does), then all of its run.
+      duration[t] = std::max(task.queue_s - e, kOverdueShare * e) + d + retries;
+    } else if (task.state == State::kRunning) {
+      duration[t] = std::max(d - e, kOverdueShare * e) + retries;
     } else {
-      duration[t] = d * x.retry_factor;
+      duration[t] = task.queue_s + d + retries;
     }
   }
   const std::vector<std::vector<uint32_t>>& dependents = r.dependents;

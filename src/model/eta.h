@@ -17,6 +17,10 @@
 
 namespace mex {
 
+// Ends the kind of a task placed on a batch system's cluster (EtaTask::kind, as state.db keeps
+// it): such tasks run at their own rate, and only they wait in the cluster's queue.
+inline constexpr std::string_view kClusterKindSuffix = "@cluster";
+
 struct EtaTask {
   enum class State : uint8_t {
     kSucceeded,
@@ -28,11 +32,17 @@ struct EtaTask {
   State state = State::kWaiting;
   uint32_t phase = 0;  // phases run in their order; a task's deps are in its phase or earlier
   double effort = 1;
-  uint32_t kind = 0;           // tasks of one kind (a command, one agent) run at one rate
-  double seconds = -1;         // kSucceeded: how long its successful attempt ran (< 0: unknown)
-  double history = -1;         // seconds it took in an earlier run (< 0: none)
-  double elapsed = 0;          // kRunning: seconds its attempt has run
-  double wait_s = 0;           // kRetryWait: seconds of backoff left
+  uint32_t kind = 0;    // tasks of one kind (a command, one agent) run at one rate
+  double seconds = -1;  // kSucceeded: how long its successful attempt ran (< 0: unknown)
+  double history = -1;  // seconds it took in an earlier run (< 0: none)
+  double elapsed = 0;   // kRunning: seconds its attempt has run
+  double wait_s = 0;    // kRetryWait: seconds of backoff left
+  // Seconds each attempt of it is expected to wait in a batch system's queue before it runs: its
+  // kind's mean wait per attempt in this run (0: it runs locally, or no wait was seen). Queue
+  // time is not run time: it is added to the schedule apart from the task's duration.
+  double queue_s = 0;
+  // kRunning: its attempt still waits in the queue, and `elapsed` is how long it has waited.
+  bool queued = false;
   std::vector<uint32_t> deps;  // indices into EtaInput::tasks
 };
 

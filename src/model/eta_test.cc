@@ -124,6 +124,28 @@ TEST(EtaTest, HistoryFirstThenKindShrunkTowardTheGlobalRate) {
   EXPECT_EQ(EstimateEta(in).basis, "history and this run");
 }
 
+TEST(EtaTest, QueueWaitIsNotRunTime) {
+  EtaInput in;
+  in.jobs = 4;
+  EtaTask queued = Task(State::kRunning, 1);
+  queued.queued = true;
+  queued.elapsed = 4;  // waited in the queue so far
+  queued.queue_s = 6;
+  EtaTask later = Task(State::kWaiting, 1);
+  later.queue_s = 6;
+  in.tasks = {Succeeded(1, 10), queued, later};
+  // The queued one: 2 s more of waiting, then all of its 10 s; the other: 6 s, then 10 s.
+  EXPECT_DOUBLE_EQ(SimulateEta(in, 1), 16);
+  // A wait past the mean goes on a third of itself, as an overdue run does: 30 s waited, 10 s
+  // more, then the run.
+  in.tasks[1].elapsed = 30;
+  EXPECT_DOUBLE_EQ(SimulateEta(in, 1), 20);
+  // Its wait is no evidence of a slow run: the rate stays 10 s per unit of effort.
+  in.tasks[1].queue_s = in.tasks[2].queue_s = 0;
+  in.tasks[1].elapsed = 100;
+  EXPECT_DOUBLE_EQ(SimulateEta(in, 1), 100.0 / 3 + 10);
+}
+
 TEST(EtaTest, RetryWaitCountsItsBackoff) {
   EtaInput in;
   in.jobs = 4;

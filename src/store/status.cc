@@ -210,6 +210,51 @@ nlohmann::ordered_json FailedJson(SQLite::Database& db, const std::string& run_i
   return failed;
 }
 
+// Each cluster task's expected wait in the batch queue per attempt (EtaTask::queue_s): the waits
+// its kind's attempts had in this run (the task_queued events of jobs that started after a wait)
+// over how many of them started, those that started at once counting as no wait. The waiting
+// attempts' own waits so far count as well, as lower bounds. Only kinds of tasks placed on the
+// cluster ("...@cluster", Session::EtaKind) wait; a run with none reads no events.
+void AddQueueWaits(SQLite::Database& db, const std::string& run_id,
+                   const std::unordered_map<std::string, uint32_t>& kinds,
+                   const std::unordered_map<std::string, uint32_t>& index,
+                   const std::vector<int>& attempts, EtaInput* in) {
+  std::vector<char> cluster(kinds.size(), 0);
+  bool any = false;
+  for (const auto& [name, kind] : kinds) {
+    cluster[kind] = name.ends_with(kClusterKindSuffix) ? 1 : 0;
+    any = any || cluster[kind] != 0;
+  }
+  if (!any) return;
+  std::vector<double> waited(kinds.size(), 0);
+  std::vector<int> waits(kinds.size(), 0);
+  for (size_t t = 0; t < in->tasks.size(); ++t) {
+    const EtaTask& task = in->tasks[t];
+    if (cluster[task.kind] == 0) continue;
+    // Its attempts, one still queued among them (as if it started now).
+    waits[task.kind] += attempts[t];
+    if (task.queued) waited[task.kind] += task.elapsed;
+  }
+  SQLite::Statement queued(db,
+                           "SELECT task, body FROM events WHERE run = ? AND kind = 'task_queued'");
+  queued.bind(1, run_id);
+  while (queued.executeStep()) {
+    auto it = index.find(queued.getColumn(0).getString());
+    if (it == index.end()) continue;
+    const uint32_t kind = in->tasks[it->second].kind;
+    if (cluster[kind] == 0) continue;
+    auto body = nlohmann::json::parse(queued.getColumn(1).getString(), nullptr, false);
+    if (body.is_object() && body.value("reason", "") == "running") {
+      waited[kind] += body.value("queued_s", 0.0);
+    }
+  }
+  for (EtaTask& task : in->tasks) {
+    if (cluster[task.kind] != 0 && waits[task.kind] > 0) {
+      task.queue_s = waited[task.kind] / waits[task.kind];
+    }
+  }
+}
+
 // The estimate of the time left of a running run (model/eta.h), from its tasks and phases,
 // `running` (the attempts in flight, with their elapsed_s) and `history`.
 Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int jobs,
@@ -219,6 +264,7 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
   std::unordered_map<std::string, uint32_t> kinds;
   std::vector<std::string> ids, deps;
   std::vector<uint32_t> seqs;
+  std::vector<int> attempts_of;  // per task, in key order like the others
   // The C API, as TallyTasks: SQLiteCpp's Column objects cost a shared_ptr copy per value read.
   // In key order (no index lookup per row), put in file order below.
   sqlite3_stmt* prepared = nullptr;
@@ -266,6 +312,7 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
     }
     t.history = history.Seconds(id, text(5));
     t.kind = kinds.emplace(text(7), kinds.size()).first->second;
+    attempts_of.push_back(attempts);
     deps.push_back(text(6));
     ids.push_back(std::move(id));
   }
@@ -278,13 +325,16 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
   {
     std::vector<EtaTask> sorted;
     std::vector<std::string> sorted_deps;
+    std::vector<int> sorted_attempts;
     sorted.reserve(order.size());
     for (uint32_t i : order) {
       sorted.push_back(std::move(in.tasks[i]));
       sorted_deps.push_back(std::move(deps[i]));
+      sorted_attempts.push_back(attempts_of[i]);
     }
     in.tasks = std::move(sorted);
     deps = std::move(sorted_deps);
+    attempts_of = std::move(sorted_attempts);
   }
   std::unordered_map<std::string, uint32_t> index;
   for (uint32_t k = 0; k < order.size(); ++k) index.emplace(std::move(ids[order[k]]), k);
@@ -300,8 +350,12 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
   }
   for (const auto& r : running) {
     auto it = index.find(r["id"].get<std::string>());
-    if (it != index.end()) in.tasks[it->second].elapsed = r["elapsed_s"].get<double>();
+    if (it == index.end()) continue;
+    in.tasks[it->second].elapsed = r["elapsed_s"].get<double>();
+    // Still in a batch queue: elapsed_s is its wait so far, not run time.
+    in.tasks[it->second].queued = r.contains("queue");
   }
+  AddQueueWaits(db, run_id, kinds, index, attempts_of, &in);
   // A phase with tasks_from that has not started: its tasks are not known yet. It takes what it
   // took in the latest earlier run, else its weight at the seconds per weight of the phases that
   // passed (from the first start to the last end of their attempts).

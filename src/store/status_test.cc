@@ -214,6 +214,41 @@ TEST_F(StatusTest, TheScheduleFollowsTheFileOrder) {
   EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 10);
 }
 
+// Queue time is not run time: a cluster job still pending has not started its run, and the tasks
+// of the cluster yet to run are expected to wait in the queue as this run's jobs did.
+TEST_F(StatusTest, TheEstimateKeepsQueueWaitsApartFromRunTime) {
+  StoredRun run;
+  run.id = "r3";
+  run.milestone = "/w/build.yaml";
+  run.name = "build";
+  run.timestamp = "1970-01-01T00:15:00Z";
+  run.started_at = 900;
+  store_->BeginRun(run, 3);
+  store_->SetPhases({{"execute", 100, ""}});
+  const std::string cluster(kClusterKindSuffix);
+  store_->PutTask({"c1", 0, 0, 1, "h1", TaskState::kRunning, 1, "", cluster});
+  store_->PutTask({"c2", 1, 0, 1, "h2", TaskState::kRunning, 1, "", cluster});
+  store_->PutTask({"c3", 2, 0, 1, "h3", TaskState::kPending, 0, "", cluster});
+  // c1 waited 20 s in the queue, then ran 10 s (its start is when it left the queue).
+  Event started(EventKind::kTaskQueued);
+  started.task = "c1";
+  started.reason = "running";
+  started.elapsed_s = 20;
+  store_->Append(started);
+  Attempt("c1", 1, 930, 940, "exited", "", "");
+  store_->TaskChanged("c1", TaskState::kSucceeded, 1);
+  // c2 was submitted at 990 and still waits.
+  Attempt("c2", 1, 990, 0, "", "", "pending (Resources)");
+  ASSERT_TRUE(store_->Commit()) << store_->error();
+  nlohmann::ordered_json s;
+  ASSERT_TRUE(store_->ReadStatus("r3", kNow, true, &s)) << store_->error();
+  EXPECT_EQ(s["running"][0]["queue"], "pending (Resources)");
+  // A wait of (20 + 10) s over the 2 attempts so far: 15 s each. c2: 5 s more in the queue, then
+  // its 10 s run; c3: 15 s in the queue, then 10 s. Its 10 s in the queue taken as run time, c2
+  // would be nearly done, and the estimate 10 s.
+  EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 25);
+}
+
 // A later run of the same milestone: its tasks take, first, the seconds they took in r1 (by
 // definition hash, else by id), and a phase with tasks_from not yet started makes the estimate
 // provisional, with that phase's time in r1 added.
