@@ -59,6 +59,17 @@ class StatusTest : public ::testing::Test {
     ASSERT_TRUE(store_->Commit()) << store_->error();
   }
 
+  // A later run of the same milestone, started at 900 with `jobs` slots and these phases.
+  void BeginLaterRun(const std::string& id, int jobs, std::vector<PhaseRow> phases) {
+    StoredRun run;
+    run.id = id;
+    run.milestone = "/w/build.yaml";
+    run.name = "build";
+    run.timestamp = "1970-01-01T00:15:00Z";
+    run.started_at = 900;
+    store_->BeginRun(run, jobs);
+    store_->SetPhases(phases);
+  }
   void Put(const std::string& id, uint32_t seq, uint32_t phase, double effort, TaskState state,
            int attempts) {
     store_->PutTask({id, seq, phase, effort, "h", state, attempts, "", ""});
@@ -195,14 +206,7 @@ TEST_F(StatusTest, TheScheduleFollowsTheFileOrder) {
         "('r1', 'a1', 11, 0, 1, 'ha1', 'succeeded', 1, 1), "
         "('r1', 'a2', 12, 0, 1, 'ha2', 'succeeded', 1, 1)");
   }
-  StoredRun run;
-  run.id = "r2";
-  run.milestone = "/w/build.yaml";
-  run.name = "build";
-  run.timestamp = "1970-01-01T00:15:00Z";
-  run.started_at = 900;
-  store_->BeginRun(run, 2);
-  store_->SetPhases({{"execute", 100, ""}});
+  BeginLaterRun("r2", 2, {{"execute", 100, ""}});
   store_->PutTask({"z-long", 0, 0, 1, "hz", TaskState::kPending, 0, "", ""});
   store_->PutTask({"a1", 1, 0, 1, "ha1", TaskState::kPending, 0, "", ""});
   store_->PutTask({"a2", 2, 0, 1, "ha2", TaskState::kPending, 0, "", ""});
@@ -217,14 +221,7 @@ TEST_F(StatusTest, TheScheduleFollowsTheFileOrder) {
 // Queue time is not run time: a cluster job still pending has not started its run, and the tasks
 // of the cluster yet to run are expected to wait in the queue as this run's jobs did.
 TEST_F(StatusTest, TheEstimateKeepsQueueWaitsApartFromRunTime) {
-  StoredRun run;
-  run.id = "r3";
-  run.milestone = "/w/build.yaml";
-  run.name = "build";
-  run.timestamp = "1970-01-01T00:15:00Z";
-  run.started_at = 900;
-  store_->BeginRun(run, 3);
-  store_->SetPhases({{"execute", 100, ""}});
+  BeginLaterRun("r3", 3, {{"execute", 100, ""}});
   const std::string cluster(kClusterKindSuffix);
   store_->PutTask({"c1", 0, 0, 1, "h1", TaskState::kRunning, 1, "", cluster});
   store_->PutTask({"c2", 1, 0, 1, "h2", TaskState::kRunning, 1, "", cluster});
@@ -262,14 +259,7 @@ TEST_F(StatusTest, HistoryOfEarlierRunsAndProvisionalPhases) {
     raw.exec("UPDATE phases SET tasks_from = 'd2' WHERE run = 'r1' AND name = 'spec'");
     raw.exec("UPDATE tasks SET hash = 'hd1' WHERE run = 'r1' AND id = 'd1'");
   }
-  StoredRun run;
-  run.id = "r2";
-  run.milestone = "/w/build.yaml";
-  run.name = "build";
-  run.timestamp = "1970-01-01T00:15:00Z";
-  run.started_at = 900;
-  store_->BeginRun(run, 2);
-  store_->SetPhases({{"design", 15, ""}, {"spec", 85, "d2"}});
+  BeginLaterRun("r2", 2, {{"design", 15, ""}, {"spec", 85, "d2"}});
   // r1's d1 renamed (the same hash); d2 has another hash but the same id.
   store_->PutTask({"e1", 0, 0, 2, "hd1", TaskState::kRunning, 1, "", ""});
   store_->PutTask({"d2", 1, 0, 3, "other", TaskState::kPending, 0, "e1", ""});
