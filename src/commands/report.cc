@@ -181,7 +181,7 @@ void PhaseEndReports::OnEvent(const Event& event) {
 
 void PhaseEndReports::Flush() {
   inner_->Flush();
-  if (phase_ended_ && !run_ended_) write_();
+  if (phase_ended_ && !run_ended_) write_(quiet_);
   phase_ended_ = false;
 }
 

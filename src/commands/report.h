@@ -33,7 +33,8 @@ bool WriteRunReports(SqliteStore* store, const Folder& state, const std::string&
 // reach a sink only once durable, so the reports then read what state.db holds of that phase.
 class PhaseEndReports : public EventSink {
  public:
-  PhaseEndReports(EventSink* inner, std::function<void()> write)
+  // `write` is called at each phase's end but the last with quiet().
+  PhaseEndReports(EventSink* inner, std::function<void(bool quiet)> write)
       : inner_(inner), write_(std::move(write)) {}
   void OnEvent(const Event& event) override;
   void Flush() override;
@@ -47,7 +48,7 @@ class PhaseEndReports : public EventSink {
 
  private:
   EventSink* inner_;
-  std::function<void()> write_;
+  std::function<void(bool quiet)> write_;
   bool quiet_ = true;
   bool phase_ended_ = false;
   bool run_ended_ = false;

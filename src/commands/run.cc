@@ -247,19 +247,16 @@ int RunCommand(const RunOptions& options) {
   // A no-op session after one that succeeded leaves its reports as they are: they would say the
   // same (and at 10,000 tasks writing them is most of a no-op run's time).
   const bool earlier_succeeded = earlier && earlier->state == "succeeded";
-  PhaseEndReports* phase_end = nullptr;
-  auto unchanged = [&] {
-    return earlier_succeeded && phase_end->quiet() && RunReportsExist(*state, run.paths.run_id);
-  };
-  PhaseEndReports reporting(sink.get(), [&] {
-    if (!db || unchanged()) return;
+  // `quiet`: the session did nothing so far (PhaseEndReports::quiet).
+  auto write_reports = [&](bool quiet) {
+    if (!db || (earlier_succeeded && quiet && RunReportsExist(*state, run.paths.run_id))) return;
     ScopedMetric metric("write report");
     std::string report_err;
     if (!WriteRunReports(db.get(), *state, run.paths.run_id, m, &report_err)) {
       fmt::print(stderr, "mex: report not written: {}\n", TerminalSafeLine(report_err));
     }
-  });
-  phase_end = &reporting;
+  };
+  PhaseEndReports reporting(sink.get(), write_reports);
   Journal journal(run.paths.run_id, store, &reporting);
   TaskRunner runner(run, graph, roadmap.priority, jobs, &executor, &journal);
   // workspace: worktree: the run's integration branch, made or found again before anything of the
@@ -341,14 +338,8 @@ int RunCommand(const RunOptions& options) {
     std::string ignored;  // a report: the run's outcome does not depend on it
     state->WriteAtomically(run.paths.run_dir + "/files.json", files.json.dump(2) + "\n", &ignored);
   }
-  if (db && !unchanged()) {
-    // The run's report, whatever its outcome (docs/report.md); the outcome does not depend on it.
-    ScopedMetric metric("write report");
-    std::string report_err;
-    if (!WriteRunReports(db.get(), *state, run.paths.run_id, m, &report_err)) {
-      fmt::print(stderr, "mex: report not written: {}\n", TerminalSafeLine(report_err));
-    }
-  }
+  // The run's report, whatever its outcome (docs/report.md); the outcome does not depend on it.
+  write_reports(reporting.quiet());
   {
     ScopedMetric metric("close state.db");
     db.reset();
