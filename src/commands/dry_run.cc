@@ -82,10 +82,7 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
 
   // As the session decides it (engine/session.cc): the tasks from the first phase with
   // tasks_from on are decided when that phase starts.
-  size_t first_dynamic = m.phases.size();
-  for (size_t p = 0; p < m.phases.size() && first_dynamic == m.phases.size(); ++p) {
-    if (!m.phases[p].tasks_from.empty()) first_dynamic = p;
-  }
+  const uint32_t first_dynamic = m.NextPhaseWithTasksFrom(0);
   std::vector<bool> needed(m.tasks.size(), true);
   if (!options.targets.empty()) needed = TasksForTargets(m, graph, options.targets);
   int would_run = 0, kept = 0, later = 0, not_needed = 0;

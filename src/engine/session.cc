@@ -55,7 +55,7 @@ void Session::Prepare() {
   std::unordered_map<std::string, StoredTask> stored = ByID(db_->Tasks(run_.paths.run_id));
   // The tasks from the first phase with tasks_from on are decided when it starts: their hashes
   // (through deps: [all], or deps into it) depend on the tasks it adds.
-  uint32_t first_dynamic = NextDynamicPhase(0);
+  uint32_t first_dynamic = m_.NextPhaseWithTasksFrom(0);
   std::vector<uint32_t> now, later;
   for (uint32_t t = 0; t < m_.tasks.size(); ++t) {
     (m_.tasks[t].phase < first_dynamic ? now : later).push_back(t);
@@ -124,12 +124,6 @@ std::string Session::EtaKind(const Task& task) const {
   }
   if (m_.ExecutorOf(task) == ExecutorKind::kSlurm) kind += kClusterKindSuffix;
   return kind;
-}
-
-uint32_t Session::NextDynamicPhase(uint32_t from) const {
-  auto phase = from;
-  while (phase < m_.phases.size() && !IsDynamicPhase(phase)) ++phase;
-  return phase;
 }
 
 void Session::PrioritizeByHistory(const std::vector<std::string>& hashes) {
@@ -237,7 +231,7 @@ std::string Session::ExpandPhase(size_t phase) {
   if (db_ != nullptr) {
     db_->ShiftTasks(at, count);  // the tasks of later phases moved up
     // This phase's tasks and those of the phases after it, up to the next with tasks_from.
-    auto end = NextDynamicPhase(static_cast<uint32_t>(phase) + 1);
+    auto end = m_.NextPhaseWithTasksFrom(static_cast<uint32_t>(phase) + 1);
     std::vector<uint32_t> decided;
     for (uint32_t t = m_.PhaseEnds()[phase] - static_cast<uint32_t>(p.tasks.size());
          t < m_.tasks.size() && m_.tasks[t].phase < end; ++t) {

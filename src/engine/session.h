@@ -56,8 +56,6 @@ class Session : public PhaseHooks {
   // in earlier runs of the milestone (by definition hash, else id), where the store knows any.
   void PrioritizeByHistory(const std::vector<std::string>& hashes);
   bool IsDynamicPhase(uint32_t phase) const;
-  // The first phase at or after `from` with tasks_from, or the number of phases.
-  uint32_t NextDynamicPhase(uint32_t from) const;
   // StoredTask::deps and StoredTask::kind of a task.
   std::string EtaDeps(uint32_t task) const;
   std::string EtaKind(const Task& task) const;

@@ -180,6 +180,12 @@ StallAction Milestone::StallActionOf(const Task& task) const {
                  defaults.stall_action);
 }
 
+uint32_t Milestone::NextPhaseWithTasksFrom(uint32_t from) const {
+  auto phase = from;
+  while (phase < phases.size() && phases[phase].tasks_from.empty()) ++phase;
+  return phase;
+}
+
 ExecutorKind Milestone::ExecutorOf(const Task& task) const {
   return Layered(*this, task, &TaskDetail::executor, &Phase::executor, defaults.executor);
 }

@@ -304,6 +304,9 @@ struct Milestone {
   // file order, so a task of phase p depends on a later phase exactly when the dep's index is at
   // or past PhaseEnds()[p].
   std::vector<uint32_t> PhaseEnds() const;
+  // The first phase at or after `from` whose tasks come from another's artifact (tasks_from): its
+  // tasks, and those of the phases after it, are known only once it starts. phases.size() if none.
+  uint32_t NextPhaseWithTasksFrom(uint32_t from) const;
   // Where `task`'s attempts run: its own `workspace`, else its phase's, else defaults'.
   WorkspaceMode WorkspaceOf(const Task& task) const;
   // The same for `timeout`, `retry` (field by field: the loader fills a task's or a phase's
