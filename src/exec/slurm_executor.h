@@ -138,8 +138,10 @@ class SlurmExecutor : public Executor {
   void Poll(double now, WaitResult* result);
   // squeue of `ids`; *answered false when squeue failed (the states are then unknown).
   std::map<std::string, SlurmJobRow> ReadQueue(const std::vector<std::string>& ids, bool* answered);
-  // sacct of `jobs` (with -c when there is no slurmdbd), by their ids.
-  std::map<std::string, SlurmJobRow> ReadAccounting(const std::vector<const Job*>& jobs);
+  // sacct of `jobs` (with -c when there is no slurmdbd), by their ids. *failure: why sacct gave
+  // no answer (slurmdbd down, say), "" when it answered.
+  std::map<std::string, SlurmJobRow> ReadAccounting(const std::vector<const Job*>& jobs,
+                                                    std::string* failure);
   // Takes the queue's row of a job in: its state, and what to tell of its wait. Returns whether
   // its state or reason changed.
   bool Track(Job* job, const SlurmJobRow& row, WaitResult* result);
