@@ -171,7 +171,15 @@ AttemptEnd SlurmExecutor::EndBase(const Job& job) const {
 
 void SlurmExecutor::End(size_t index, AttemptEnd end, WaitResult* result) {
   result->ended.push_back(std::move(end));
+  const bool was_submitted = !jobs_[index].id.empty();
   jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(index));
+  // One of the run's jobs left: what a submit limit refused may fit now, before its backoff.
+  for (Job& job : jobs_) {
+    if (was_submitted && job.id.empty() && job.state == "SUBMIT_WAIT" &&
+        IsSubmitLimit(job.reason)) {
+      job.submit_at = std::min(job.submit_at, MonotonicSeconds());
+    }
+  }
 }
 
 void SlurmExecutor::BeginCancel(const std::vector<size_t>& indices, EndReason reason) {
@@ -417,6 +425,8 @@ WaitResult SlurmExecutor::Wait(double timeout_s) {
   ended_.clear();
   result.submitted = std::move(submitted_);
   submitted_.clear();
+  result.queued = std::move(queued_);
+  queued_.clear();
   const double start = MonotonicSeconds();
   const double deadline = timeout_s < 0 ? 1e300 : start + timeout_s;
   for (;;) {
