@@ -216,18 +216,25 @@ TEST_F(SlurmAccountingTest, QosSubmitLimitIsBackPressure) {
               1u)
         << e.dump();
   }
-  // Slurm's accounting has all six, run under the QOS, and no more than that (nothing twice).
+  // Slurm's accounting has all six, run under the QOS, and no more (nothing twice); slurmdbd
+  // may hear of the last ends a moment after squeue showed them.
   const std::string run = RunId(events);
-  Result acct = Shell("sacct -n -P -X -S now-1hours -o JobID,JobName,QOS,State");
-  ASSERT_EQ(acct.exit_code, 0) << acct.err;
-  int mine = 0;
-  std::istringstream in(acct.out);
-  for (std::string line; std::getline(in, line);) {
-    if (line.find("|mex." + run + ".") == std::string::npos) continue;
-    ++mine;
-    EXPECT_NE(line.find(fmt::format("|{}|COMPLETED", kQos)), std::string::npos) << line;
-  }
-  EXPECT_EQ(mine, 6) << acct.out;
+  std::string acct;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        Result r = Shell("sacct -n -P -X -S now-1hours -o JobID,JobName,QOS,State");
+        acct = r.out + r.err;
+        int completed = 0, mine = 0;
+        std::istringstream in(r.out);
+        for (std::string line; std::getline(in, line);) {
+          if (line.find("|mex." + run + ".") == std::string::npos) continue;
+          ++mine;
+          completed += line.find(fmt::format("|{}|COMPLETED", kQos)) != std::string::npos;
+        }
+        return r.exit_code == 0 && mine == 6 && completed == 6;
+      },
+      30))
+      << acct;
 }
 
 // slurmdbd stopped while a run's jobs run, and the jobs ending meanwhile, gone from squeue (as
@@ -268,13 +275,21 @@ TEST_F(SlurmAccountingTest, SlurmdbdDownMakesStatesUnknownNotFailures) {
   auto unknown = WithReason(ParseNdjson(ReadFile(out)), "task_queued", "state unknown");
   EXPECT_NE(unknown[0]["reason"].get<std::string>().find("Connection refused"), std::string::npos)
       << unknown[0].dump();
-  Result status = RunMex({"status", "m.yaml", "--json"}, dir_.path().string());
-  ASSERT_EQ(status.exit_code, 0) << status.err;
-  auto running = nlohmann::json::parse(status.out)["running"];
-  ASSERT_EQ(running.size(), 3u) << status.out;
-  for (const auto& r : running) {
-    EXPECT_TRUE(r.value("queue", "").starts_with("state unknown (sacct: ")) << status.out;
-  }
+  std::string seen;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        Result status = RunMex({"status", "m.yaml", "--json"}, dir_.path().string());
+        seen = status.out + status.err;
+        if (status.exit_code != 0) return false;
+        auto running = nlohmann::json::parse(status.out)["running"];
+        int told = 0;
+        for (const auto& r : running) {
+          told += r.value("queue", "").starts_with("state unknown (sacct: ");
+        }
+        return running.size() == 3 && told == 3;
+      },
+      15))
+      << seen;
   // Held down past the grace after which a job that sacct does not know is lost: nothing ends.
   auto held_until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < held_until) {
