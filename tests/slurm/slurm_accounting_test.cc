@@ -237,6 +237,31 @@ TEST_F(SlurmAccountingTest, QosSubmitLimitIsBackPressure) {
       << acct;
 }
 
+// The same limit with one sbatch per attempt (arrays: false): an attempt refused as mex starts
+// it (sbatch runs within Start then) is told in the next turn's events, and waits as with arrays.
+TEST_F(SlurmAccountingTest, QosSubmitLimitWithPlainJobs) {
+  std::string yaml = fmt::format(
+      "defaults: {{executor: slurm, retry: {{max_attempts: 1}}}}\n"
+      "slurm: {{qos: {}, arrays: false}}\n"
+      "tasks:\n",
+      kQos);
+  for (int i = 1; i <= 4; ++i) yaml += fmt::format("  - {{id: p{}, run: 'sleep 2'}}\n", i);
+  Write(yaml);
+  Result r = RunMex({"run", "m.yaml", "--json", "-j", "4"}, dir_.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto events = ParseNdjson(r.out);
+  for (int i = 1; i <= 4; ++i) {
+    auto done = Of(events, "task_succeeded", fmt::format("p{}", i));
+    ASSERT_EQ(done.size(), 1u) << r.out;
+    EXPECT_EQ(done[0]["attempt"], 1);
+  }
+  auto refused = WithReason(events, "task_queued", "waiting to submit");
+  ASSERT_GE(refused.size(), 2u) << r.out;
+  for (const auto& e : refused) {
+    EXPECT_EQ(e["reason"], "waiting to submit (QOSMaxSubmitJobPerUserLimit)") << e.dump();
+  }
+}
+
 // slurmdbd stopped while a run's jobs run, and the jobs ending meanwhile, gone from squeue (as
 // after MinJobAge): sacct fails, so their states are unknown, shown as such in the events and in
 // `mex status`; no task fails for it, however long it lasts (longer than the 15 s after which a
