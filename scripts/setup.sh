@@ -14,6 +14,7 @@ packages=(build-essential cmake ninja-build pkg-config
   chromium-headless-shell # tests/report_html_test: the HTML report opened, its DOM read back
   cmark # tests/report_test: the Markdown report read by a CommonMark parser
   slurm-wlm munge # tests/slurm: a one-node Slurm cluster (scripts/slurm-local.sh starts it)
+  slurmdbd mariadb-server # its accounting (tests/slurm/slurm_accounting_test.cc)
   python3-jsonschema) # tests/report_test: the Chrome trace checked against tests/trace.schema.json
 # node and npm install the agent CLIs; a machine may have them from elsewhere than Debian.
 if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi

@@ -171,7 +171,15 @@ AttemptEnd SlurmExecutor::EndBase(const Job& job) const {
 
 void SlurmExecutor::End(size_t index, AttemptEnd end, WaitResult* result) {
   result->ended.push_back(std::move(end));
+  const bool was_submitted = !jobs_[index].id.empty();
   jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(index));
+  // One of the run's jobs left: what a submit limit refused may fit now, before its backoff.
+  for (Job& job : jobs_) {
+    if (was_submitted && job.id.empty() && job.state == "SUBMIT_WAIT" &&
+        IsSubmitLimit(job.reason)) {
+      job.submit_at = std::min(job.submit_at, MonotonicSeconds());
+    }
+  }
 }
 
 void SlurmExecutor::BeginCancel(const std::vector<size_t>& indices, EndReason reason) {
@@ -201,7 +209,8 @@ std::map<std::string, SlurmJobRow> SlurmExecutor::ReadQueue(const std::vector<st
 }
 
 std::map<std::string, SlurmJobRow> SlurmExecutor::ReadAccounting(
-    const std::vector<const Job*>& jobs) {
+    const std::vector<const Job*>& jobs, std::string* failure) {
+  failure->clear();
   std::map<std::string, SlurmJobRow> rows;
   if (jobs.empty()) return rows;
   // The job completion log (no slurmdbd) knows an array's element by its own job id only.
@@ -222,6 +231,15 @@ std::map<std::string, SlurmJobRow> SlurmExecutor::ReadAccounting(
   if (s.exit_code != 0 && sacct_mode_ == 0 && s.err.find("disabled") != std::string::npos) {
     sacct_mode_ = 1;
     s = Run("slurm sacct", argv());
+  }
+  if (s.exit_code != 0) {
+    // slurmdbd down ("Problem talking to the database: Connection refused"), a timeout: no word
+    // on these jobs, which is not "not found". Its last line says why.
+    std::string why = s.err.empty() ? "exit " + std::to_string(s.exit_code) : s.err;
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+    *failure = why.substr(why.rfind('\n') + 1);
+    if (failure->starts_with("sacct: error: ")) failure->erase(0, 14);
+    return rows;
   }
   std::map<std::string, SlurmJobRow> by_id;
   for (SlurmJobRow& row : ParseSacct(s.out)) by_id[row.id] = std::move(row);
@@ -317,7 +335,8 @@ void SlurmExecutor::Poll(double now, WaitResult* result) {
         gone.push_back(&job);
       }
     }
-    std::map<std::string, SlurmJobRow> accounted = ReadAccounting(gone);
+    std::string accounting_failure;
+    std::map<std::string, SlurmJobRow> accounted = ReadAccounting(gone, &accounting_failure);
     for (size_t i = 0; i < jobs_.size(); ++i) {
       Job& job = jobs_[i];
       if (job.id.empty()) continue;
@@ -330,6 +349,15 @@ void SlurmExecutor::Poll(double now, WaitResult* result) {
         row.state = "CANCELLED";  // out of the queue after mex's scancel: over
       } else if (auto a = accounted.find(job.id); a != accounted.end()) {
         row = a->second;
+      } else if (!accounting_failure.empty()) {
+        // Out of the queue and sacct failing (slurmdbd down): its end is unknown, not lost. The
+        // wait for it to turn up starts again once sacct answers; told once, as its queue state.
+        job.missing_since = 0;
+        job.state = "UNKNOWN";
+        std::string told = "state unknown (sacct: " + accounting_failure + ")";
+        if (job.told_reason != told) result->queued.push_back({job.key, told, 0});
+        job.told_reason = std::move(told);
+        continue;
       } else {
         if (job.missing_since == 0) job.missing_since = now;
         if (now - job.missing_since < settings_.vanish_grace_s) continue;
@@ -397,6 +425,8 @@ WaitResult SlurmExecutor::Wait(double timeout_s) {
   ended_.clear();
   result.submitted = std::move(submitted_);
   submitted_.clear();
+  result.queued = std::move(queued_);
+  queued_.clear();
   const double start = MonotonicSeconds();
   const double deadline = timeout_s < 0 ? 1e300 : start + timeout_s;
   for (;;) {

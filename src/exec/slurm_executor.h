@@ -124,6 +124,8 @@ class SlurmExecutor : public Executor {
   // Jobs sbatch refused for good are added to `refused` with why.
   void Submit(const std::vector<size_t>& group, double now, WaitResult* result,
               std::vector<std::pair<uint64_t, std::string>>* refused);
+  // Tells once per reason, as `job`'s queue state, that sbatch refused it for back-pressure.
+  void TellRefusal(Job* job, WaitResult* result);
   // The sbatch command line of the array of `group`, its job's name; false with why when its
   // script cannot be written.
   bool ArrayArgv(const std::vector<size_t>& group, std::vector<std::string>* argv,
@@ -138,8 +140,10 @@ class SlurmExecutor : public Executor {
   void Poll(double now, WaitResult* result);
   // squeue of `ids`; *answered false when squeue failed (the states are then unknown).
   std::map<std::string, SlurmJobRow> ReadQueue(const std::vector<std::string>& ids, bool* answered);
-  // sacct of `jobs` (with -c when there is no slurmdbd), by their ids.
-  std::map<std::string, SlurmJobRow> ReadAccounting(const std::vector<const Job*>& jobs);
+  // sacct of `jobs` (with -c when there is no slurmdbd), by their ids. *failure: why sacct gave
+  // no answer (slurmdbd down, say), "" when it answered.
+  std::map<std::string, SlurmJobRow> ReadAccounting(const std::vector<const Job*>& jobs,
+                                                    std::string* failure);
   // Takes the queue's row of a job in: its state, and what to tell of its wait. Returns whether
   // its state or reason changed.
   bool Track(Job* job, const SlurmJobRow& row, WaitResult* result);
@@ -158,6 +162,7 @@ class SlurmExecutor : public Executor {
   std::vector<Job> jobs_;
   std::vector<AttemptEnd> ended_;                 // ended outside a Wait (a refused submission)
   std::vector<WaitResult::Submitted> submitted_;  // submitted outside a Wait, for the next one
+  std::vector<WaitResult::Queued> queued_;        // refused outside a Wait: told in the next one
   std::map<std::string, std::set<std::string>> bad_nodes_;  // by task: NODE_FAIL'ed nodes
   std::map<std::string, int> outside_cancels_;              // by task: scancel'ed by others
   double next_poll_ = 0;

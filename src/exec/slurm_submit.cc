@@ -126,6 +126,7 @@ ProcessRef SlurmExecutor::Start(const AttemptSpec& spec) {
   WaitResult submitted;
   SubmitDue(now, &submitted);
   for (AttemptEnd& end : submitted.ended) ended_.push_back(std::move(end));
+  for (WaitResult::Queued& q : submitted.queued) queued_.push_back(std::move(q));
   ProcessRef ref;
   for (WaitResult::Submitted& s : submitted.submitted) {
     if (s.key == spec.key) {
@@ -192,7 +193,28 @@ void SlurmExecutor::SubmitDue(double now, WaitResult* result) {
     for (size_t i : due) groups.push_back({i});
   }
   std::vector<std::pair<uint64_t, std::string>> refused;
-  for (const std::vector<size_t>& group : groups) Submit(group, now, result, &refused);
+  // Once a submit limit refused a group, the others of this turn with the same options would be
+  // refused too: they wait as long as it does, without an sbatch each.
+  std::map<std::vector<std::string>, size_t> limited;  // by options: a refused job
+  for (const std::vector<size_t>& group : groups) {
+    const Job& first = jobs_[group[0]];
+    if (auto hit = limited.find(first.shared_args); hit != limited.end()) {
+      const Job& like = jobs_[hit->second];
+      for (size_t i : group) {
+        Job& job = jobs_[i];
+        job.submit_at = like.submit_at;
+        job.state = like.state;
+        job.reason = like.reason;
+        job.refusals = like.refusals;
+        TellRefusal(&job, result);
+      }
+      continue;
+    }
+    Submit(group, now, result, &refused);
+    if (first.state == "SUBMIT_WAIT" && IsSubmitLimit(first.reason)) {
+      limited.emplace(first.shared_args, group[0]);
+    }
+  }
   for (auto& [key, why] : refused) {
     for (size_t i = 0; i < jobs_.size(); ++i) {
       if (jobs_[i].key != key) continue;
@@ -236,17 +258,24 @@ void SlurmExecutor::Submit(const std::vector<size_t>& group, double now, WaitRes
   }
   if (!id.empty()) {
     for (size_t i : group) MarkSubmitted(&jobs_[i], id, now, result);
-    // Taken: an array cap a submit limit lowered grows back.
-    if (array) array_cap_ = std::min(array_cap_ * 2, static_cast<size_t>(max_array_size_));
+    // Taken: an array cap a submit limit lowered grows back, from plain jobs too (a cap of 1
+    // makes no arrays, so only they can raise it again).
+    if (max_array_size_ > 1) {
+      array_cap_ =
+          std::min(std::max<size_t>(2, array_cap_ * 2), static_cast<size_t>(max_array_size_));
+    }
     return;
   }
   std::string why = r.err.empty() ? r.out : r.err;
   while (!why.empty() && why.back() == '\n') why.pop_back();
   if (r.timed_out || IsSubmitBackPressure(why)) {
     // Back-pressure: the tasks stay queued here, their attempts not spent; later, jittered. An
-    // array counts as many jobs against a submit limit: the next ones are smaller.
-    if (array && IsSubmitLimit(why)) array_cap_ = std::max<size_t>(1, group.size() / 2);
-    double delay = std::min(kRefusalMaxDelay, kRefusalDelay * std::pow(2.0, refusals));
+    // array counts as one job per element against a submit limit (measured: MaxSubmitJobs=2
+    // takes an array of 2, refuses one of 4): the next is half as big, and soon, so that the
+    // free room is found in a few sbatch calls; only a plain job refused backs off further.
+    const bool halved = array && IsSubmitLimit(why);
+    if (halved) array_cap_ = std::max<size_t>(1, group.size() / 2);
+    double delay = std::min(kRefusalMaxDelay, kRefusalDelay * std::pow(2.0, halved ? 0 : refusals));
     std::uniform_real_distribution<double> jitter(0.5, 1.0);
     const double at = now + delay * jitter(rng_);
     for (size_t i : group) {
@@ -255,7 +284,8 @@ void SlurmExecutor::Submit(const std::vector<size_t>& group, double now, WaitRes
       job.submit_at = at;
       job.state = "SUBMIT_WAIT";
       job.reason = why.substr(0, why.find('\n'));
-      ++job.refusals;
+      if (!halved) ++job.refusals;
+      TellRefusal(&job, result);
     }
     return;
   }
@@ -266,6 +296,18 @@ void SlurmExecutor::Submit(const std::vector<size_t>& group, double now, WaitRes
     return;
   }
   refused->emplace_back(jobs_[group[0]].key, "sbatch refused the job: " + why);
+}
+
+void SlurmExecutor::TellRefusal(Job* job, WaitResult* result) {
+  // "waiting to submit (QOSMaxSubmitJobPerUserLimit)": where it waits, in the events and in
+  // `mex status`, once per reason; the queue's own reason or "running" follows once submitted.
+  std::string reason = job->reason;
+  if (reason.starts_with("sbatch: error: ")) reason.erase(0, 15);
+  if (job->sbatch_timed_out) reason = "sbatch timed out";
+  std::string told = "waiting to submit (" + reason + ")";
+  if (told == job->told_reason) return;
+  job->told_reason = told;
+  result->queued.push_back({job->key, std::move(told), 0});
 }
 
 bool SlurmExecutor::ArrayArgv(const std::vector<size_t>& group, std::vector<std::string>* argv,
