@@ -352,8 +352,11 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
     auto it = index.find(r["id"].get<std::string>());
     if (it == index.end()) continue;
     in.tasks[it->second].elapsed = r["elapsed_s"].get<double>();
-    // Still in a batch queue: elapsed_s is its wait so far, not run time.
-    in.tasks[it->second].queued = r.contains("queue");
+    // Still in a batch queue ("pending (REASON)", "waiting to submit (REASON)"): elapsed_s is
+    // its wait so far, not run time. A job whose state is unknown ("state unknown (...)") may
+    // be running: it counts as running.
+    const std::string queue = r.value("queue", "");
+    in.tasks[it->second].queued = queue.starts_with("pending") || queue.starts_with("waiting");
   }
   AddQueueWaits(db, run_id, kinds, index, attempts_of, &in);
   // A phase with tasks_from that has not started: its tasks are not known yet. It takes what it

@@ -244,6 +244,13 @@ TEST_F(StatusTest, TheEstimateKeepsQueueWaitsApartFromRunTime) {
   // its 10 s run; c3: 15 s in the queue, then 10 s. Its 10 s in the queue taken as run time, c2
   // would be nearly done, and the estimate 10 s.
   EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 25);
+  // A job whose state mex cannot read may be running: its time counts as run time.
+  Attempt("c2", 1, 990, 0, "", "", "state unknown (sacct: Connection refused)");
+  ASSERT_TRUE(store_->Commit()) << store_->error();
+  ASSERT_TRUE(store_->ReadStatus("r3", kNow, true, &s)) << store_->error();
+  // c2: its 10 s taken as run, a third of that again; the mean wait is c1's 20 s over 2
+  // attempts, 10 s: c3 waits 10 s and runs 10 s.
+  EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 20);
 }
 
 // A later run of the same milestone: its tasks take, first, the seconds they took in r1 (by
