@@ -49,7 +49,18 @@ class FakeExecutor : public Executor {
   void CancelAll() override { ++cancel_alls; }
   void KillAll() override {}
   size_t running() const override { return queue_.size(); }
-  int EndLeftovers(const std::vector<ProcessRef>&, double) override { return 0; }
+  // Follows what `adoptable` says, as if it had started it.
+  ProcessRef Adopt(const ProcessRef& ref, const AttemptSpec& spec) override {
+    if (!adoptable) return {};
+    adopted.push_back(spec);
+    log.push_back("adopt " + std::to_string(spec.key));
+    queue_.push_back(spec.key);
+    return ref.empty() ? process : ref;
+  }
+  int EndLeftovers(const std::vector<ProcessRef>& leftovers, double) override {
+    left += static_cast<int>(leftovers.size());
+    return 0;
+  }
 
   std::vector<std::pair<uint64_t, int>> started;  // (task, commits before it started)
   std::map<uint64_t, int> exit_codes;
@@ -59,6 +70,9 @@ class FakeExecutor : public Executor {
   ProcessRef process;                // what Start returns
   std::vector<int> commits_at_wait;  // the store's commits at each Wait
   bool fifo = false;                 // end the attempt started first, not last
+  bool adoptable = false;            // Adopt follows what it is given
+  std::vector<AttemptSpec> adopted;  // what Adopt followed
+  int left = 0;                      // leftovers given to EndLeftovers
 
  private:
   const MemoryStore* store_;

@@ -456,28 +456,64 @@ std::map<uint64_t, std::string> SlurmExecutor::Pending() const {
   return pending;
 }
 
+const std::vector<std::pair<std::string, std::string>>& SlurmExecutor::RunQueue() {
+  if (!run_queue_read_) {
+    run_queue_read_ = true;
+    // -r: an array's elements one by one ("123_4"), so that one followed is told from the rest.
+    ToolResult mine = Run("slurm squeue", {"squeue", "-h", "-r", "--me", "-o", "%i|%j"});
+    run_queue_ = ParseJobNames(mine.out, "mex." + settings_.run_id + ".");
+  }
+  return run_queue_;
+}
+
+ProcessRef SlurmExecutor::Adopt(const ProcessRef& ref, const AttemptSpec& spec) {
+  Job job;
+  job.key = spec.key;
+  job.task = spec.job.name;
+  job.name = JobName(spec.job.name, spec.job.attempt);
+  job.id = JobIdOf(ref);
+  ProcessRef followed = ref;
+  if (job.id.empty()) {
+    // Submitted just before the kill, its id not recorded: its own name says whose it is.
+    for (const auto& [id, name] : RunQueue()) {
+      if (name != job.name || id.find('_') != std::string::npos) continue;
+      job.id = id;
+      followed = ProcessRef{
+          .pgid = std::stoll(id), .start_time = 0, .boot_id = std::string(ProcessRef::kJobMark)};
+    }
+    if (job.id.empty()) return {};
+  }
+  if (ref.start_time > 0) job.array_index = static_cast<int>(ref.start_time - 1);
+  job.log_path = spec.log_path;
+  job.stall_after_s = spec.stall_after_s;
+  job.kill_on_stall = spec.kill_on_stall;
+  job.log_limit = static_cast<off_t>(spec.log_limit_bytes);
+  job.log_size = SizeOf(spec.log_path);
+  const double now = MonotonicSeconds();
+  if (spec.timeout_s > 0) job.timeout_at = now + spec.timeout_s;
+  job.last_output_at = now;
+  // Until the next poll, at once. Its wait is told as any job's: pending with a reason, then
+  // running if this session saw it wait.
+  job.state = "UNKNOWN";
+  jobs_.push_back(std::move(job));
+  next_poll_ = 0;
+  return followed;
+}
+
 int SlurmExecutor::EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) {
+  std::set<std::string> followed;
+  for (const Job& job : jobs_) followed.insert(job.id);
   std::set<std::string> ids;
   for (const ProcessRef& ref : leftovers) {
-    if (!ref.is_job() || ref.pgid <= 0) continue;
-    std::string id = std::to_string(ref.pgid);
-    if (ref.start_time > 0) id += "_" + std::to_string(ref.start_time - 1);  // an array's element
-    ids.insert(id);
+    if (std::string id = JobIdOf(ref); !id.empty() && !followed.contains(id)) ids.insert(id);
   }
-  // Submitted just before a kill, before its id was recorded: found by its name. %F: an array's
-  // id (its pending elements fold into one line), a plain job's own.
-  const std::string marker = "mex." + settings_.run_id + ".";
-  ToolResult mine = Run("slurm squeue", {"squeue", "-h", "--me", "-o", "%F|%j"});
-  for (std::string_view out = mine.out; !out.empty();) {
-    size_t nl = out.find('\n');
-    std::string_view line = out.substr(0, nl);
-    size_t bar = line.find('|');
-    if (bar != std::string_view::npos && line.substr(bar + 1).starts_with(marker)) {
-      ids.insert(std::string(line.substr(0, bar)));
-    }
-    if (nl == std::string_view::npos) break;
-    out.remove_prefix(nl + 1);
+  // Submitted just before a kill, before its id was recorded: found by its name (an array's
+  // elements one by one: the array of a followed element is not cancelled whole).
+  for (const auto& [id, name] : RunQueue()) {
+    if (!followed.contains(id)) ids.insert(id);
   }
+  run_queue_.clear();
+  run_queue_read_ = false;
   if (ids.empty()) return 0;
   std::vector<std::string> list(ids.begin(), ids.end());
   std::vector<std::string> argv{"scancel"};
@@ -487,7 +523,7 @@ int SlurmExecutor::EndLeftovers(const std::vector<ProcessRef>& leftovers, double
   int ended = 0;
   const double deadline = MonotonicSeconds() + grace_s + 30;
   while (MonotonicSeconds() < deadline) {
-    ToolResult q = Run("slurm squeue", {"squeue", "-h", "-j", Joined(list), "-o", "%i"});
+    ToolResult q = Run("slurm squeue", {"squeue", "-h", "-r", "-j", Joined(list), "-o", "%i"});
     ended = static_cast<int>(list.size());
     if (q.exit_code == 0 && q.out.empty()) break;
     if (q.exit_code != 0 && q.err.find("Invalid job id") != std::string::npos) break;

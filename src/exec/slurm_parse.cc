@@ -142,6 +142,29 @@ std::vector<SlurmJobRow> ParseSacct(std::string_view out) {
   return rows;
 }
 
+std::vector<std::pair<std::string, std::string>> ParseJobNames(std::string_view out,
+                                                               std::string_view prefix) {
+  std::vector<std::pair<std::string, std::string>> jobs;
+  while (!out.empty()) {
+    size_t nl = out.find('\n');
+    std::string_view line = out.substr(0, nl);
+    size_t bar = line.find('|');
+    if (bar != std::string_view::npos && bar > 0 && line.substr(bar + 1).starts_with(prefix)) {
+      jobs.emplace_back(line.substr(0, bar), line.substr(bar + 1));
+    }
+    if (nl == std::string_view::npos) break;
+    out.remove_prefix(nl + 1);
+  }
+  return jobs;
+}
+
+std::string JobIdOf(const ProcessRef& ref) {
+  if (!ref.is_job() || ref.pgid <= 0) return "";
+  std::string id = std::to_string(ref.pgid);
+  if (ref.start_time > 0) id += "_" + std::to_string(ref.start_time - 1);  // an array's element
+  return id;
+}
+
 bool IsFinalJobState(std::string_view state) {
   for (std::string_view final_state :
        {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL",

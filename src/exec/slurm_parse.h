@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/executor.h"
@@ -38,6 +39,15 @@ std::string ParseSbatchJobId(std::string_view out);
 std::vector<SlurmJobRow> ParseSqueue(std::string_view out);
 // `sacct -n -P -o kSacctFormat` lines ("3:0" exit codes); steps ("12.batch") are skipped.
 std::vector<SlurmJobRow> ParseSacct(std::string_view out);
+
+// `squeue -h -r -o '%i|%j'` lines: (id, name) of each job, an array's elements one by one
+// ("123_4"); the names that start with `prefix` only.
+std::vector<std::pair<std::string, std::string>> ParseJobNames(std::string_view out,
+                                                               std::string_view prefix);
+
+// The job id a job's ProcessRef stands for ("123", or "123_4" for element 4 of array 123), ""
+// when it is not a job's.
+std::string JobIdOf(const ProcessRef& ref);
 
 // Whether the state is one a job never leaves.
 bool IsFinalJobState(std::string_view state);

@@ -236,5 +236,29 @@ TEST(SlurmParse, ArrayScriptDispatchesOnTheIndex) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(SlurmParse, JobNamesOfARun) {
+  // squeue -h -r --me -o '%i|%j': a plain job, an array's elements one by one, another run's job.
+  const char* out =
+      "140|mex.R1.build.1\n"
+      "141_0|mex.R1.@array.t1.1\n"
+      "141_1|mex.R1.@array.t1.1\n"
+      "150|mex.R2.build.1\n"
+      "151|other\n"
+      "garbage\n";
+  auto jobs = ParseJobNames(out, "mex.R1.");
+  ASSERT_EQ(jobs.size(), 3u);
+  EXPECT_EQ(jobs[0], (std::pair<std::string, std::string>{"140", "mex.R1.build.1"}));
+  EXPECT_EQ(jobs[2].first, "141_1");
+  EXPECT_TRUE(ParseJobNames("", "mex.R1.").empty());
+}
+
+TEST(SlurmParse, JobIdOfARef) {
+  const std::string mark(ProcessRef::kJobMark);
+  EXPECT_EQ(JobIdOf({.pgid = 140, .start_time = 0, .boot_id = mark}), "140");
+  EXPECT_EQ(JobIdOf({.pgid = 141, .start_time = 2, .boot_id = mark}), "141_1");     // element 1
+  EXPECT_EQ(JobIdOf({.pgid = 140, .start_time = 99, .boot_id = "a-boot-id"}), "");  // a process
+  EXPECT_EQ(JobIdOf({}), "");
+}
+
 }  // namespace
 }  // namespace mex
