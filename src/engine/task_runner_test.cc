@@ -380,5 +380,85 @@ TEST(TaskRunnerTest, ATaskHeldForItsFilesRetriesAndDependsAsUsual) {
   }
 }
 
+// The attempt a killed session left in flight, that the executor follows (a Slurm job).
+AttemptRecord LeftInFlight(const Fixture& f, const std::string& task, int number) {
+  AttemptRecord left;
+  left.task = task;
+  left.number = number;
+  left.started_at = 1;
+  left.ended_at = 2;  // as MarkInterrupted left it
+  left.end = "interrupted";
+  left.log_path = f.run.paths.LogPath(task, number);
+  left.process = {.pgid = 42, .start_time = 0, .boot_id = std::string(ProcessRef::kJobMark)};
+  return left;
+}
+
+TEST(TaskRunnerTest, AFollowedAttemptRunsAsTheTasksOwnAndIsNotStartedAgain) {
+  Fixture f("tasks:\n  - {id: a, run: 'x'}\n  - {id: b, run: 'x', deps: [a]}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.adoptable = true;
+  f.Make(1, &executor, &store);
+  AttemptRecord left = LeftInFlight(f, "a", 3);
+  f.runner->Resume(0, 3, {left}, /*kept=*/false, "it did not finish in an earlier session");
+  ASSERT_TRUE(f.runner->Adopt(0, left));
+  EXPECT_EQ(f.runner->state(0), TaskState::kRunning);
+  ASSERT_EQ(executor.adopted.size(), 1u);
+  EXPECT_EQ(executor.adopted[0].key, 0u);
+  EXPECT_EQ(executor.adopted[0].log_path, left.log_path);  // its own log, appended to
+  EXPECT_EQ(f.flow->Run(), 0);
+  // a's attempt 3 finished a; b, its dependent, started after it; a never started again.
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"adopt 0", "end 0", "start 1", "end 1"}));
+  EXPECT_EQ(f.runner->attempts(0), 3);
+  EXPECT_EQ(f.runner->state(0), TaskState::kSucceeded);
+  std::vector<std::string> a_events;
+  for (const Event& e : f.sink.events) {
+    if (e.task == "a") a_events.emplace_back(EventKindName(e.kind));
+  }
+  EXPECT_EQ(a_events, (std::vector<std::string>{"task_started", "task_succeeded"}));
+  for (const Event& e : f.sink.events) {
+    if (e.task == "a" && e.kind == EventKind::kTaskStarted) {
+      EXPECT_TRUE(e.followed);
+      EXPECT_EQ(e.attempt, 3);
+      EXPECT_TRUE(e.rerun.empty());
+    }
+  }
+}
+
+TEST(TaskRunnerTest, AFollowedAttemptThatFailsIsRetriedWithinTheSessionsBudget) {
+  Fixture f(
+      "defaults: {retry: {max_attempts: 2, backoff: {initial: 1ms}}}\n"
+      "tasks:\n  - {id: a, run: 'x'}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.adoptable = true;
+  executor.exit_codes[0] = 1;
+  f.Make(1, &executor, &store);
+  AttemptRecord left = LeftInFlight(f, "a", 1);
+  f.runner->Resume(0, 1, {left}, /*kept=*/false);
+  ASSERT_TRUE(f.runner->Adopt(0, left));
+  EXPECT_EQ(f.flow->Run(), 1);
+  // The followed attempt is the first of the two: one more started, then the task failed.
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"adopt 0", "end 0", "start 0", "end 0"}));
+  EXPECT_EQ(f.runner->attempts(0), 2);
+  EXPECT_EQ(f.runner->state(0), TaskState::kFailed);
+}
+
+TEST(TaskRunnerTest, AnAttemptTheExecutorCannotFollowRunsAgain) {
+  Fixture f("tasks:\n  - {id: a, run: 'x'}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  f.Make(1, &executor, &store);
+  AttemptRecord left = LeftInFlight(f, "a", 1);
+  f.runner->Resume(0, 1, {left}, /*kept=*/false);
+  EXPECT_FALSE(f.runner->Adopt(0, left));
+  EXPECT_EQ(f.runner->state(0), TaskState::kPending);
+  f.runner->EndLeftovers({left});
+  EXPECT_EQ(executor.left, 1);
+  EXPECT_EQ(f.flow->Run(), 0);
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"start 0", "end 0"}));
+  EXPECT_EQ(f.runner->attempts(0), 2);
+}
+
 }  // namespace
 }  // namespace mex
