@@ -269,6 +269,50 @@ TEST_F(SlurmResumeTest, FollowsAJobSubmittedButNotRecorded) {
   EXPECT_EQ(SbatchCalls(), 1);
 }
 
+// A followed job that ended while mex was away (FAILED, exit 3) ends its attempt as a job of the
+// session would: a logic failure, retried as attempt 2, a new job.
+TEST_F(SlurmResumeTest, AJobThatFailedWhileMexWasAwayIsClassifiedAndRetried) {
+  StandInSbatch();
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 2, backoff: {initial: 100ms}}}\n"
+      "tasks:\n"
+      "  - id: flaky\n"
+      "    run: |\n"
+      "      echo $SLURM_JOB_ID > flaky.id\n"
+      "      while [ ! -e release ]; do sleep 0.2; done\n"
+      "      [ \"$MEX_ATTEMPT\" = 1 ] && { echo failing; exit 3; }\n"
+      "      echo attempt $MEX_ATTEMPT ok\n");
+  pid_t mex = Start("out1");
+  std::string id;
+  ASSERT_TRUE(Eventually([&] {
+    id = Attempt("flaky", 1).job;
+    return !id.empty() && ReadFile(Path("flaky.id")) == id + "\n";
+  })) << ReadFile(Path("out1"));
+  const std::string run = RunOf("out1");
+  kill(mex, SIGKILL);
+  WaitMex(mex);
+  WriteFile(Path("release"), "");
+  ASSERT_TRUE(Eventually([&] { return JobState(id).empty(); }));  // over, mex away
+
+  Result r = RunMex({"run", "m.yaml", "--json"}, dir_.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto events = ParseNdjson(r.out);
+  auto started = Of(events, "task_started", "flaky");
+  ASSERT_EQ(started.size(), 2u) << r.out;
+  EXPECT_EQ(started[0]["attempt"], 1);
+  EXPECT_EQ(started[0].value("followed", false), true);
+  auto retries = Of(events, "task_retry", "flaky");
+  ASSERT_EQ(retries.size(), 1u) << r.out;
+  EXPECT_EQ(retries[0]["attempt"], 1);
+  EXPECT_EQ(retries[0]["class"], "logic");
+  EXPECT_EQ(retries[0]["reason"], "exit 3");
+  EXPECT_EQ(Of(events, "task_succeeded", "flaky")[0]["attempt"], 2);
+  EXPECT_EQ(Log(run, "flaky", 1), "failing\n");
+  EXPECT_EQ(Log(run, "flaky", 2), "attempt 2 ok\n");
+  EXPECT_EQ(Attempt("flaky", 1).end, "exited");
+  EXPECT_EQ(SbatchCalls(), 2);
+}
+
 // A task whose definition changed while its job ran is not followed: the next `mex run` cancels
 // the job and runs the task again, as the new definition says.
 TEST_F(SlurmResumeTest, CancelsTheJobOfATaskWhoseDefinitionChanged) {
@@ -300,6 +344,36 @@ TEST_F(SlurmResumeTest, CancelsTheJobOfATaskWhoseDefinitionChanged) {
   EXPECT_EQ(log.find("job " + id + "\n"), std::string::npos) << log;
   EXPECT_EQ(Attempt("long", 1).end, "interrupted");
   EXPECT_EQ(SbatchCalls(), 2);
+}
+
+// --force names the task: its job is cancelled rather than followed, and the task runs again.
+TEST_F(SlurmResumeTest, ForceCancelsTheJobInsteadOfFollowingIt) {
+  Write("defaults: {executor: slurm}\ntasks:\n" + WaitingTask("long"));
+  pid_t mex = Start("out1");
+  std::string id;
+  ASSERT_TRUE(Eventually([&] {
+    id = Attempt("long", 1).job;
+    return !id.empty() && ReadFile(Path("long.id")) == id + "\n";
+  })) << ReadFile(Path("out1"));
+  const std::string run = RunOf("out1");
+  kill(mex, SIGKILL);
+  WaitMex(mex);
+  ASSERT_EQ(JobState(id), "RUNNING\n");
+  pid_t again = StartMex({"run", "m.yaml", "--json", "--force", "long"}, dir_.path().string(),
+                         Path("out2").string());
+  std::string second;
+  ASSERT_TRUE(Eventually([&] {
+    second = Attempt("long", 2).job;
+    return !second.empty() && ReadFile(Path("long.id")) == second + "\n";
+  })) << ReadFile(Path("out2"));
+  EXPECT_EQ(JobState(id), "");  // cancelled before the new job was submitted
+  EXPECT_EQ(Attempt("long", 1).end, "interrupted");
+  WriteFile(Path("release"), "");
+  EXPECT_EQ(WaitMex(again), 0) << ReadFile(Path("out2"));
+  auto started = Of(Events("out2"), "task_started", "long");
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0]["rerun"], "forced (--force)");
+  EXPECT_EQ(Log(run, "long", 2), "attempt 2 done in job " + second + "\n");
 }
 
 // kill -9 of mex while an array's elements wait (held): the next `mex run` follows each element by
@@ -349,6 +423,7 @@ TEST_F(SlurmResumeTest, CtrlCCancelsAFollowedJob) {
     id = Attempt("long", 1).job;
     return !id.empty() && ReadFile(Path("long.id")) == id + "\n";
   })) << ReadFile(Path("out1"));
+  RunOf("out1");  // for TearDown
   kill(mex, SIGKILL);
   WaitMex(mex);
   pid_t again = Start("out2");
