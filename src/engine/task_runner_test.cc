@@ -380,7 +380,7 @@ TEST(TaskRunnerTest, ATaskHeldForItsFilesRetriesAndDependsAsUsual) {
   }
 }
 
-// The attempt a killed session left in flight, that the executor follows (a Slurm job).
+// The attempt a killed session left in flight, that the executor follows (a batch job).
 AttemptRecord LeftInFlight(const Fixture& f, const std::string& task, int number) {
   AttemptRecord left;
   left.task = task;
