@@ -313,6 +313,47 @@ TEST_F(SlurmResumeTest, AJobThatFailedWhileMexWasAwayIsClassifiedAndRetried) {
   EXPECT_EQ(SbatchCalls(), 2);
 }
 
+// A recorded job that neither squeue nor sacct knows (here state.db is made to name a job id the
+// cluster never gave) ends as lost after the grace period: transient, retried. The run's real job,
+// which no attempt claims any more, is cancelled by its name as the session starts.
+TEST_F(SlurmResumeTest, AJobNothingKnowsIsLostAndRetried) {
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 2, backoff: {initial: 100ms}}}\n"
+      "tasks:\n"
+      "  - id: long\n"
+      "    run: |\n"
+      "      [ \"$MEX_ATTEMPT\" = 2 ] && { echo second; exit 0; }\n"
+      "      echo $SLURM_JOB_ID > long.id\n"
+      "      while [ ! -e release ]; do sleep 0.2; done\n");
+  pid_t mex = Start("out1");
+  std::string id;
+  ASSERT_TRUE(Eventually([&] {
+    id = Attempt("long", 1).job;
+    return !id.empty() && ReadFile(Path("long.id")) == id + "\n";
+  })) << ReadFile(Path("out1"));
+  const std::string run = RunOf("out1");
+  kill(mex, SIGKILL);
+  WaitMex(mex);
+  {
+    SQLite::Database db(Path(".mex/state.db").string(), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE attempts SET pgid = 60000000 WHERE task = 'long' AND n = 1");
+  }
+  Result r = RunMex({"run", "m.yaml", "--json"}, dir_.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto events = ParseNdjson(r.out);
+  auto started = Of(events, "task_started", "long");
+  ASSERT_EQ(started.size(), 2u) << r.out;
+  EXPECT_EQ(started[0].value("followed", false), true);
+  auto retries = Of(events, "task_retry", "long");
+  ASSERT_EQ(retries.size(), 1u) << r.out;
+  EXPECT_EQ(retries[0]["class"], "transient");
+  EXPECT_EQ(retries[0]["reason"],
+            "slurm: job 60000000 left the queue with no final state in sacct");
+  EXPECT_EQ(Of(events, "task_succeeded", "long")[0]["attempt"], 2);
+  EXPECT_EQ(Log(run, "long", 2), "second\n");
+  EXPECT_EQ(JobState(id), "");  // the real job: cancelled, claimed by no attempt
+}
+
 // A task whose definition changed while its job ran is not followed: the next `mex run` cancels
 // the job and runs the task again, as the new definition says.
 TEST_F(SlurmResumeTest, CancelsTheJobOfATaskWhoseDefinitionChanged) {
