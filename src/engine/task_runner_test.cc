@@ -444,6 +444,34 @@ TEST(TaskRunnerTest, AFollowedAttemptThatFailsIsRetriedWithinTheSessionsBudget) 
   EXPECT_EQ(f.runner->state(0), TaskState::kFailed);
 }
 
+TEST(TaskRunnerTest, AFollowedAttemptOfALaterPhaseThatFailsEarlyIsRetriedInItsPhase) {
+  Fixture f(
+      "defaults: {retry: {max_attempts: 2, backoff: {initial: 1ms}}}\n"
+      "phases:\n"
+      "  - {name: one, weight: 50, tasks: [{id: a, run: x}]}\n"
+      "  - {name: two, weight: 50, tasks: [{id: b, run: x}]}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.adoptable = true;
+  executor.exit_codes[1] = 1;
+  f.Make(1, &executor, &store);
+  f.runner->Resume(0, 1, {}, /*kept=*/true);
+  AttemptRecord left = LeftInFlight(f, "b", 1);
+  f.runner->Resume(1, 1, {left}, /*kept=*/false);
+  ASSERT_TRUE(f.runner->Adopt(1, left));
+  EXPECT_EQ(f.flow->Run(), 1);
+  // b's followed attempt ended while phase one was open; its retry started once two opened.
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"adopt 1", "end 1", "start 1", "end 1"}));
+  std::vector<std::string> order;
+  for (const Event& e : f.sink.events) {
+    if (e.kind == EventKind::kPhaseStarted) order.push_back("phase " + e.phase);
+    if (e.task == "b") order.push_back(std::string(EventKindName(e.kind)));
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"phase one", "task_started", "task_retry", "phase two",
+                                             "task_started", "task_failed"}));
+  EXPECT_EQ(f.runner->attempts(1), 2);
+}
+
 TEST(TaskRunnerTest, AnAttemptTheExecutorCannotFollowRunsAgain) {
   Fixture f("tasks:\n  - {id: a, run: 'x'}\n");
   MemoryStore store;
