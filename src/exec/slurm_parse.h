@@ -40,10 +40,18 @@ std::vector<SlurmJobRow> ParseSqueue(std::string_view out);
 // `sacct -n -P -o kSacctFormat` lines ("3:0" exit codes); steps ("12.batch") are skipped.
 std::vector<SlurmJobRow> ParseSacct(std::string_view out);
 
-// `squeue -h -r -o '%i|%j'` lines: (id, name) of each job, an array's elements one by one
-// ("123_4"); the names that start with `prefix` only.
-std::vector<std::pair<std::string, std::string>> ParseJobNames(std::string_view out,
-                                                               std::string_view prefix);
+// A job of the user's as `squeue -h -r -t all -o '%i|%j|%T'` lists it.
+struct NamedJob {
+  std::string id;  // "123", or "123_4": an array's elements one by one
+  std::string name;
+  std::string state;
+};
+// Those lines, the jobs whose name starts with `prefix` only.
+std::vector<NamedJob> ParseJobNames(std::string_view out, std::string_view prefix);
+
+// The element of the job array whose script (ArrayScript) is `array_script` that appends its
+// output to `log_path`; -1 when none does.
+int ArrayElementOf(std::string_view array_script, std::string_view log_path);
 
 // The job id a job's ProcessRef stands for ("123", or "123_4" for element 4 of array 123), ""
 // when it is not a job's.

@@ -240,9 +240,9 @@ TEST_F(SlurmResumeTest, FollowsARunningJobAfterKill9) {
 // kills it, once): the next `mex run` finds the job by its name, records its id and follows it.
 // One job for the task, one sbatch in all.
 TEST_F(SlurmResumeTest, FollowsAJobSubmittedButNotRecorded) {
-  StandInSbatch("if [ ! -e " + Path("killed").string() + " ]; then echo \"$OUT\" > " +
-                Path("submitted").string() + "; touch " + Path("killed").string() +
-                "; kill -9 $PPID; fi\n");
+  StandInSbatch("if [ $code = 0 ] && [ ! -e " + Path("killed").string() +
+                " ]; then echo \"$OUT\" > " + Path("submitted").string() + "; touch " +
+                Path("killed").string() + "; kill -9 $PPID; fi\n");
   Write("defaults: {executor: slurm}\ntasks:\n" + WaitingTask("early"));
   pid_t mex = Start("out1");
   EXPECT_EQ(WaitMex(mex), 128 + SIGKILL) << ReadFile(Path("out1"));
@@ -267,6 +267,48 @@ TEST_F(SlurmResumeTest, FollowsAJobSubmittedButNotRecorded) {
   EXPECT_EQ(done[0]["attempt"], 1);
   EXPECT_EQ(Log(run, "early", 1), "attempt 1 done in job " + id + "\n");
   EXPECT_EQ(SbatchCalls(), 1);
+}
+
+// mex killed after sbatch took a job array and before it recorded its id: the next `mex run`
+// finds each element by the array's name and the line of the array's script that writes to the
+// attempt's log, records it and follows it. One sbatch in all.
+TEST_F(SlurmResumeTest, FollowsAnArraySubmittedButNotRecorded) {
+  StandInSbatch("if [ $code = 0 ] && [ ! -e " + Path("killed").string() +
+                " ]; then echo \"$OUT\" > " + Path("submitted").string() + "; touch " +
+                Path("killed").string() + "; kill -9 $PPID; fi\n");
+  Write(
+      "defaults: {executor: slurm}\nslurm: {arrays: true}\ntasks:\n"
+      "  - {id: r1, run: 'while [ ! -e release ]; do sleep 0.2; done; echo r1 $MEX_ATTEMPT'}\n"
+      "  - {id: r2, run: 'while [ ! -e release ]; do sleep 0.2; done; echo r2 $MEX_ATTEMPT'}\n");
+  pid_t mex =
+      StartMex({"run", "m.yaml", "--json", "-j", "4"}, dir_.path().string(), Path("out1").string());
+  EXPECT_EQ(WaitMex(mex), 128 + SIGKILL) << ReadFile(Path("out1"));
+  const std::string run = RunOf("out1");
+  std::string array = ReadFile(Path("submitted"));
+  ASSERT_TRUE(array.ends_with("\n")) << array;
+  array.pop_back();
+  EXPECT_EQ(Attempt("r1", 1).job, "");
+  EXPECT_EQ(Attempt("r2", 1).job, "");
+
+  pid_t again =
+      StartMex({"run", "m.yaml", "--json", "-j", "4"}, dir_.path().string(), Path("out2").string());
+  ASSERT_TRUE(Eventually([&] {
+    return !Attempt("r1", 1).job.empty() && !Attempt("r2", 1).job.empty();
+  })) << ReadFile(Path("out2"));
+  std::vector<std::string> ids = {Attempt("r1", 1).job, Attempt("r2", 1).job};
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{array + "_0", array + "_1"}));
+  WriteFile(Path("release"), "");
+  EXPECT_EQ(WaitMex(again), 0) << ReadFile(Path("out2"));
+  for (const char* task : {"r1", "r2"}) {
+    auto started = Of(Events("out2"), "task_started", task);
+    ASSERT_EQ(started.size(), 1u) << ReadFile(Path("out2"));
+    EXPECT_EQ(started[0].value("followed", false), true);
+    EXPECT_EQ(Of(Events("out2"), "task_succeeded", task)[0]["attempt"], 1);
+    EXPECT_EQ(Log(run, task, 1), std::string(task) + " 1\n");
+  }
+  EXPECT_EQ(SbatchCalls(), 1);
+  EXPECT_TRUE(QueuedJobs("mex." + run + ".").empty());
 }
 
 // A followed job that ended while mex was away (FAILED, exit 3) ends its attempt as a job of the
