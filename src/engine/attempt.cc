@@ -283,6 +283,14 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
   if (const AgentCli* cli = agent ? AgentCliOf(*agent) : nullptr) {
     cli->cap_retries(&spec->argv, &spec->env);
   }
+  DescribeAttempt(run, task, history, spec);
+  return true;
+}
+
+void DescribeAttempt(const RunInfo& run, const Task& task, const AttemptHistory& history,
+                     AttemptSpec* spec) {
+  const Milestone& m = *run.milestone;
+  const TaskDetail* d = task.details();
   spec->log_path = run.paths.LogPath(task.id, history.number);
   spec->timeout_s = m.TimeoutOf(task);
   spec->stall_after_s = m.StallAfterOf(task);
@@ -310,7 +318,6 @@ bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& hi
       }
     }
   }
-  return true;
 }
 
 }  // namespace mex

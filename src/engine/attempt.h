@@ -57,6 +57,12 @@ struct AttemptHistory {
 bool BuildAttempt(const RunInfo& run, const Task& task, const AttemptHistory& history,
                   AttemptSpec* spec, std::string* err, int* err_no);
 
+// The part of `spec` that says where and how the attempt runs, not what: its log path, limits,
+// placement and job request. Touches no file: what a resumed session gives Executor::Adopt for
+// an attempt that an earlier one started.
+void DescribeAttempt(const RunInfo& run, const Task& task, const AttemptHistory& history,
+                     AttemptSpec* spec);
+
 // What an attempt of `task` would run, as one string, without touching any file: the rendered
 // command or prompt of a first attempt, the agent's command, the task's cwd, env and declared
 // output. Two sessions of a run give the same text for a task exactly when it would do the same.

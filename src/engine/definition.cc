@@ -93,6 +93,10 @@ bool KeptAsItWas(const StoredTask& was, const std::string& hash, bool forced,
          missing_output.empty();
 }
 
+bool FollowsLeftAttempt(const StoredTask& was, int number, const std::string& hash, bool forced) {
+  return !forced && was.hash == hash && was.attempts == number;
+}
+
 std::string RerunReason(const StoredTask& was, const std::string& hash, bool forced,
                         const std::string& missing_output) {
   if (forced) return "forced (--force)";

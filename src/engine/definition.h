@@ -43,6 +43,11 @@ std::vector<bool> ForcedTasks(const RunInfo& run, const Graph& graph, const Road
 bool KeptAsItWas(const StoredTask& was, const std::string& hash, bool forced,
                  const std::string& missing_output = "");
 
+// Whether a resumed session follows attempt `number` of a task recorded as `was`, which a killed
+// engine left in flight, rather than end it and run the task again: it is the task's latest,
+// the task's definition is the same (`hash`), and it is not forced (--force, --force-all).
+bool FollowsLeftAttempt(const StoredTask& was, int number, const std::string& hash, bool forced);
+
 // Why a task that ran in an earlier session (`was`) runs again, as task_started's `rerun` says.
 std::string RerunReason(const StoredTask& was, const std::string& hash, bool forced,
                         const std::string& missing_output = "");

@@ -97,6 +97,7 @@ nlohmann::ordered_json EventToJson(const Event& e) {
     case EventKind::kTaskStarted:
       j["log"] = e.log;
       if (!e.rerun.empty()) j["rerun"] = e.rerun;
+      if (e.followed) j["followed"] = true;
       break;
     case EventKind::kTaskRetry:
       j["class"] = e.failure_class;

@@ -74,6 +74,9 @@ struct Event {
   // kTaskStarted, the first attempt of a session of a task that ran in an earlier session: why
   // it runs again ("its definition changed", ...); "" otherwise
   std::string rerun;
+  // kTaskStarted: the attempt was not started by this session but left in flight by a killed
+  // one, and is followed to its end (a job of the cluster, TaskRunner::Adopt)
+  bool followed = false;
   bool passed = false;  // kPhaseFinished, kRunFinished
   double score = 0;     // kPhaseFinished: the gate's score, and what it needed
   double min_score = 0;

@@ -134,12 +134,22 @@ class Executor {
 
   virtual size_t running() const = 0;
 
+  // Follows an attempt that an earlier, killed engine started, as if this one had started it
+  // with `spec` (its key, log, limits and placement; its timeout what is left of it): its end is
+  // then reported by Wait, classified like any other. `ref` is who it ran as, as recorded;
+  // empty when it was not recorded (killed between submitting and recording), then found by
+  // what marks it where the executor has such a mark. Returns who it runs as, or an empty ref
+  // when this executor cannot follow it (LocalExecutor: a process that is not its child) or
+  // found nothing: the caller then ends it with EndLeftovers and runs the task again.
+  virtual ProcessRef Adopt(const ProcessRef& ref, const AttemptSpec& spec) = 0;
+
   // Ends what attempts of an earlier, killed engine may have left running, each only if it is
   // still the same process group (its leader's start time and boot match, or the leader is
   // gone and the group lives on, whose id then cannot have been reused). Waits until they are
   // gone (SIGTERM, SIGKILL after `grace_s`). And what else the run's earlier sessions left
   // running where it can tell (LocalExecutor: the run's tag in their environment), even with
-  // no group recorded. Called as each session starts. Returns how many it ended.
+  // no group recorded; never what it follows (Adopt). Called as each session starts, after
+  // Adopt. Returns how many it ended.
   virtual int EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) = 0;
 };
 

@@ -41,7 +41,8 @@ bool Session::IsDynamicPhase(uint32_t phase) const {
 
 void Session::Prepare() {
   if (db_ == nullptr) return;
-  runner_.EndLeftovers(db_->MarkInterrupted(WallClockSeconds()));
+  // In this session's first transaction: the attempts it follows are in flight again in it.
+  std::vector<AttemptRecord> left = db_->MarkInterrupted(WallClockSeconds());
   std::vector<PhaseRow> phases;
   for (const Phase& p : m_.phases) phases.push_back({p.name, p.weight, p.tasks_from});
   db_->SetPhases(phases);
@@ -60,7 +61,26 @@ void Session::Prepare() {
   for (uint32_t t = 0; t < m_.tasks.size(); ++t) {
     (m_.tasks[t].phase < first_dynamic ? now : later).push_back(t);
   }
-  size_t runs = PrepareTasks(now, hashes_, ForcedTasks(run_, graph_, roadmap_), &stored);
+  const std::vector<bool> forced = ForcedTasks(run_, graph_, roadmap_);
+  std::vector<std::pair<uint32_t, AttemptRecord>> to_follow;
+  std::vector<AttemptRecord> to_end;
+  for (AttemptRecord& a : left) {
+    const Task* task = m_.FindTask(a.task);
+    auto t = task == nullptr ? 0 : static_cast<uint32_t>(task - m_.tasks.data());
+    auto was = stored.find(a.task);
+    // Followed where it would do what the task does now, decided before the hashes are stored.
+    if (task != nullptr && task->phase < first_dynamic && was != stored.end() &&
+        FollowsLeftAttempt(was->second, a.number, hashes_[t], forced[t])) {
+      to_follow.emplace_back(t, std::move(a));
+    } else {
+      to_end.push_back(std::move(a));
+    }
+  }
+  size_t runs = PrepareTasks(now, hashes_, forced, &stored);
+  for (auto& [t, a] : to_follow) {
+    if (!runner_.Adopt(t, a)) to_end.push_back(std::move(a));
+  }
+  runner_.EndLeftovers(to_end);
   // A session with nothing to run (all kept) reads no history.
   if (runs > 0 || !later.empty()) PrioritizeByHistory(hashes_);
   // Until then they keep the row of the last session (or get a pending one) and go on numbering

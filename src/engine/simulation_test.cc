@@ -312,6 +312,8 @@ class SimExecutor : public Executor {
   size_t running() const override { return running_.size(); }
   // As LocalExecutor: the recorded groups, and by the run's tag what escaped them or was never
   // recorded (killed between the spawn and that commit): every orphan.
+  // As LocalExecutor: an orphan is not its child.
+  ProcessRef Adopt(const ProcessRef&, const AttemptSpec&) override { return {}; }
   int EndLeftovers(const std::vector<ProcessRef>&, double) override {
     const auto ended = static_cast<int>(orphans_.size());
     orphans_.clear();

@@ -117,6 +117,50 @@ void TaskRunner::Resume(uint32_t task, int attempts, std::vector<AttemptRecord> 
   }
 }
 
+bool TaskRunner::Adopt(uint32_t task, const AttemptRecord& left) {
+  TaskRun& run = tasks_[task];
+  AttemptHistory history{left.number, "", "", ""};
+  for (const AttemptRecord& earlier : run.history) {
+    if (earlier.number < left.number) {
+      history.resource_failures += earlier.failure_class == "resource" ? 1 : 0;
+    }
+  }
+  AttemptSpec spec;
+  DescribeAttempt(run_, m_.tasks[task], history, &spec);
+  spec.key = task;
+  if (!left.log_path.empty()) spec.log_path = left.log_path;
+  // Its time counts from its start in the earlier session (from its submission, for a job not
+  // seen running then): what is left of its timeout, a moment when nothing is.
+  const double ran = left.started_at > 0 ? std::max(0.0, WallClockSeconds() - left.started_at) : 0;
+  if (spec.timeout_s > 0) spec.timeout_s = std::max(0.001, spec.timeout_s - ran);
+  ProcessRef ref = executor_->Adopt(left.process, spec);
+  if (ref.empty()) return false;
+  if (run.history.empty() || run.history.back().number != left.number) {
+    run.history.push_back(left);
+  }
+  // Its row as it was before the engine was killed (MarkInterrupted ended it in this same
+  // transaction): in flight, and who it runs as if that was not recorded then.
+  AttemptRecord& record = run.history.back();
+  record.process = ref;
+  record.ended_at = 0;
+  record.end.clear();
+  record.reason.clear();
+  record.failure_class.clear();
+  record.exit_code = -1;
+  record.signal = 0;
+  record.duration_s = -1;
+  run.attempts = left.number;
+  run.prior_attempts = left.number - 1;  // the first of this session's attempts
+  run.started = MonotonicSeconds() - ran;
+  run.rerun.clear();
+  ++running_;
+  if (Pool* pool = PoolOf(task)) ++pool->in_use;
+  SetState(task, TaskState::kRunning);
+  journal_->store().AttemptChanged(record);
+  adopted_.push_back(task);
+  return true;
+}
+
 void TaskRunner::EndLeftovers(const std::vector<AttemptRecord>& interrupted) {
   std::vector<ProcessRef> leftovers;
   for (const AttemptRecord& a : interrupted) {
@@ -140,6 +184,9 @@ void TaskRunner::Open(const std::vector<uint32_t>& tasks, std::string gate_missi
   Preflight(tasks);
   LockFiles(tasks);
   for (uint32_t t : tasks) {
+    if (tasks_[t].state == TaskState::kRunning) TakeFiles(t);  // followed (Adopt)
+  }
+  for (uint32_t t : tasks) {
     if (tasks_[t].state == TaskState::kPending && tasks_[t].waiting == 0) MakeReady(t);
   }
 }
@@ -154,6 +201,14 @@ void TaskRunner::StartCommands(std::vector<AttemptSpec> commands) {
 }
 
 void TaskRunner::RunUntilIdle() {
+  for (uint32_t task : adopted_) {
+    // After run_started: the attempts followed from the killed session run as this one's.
+    Event event = TaskEvent(EventKind::kTaskStarted, task);
+    event.log = tasks_[task].history.back().log_path;
+    event.followed = true;
+    journal_->Emit(event);
+  }
+  adopted_.clear();
   for (;;) {
     ReleaseDueRetries();
     StartReadyTasks();
@@ -531,6 +586,9 @@ void TaskRunner::HandleEnd(const AttemptEnd& end) {
                  !stopping_;
     if (retry) {
       ScheduleRetry(task, c, elapsed);
+      // Followed from a killed session (Adopt), it ended before its phase opened: its retry
+      // waits for the phase.
+      if (!IsOpen(task)) SetState(task, TaskState::kPending);
     } else {
       Fail(task, c, elapsed);
     }

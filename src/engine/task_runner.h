@@ -42,8 +42,16 @@ class TaskRunner {
   void set_priority(const std::vector<double>* priority) { priority_ = priority; }
   void Resume(uint32_t task, int attempts, std::vector<AttemptRecord> history, bool kept,
               std::string rerun = "");
+  // Before the run, after Resume: follows `left`, the task's latest attempt, which a killed
+  // engine left in flight, as this session's running attempt (with its number, log and the
+  // process or job it runs as), if the executor can (Executor::Adopt). The task is running, its
+  // attempt counts as the first of this session's budget, and its end is handled like that of
+  // an attempt this session started. Returns false when the executor cannot follow it: then it
+  // is one of EndLeftovers' and the task runs again.
+  bool Adopt(uint32_t task, const AttemptRecord& left);
   // Before the run: ends what may still run of the attempts a killed engine left running (each
-  // only if it is still the same process group), so that no task runs twice at once.
+  // only if it is still the same process group), so that no task runs twice at once; never an
+  // attempt this session follows (Adopt).
   void EndLeftovers(const std::vector<AttemptRecord>& interrupted);
   // `count` new tasks now sit at index `at` of the milestone (the graph and priorities given to
   // the constructor already include them), pending. Only between phases: while no task is ready,
@@ -201,6 +209,7 @@ class TaskRunner {
   std::vector<uint32_t> changed_;        // tasks whose state changed since the last commit
   std::vector<uint32_t> to_start_;       // picked this turn, not launched yet
   std::vector<AttemptEnd> not_started_;  // attempts that could not be built this turn
+  std::vector<uint32_t> adopted_;        // followed (Adopt), their task_started not yet emitted
   uint32_t generation_ = 0;              // how often Open() was called
   std::string gate_missing_;             // {{gate.missing}} of the open tasks
   std::vector<AttemptEnd> command_ends_;

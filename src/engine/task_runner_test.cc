@@ -49,7 +49,18 @@ class FakeExecutor : public Executor {
   void CancelAll() override { ++cancel_alls; }
   void KillAll() override {}
   size_t running() const override { return queue_.size(); }
-  int EndLeftovers(const std::vector<ProcessRef>&, double) override { return 0; }
+  // Follows what `adoptable` says, as if it had started it.
+  ProcessRef Adopt(const ProcessRef& ref, const AttemptSpec& spec) override {
+    if (!adoptable) return {};
+    adopted.push_back(spec);
+    log.push_back("adopt " + std::to_string(spec.key));
+    queue_.push_back(spec.key);
+    return ref.empty() ? process : ref;
+  }
+  int EndLeftovers(const std::vector<ProcessRef>& leftovers, double) override {
+    left += static_cast<int>(leftovers.size());
+    return 0;
+  }
 
   std::vector<std::pair<uint64_t, int>> started;  // (task, commits before it started)
   std::map<uint64_t, int> exit_codes;
@@ -59,6 +70,9 @@ class FakeExecutor : public Executor {
   ProcessRef process;                // what Start returns
   std::vector<int> commits_at_wait;  // the store's commits at each Wait
   bool fifo = false;                 // end the attempt started first, not last
+  bool adoptable = false;            // Adopt follows what it is given
+  std::vector<AttemptSpec> adopted;  // what Adopt followed
+  int left = 0;                      // leftovers given to EndLeftovers
 
  private:
   const MemoryStore* store_;
@@ -364,6 +378,114 @@ TEST(TaskRunnerTest, ATaskHeldForItsFilesRetriesAndDependsAsUsual) {
     EXPECT_EQ(executor.log[i].substr(0, 6), "start ") << i;
     EXPECT_EQ(executor.log[i + 1], "end " + executor.log[i].substr(6)) << i;
   }
+}
+
+// The attempt a killed session left in flight, that the executor follows (a batch job).
+AttemptRecord LeftInFlight(const Fixture& f, const std::string& task, int number) {
+  AttemptRecord left;
+  left.task = task;
+  left.number = number;
+  left.started_at = 1;
+  left.ended_at = 2;  // as MarkInterrupted left it
+  left.end = "interrupted";
+  left.log_path = f.run.paths.LogPath(task, number);
+  left.process = {.pgid = 42, .start_time = 0, .boot_id = std::string(ProcessRef::kJobMark)};
+  return left;
+}
+
+TEST(TaskRunnerTest, AFollowedAttemptRunsAsTheTasksOwnAndIsNotStartedAgain) {
+  Fixture f("tasks:\n  - {id: a, run: 'x'}\n  - {id: b, run: 'x', deps: [a]}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.adoptable = true;
+  f.Make(1, &executor, &store);
+  AttemptRecord left = LeftInFlight(f, "a", 3);
+  f.runner->Resume(0, 3, {left}, /*kept=*/false, "it did not finish in an earlier session");
+  ASSERT_TRUE(f.runner->Adopt(0, left));
+  EXPECT_EQ(f.runner->state(0), TaskState::kRunning);
+  ASSERT_EQ(executor.adopted.size(), 1u);
+  EXPECT_EQ(executor.adopted[0].key, 0u);
+  EXPECT_EQ(executor.adopted[0].log_path, left.log_path);  // its own log, appended to
+  EXPECT_EQ(f.flow->Run(), 0);
+  // a's attempt 3 finished a; b, its dependent, started after it; a never started again.
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"adopt 0", "end 0", "start 1", "end 1"}));
+  EXPECT_EQ(f.runner->attempts(0), 3);
+  EXPECT_EQ(f.runner->state(0), TaskState::kSucceeded);
+  std::vector<std::string> a_events;
+  for (const Event& e : f.sink.events) {
+    if (e.task == "a") a_events.emplace_back(EventKindName(e.kind));
+  }
+  EXPECT_EQ(a_events, (std::vector<std::string>{"task_started", "task_succeeded"}));
+  for (const Event& e : f.sink.events) {
+    if (e.task == "a" && e.kind == EventKind::kTaskStarted) {
+      EXPECT_TRUE(e.followed);
+      EXPECT_EQ(e.attempt, 3);
+      EXPECT_TRUE(e.rerun.empty());
+    }
+  }
+}
+
+TEST(TaskRunnerTest, AFollowedAttemptThatFailsIsRetriedWithinTheSessionsBudget) {
+  Fixture f(
+      "defaults: {retry: {max_attempts: 2, backoff: {initial: 1ms}}}\n"
+      "tasks:\n  - {id: a, run: 'x'}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.adoptable = true;
+  executor.exit_codes[0] = 1;
+  f.Make(1, &executor, &store);
+  AttemptRecord left = LeftInFlight(f, "a", 1);
+  f.runner->Resume(0, 1, {left}, /*kept=*/false);
+  ASSERT_TRUE(f.runner->Adopt(0, left));
+  EXPECT_EQ(f.flow->Run(), 1);
+  // The followed attempt is the first of the two: one more started, then the task failed.
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"adopt 0", "end 0", "start 0", "end 0"}));
+  EXPECT_EQ(f.runner->attempts(0), 2);
+  EXPECT_EQ(f.runner->state(0), TaskState::kFailed);
+}
+
+TEST(TaskRunnerTest, AFollowedAttemptOfALaterPhaseThatFailsEarlyIsRetriedInItsPhase) {
+  Fixture f(
+      "defaults: {retry: {max_attempts: 2, backoff: {initial: 1ms}}}\n"
+      "phases:\n"
+      "  - {name: one, weight: 50, tasks: [{id: a, run: x}]}\n"
+      "  - {name: two, weight: 50, tasks: [{id: b, run: x}]}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.adoptable = true;
+  executor.exit_codes[1] = 1;
+  f.Make(1, &executor, &store);
+  f.runner->Resume(0, 1, {}, /*kept=*/true);
+  AttemptRecord left = LeftInFlight(f, "b", 1);
+  f.runner->Resume(1, 1, {left}, /*kept=*/false);
+  ASSERT_TRUE(f.runner->Adopt(1, left));
+  EXPECT_EQ(f.flow->Run(), 1);
+  // b's followed attempt ended while phase one was open; its retry started once two opened.
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"adopt 1", "end 1", "start 1", "end 1"}));
+  std::vector<std::string> order;
+  for (const Event& e : f.sink.events) {
+    if (e.kind == EventKind::kPhaseStarted) order.push_back("phase " + e.phase);
+    if (e.task == "b") order.push_back(std::string(EventKindName(e.kind)));
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"phase one", "task_started", "task_retry", "phase two",
+                                             "task_started", "task_failed"}));
+  EXPECT_EQ(f.runner->attempts(1), 2);
+}
+
+TEST(TaskRunnerTest, AnAttemptTheExecutorCannotFollowRunsAgain) {
+  Fixture f("tasks:\n  - {id: a, run: 'x'}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  f.Make(1, &executor, &store);
+  AttemptRecord left = LeftInFlight(f, "a", 1);
+  f.runner->Resume(0, 1, {left}, /*kept=*/false);
+  EXPECT_FALSE(f.runner->Adopt(0, left));
+  EXPECT_EQ(f.runner->state(0), TaskState::kPending);
+  f.runner->EndLeftovers({left});
+  EXPECT_EQ(executor.left, 1);
+  EXPECT_EQ(f.flow->Run(), 0);
+  EXPECT_EQ(executor.log, (std::vector<std::string>{"start 0", "end 0"}));
+  EXPECT_EQ(f.runner->attempts(0), 2);
 }
 
 }  // namespace

@@ -50,6 +50,9 @@ class LocalExecutor : public Executor {
   size_t running() const override { return live_.size() + spawn_failures_.size(); }
   // How many attempts of `/bin/sh -c SCRIPT` ran without the shell (exec/direct_command.h).
   uint64_t direct_spawns() const { return direct_spawns_; }
+  // A process of an earlier mex is not this one's child: its end cannot be waited for. Never
+  // follows it (EndLeftovers ends it).
+  ProcessRef Adopt(const ProcessRef&, const AttemptSpec&) override { return {}; }
   int EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) override;
 
  private:

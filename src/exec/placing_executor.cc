@@ -40,6 +40,15 @@ size_t PlacingExecutor::running() const {
   return local_->running() + (cluster_ != nullptr ? cluster_->running() : 0);
 }
 
+ProcessRef PlacingExecutor::Adopt(const ProcessRef& ref, const AttemptSpec& spec) {
+  const bool job = ref.is_job() || (ref.empty() && spec.placement == Placement::kCluster);
+  if (!job) return local_->Adopt(ref, spec);
+  if (cluster_ == nullptr) return {};
+  ProcessRef followed = cluster_->Adopt(ref, spec);
+  if (!followed.empty()) on_cluster_.push_back(spec.key);
+  return followed;
+}
+
 int PlacingExecutor::EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) {
   std::vector<ProcessRef> processes, jobs;
   for (const ProcessRef& ref : leftovers) (ref.is_job() ? jobs : processes).push_back(ref);

@@ -18,6 +18,9 @@ class PlacingExecutor : public Executor {
   void CancelAll() override;
   void KillAll() override;
   size_t running() const override;
+  // A job's ref (ProcessRef::is_job) to the cluster, the others to the local executor; an
+  // unrecorded one (empty) by the spec's placement.
+  ProcessRef Adopt(const ProcessRef& ref, const AttemptSpec& spec) override;
   // A job's ref (ProcessRef::is_job) to the cluster, the others to the local executor.
   int EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) override;
 

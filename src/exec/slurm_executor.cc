@@ -22,6 +22,8 @@ namespace {
 
 // A Slurm command that takes longer is ended and its answer taken as "unknown".
 constexpr double kToolTimeout = 30;
+// How long a resumed session asks for the run's jobs while squeue fails.
+constexpr double kQueueListWait = 60;
 
 std::string Joined(const std::vector<std::string>& ids) {
   std::string text;
@@ -486,28 +488,97 @@ std::map<uint64_t, std::string> SlurmExecutor::Pending() const {
   return pending;
 }
 
+const std::vector<NamedJob>& SlurmExecutor::RunQueue() {
+  if (!run_queue_read_) {
+    run_queue_read_ = true;
+    // -r: an array's elements one by one ("123_4"), so that one followed is told from the rest;
+    // -t all: those that ended while mex was away too (squeue keeps them for MinJobAge). Asked
+    // again while the controller does not answer (a restart): a job it would not list would be
+    // submitted a second time.
+    const double until = MonotonicSeconds() + kQueueListWait;
+    for (;;) {
+      ToolResult mine =
+          Run("slurm squeue", {"squeue", "-h", "-r", "-t", "all", "--me", "-o", "%i|%j|%T"});
+      if (mine.exit_code == 0 || MonotonicSeconds() >= until) {
+        run_queue_ = ParseJobNames(mine.out, "mex." + settings_.run_id + ".");
+        break;
+      }
+      usleep(1000000);
+    }
+  }
+  return run_queue_;
+}
+
+const std::string& SlurmExecutor::ArrayScriptOf(const std::string& name) {
+  auto [it, added] = array_scripts_.emplace(name, "");
+  const std::string prefix = "mex." + settings_.run_id + ".@array.";
+  if (added && name.starts_with(prefix)) {
+    it->second =
+        state_->ReadFile(settings_.array_dir + "/" + name.substr(prefix.size()) + ".sbatch");
+  }
+  return it->second;
+}
+
+ProcessRef SlurmExecutor::Adopt(const ProcessRef& ref, const AttemptSpec& spec) {
+  Job job;
+  job.key = spec.key;
+  job.task = spec.job.name;
+  job.name = JobName(spec.job.name, spec.job.attempt);
+  job.id = JobIdOf(ref);
+  if (ref.start_time > 0) job.array_index = static_cast<int>(ref.start_time - 1);
+  ProcessRef followed = ref;
+  if (job.id.empty()) {
+    // Submitted just before the kill, its id not recorded: its name says whose it is, or, for an
+    // array's element, its array's script does.
+    for (const NamedJob& queued : RunQueue()) {
+      const size_t bar = queued.id.find('_');
+      int index = -1;
+      if (bar == std::string::npos) {
+        if (queued.name != job.name) continue;
+      } else {
+        index = ArrayElementOf(ArrayScriptOf(queued.name), spec.log_path);
+        if (index < 0 || queued.id.substr(bar + 1) != std::to_string(index)) continue;
+      }
+      job.id = queued.id;
+      job.array_index = index;
+      followed = ProcessRef{.pgid = std::stoll(queued.id.substr(0, bar)),
+                            .start_time = static_cast<uint64_t>(index + 1),
+                            .boot_id = std::string(ProcessRef::kJobMark)};
+      break;
+    }
+    if (job.id.empty()) return {};
+  }
+  job.log_path = spec.log_path;
+  job.stall_after_s = spec.stall_after_s;
+  job.kill_on_stall = spec.kill_on_stall;
+  job.log_limit = static_cast<off_t>(spec.log_limit_bytes);
+  job.log_size = SizeOf(spec.log_path);
+  const double now = MonotonicSeconds();
+  if (spec.timeout_s > 0) job.timeout_at = now + spec.timeout_s;
+  job.last_output_at = now;
+  // Until the next poll, at once. Its wait is told as any job's: pending with a reason, then
+  // running if this session saw it wait.
+  job.state = "UNKNOWN";
+  jobs_.push_back(std::move(job));
+  next_poll_ = 0;
+  return followed;
+}
+
 int SlurmExecutor::EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) {
+  std::set<std::string> followed;
+  for (const Job& job : jobs_) followed.insert(job.id);
   std::set<std::string> ids;
   for (const ProcessRef& ref : leftovers) {
-    if (!ref.is_job() || ref.pgid <= 0) continue;
-    std::string id = std::to_string(ref.pgid);
-    if (ref.start_time > 0) id += "_" + std::to_string(ref.start_time - 1);  // an array's element
-    ids.insert(id);
+    if (std::string id = JobIdOf(ref); !id.empty() && !followed.contains(id)) ids.insert(id);
   }
-  // Submitted just before a kill, before its id was recorded: found by its name. %F: an array's
-  // id (its pending elements fold into one line), a plain job's own.
-  const std::string marker = "mex." + settings_.run_id + ".";
-  ToolResult mine = Run("slurm squeue", {"squeue", "-h", "--me", "-o", "%F|%j"});
-  for (std::string_view out = mine.out; !out.empty();) {
-    size_t nl = out.find('\n');
-    std::string_view line = out.substr(0, nl);
-    size_t bar = line.find('|');
-    if (bar != std::string_view::npos && line.substr(bar + 1).starts_with(marker)) {
-      ids.insert(std::string(line.substr(0, bar)));
-    }
-    if (nl == std::string_view::npos) break;
-    out.remove_prefix(nl + 1);
+  // Submitted just before a kill, before its id was recorded: found by its name (an array's
+  // elements one by one: the array of a followed element is not cancelled whole).
+  for (const NamedJob& queued : RunQueue()) {
+    if (!followed.contains(queued.id) && !IsFinalJobState(queued.state)) ids.insert(queued.id);
   }
+  run_queue_.clear();
+  run_queue_read_ = false;
+  array_scripts_.clear();
   if (ids.empty()) return 0;
   std::vector<std::string> list(ids.begin(), ids.end());
   std::vector<std::string> argv{"scancel"};
@@ -517,7 +588,7 @@ int SlurmExecutor::EndLeftovers(const std::vector<ProcessRef>& leftovers, double
   int ended = 0;
   const double deadline = MonotonicSeconds() + grace_s + 30;
   while (MonotonicSeconds() < deadline) {
-    ToolResult q = Run("slurm squeue", {"squeue", "-h", "-j", Joined(list), "-o", "%i"});
+    ToolResult q = Run("slurm squeue", {"squeue", "-h", "-r", "-j", Joined(list), "-o", "%i"});
     ended = static_cast<int>(list.size());
     if (q.exit_code == 0 && q.out.empty()) break;
     if (q.exit_code != 0 && q.err.find("Invalid job id") != std::string::npos) break;

@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/executor.h"
@@ -70,8 +71,17 @@ class SlurmExecutor : public Executor {
   void KillAll() override;
   size_t running() const override { return jobs_.size() + ended_.size(); }
   bool Has(uint64_t key) const;
-  // Cancels the jobs of the run that an earlier, killed mex left queued or running: those whose
-  // ids it recorded, and those whose name marks this run (submitted but not yet recorded).
+  // Follows a job of the run that an earlier, killed mex submitted: by its recorded id (an array's
+  // element by its array's id and index), or, unrecorded, by its name: the attempt's own
+  // "mex.RUN.TASK.ATTEMPT" for a plain job; for an element, its array's name, and its index
+  // from the array's script (the line that appends to the attempt's log). The polls then find
+  // it in squeue, or ended in sacct, or lost (kLost) when neither knows it within
+  // vanish_grace_s. Returns its ref, empty when it has no recorded id and none of the run's jobs
+  // that squeue still lists is its.
+  ProcessRef Adopt(const ProcessRef& ref, const AttemptSpec& spec) override;
+  // Cancels the jobs of the run that an earlier, killed mex left queued or running and that this
+  // one does not follow: those whose ids it recorded, and those whose name marks this run
+  // (submitted but not yet recorded).
   int EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) override;
 
   // The reason Slurm gives for each queued job ("Resources", "Priority"), by attempt key.
@@ -113,6 +123,14 @@ class SlurmExecutor : public Executor {
   };
 
   ToolResult Run(const char* metric, std::vector<std::string> argv);
+  // "mex.RUN_ID.TASK.ATTEMPT": the name of an attempt's own job.
+  std::string JobName(const std::string& task, int attempt) const;
+  // The run's jobs that squeue lists, ended ones included (an array's elements one by one), read
+  // once per session start.
+  const std::vector<NamedJob>& RunQueue();
+  // The script of the job array named `name` ("mex.RUN.@array.TASK.N": arrays/TASK.N.sbatch),
+  // read once; "" when it cannot be read.
+  const std::string& ArrayScriptOf(const std::string& name);
   // The sbatch options of an attempt that are its own: its job's name, log, folder, comment.
   std::vector<std::string> OwnArgs(const AttemptSpec& spec, const Job& job) const;
   // The others: the milestone's slurm: settings, the resources, the nodes to avoid.
@@ -171,6 +189,9 @@ class SlurmExecutor : public Executor {
   int max_array_size_ = -1;  // MaxArraySize; -1: not read yet
   size_t array_cap_ = 0;
   bool arrays_refused_ = false;  // sbatch refused an array for another reason than back-pressure
+  std::vector<NamedJob> run_queue_;  // RunQueue()
+  bool run_queue_read_ = false;
+  std::map<std::string, std::string> array_scripts_;  // ArrayScriptOf(), by array name
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

@@ -142,6 +142,42 @@ std::vector<SlurmJobRow> ParseSacct(std::string_view out) {
   return rows;
 }
 
+std::vector<NamedJob> ParseJobNames(std::string_view out, std::string_view prefix) {
+  std::vector<NamedJob> jobs;
+  while (!out.empty()) {
+    size_t nl = out.find('\n');
+    std::array<std::string_view, 3> f;
+    // mex's job names have no '|' (slurm_submit.cc keeps [A-Za-z0-9._-] and '@').
+    if (SplitFields(out.substr(0, nl), &f) == 3 && !f[0].empty() && f[1].starts_with(prefix)) {
+      jobs.push_back({std::string(f[0]), std::string(f[1]), std::string(f[2])});
+    }
+    if (nl == std::string_view::npos) break;
+    out.remove_prefix(nl + 1);
+  }
+  return jobs;
+}
+
+int ArrayElementOf(std::string_view array_script, std::string_view log_path) {
+  // Element i's line: "  i) exec >>'LOG' 2>&1; exec 'SCRIPT' ;;".
+  const std::string needle = ") exec >>" + SingleQuoted(log_path) + " 2>&1;";
+  size_t at = array_script.find(needle);
+  if (at == std::string_view::npos) return -1;
+  size_t line = array_script.rfind('\n', at);
+  line = line == std::string_view::npos ? 0 : line + 1;
+  std::string_view number = array_script.substr(line, at - line);
+  while (!number.empty() && number.front() == ' ') number.remove_prefix(1);
+  int index = -1;
+  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), index);
+  return ec == std::errc() && end == number.data() + number.size() ? index : -1;
+}
+
+std::string JobIdOf(const ProcessRef& ref) {
+  if (!ref.is_job() || ref.pgid <= 0) return "";
+  std::string id = std::to_string(ref.pgid);
+  if (ref.start_time > 0) id += "_" + std::to_string(ref.start_time - 1);  // an array's element
+  return id;
+}
+
 bool IsFinalJobState(std::string_view state) {
   for (std::string_view final_state :
        {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL",

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/executor.h"
@@ -38,6 +39,23 @@ std::string ParseSbatchJobId(std::string_view out);
 std::vector<SlurmJobRow> ParseSqueue(std::string_view out);
 // `sacct -n -P -o kSacctFormat` lines ("3:0" exit codes); steps ("12.batch") are skipped.
 std::vector<SlurmJobRow> ParseSacct(std::string_view out);
+
+// A job of the user's as `squeue -h -r -t all -o '%i|%j|%T'` lists it.
+struct NamedJob {
+  std::string id;  // "123", or "123_4": an array's elements one by one
+  std::string name;
+  std::string state;
+};
+// Those lines, the jobs whose name starts with `prefix` only.
+std::vector<NamedJob> ParseJobNames(std::string_view out, std::string_view prefix);
+
+// The element of the job array whose script (ArrayScript) is `array_script` that appends its
+// output to `log_path`; -1 when none does.
+int ArrayElementOf(std::string_view array_script, std::string_view log_path);
+
+// The job id a job's ProcessRef stands for ("123", or "123_4" for element 4 of array 123), ""
+// when it is not a job's.
+std::string JobIdOf(const ProcessRef& ref);
 
 // Whether the state is one a job never leaves.
 bool IsFinalJobState(std::string_view state);

@@ -236,5 +236,45 @@ TEST(SlurmParse, ArrayScriptDispatchesOnTheIndex) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(SlurmParse, JobNamesOfARun) {
+  // squeue -h -r -t all --me -o '%i|%j|%T': a plain job, an array's elements one by one, another
+  // run's job.
+  const char* out =
+      "140|mex.R1.build.1|RUNNING\n"
+      "141_0|mex.R1.@array.t1.1|COMPLETED\n"
+      "141_1|mex.R1.@array.t1.1|PENDING\n"
+      "150|mex.R2.build.1|RUNNING\n"
+      "151|other|RUNNING\n"
+      "garbage\n";
+  auto jobs = ParseJobNames(out, "mex.R1.");
+  ASSERT_EQ(jobs.size(), 3u);
+  EXPECT_EQ(jobs[0].id, "140");
+  EXPECT_EQ(jobs[0].name, "mex.R1.build.1");
+  EXPECT_EQ(jobs[0].state, "RUNNING");
+  EXPECT_EQ(jobs[1].state, "COMPLETED");
+  EXPECT_EQ(jobs[2].id, "141_1");
+  EXPECT_TRUE(ParseJobNames("", "mex.R1.").empty());
+}
+
+TEST(SlurmParse, ArrayElementOfALog) {
+  std::string script = ArrayScript({{"/s/logs/a.1.sbatch", "/s/logs/a.1.log"},
+                                    {"/s/logs/b.1.sbatch", "/s/logs/b.1.log"},
+                                    {"/s/logs/it's.1.sbatch", "/s/logs/it's.1.log"}});
+  EXPECT_EQ(ArrayElementOf(script, "/s/logs/a.1.log"), 0);
+  EXPECT_EQ(ArrayElementOf(script, "/s/logs/b.1.log"), 1);
+  EXPECT_EQ(ArrayElementOf(script, "/s/logs/it's.1.log"), 2);  // quoted in the script
+  EXPECT_EQ(ArrayElementOf(script, "/s/logs/a.2.log"), -1);
+  EXPECT_EQ(ArrayElementOf(script, "/s/logs/a.1"), -1);
+  EXPECT_EQ(ArrayElementOf("", "/s/logs/a.1.log"), -1);
+}
+
+TEST(SlurmParse, JobIdOfARef) {
+  const std::string mark(ProcessRef::kJobMark);
+  EXPECT_EQ(JobIdOf({.pgid = 140, .start_time = 0, .boot_id = mark}), "140");
+  EXPECT_EQ(JobIdOf({.pgid = 141, .start_time = 2, .boot_id = mark}), "141_1");     // element 1
+  EXPECT_EQ(JobIdOf({.pgid = 140, .start_time = 99, .boot_id = "a-boot-id"}), "");  // a process
+  EXPECT_EQ(JobIdOf({}), "");
+}
+
 }  // namespace
 }  // namespace mex

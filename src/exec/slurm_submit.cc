@@ -51,6 +51,10 @@ std::string Beside(const std::string& path, std::string_view suffix) {
 
 }  // namespace
 
+std::string SlurmExecutor::JobName(const std::string& task, int attempt) const {
+  return "mex." + settings_.run_id + "." + JobNamePart(task) + "." + std::to_string(attempt);
+}
+
 std::vector<std::string> SlurmExecutor::OwnArgs(const AttemptSpec& spec, const Job& job) const {
   std::vector<std::string> a = {
       "--job-name=" + job.name, "--output=" + OutputPattern(spec.log_path),
@@ -86,8 +90,7 @@ ProcessRef SlurmExecutor::Start(const AttemptSpec& spec) {
   Job job;
   job.key = spec.key;
   job.task = spec.job.name;
-  job.name = "mex." + settings_.run_id + "." + JobNamePart(spec.job.name) + "." +
-             std::to_string(spec.job.attempt);
+  job.name = JobName(spec.job.name, spec.job.attempt);
   job.log_path = spec.log_path;
   job.script_path = Beside(spec.log_path, ".sbatch");
   job.stall_after_s = spec.stall_after_s;

@@ -67,6 +67,7 @@ std::string PlainLines::Format(const Event& e) {
                    ? fmt::format("start {} (attempt {}/{})", e.task, e.attempt, e.max_attempts)
                    : fmt::format("start {}", e.task);
         if (!e.rerun.empty()) line += ": runs again, " + e.rerun;
+        if (e.followed) line += ": left running by an interrupted session, followed";
       }
       break;
     case EventKind::kTaskStalled:

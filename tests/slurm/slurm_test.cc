@@ -342,34 +342,6 @@ TEST_F(SlurmTest, CtrlCCancelsQueuedJobs) {
   EXPECT_TRUE(QueuedJobs("mex." + run + ".").empty());
 }
 
-// kill -9 of mex while its job runs: the next `mex run` finds the job by the id state.db holds,
-// cancels it (nothing runs twice), and runs the task again.
-TEST_F(SlurmTest, ResumeAfterKill9CancelsTheOrphanJob) {
-  Write(
-      "defaults: {executor: slurm}\n"
-      "tasks:\n"
-      "  - id: long\n"
-      "    run: |\n"
-      "      [ \"$MEX_ATTEMPT\" = 2 ] && exit 0\n"
-      "      echo $SLURM_JOB_ID > job.id\n"
-      "      sleep 300\n");
-  pid_t mex =
-      StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
-  fs::path id_file = dir_.path() / "job.id";
-  ASSERT_TRUE(Eventually([&] { return ReadFile(id_file).ends_with("\n"); }));
-  std::string id = ReadFile(id_file);
-  id.pop_back();
-  kill(mex, SIGKILL);
-  WaitMex(mex);
-  EXPECT_EQ(Shell("squeue -h -j " + id + " -o %T").out, "RUNNING\n");
-  Result r = Run();
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(Shell("squeue -h -j " + id + " -o %T").out, "");
-  auto done = Of(ParseNdjson(r.out), "task_succeeded", "long");
-  ASSERT_EQ(done.size(), 1u) << r.out;
-  EXPECT_EQ(done[0]["attempt"], 2);
-}
-
 // A program first in PATH that stands in for the Slurm command `name` (its real one is `real`):
 // `body` runs first, through /bin/sh, with $REAL set.
 std::string FakeCommand(const fs::path& bin, const std::string& name, const std::string& body) {
@@ -379,45 +351,6 @@ std::string FakeCommand(const fs::path& bin, const std::string& name, const std:
   WriteFile(bin / name, "#!/bin/sh\nREAL=" + real + "\n" + body);
   fs::permissions(bin / name, fs::perms::owner_all);
   return bin.string() + ":" + getenv("PATH");
-}
-
-// kill -9 of mex after sbatch took the job but before mex recorded its id (sbatch hangs after
-// submitting): the next `mex run` finds the job by the run's name marker and cancels it.
-TEST_F(SlurmTest, ResumeFindsAJobSubmittedButNotRecorded) {
-  fs::path bin = dir_.path() / "bin";
-  fs::path submitted = dir_.path() / "submitted";
-  fs::path hung = dir_.path() / "sbatch.pid";
-  std::string path = FakeCommand(
-      bin, "sbatch",
-      "\"$REAL\" \"$@\" > " + submitted.string() + ".tmp\n" + "echo $$ > " + hung.string() + "\n" +
-          "mv " + submitted.string() + ".tmp " + submitted.string() + "\nexec sleep 120\n");
-  Write(
-      "defaults: {executor: slurm}\n"
-      "tasks:\n"
-      "  - id: early\n"
-      "    run: |\n"
-      "      [ \"$MEX_ATTEMPT\" = 2 ] && exit 0\n"
-      "      sleep 300\n");
-  const std::string old_path = getenv("PATH");
-  setenv("PATH", path.c_str(), 1);
-  pid_t mex =
-      StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
-  setenv("PATH", old_path.c_str(), 1);
-  ASSERT_TRUE(Eventually([&] { return ReadFile(submitted).ends_with("\n"); }))
-      << ReadFile(dir_.path() / "out");
-  std::string id = ReadFile(submitted);
-  id.pop_back();
-  kill(mex, SIGKILL);
-  WaitMex(mex);
-  std::string sbatch = ReadFile(hung);
-  if (!sbatch.empty()) kill(std::stoi(sbatch), SIGKILL);
-  EXPECT_NE(Shell("squeue -h -j " + id + " -o %T").out, "");  // queued or running, unrecorded
-  Result r = Run();
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(Shell("squeue -h -j " + id + " -o %T").out, "");
-  auto done = Of(ParseNdjson(r.out), "task_succeeded", "early");
-  ASSERT_EQ(done.size(), 1u) << r.out;
-  EXPECT_EQ(done[0]["attempt"], 2);
 }
 
 // squeue failing (a controller restarting, a timeout) makes states unknown for a round; no task
@@ -669,32 +602,6 @@ TEST_F(SlurmTest, CtrlCCancelsAnArraysQueuedElements) {
   EXPECT_EQ(WaitMex(mex), 130) << ReadFile(dir_.path() / "out");
   EXPECT_TRUE(QueuedJobs("mex." + run + ".", /*elements=*/true).empty());
   EXPECT_EQ(Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_cancelled", "q3").size(), 1u);
-}
-
-// kill -9 of mex while an array's elements wait (held): the next `mex run` ends them (by the
-// ids state.db holds, ID_INDEX, and by the run's name marker) and runs the tasks again.
-TEST_F(SlurmTest, ResumeAfterKill9CancelsTheArray) {
-  const std::string tasks =
-      "tasks:\n  - {id: r1, run: 'echo $MEX_ATTEMPT'}\n  - {id: r2, run: 'echo $MEX_ATTEMPT'}\n";
-  Write("defaults: {executor: slurm}\nslurm: {arrays: true, args: [--hold]}\n" + tasks);
-  pid_t mex =
-      StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), (dir_.path() / "out").string());
-  std::string run;
-  ASSERT_TRUE(Eventually([&] {
-    run = RunId(ParseNdjson(ReadFile(dir_.path() / "out")));
-    return !run.empty() &&
-           Of(ParseNdjson(ReadFile(dir_.path() / "out")), "task_queued", "r2").size() == 1;
-  })) << ReadFile(dir_.path() / "out");
-  std::vector<std::string> held = QueuedJobs("mex." + run + ".", /*elements=*/true);
-  ASSERT_EQ(held.size(), 2u);
-  kill(mex, SIGKILL);
-  WaitMex(mex);
-  Write("defaults: {executor: slurm}\nslurm: {arrays: true}\n" + tasks);
-  Result r = Run();
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(Shell("squeue -h -r -j " + held[0] + "," + held[1] + " -o %T").out, "");
-  EXPECT_EQ(Log(run, "r1", 2), "2\n");
-  EXPECT_EQ(Log(run, "r2", 2), "2\n");
 }
 
 }  // namespace
