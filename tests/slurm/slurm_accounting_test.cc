@@ -19,12 +19,20 @@
 #include <thread>
 #include <vector>
 
+#include "tests/slurm/slurm_test_util.h"
 #include "tests/test_util.h"
 
 namespace mex {
 namespace {
 
 namespace fs = std::filesystem;
+using slurm_test::Cluster;
+using slurm_test::ClusterNotUp;
+using slurm_test::Environment;
+using slurm_test::Eventually;
+using slurm_test::Of;
+using slurm_test::QueuedJobs;
+using slurm_test::Shell;
 using testing_util::ParseNdjson;
 using testing_util::ReadFile;
 using testing_util::Result;
@@ -37,40 +45,6 @@ using testing_util::WriteFile;
 
 // The QOS slurm-local.sh registers for these tests; no other job asks for it.
 constexpr char kQos[] = "mex-submit2";
-
-std::vector<std::string> Environment() {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-  return env;
-}
-
-Result Shell(const std::string& command) {
-  return RunProgram({"/bin/sh", "-c", command}, "/", Environment());
-}
-
-Result Cluster(const std::string& command) {
-  return RunProgram({testing_util::Source("scripts/slurm-local.sh").string(), command}, "/",
-                    Environment());
-}
-
-template <typename Predicate>
-bool Eventually(Predicate done, double seconds = 60) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
-}
-
-std::vector<nlohmann::json> Of(const std::vector<nlohmann::json>& events, std::string_view kind,
-                               std::string_view task = "") {
-  std::vector<nlohmann::json> found;
-  for (const auto& e : events) {
-    if (e["event"] == kind && (task.empty() || e.value("task", "") == task)) found.push_back(e);
-  }
-  return found;
-}
 
 // The events whose kind is `kind` and whose reason starts with `prefix`.
 std::vector<nlohmann::json> WithReason(const std::vector<nlohmann::json>& events,
@@ -159,6 +133,14 @@ class SlurmAccountingTest : public ::testing::Test {
   }
 
   void Write(const std::string& yaml) { WriteFile(dir_.path() / "m.yaml", yaml); }
+  // `mex run m.yaml --json` with PATH `path` (stand-ins first), its output in `out`.
+  pid_t StartWithPath(const std::string& path, const fs::path& out) {
+    const std::string old_path = getenv("PATH");
+    setenv("PATH", path.c_str(), 1);
+    pid_t mex = StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), out.string());
+    setenv("PATH", old_path.c_str(), 1);
+    return mex;
+  }
 
   TempDir dir_;
 };
@@ -278,10 +260,7 @@ TEST_F(SlurmAccountingTest, SlurmdbdDownMakesStatesUnknownNotFailures) {
                   "  - {{id: c, run: 'while [ ! -f {0} ]; do sleep 0.2; done; echo c done'}}\n",
                   go.string()));
   fs::path out = dir_.path() / "out";
-  const std::string old_path = getenv("PATH");
-  setenv("PATH", path.c_str(), 1);
-  pid_t mex = StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), out.string());
-  setenv("PATH", old_path.c_str(), 1);
+  pid_t mex = StartWithPath(path, out);
   std::string run;
   ASSERT_TRUE(Eventually([&] {
     run = RunId(ParseNdjson(ReadFile(out)));
@@ -361,10 +340,7 @@ TEST_F(SlurmAccountingTest, WithoutSlurmdbdTheCompletionLogIsRead) {
                   "  - {{id: bad, run: 'while [ ! -f {0} ]; do sleep 0.2; done; exit 3'}}\n",
                   go.string()));
   fs::path out = dir_.path() / "out";
-  const std::string old_path = getenv("PATH");
-  setenv("PATH", path.c_str(), 1);
-  pid_t mex = StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), out.string());
-  setenv("PATH", old_path.c_str(), 1);
+  pid_t mex = StartWithPath(path, out);
   // Without slurmdbd, sacct -c knows an element only by its own job id, which mex learns from
   // squeue once the element runs: here, since squeue will hide the ends, only from a RUNNING row.
   // (On a real cluster squeue shows the end itself, with the id, for MinJobAge.)

@@ -20,12 +20,20 @@
 #include <thread>
 #include <vector>
 
+#include "tests/slurm/slurm_test_util.h"
 #include "tests/test_util.h"
 
 namespace mex {
 namespace {
 
 namespace fs = std::filesystem;
+using slurm_test::Cluster;
+using slurm_test::ClusterNotUp;
+using slurm_test::Environment;
+using slurm_test::Eventually;
+using slurm_test::Of;
+using slurm_test::QueuedJobs;
+using slurm_test::Shell;
 using testing_util::ParseNdjson;
 using testing_util::ReadFile;
 using testing_util::Result;
@@ -35,50 +43,6 @@ using testing_util::StartMex;
 using testing_util::TempDir;
 using testing_util::WaitMex;
 using testing_util::WriteFile;
-
-std::vector<std::string> Environment() {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-  return env;
-}
-
-Result Shell(const std::string& command) {
-  return RunProgram({"/bin/sh", "-c", command}, "/", Environment());
-}
-
-template <typename Predicate>
-bool Eventually(Predicate done, double seconds = 90) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
-
-std::vector<nlohmann::json> Of(const std::vector<nlohmann::json>& events, std::string_view kind,
-                               std::string_view task) {
-  std::vector<nlohmann::json> found;
-  for (const auto& e : events) {
-    if (e["event"] == kind && e.value("task", "") == task) found.push_back(e);
-  }
-  return found;
-}
-
-// The ids of the queued or running jobs whose name starts with `prefix`, an array's elements one
-// by one.
-std::vector<std::string> QueuedJobs(const std::string& prefix) {
-  Result q = Shell("squeue -h -r -o '%i|%j'");
-  std::vector<std::string> ids;
-  std::istringstream in(q.out);
-  for (std::string line; std::getline(in, line);) {
-    size_t bar = line.find('|');
-    if (bar != std::string::npos && line.substr(bar + 1).starts_with(prefix)) {
-      ids.push_back(line.substr(0, bar));
-    }
-  }
-  return ids;
-}
 
 // A task whose job writes its id to TASK.id, waits for the file `release`, then says which attempt
 // of which job finished it.
@@ -96,17 +60,14 @@ class SlurmResumeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     setenv("MEX_SLURM_LOCAL_FOLDER", "1", 1);
-    Result up = RunProgram({testing_util::Source("scripts/slurm-local.sh").string(), "status"}, "/",
-                           Environment());
-    ASSERT_EQ(up.exit_code, 0) << "the local Slurm cluster is not up (fixture slurm.up): " << up.out
-                               << up.err;
+    ASSERT_EQ(ClusterNotUp(), "");
     old_path_ = getenv("PATH");
   }
   void TearDown() override {
     setenv("PATH", old_path_.c_str(), 1);
     // Nothing of this test's runs stays queued, whatever failed.
     for (const std::string& run : runs_) {
-      std::vector<std::string> left = QueuedJobs("mex." + run + ".");
+      std::vector<std::string> left = QueuedJobs("mex." + run + ".", /*elements=*/true);
       std::string ids;
       for (const std::string& id : left) ids += " " + id;
       if (!ids.empty()) Shell("scancel" + ids);
@@ -182,6 +143,22 @@ class SlurmResumeTest : public ::testing::Test {
     return ReadFile(dir_.path() / ".mex/runs" / run / "logs" /
                     fmt::format("{}.{}.log", task, attempt));
   }
+  // Starts mex (its output in out1), waits until `task`'s first attempt runs as a recorded job
+  // that wrote its id to TASK.id, and kills mex with SIGKILL. The job's id ("" if it never ran),
+  // and the run's in `run`.
+  std::string KillWhileItRuns(const std::string& task, std::string* run) {
+    pid_t mex = Start("out1");
+    std::string id;
+    const bool running = Eventually([&] {
+      id = Attempt(task, 1).job;
+      return !id.empty() && ReadFile(Path(task + ".id")) == id + "\n";
+    });
+    *run = RunOf("out1");
+    kill(mex, SIGKILL);
+    WaitMex(mex);
+    EXPECT_TRUE(running) << ReadFile(Path("out1"));
+    return running ? id : "";
+  }
   static std::string JobState(const std::string& id) {
     return Shell("squeue -h -r -j " + id + " -o %T 2>/dev/null").out;
   }
@@ -196,15 +173,9 @@ class SlurmResumeTest : public ::testing::Test {
 TEST_F(SlurmResumeTest, FollowsARunningJobAfterKill9) {
   StandInSbatch();
   Write("defaults: {executor: slurm}\ntasks:\n" + WaitingTask("long"));
-  pid_t mex = Start("out1");
-  std::string id;
-  ASSERT_TRUE(Eventually([&] {
-    id = Attempt("long", 1).job;
-    return !id.empty() && ReadFile(Path("long.id")) == id + "\n";
-  })) << ReadFile(Path("out1"));
-  const std::string run = RunOf("out1");
-  kill(mex, SIGKILL);
-  WaitMex(mex);
+  std::string run;
+  const std::string id = KillWhileItRuns("long", &run);
+  ASSERT_FALSE(id.empty());
   ASSERT_EQ(JobState(id), "RUNNING\n");
 
   pid_t again = Start("out2");
@@ -233,7 +204,7 @@ TEST_F(SlurmResumeTest, FollowsARunningJobAfterKill9) {
   EXPECT_EQ(SbatchCalls(), 1);
   EXPECT_EQ(Attempt("long", 1).job, id);
   EXPECT_EQ(Attempt("long", 1).end, "exited");
-  EXPECT_TRUE(QueuedJobs("mex." + run + ".").empty());
+  EXPECT_TRUE(QueuedJobs("mex." + run + ".", /*elements=*/true).empty());
 }
 
 // mex killed after sbatch took the job and before it recorded the job's id (the stand-in sbatch
@@ -259,7 +230,7 @@ TEST_F(SlurmResumeTest, FollowsAJobSubmittedButNotRecorded) {
   auto started = Of(Events("out2"), "task_started", "early");
   ASSERT_EQ(started.size(), 1u) << ReadFile(Path("out2"));
   EXPECT_EQ(started[0].value("followed", false), true);
-  EXPECT_EQ(QueuedJobs("mex." + run + "."), std::vector<std::string>{id});
+  EXPECT_EQ(QueuedJobs("mex." + run + ".", /*elements=*/true), std::vector<std::string>{id});
   WriteFile(Path("release"), "");
   EXPECT_EQ(WaitMex(again), 0) << ReadFile(Path("out2"));
   auto done = Of(Events("out2"), "task_succeeded", "early");
@@ -308,7 +279,7 @@ TEST_F(SlurmResumeTest, FollowsAnArraySubmittedButNotRecorded) {
     EXPECT_EQ(Log(run, task, 1), std::string(task) + " 1\n");
   }
   EXPECT_EQ(SbatchCalls(), 1);
-  EXPECT_TRUE(QueuedJobs("mex." + run + ".").empty());
+  EXPECT_TRUE(QueuedJobs("mex." + run + ".", /*elements=*/true).empty());
 }
 
 // A followed job that ended while mex was away (FAILED, exit 3) ends its attempt as a job of the
@@ -324,15 +295,9 @@ TEST_F(SlurmResumeTest, AJobThatFailedWhileMexWasAwayIsClassifiedAndRetried) {
       "      while [ ! -e release ]; do sleep 0.2; done\n"
       "      [ \"$MEX_ATTEMPT\" = 1 ] && { echo failing; exit 3; }\n"
       "      echo attempt $MEX_ATTEMPT ok\n");
-  pid_t mex = Start("out1");
-  std::string id;
-  ASSERT_TRUE(Eventually([&] {
-    id = Attempt("flaky", 1).job;
-    return !id.empty() && ReadFile(Path("flaky.id")) == id + "\n";
-  })) << ReadFile(Path("out1"));
-  const std::string run = RunOf("out1");
-  kill(mex, SIGKILL);
-  WaitMex(mex);
+  std::string run;
+  const std::string id = KillWhileItRuns("flaky", &run);
+  ASSERT_FALSE(id.empty());
   WriteFile(Path("release"), "");
   ASSERT_TRUE(Eventually([&] { return JobState(id).empty(); }));  // over, mex away
 
@@ -367,15 +332,9 @@ TEST_F(SlurmResumeTest, AJobNothingKnowsIsLostAndRetried) {
       "      [ \"$MEX_ATTEMPT\" = 2 ] && { echo second; exit 0; }\n"
       "      echo $SLURM_JOB_ID > long.id\n"
       "      while [ ! -e release ]; do sleep 0.2; done\n");
-  pid_t mex = Start("out1");
-  std::string id;
-  ASSERT_TRUE(Eventually([&] {
-    id = Attempt("long", 1).job;
-    return !id.empty() && ReadFile(Path("long.id")) == id + "\n";
-  })) << ReadFile(Path("out1"));
-  const std::string run = RunOf("out1");
-  kill(mex, SIGKILL);
-  WaitMex(mex);
+  std::string run;
+  const std::string id = KillWhileItRuns("long", &run);
+  ASSERT_FALSE(id.empty());
   {
     SQLite::Database db(Path(".mex/state.db").string(), SQLite::OPEN_READWRITE);
     db.exec("UPDATE attempts SET pgid = 60000000 WHERE task = 'long' AND n = 1");
@@ -401,15 +360,9 @@ TEST_F(SlurmResumeTest, AJobNothingKnowsIsLostAndRetried) {
 TEST_F(SlurmResumeTest, CancelsTheJobOfATaskWhoseDefinitionChanged) {
   StandInSbatch();
   Write("defaults: {executor: slurm}\ntasks:\n" + WaitingTask("long"));
-  pid_t mex = Start("out1");
-  std::string id;
-  ASSERT_TRUE(Eventually([&] {
-    id = Attempt("long", 1).job;
-    return !id.empty() && ReadFile(Path("long.id")) == id + "\n";
-  })) << ReadFile(Path("out1"));
-  const std::string run = RunOf("out1");
-  kill(mex, SIGKILL);
-  WaitMex(mex);
+  std::string run;
+  const std::string id = KillWhileItRuns("long", &run);
+  ASSERT_FALSE(id.empty());
   ASSERT_EQ(JobState(id), "RUNNING\n");
   Write(
       "defaults: {executor: slurm}\n"
@@ -432,15 +385,9 @@ TEST_F(SlurmResumeTest, CancelsTheJobOfATaskWhoseDefinitionChanged) {
 // --force names the task: its job is cancelled rather than followed, and the task runs again.
 TEST_F(SlurmResumeTest, ForceCancelsTheJobInsteadOfFollowingIt) {
   Write("defaults: {executor: slurm}\ntasks:\n" + WaitingTask("long"));
-  pid_t mex = Start("out1");
-  std::string id;
-  ASSERT_TRUE(Eventually([&] {
-    id = Attempt("long", 1).job;
-    return !id.empty() && ReadFile(Path("long.id")) == id + "\n";
-  })) << ReadFile(Path("out1"));
-  const std::string run = RunOf("out1");
-  kill(mex, SIGKILL);
-  WaitMex(mex);
+  std::string run;
+  const std::string id = KillWhileItRuns("long", &run);
+  ASSERT_FALSE(id.empty());
   ASSERT_EQ(JobState(id), "RUNNING\n");
   pid_t again = StartMex({"run", "m.yaml", "--json", "--force", "long"}, dir_.path().string(),
                          Path("out2").string());
@@ -471,7 +418,7 @@ TEST_F(SlurmResumeTest, FollowsTheElementsOfAnArray) {
     return !Attempt("r1", 1).job.empty() && !Attempt("r2", 1).job.empty();
   })) << ReadFile(Path("out1"));
   const std::string run = RunOf("out1");
-  std::vector<std::string> held = QueuedJobs("mex." + run + ".");
+  std::vector<std::string> held = QueuedJobs("mex." + run + ".", /*elements=*/true);
   ASSERT_EQ(held.size(), 2u);
   kill(mex, SIGKILL);
   WaitMex(mex);
@@ -483,7 +430,7 @@ TEST_F(SlurmResumeTest, FollowsTheElementsOfAnArray) {
     return !Of(events, "task_started", "r1").empty() && !Of(events, "task_started", "r2").empty();
   })) << ReadFile(Path("out2"));
   // Followed, not cancelled: still there, still held.
-  EXPECT_EQ(QueuedJobs("mex." + run + "."), held);
+  EXPECT_EQ(QueuedJobs("mex." + run + ".", /*elements=*/true), held);
   Result release = Shell("scontrol release " + held[0].substr(0, held[0].find('_')));
   EXPECT_EQ(release.exit_code, 0) << release.err;
   EXPECT_EQ(WaitMex(again), 0) << ReadFile(Path("out2"));
@@ -494,21 +441,15 @@ TEST_F(SlurmResumeTest, FollowsTheElementsOfAnArray) {
     EXPECT_EQ(Log(run, task, 1), "1\n");
   }
   EXPECT_EQ(SbatchCalls(), 1);
-  EXPECT_TRUE(QueuedJobs("mex." + run + ".").empty());
+  EXPECT_TRUE(QueuedJobs("mex." + run + ".", /*elements=*/true).empty());
 }
 
 // Ctrl-C of the session that follows a job cancels that job too, and leaves the run resumable.
 TEST_F(SlurmResumeTest, CtrlCCancelsAFollowedJob) {
   Write("defaults: {executor: slurm}\ntasks:\n" + WaitingTask("long"));
-  pid_t mex = Start("out1");
-  std::string id;
-  ASSERT_TRUE(Eventually([&] {
-    id = Attempt("long", 1).job;
-    return !id.empty() && ReadFile(Path("long.id")) == id + "\n";
-  })) << ReadFile(Path("out1"));
-  RunOf("out1");  // for TearDown
-  kill(mex, SIGKILL);
-  WaitMex(mex);
+  std::string run;  // for TearDown
+  const std::string id = KillWhileItRuns("long", &run);
+  ASSERT_FALSE(id.empty());
   pid_t again = Start("out2");
   ASSERT_TRUE(Eventually([&] { return !Of(Events("out2"), "task_started", "long").empty(); }))
       << ReadFile(Path("out2"));

@@ -18,12 +18,20 @@
 #include <thread>
 #include <vector>
 
+#include "tests/slurm/slurm_test_util.h"
 #include "tests/test_util.h"
 
 namespace mex {
 namespace {
 
 namespace fs = std::filesystem;
+using slurm_test::Cluster;
+using slurm_test::ClusterNotUp;
+using slurm_test::Environment;
+using slurm_test::Eventually;
+using slurm_test::Of;
+using slurm_test::QueuedJobs;
+using slurm_test::Shell;
 using testing_util::ParseNdjson;
 using testing_util::ReadFile;
 using testing_util::Result;
@@ -33,51 +41,6 @@ using testing_util::StartMex;
 using testing_util::TempDir;
 using testing_util::WaitMex;
 using testing_util::WriteFile;
-
-std::vector<std::string> Environment() {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-  return env;
-}
-
-// `command` through /bin/sh, its stdout.
-Result Shell(const std::string& command) {
-  return RunProgram({"/bin/sh", "-c", command}, "/", Environment());
-}
-
-template <typename Predicate>
-bool Eventually(Predicate done, double seconds = 60) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
-
-std::vector<nlohmann::json> Of(const std::vector<nlohmann::json>& events, std::string_view kind,
-                               std::string_view task) {
-  std::vector<nlohmann::json> found;
-  for (const auto& e : events) {
-    if (e["event"] == kind && e.value("task", "") == task) found.push_back(e);
-  }
-  return found;
-}
-
-// The ids of the queued or running jobs whose name starts with `prefix`; with `elements`, an
-// array's pending elements one by one ("123_4", squeue -r).
-std::vector<std::string> QueuedJobs(const std::string& prefix, bool elements = false) {
-  Result q = Shell(elements ? "squeue -h -r -o '%i|%j'" : "squeue -h -o '%i|%j'");
-  std::vector<std::string> ids;
-  std::istringstream in(q.out);
-  for (std::string line; std::getline(in, line);) {
-    size_t bar = line.find('|');
-    if (bar != std::string::npos && line.substr(bar + 1).starts_with(prefix)) {
-      ids.push_back(line.substr(0, bar));
-    }
-  }
-  return ids;
-}
 
 // How many times `mex -d stats` says the metric `name` ran ("slurm sbatch"); -1 if never.
 int Calls(const std::string& stats, const std::string& name) {
@@ -93,12 +56,7 @@ class SlurmTest : public ::testing::Test {
   void SetUp() override {
     // A one-node cluster writes into a temporary folder the "nodes" share (docs/slurm.md).
     setenv("MEX_SLURM_LOCAL_FOLDER", "1", 1);
-    Result up = RunProgram({testing_util::Source("scripts/slurm-local.sh").string(), "status"}, "/",
-                           Environment());
-    ASSERT_EQ(up.exit_code, 0)
-        << "the local Slurm cluster is not up: the fixture slurm.up (scripts/slurm-local.sh "
-           "start) failed or did not run; its output says why. "
-        << up.out << up.err;
+    ASSERT_EQ(ClusterNotUp(), "");
   }
 
   std::string Write(const std::string& yaml) {
