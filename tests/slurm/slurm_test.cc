@@ -1,5 +1,5 @@
 // mex on a real Slurm cluster: the one-node cluster of scripts/slurm-local.sh, which the CTest
-// fixture `slurm` starts (tests/slurm/CMakeLists.txt). Every test runs the built mex and reads
+// fixture `slurm` starts (CMakeLists.txt). Every test runs the built mex and reads
 // its events, its run folder and what squeue says. They wait for events (a file, a line, a
 // job in squeue), never for a fixed time. Where Slurm is not up, every test fails with why.
 #include <fmt/format.h>
