@@ -95,7 +95,8 @@ struct WaitResult {
   std::vector<uint64_t> stalled;  // attempts first seen stalled during this wait
   // Attempts waiting in a batch system's queue whose place changed: "pending (REASON)" with the
   // queue's reason, or "running" once one that was reported pending starts (then `since` is
-  // when it started, seconds since the Unix epoch).
+  // when it started, seconds since the Unix epoch; 0 when it was running already and only its
+  // state could not be read for a while: "state unknown (...)").
   struct Queued {
     uint64_t key = 0;
     std::string state;
@@ -148,7 +149,9 @@ class Executor {
   // gone and the group lives on, whose id then cannot have been reused). Waits until they are
   // gone (SIGTERM, SIGKILL after `grace_s`). And what else the run's earlier sessions left
   // running where it can tell (LocalExecutor: the run's tag in their environment), even with
-  // no group recorded; never what it follows (Adopt). Called as each session starts, after
+  // no group recorded; never what it follows (Adopt). An empty ref in `leftovers` is an attempt
+  // whose process or job was never recorded: the executor looks for it by what marks it (the
+  // Slurm executor lists the run's jobs by name only then). Called as each session starts, after
   // Adopt. Returns how many it ended.
   virtual int EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) = 0;
 };

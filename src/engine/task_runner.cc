@@ -162,10 +162,9 @@ bool TaskRunner::Adopt(uint32_t task, const AttemptRecord& left) {
 }
 
 void TaskRunner::EndLeftovers(const std::vector<AttemptRecord>& interrupted) {
+  // An empty ref too: an attempt whose process or job was never recorded, found by its mark.
   std::vector<ProcessRef> leftovers;
-  for (const AttemptRecord& a : interrupted) {
-    if (!a.process.empty()) leftovers.push_back(a.process);
-  }
+  for (const AttemptRecord& a : interrupted) leftovers.push_back(a.process);
   executor_->EndLeftovers(leftovers, run_.kill_grace_s);
   if (workspaces_ != nullptr) workspaces_->Prune(interrupted);
 }
@@ -260,10 +259,13 @@ void TaskRunner::Queued(const WaitResult::Queued& queued) {
   Event event = TaskEvent(EventKind::kTaskQueued, task);
   event.reason = queued.state;
   if (queued.state == "running") {
-    // Its run starts now: the time before it was spent in the queue.
-    event.elapsed_s = std::max(0.0, queued.since - record.started_at);
-    record.started_at = queued.since;
-    tasks_[task].started += event.elapsed_s;
+    // Its run starts now: the time before it was spent in the queue. (With no `since`, it ran
+    // all along: its start stays, and it waited nothing more.)
+    if (queued.since > 0) {
+      event.elapsed_s = std::max(0.0, queued.since - record.started_at);
+      record.started_at = queued.since;
+      tasks_[task].started += event.elapsed_s;
+    }
     record.reason.clear();
   } else {
     record.reason = queued.state;  // while it runs, an attempt's reason says where it waits

@@ -50,8 +50,12 @@ ProcessRef PlacingExecutor::Adopt(const ProcessRef& ref, const AttemptSpec& spec
 }
 
 int PlacingExecutor::EndLeftovers(const std::vector<ProcessRef>& leftovers, double grace_s) {
+  // One never recorded (empty) may be of either.
   std::vector<ProcessRef> processes, jobs;
-  for (const ProcessRef& ref : leftovers) (ref.is_job() ? jobs : processes).push_back(ref);
+  for (const ProcessRef& ref : leftovers) {
+    if (!ref.is_job()) processes.push_back(ref);
+    if (ref.is_job() || ref.empty()) jobs.push_back(ref);
+  }
   int ended = local_->EndLeftovers(processes, grace_s);
   if (cluster_ != nullptr) ended += cluster_->EndLeftovers(jobs, grace_s);
   return ended;

@@ -31,6 +31,21 @@ std::string Joined(const std::vector<std::string>& ids) {
   return text;
 }
 
+// How a job whose state mex cannot read is told, followed by the command and why: "state unknown
+// (squeue: Socket timed out on send/recv operation)".
+constexpr std::string_view kStateUnknown = "state unknown (";
+
+// Why a Slurm command failed, in one line: the last of its stderr without "NAME: error: ".
+std::string FailureOf(const ToolResult& r, std::string_view name) {
+  std::string why = r.err.empty() ? "exit " + std::to_string(r.exit_code) : r.err;
+  while (!why.empty() && why.back() == '\n') why.pop_back();
+  why = why.substr(why.rfind('\n') + 1);
+  if (const std::string prefix = std::string(name) + ": error: "; why.starts_with(prefix)) {
+    why.erase(0, prefix.size());
+  }
+  return why;
+}
+
 off_t SizeOf(const std::string& path) {
   struct stat st {};
   return fstatat(AT_FDCWD, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_size : 0;
@@ -199,12 +214,15 @@ void SlurmExecutor::BeginCancel(const std::vector<size_t>& indices, EndReason re
 }
 
 std::map<std::string, SlurmJobRow> SlurmExecutor::ReadQueue(const std::vector<std::string>& ids,
-                                                            bool* answered) {
+                                                            std::string* failure) {
   // -r: an array's pending elements one per line, not folded into one ("123_[5-9]").
   ToolResult q = Run("slurm squeue", {"squeue", "-h", "-r", "-t", "all", "-j", Joined(ids), "-O",
                                       std::string(kSqueueFormat)});
   // With none of the ids known any more squeue says so and fails; else it lists the known.
-  *answered = q.exit_code == 0 || q.err.find("Invalid job id") != std::string::npos;
+  failure->clear();
+  if (q.exit_code != 0 && q.err.find("Invalid job id") == std::string::npos) {
+    *failure = FailureOf(q, "squeue");
+  }
   std::map<std::string, SlurmJobRow> rows;
   for (SlurmJobRow& row : ParseSqueue(q.out)) rows[row.id] = std::move(row);
   return rows;
@@ -237,10 +255,7 @@ std::map<std::string, SlurmJobRow> SlurmExecutor::ReadAccounting(
   if (s.exit_code != 0) {
     // slurmdbd down ("Problem talking to the database: Connection refused"), a timeout: no word
     // on these jobs, which is not "not found". Its last line says why.
-    std::string why = s.err.empty() ? "exit " + std::to_string(s.exit_code) : s.err;
-    while (!why.empty() && why.back() == '\n') why.pop_back();
-    *failure = why.substr(why.rfind('\n') + 1);
-    if (failure->starts_with("sacct: error: ")) failure->erase(0, 14);
+    *failure = FailureOf(s, "sacct");
     return rows;
   }
   std::map<std::string, SlurmJobRow> by_id;
@@ -262,6 +277,11 @@ bool SlurmExecutor::Track(Job* job, const SlurmJobRow& row, WaitResult* result) 
       job->reason != job->told_reason) {
     job->told_reason = job->reason;
     result->queued.push_back({job->key, "pending (" + job->reason + ")", 0});
+  }
+  // Known again after rounds that could not tell, and past its start: running, told again.
+  if (job->running_seen && job->state != "PENDING" && job->told_reason.starts_with(kStateUnknown)) {
+    job->told_reason.clear();
+    result->queued.push_back({job->key, "running", 0});  // since 0: it ran all along
   }
   // Running, or over already without a round that saw it run (a short job): it started.
   if ((job->state == "RUNNING" || IsFinalJobState(job->state)) && !job->running_seen) {
@@ -323,15 +343,20 @@ void SlurmExecutor::Poll(double now, WaitResult* result) {
   }
   if (!ids.empty()) {
     // One squeue for all of the run's jobs; one sacct for those that left it.
-    bool answered = false;
-    std::map<std::string, SlurmJobRow> rows = ReadQueue(ids, &answered);
+    std::string queue_failure;
+    std::map<std::string, SlurmJobRow> rows = ReadQueue(ids, &queue_failure);
+    const bool answered = queue_failure.empty();
     std::vector<const Job*> gone;
     for (Job& job : jobs_) {
       if (job.id.empty()) continue;
       if (auto row = rows.find(job.id); row != rows.end()) {
         changed = Track(&job, row->second, result) || changed;
       } else if (!answered) {
-        job.state = "UNKNOWN";  // not a failure: the next round asks again
+        // Not a failure: the next round asks again. Told once, as its queue state.
+        job.state = "UNKNOWN";
+        std::string told = std::string(kStateUnknown) + "squeue: " + queue_failure + ")";
+        if (job.told_reason != told) result->queued.push_back({job.key, told, 0});
+        job.told_reason = std::move(told);
       } else if (!job.cancelling) {
         // A pending array element that mex scancel'ed leaves no trace: no need to ask sacct.
         gone.push_back(&job);
@@ -356,7 +381,7 @@ void SlurmExecutor::Poll(double now, WaitResult* result) {
         // wait for it to turn up starts again once sacct answers; told once, as its queue state.
         job.missing_since = 0;
         job.state = "UNKNOWN";
-        std::string told = "state unknown (sacct: " + accounting_failure + ")";
+        std::string told = std::string(kStateUnknown) + "sacct: " + accounting_failure + ")";
         if (job.told_reason != told) result->queued.push_back({job.key, told, 0});
         job.told_reason = std::move(told);
         continue;
@@ -488,14 +513,14 @@ std::map<uint64_t, std::string> SlurmExecutor::Pending() const {
   return pending;
 }
 
-const std::vector<NamedJob>& SlurmExecutor::RunQueue() {
+const std::vector<NamedJob>& SlurmExecutor::RunQueue(double wait_s) {
   if (!run_queue_read_) {
     run_queue_read_ = true;
     // -r: an array's elements one by one ("123_4"), so that one followed is told from the rest;
     // -t all: those that ended while mex was away too (squeue keeps them for MinJobAge). Asked
-    // again while the controller does not answer (a restart): a job it would not list would be
-    // submitted a second time.
-    const double until = MonotonicSeconds() + kQueueListWait;
+    // again for `wait_s` while the controller does not answer (a restart): a job it would not
+    // list would be submitted a second time.
+    const double until = MonotonicSeconds() + wait_s;
     for (;;) {
       ToolResult mine =
           Run("slurm squeue", {"squeue", "-h", "-r", "-t", "all", "--me", "-o", "%i|%j|%T"});
@@ -530,7 +555,7 @@ ProcessRef SlurmExecutor::Adopt(const ProcessRef& ref, const AttemptSpec& spec) 
   if (job.id.empty()) {
     // Submitted just before the kill, its id not recorded: its name says whose it is, or, for an
     // array's element, its array's script does.
-    for (const NamedJob& queued : RunQueue()) {
+    for (const NamedJob& queued : RunQueue(kQueueListWait)) {
       const size_t bar = queued.id.find('_');
       int index = -1;
       if (bar == std::string::npos) {
@@ -568,12 +593,16 @@ int SlurmExecutor::EndLeftovers(const std::vector<ProcessRef>& leftovers, double
   std::set<std::string> followed;
   for (const Job& job : jobs_) followed.insert(job.id);
   std::set<std::string> ids;
+  bool unrecorded = false;
   for (const ProcessRef& ref : leftovers) {
+    unrecorded = unrecorded || ref.empty();
     if (std::string id = JobIdOf(ref); !id.empty() && !followed.contains(id)) ids.insert(id);
   }
   // Submitted just before a kill, before its id was recorded: found by its name (an array's
-  // elements one by one: the array of a followed element is not cancelled whole).
-  for (const NamedJob& queued : RunQueue()) {
+  // elements one by one: the array of a followed element is not cancelled whole), and so is a
+  // job of the run that no attempt claims. The controller is waited for only when an attempt
+  // was left unrecorded: else a session does not wait on a controller that does not answer.
+  for (const NamedJob& queued : RunQueue(unrecorded ? kQueueListWait : 0)) {
     if (!followed.contains(queued.id) && !IsFinalJobState(queued.state)) ids.insert(queued.id);
   }
   run_queue_.clear();

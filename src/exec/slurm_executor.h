@@ -126,8 +126,8 @@ class SlurmExecutor : public Executor {
   // "mex.RUN_ID.TASK.ATTEMPT": the name of an attempt's own job.
   std::string JobName(const std::string& task, int attempt) const;
   // The run's jobs that squeue lists, ended ones included (an array's elements one by one), read
-  // once per session start.
-  const std::vector<NamedJob>& RunQueue();
+  // once per session start; asked again for up to `wait_s` while squeue fails.
+  const std::vector<NamedJob>& RunQueue(double wait_s);
   // The script of the job array named `name` ("mex.RUN.@array.TASK.N": arrays/TASK.N.sbatch),
   // read once; "" when it cannot be read.
   const std::string& ArrayScriptOf(const std::string& name);
@@ -157,7 +157,9 @@ class SlurmExecutor : public Executor {
   // left the queue, and the ends they make.
   void Poll(double now, WaitResult* result);
   // squeue of `ids`; *answered false when squeue failed (the states are then unknown).
-  std::map<std::string, SlurmJobRow> ReadQueue(const std::vector<std::string>& ids, bool* answered);
+  // The rows squeue gives for `ids`; `failure` says why it gave none ("" when it answered).
+  std::map<std::string, SlurmJobRow> ReadQueue(const std::vector<std::string>& ids,
+                                               std::string* failure);
   // sacct of `jobs` (with -c when there is no slurmdbd), by their ids. *failure: why sacct gave
   // no answer (slurmdbd down, say), "" when it answered.
   std::map<std::string, SlurmJobRow> ReadAccounting(const std::vector<const Job*>& jobs,

@@ -299,9 +299,10 @@ void LiveReporter::OnEvent(const Event& e) {
       break;
     case EventKind::kTaskQueued:
       if (auto it = running_.find(e.task); it != running_.end()) {
-        // Its clock counts its run, not its wait in the queue.
+        // Its clock counts its run, not its wait in the queue; a job whose state was unknown a
+        // moment keeps its clock.
+        if (e.reason == "running" && e.elapsed_s > 0) it->second.started = e.time;
         it->second.queue = e.reason == "running" ? "" : TerminalSafeLine(e.reason);
-        if (e.reason == "running") it->second.started = e.time;
       }
       break;
     case EventKind::kTaskRetry:

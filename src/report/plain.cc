@@ -85,9 +85,11 @@ std::string PlainLines::Format(const Event& e) {
       break;
     case EventKind::kTaskQueued:
       if (!quiet_) {
-        line = e.reason == "running" ? fmt::format("queued {}: running after {} in the queue",
-                                                   e.task, Seconds(e.elapsed_s))
-                                     : fmt::format("queued {}: {}", e.task, reason);
+        // Running after no wait to speak of: its state was unknown a moment (squeue failing).
+        line = e.reason != "running" ? fmt::format("queued {}: {}", e.task, reason)
+               : e.elapsed_s > 0 ? fmt::format("queued {}: running after {} in the queue", e.task,
+                                               Seconds(e.elapsed_s))
+                                 : fmt::format("queued {}: running", e.task);
       }
       break;
     case EventKind::kTaskSucceeded:

@@ -210,6 +210,7 @@ json BuildReport(const ReportInput& in) {
       // It ended when its attempt started (state.db has when the job started running), which
       // mex noticed at most a poll round before this event.
       double queued = body.value("queued_s", 0.0);
+      if (queued <= 0) continue;  // running again after its state was unknown: no wait
       if (attempt_starts.empty()) {
         for (const AttemptRecord& a : in.attempts)
           attempt_starts[{a.task, a.number}] = a.started_at;

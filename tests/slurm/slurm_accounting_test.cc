@@ -30,6 +30,7 @@ using slurm_test::Cluster;
 using slurm_test::ClusterNotUp;
 using slurm_test::Environment;
 using slurm_test::Eventually;
+using slurm_test::FakeCommand;
 using slurm_test::Of;
 using slurm_test::QueuedJobs;
 using slurm_test::Shell;
@@ -73,17 +74,6 @@ int RunningJobs(const std::string& prefix) {
     if (bar != std::string::npos && line.substr(bar + 1).starts_with(prefix)) ++n;
   }
   return n;
-}
-
-// A program first in PATH that stands in for the Slurm command `name` (its real one is $REAL):
-// `body` runs through /bin/sh. Returns the PATH to run mex with.
-std::string FakeCommand(const fs::path& bin, const std::string& name, const std::string& body) {
-  fs::create_directories(bin);
-  std::string real = Shell("command -v " + name).out;
-  if (!real.empty()) real.pop_back();
-  WriteFile(bin / name, "#!/bin/sh\nREAL=" + real + "\n" + body);
-  fs::permissions(bin / name, fs::perms::owner_all);
-  return bin.string() + ":" + getenv("PATH");
 }
 
 // squeue as it is once MinJobAge (300 s here) has passed: the ended jobs are gone from it, so

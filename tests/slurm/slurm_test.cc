@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +30,7 @@ using slurm_test::Cluster;
 using slurm_test::ClusterNotUp;
 using slurm_test::Environment;
 using slurm_test::Eventually;
+using slurm_test::FakeCommand;
 using slurm_test::Of;
 using slurm_test::QueuedJobs;
 using slurm_test::Shell;
@@ -300,17 +302,6 @@ TEST_F(SlurmTest, CtrlCCancelsQueuedJobs) {
   EXPECT_TRUE(QueuedJobs("mex." + run + ".").empty());
 }
 
-// A program first in PATH that stands in for the Slurm command `name` (its real one is `real`):
-// `body` runs first, through /bin/sh, with $REAL set.
-std::string FakeCommand(const fs::path& bin, const std::string& name, const std::string& body) {
-  fs::create_directories(bin);
-  std::string real = Shell("command -v " + name).out;
-  if (!real.empty()) real.pop_back();
-  WriteFile(bin / name, "#!/bin/sh\nREAL=" + real + "\n" + body);
-  fs::permissions(bin / name, fs::perms::owner_all);
-  return bin.string() + ":" + getenv("PATH");
-}
-
 // squeue failing (a controller restarting, a timeout) makes states unknown for a round; no task
 // fails for it.
 TEST_F(SlurmTest, SqueueFailingIsUnknownNotFailure) {
@@ -334,6 +325,74 @@ TEST_F(SlurmTest, SqueueFailingIsUnknownNotFailure) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_GE(std::stoi(ReadFile(count)), 6);  // the check, four failures, then an answer
   EXPECT_EQ(Log(RunId(ParseNdjson(r.out)), "patient", 1), "fine\n");
+  // Told once, as where the job is, until squeue answers.
+  auto told = Of(ParseNdjson(r.out), "task_queued", "patient");
+  ASSERT_GE(told.size(), 2u) << r.out;
+  EXPECT_EQ(told[0]["reason"],
+            "state unknown (squeue: slurm_load_jobs error: Socket timed out on send/recv "
+            "operation)");
+  EXPECT_EQ(told[1]["reason"], "running");
+}
+
+// A running job whose state squeue cannot tell for a while (it fails while the file `fail` is
+// there): `mex status` and the events say so, and once squeue answers again the job is running
+// as before, its clock and its report without a wait in the queue.
+TEST_F(SlurmTest, ARunningJobWhoseStateIsUnknownAMomentRunsOn) {
+  const fs::path fail = dir_.path() / "fail", calls = dir_.path() / "squeue.calls";
+  const fs::path release = dir_.path() / "release", out = dir_.path() / "out";
+  std::string path = FakeCommand(dir_.path() / "bin", "squeue",
+                                 "echo call >> " + calls.string() + "\nif [ -e " + fail.string() +
+                                     " ]; then echo 'squeue: error: Unable to contact slurm "
+                                     "controller (connect failure)' >&2; exit 1; fi\n"
+                                     "exec \"$REAL\" \"$@\"\n");
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 1}}\n"
+      "slurm: {arrays: false}\n"
+      "tasks:\n  - {id: steady, run: 'while [ ! -e " +
+      release.string() + " ]; do sleep 0.2; done; echo done'}\n");
+  const std::string old_path = getenv("PATH");
+  setenv("PATH", path.c_str(), 1);
+  pid_t mex = StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), out.string());
+  setenv("PATH", old_path.c_str(), 1);
+  auto events = [&] { return ParseNdjson(ReadFile(out)); };
+  auto squeue_calls = [&] {
+    std::string text = ReadFile(calls);
+    return std::count(text.begin(), text.end(), '\n');
+  };
+  // Running, and seen running by mex: a poll round after the job ran.
+  std::string run;
+  ASSERT_TRUE(Eventually([&] {
+    run = RunId(events());
+    return !run.empty() && !QueuedJobs("mex." + run + ".steady.").empty() &&
+           Shell("squeue -h -n mex." + run + ".steady.1 -o %T").out == "RUNNING\n";
+  })) << ReadFile(out);
+  const auto seen_at = squeue_calls();
+  ASSERT_TRUE(Eventually([&] { return squeue_calls() > seen_at; }));
+  WriteFile(fail, "");
+  const std::string unknown =
+      "state unknown (squeue: Unable to contact slurm controller (connect failure))";
+  ASSERT_TRUE(Eventually([&] {
+    auto told = Of(events(), "task_queued", "steady");
+    return !told.empty() && told.back()["reason"] == unknown;
+  })) << ReadFile(out);
+  Result status = RunMex({"status", "--json"}, dir_.path().string());
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto s = nlohmann::json::parse(status.out);
+  ASSERT_EQ(s["running"].size(), 1u) << status.out;
+  EXPECT_EQ(s["running"][0]["queue"], unknown);
+  fs::remove(fail);
+  ASSERT_TRUE(Eventually([&] {
+    auto told = Of(events(), "task_queued", "steady");
+    return told.size() == 2 && told.back()["reason"] == "running";
+  })) << ReadFile(out);
+  auto again = Of(events(), "task_queued", "steady").back();
+  EXPECT_EQ(again["queued_s"], 0.0) << again;  // no wait: it had been running all along
+  WriteFile(release, "");
+  EXPECT_EQ(WaitMex(mex), 0) << ReadFile(out);
+  EXPECT_EQ(Of(events(), "task_succeeded", "steady").size(), 1u);
+  EXPECT_EQ(Log(run, "steady", 1), "done\n");
+  auto report = nlohmann::json::parse(ReadFile(dir_.path() / ".mex/runs" / run / "report.json"));
+  for (const auto& w : report["waits"]) EXPECT_NE(w["kind"], "queue") << w;
 }
 
 // NODE_FAIL (a fake squeue turns the first job's COMPLETED into NODE_FAIL on node17; a fake

@@ -1,5 +1,6 @@
 #include "tests/slurm/slurm_test_util.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -22,6 +23,16 @@ Result Shell(const std::string& command) {
 Result Cluster(const std::string& command) {
   return RunProgram({testing_util::Source("scripts/slurm-local.sh").string(), command}, "/",
                     Environment());
+}
+
+std::string FakeCommand(const std::filesystem::path& bin, const std::string& name,
+                        const std::string& body) {
+  std::filesystem::create_directories(bin);
+  std::string real = Shell("command -v " + name).out;
+  if (!real.empty()) real.pop_back();
+  testing_util::WriteFile(bin / name, "#!/bin/sh\nREAL=" + real + "\n" + body);
+  std::filesystem::permissions(bin / name, std::filesystem::perms::owner_all);
+  return bin.string() + ":" + getenv("PATH");
 }
 
 std::string ClusterNotUp() {

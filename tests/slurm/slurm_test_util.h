@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -19,6 +20,10 @@ std::vector<std::string> Environment();
 testing_util::Result Shell(const std::string& command);
 // scripts/slurm-local.sh `command` ("status", "stop-dbd", "start").
 testing_util::Result Cluster(const std::string& command);
+// A program in `bin` that stands in for the Slurm command `name`: `body` runs through /bin/sh
+// with $REAL set to the real one. Returns a PATH with `bin` first, to run mex with.
+std::string FakeCommand(const std::filesystem::path& bin, const std::string& name,
+                        const std::string& body);
 // Why the tests cannot run ("" when the cluster answers): the fixture slurm.up failed or did not
 // run, and its output says why.
 std::string ClusterNotUp();
