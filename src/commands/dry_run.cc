@@ -32,6 +32,29 @@ std::vector<std::string> ChangedDeps(const Milestone& m, const Graph& graph, uin
   return changed;
 }
 
+// What a session would say of a task whose Slurm job a killed session left in flight, which it
+// follows rather than submits again (when the task is unchanged and not forced); "" for others.
+std::string FollowedJob(const Milestone& m, const Task& task, const StoredTask& was,
+                        const std::string& hash,
+                        const std::unordered_map<std::string, AttemptRecord>& in_flight) {
+  auto a = in_flight.find(std::string(task.id));
+  if (a == in_flight.end() || !FollowsLeftAttempt(was, a->second.number, hash, false)) return "";
+  const ProcessRef& ref = a->second.process;
+  if (ref.is_job()) {
+    std::string id = std::to_string(ref.pgid);
+    if (ref.start_time > 0) id += "_" + std::to_string(ref.start_time - 1);  // an array's element
+    return fmt::format(
+        "attempt {} goes on: its Slurm job {} is followed, if the cluster still knows it",
+        a->second.number, id);
+  }
+  if (ref.empty() && m.ExecutorOf(task) == ExecutorKind::kSlurm) {
+    return fmt::format(
+        "attempt {} goes on: its Slurm job, never recorded, is followed if found by its name",
+        a->second.number);
+  }
+  return "";
+}
+
 }  // namespace
 
 int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
@@ -39,7 +62,8 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
   const std::string state_dir =
       options.state_dir.empty() ? m.workspace + "/.mex" : options.state_dir;
   std::unordered_map<std::string, StoredTask> stored;
-  InputHashCache cache;  // read, never written
+  std::unordered_map<std::string, AttemptRecord> in_flight;  // by task: left by a killed session
+  InputHashCache cache;                                      // read, never written
   std::string run_id = "dry-run", err;
   struct stat st {};
   auto state = std::make_shared<Folder>();
@@ -54,9 +78,17 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
     std::optional<StoredRun> run = db->LatestRun(MilestoneKey(options.file));
     if (run) {
       run_id = run->id;
+      bool killed = false;  // a session was killed while some task ran
       for (StoredTask& t : db->Tasks(run->id)) {
+        killed = killed || t.state == TaskState::kRunning;
         std::string id = t.id;
         stored.emplace(std::move(id), std::move(t));
+      }
+      for (AttemptRecord& a : killed ? db->Attempts(run->id) : std::vector<AttemptRecord>{}) {
+        if (a.ended_at == 0) {
+          std::string id = a.task;
+          in_flight[id] = std::move(a);
+        }
       }
     }
     if (!db->error().empty()) {
@@ -132,6 +164,10 @@ int DryRun(const RunOptions& options, const Milestone& m, const Graph& graph,
       } else {
         why = "its definition changed";
       }
+    } else if (std::string job = FollowedJob(m, task, it->second, hashes[t], in_flight);
+               !job.empty()) {
+      // As the session decides it (Session::Prepare, Executor::Adopt): the attempt goes on.
+      why = job;
     } else {
       why = RerunReason(it->second, hashes[t], false, MissingOutput(info, task));
     }

@@ -177,6 +177,12 @@ TEST_F(SlurmResumeTest, FollowsARunningJobAfterKill9) {
   const std::string id = KillWhileItRuns("long", &run);
   ASSERT_FALSE(id.empty());
   ASSERT_EQ(JobState(id), "RUNNING\n");
+  // The dry run says so.
+  Result dry = RunMex({"run", "m.yaml", "-n"}, dir_.path().string());
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("run   long: attempt 1 goes on: its Slurm job " + id + " is followed"),
+            std::string::npos)
+      << dry.out;
 
   pid_t again = Start("out2");
   ASSERT_TRUE(Eventually([&] { return !Of(Events("out2"), "task_started", "long").empty(); }))
