@@ -27,18 +27,14 @@ namespace {
 
 namespace fs = std::filesystem;
 using slurm_test::Cluster;
-using slurm_test::ClusterNotUp;
-using slurm_test::Environment;
 using slurm_test::Eventually;
 using slurm_test::FakeCommand;
 using slurm_test::Of;
-using slurm_test::QueuedJobs;
 using slurm_test::Shell;
 using testing_util::ParseNdjson;
 using testing_util::ReadFile;
 using testing_util::Result;
 using testing_util::RunMex;
-using testing_util::RunProgram;
 using testing_util::StartMex;
 using testing_util::TempDir;
 using testing_util::WaitMex;

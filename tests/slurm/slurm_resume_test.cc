@@ -27,9 +27,7 @@ namespace mex {
 namespace {
 
 namespace fs = std::filesystem;
-using slurm_test::Cluster;
 using slurm_test::ClusterNotUp;
-using slurm_test::Environment;
 using slurm_test::Eventually;
 using slurm_test::Of;
 using slurm_test::QueuedJobs;
@@ -38,7 +36,6 @@ using testing_util::ParseNdjson;
 using testing_util::ReadFile;
 using testing_util::Result;
 using testing_util::RunMex;
-using testing_util::RunProgram;
 using testing_util::StartMex;
 using testing_util::TempDir;
 using testing_util::WaitMex;

@@ -26,9 +26,7 @@ namespace mex {
 namespace {
 
 namespace fs = std::filesystem;
-using slurm_test::Cluster;
 using slurm_test::ClusterNotUp;
-using slurm_test::Environment;
 using slurm_test::Eventually;
 using slurm_test::FakeCommand;
 using slurm_test::Of;
