@@ -582,8 +582,11 @@ ProcessRef SlurmExecutor::Adopt(const ProcessRef& ref, const AttemptSpec& spec) 
   if (spec.timeout_s > 0) job.timeout_at = now + spec.timeout_s;
   job.last_output_at = now;
   // Until the next poll, at once. Its wait is told as any job's: pending with a reason, then
-  // running if this session saw it wait.
+  // running. Running at the first look too: it may have waited while mex was away (pending at the
+  // kill, started since), and its start moves the attempt's start off its submission (for one
+  // that ran before the kill, to where the killed session had it, within Slurm's second).
   job.state = "UNKNOWN";
+  job.told_reason = "followed";
   jobs_.push_back(std::move(job));
   next_poll_ = 0;
   return followed;

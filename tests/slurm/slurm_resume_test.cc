@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -155,6 +156,14 @@ class SlurmResumeTest : public ::testing::Test {
     WaitMex(mex);
     EXPECT_TRUE(running) << ReadFile(Path("out1"));
     return running ? id : "";
+  }
+  // The attempt's start as state.db has it, seconds since the Unix epoch.
+  double StartedAt(const std::string& task, int n) const {
+    SQLite::Database db(Path(".mex/state.db").string(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(db, "SELECT started_at FROM attempts WHERE task = ? AND n = ?");
+    q.bind(1, task);
+    q.bind(2, n);
+    return q.executeStep() ? q.getColumn(0).getDouble() : 0;
   }
   static std::string JobState(const std::string& id) {
     return Shell("squeue -h -r -j " + id + " -o %T 2>/dev/null").out;
@@ -445,6 +454,44 @@ TEST_F(SlurmResumeTest, FollowsTheElementsOfAnArray) {
   }
   EXPECT_EQ(SbatchCalls(), 1);
   EXPECT_TRUE(QueuedJobs("mex." + run + ".", /*elements=*/true).empty());
+}
+
+// A job pending at the kill (held) that started while mex was away: the resumed session sees it
+// running at its first look, and its wait is kept apart from its run as for a job it saw wait:
+// `running` with the time it waited, and the attempt's start moved to the job's.
+TEST_F(SlurmResumeTest, AJobThatStartedWhileMexWasAwayKeepsItsWaitApart) {
+  StandInSbatch();
+  Write("defaults: {executor: slurm}\nslurm: {args: [--hold]}\ntasks:\n" + WaitingTask("long"));
+  pid_t mex = Start("out1");
+  ASSERT_TRUE(Eventually([&] { return !Attempt("long", 1).job.empty(); }))
+      << ReadFile(Path("out1"));
+  const std::string run = RunOf("out1");
+  const std::string id = Attempt("long", 1).job;
+  kill(mex, SIGKILL);
+  WaitMex(mex);
+  auto now = [] {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  // Held 2 s past its submission, so that its wait shows at Slurm's resolution of a second.
+  const double submitted = StartedAt("long", 1);
+  ASSERT_TRUE(Eventually([&] { return now() > submitted + 2; }));
+  const double released_at = std::floor(now()) - 1;  // Slurm's start is to the second
+  Result release = Shell("scontrol release " + id);
+  ASSERT_EQ(release.exit_code, 0) << release.err;
+  ASSERT_TRUE(Eventually([&] { return ReadFile(Path("long.id")) == id + "\n"; }));
+
+  pid_t again = Start("out2");
+  ASSERT_TRUE(Eventually([&] {
+    auto told = Of(Events("out2"), "task_queued", "long");
+    return !told.empty() && told.back()["reason"] == "running";
+  })) << ReadFile(Path("out2"));
+  auto running = Of(Events("out2"), "task_queued", "long").back();
+  EXPECT_GE(running["queued_s"].get<double>(), 1) << running;
+  WriteFile(Path("release"), "");
+  EXPECT_EQ(WaitMex(again), 0) << ReadFile(Path("out2"));
+  EXPECT_GE(StartedAt("long", 1), released_at);  // its run, without its wait
+  EXPECT_EQ(SbatchCalls(), 1);
 }
 
 // Ctrl-C of the session that follows a job cancels that job too, and leaves the run resumable.
