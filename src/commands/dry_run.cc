@@ -10,6 +10,7 @@
 
 #include "commands/commands.h"
 #include "engine/definition.h"
+#include "exec/slurm_parse.h"
 #include "plan/targets.h"
 #include "store/sqlite_store.h"
 #include "util/terminal_text.h"
@@ -40,9 +41,7 @@ std::string FollowedJob(const Milestone& m, const Task& task, const StoredTask& 
   auto a = in_flight.find(std::string(task.id));
   if (a == in_flight.end() || !FollowsLeftAttempt(was, a->second.number, hash, false)) return "";
   const ProcessRef& ref = a->second.process;
-  if (ref.is_job()) {
-    std::string id = std::to_string(ref.pgid);
-    if (ref.start_time > 0) id += "_" + std::to_string(ref.start_time - 1);  // an array's element
+  if (std::string id = JobIdOf(ref); !id.empty()) {
     return fmt::format(
         "attempt {} goes on: its Slurm job {} is followed, if the cluster still knows it",
         a->second.number, id);

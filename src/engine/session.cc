@@ -35,10 +35,6 @@ Session::Session(RunInfo* run, Milestone* m, Graph* graph, Roadmap* roadmap, int
       runner_(*runner),
       write_roadmap_(std::move(write_roadmap)) {}
 
-bool Session::IsDynamicPhase(uint32_t phase) const {
-  return phase < m_.phases.size() && !m_.phases[phase].tasks_from.empty();
-}
-
 void Session::Prepare() {
   if (db_ == nullptr) return;
   // In this session's first transaction: the attempts it follows are in flight again in it.

@@ -55,7 +55,6 @@ class Session : public PhaseHooks {
   // Has the runner order ready tasks by their remaining critical path in the seconds they took
   // in earlier runs of the milestone (by definition hash, else id), where the store knows any.
   void PrioritizeByHistory(const std::vector<std::string>& hashes);
-  bool IsDynamicPhase(uint32_t phase) const;
   // StoredTask::deps and StoredTask::kind of a task.
   std::string EtaDeps(uint32_t task) const;
   std::string EtaKind(const Task& task) const;

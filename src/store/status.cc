@@ -217,8 +217,7 @@ nlohmann::ordered_json FailedJson(SQLite::Database& db, const std::string& run_i
 // cluster ("...@cluster", Session::EtaKind) wait; a run with none reads no events.
 void AddQueueWaits(SQLite::Database& db, const std::string& run_id,
                    const std::unordered_map<std::string, uint32_t>& kinds,
-                   const std::unordered_map<std::string, uint32_t>& index,
-                   const std::vector<int>& attempts, EtaInput* in) {
+                   const std::unordered_map<std::string, uint32_t>& index, EtaInput* in) {
   std::vector<char> cluster(kinds.size(), 0);
   bool any = false;
   for (const auto& [name, kind] : kinds) {
@@ -227,13 +226,18 @@ void AddQueueWaits(SQLite::Database& db, const std::string& run_id,
   }
   if (!any) return;
   std::vector<double> waited(kinds.size(), 0);
-  std::vector<int> waits(kinds.size(), 0);
-  for (size_t t = 0; t < in->tasks.size(); ++t) {
-    const EtaTask& task = in->tasks[t];
-    if (cluster[task.kind] == 0) continue;
-    // Its attempts, one still queued among them (as if it started now).
-    waits[task.kind] += attempts[t];
-    if (task.queued) waited[task.kind] += task.elapsed;
+  for (const EtaTask& task : in->tasks) {
+    if (cluster[task.kind] != 0 && task.queued) waited[task.kind] += task.elapsed;
+  }
+  // The attempts of each kind, one still queued among them (as if it started now).
+  std::vector<int64_t> waits(kinds.size(), 0);
+  SQLite::Statement attempts(db,
+                             "SELECT kind, sum(attempts) FROM tasks WHERE run = ? GROUP BY kind");
+  attempts.bind(1, run_id);
+  while (attempts.executeStep()) {
+    if (auto k = kinds.find(attempts.getColumn(0).getString()); k != kinds.end()) {
+      waits[k->second] = attempts.getColumn(1).getInt64();
+    }
   }
   SQLite::Statement queued(db,
                            "SELECT task, body FROM events WHERE run = ? AND kind = 'task_queued'");
@@ -250,7 +254,7 @@ void AddQueueWaits(SQLite::Database& db, const std::string& run_id,
   }
   for (EtaTask& task : in->tasks) {
     if (cluster[task.kind] != 0 && waits[task.kind] > 0) {
-      task.queue_s = waited[task.kind] / waits[task.kind];
+      task.queue_s = waited[task.kind] / static_cast<double>(waits[task.kind]);
     }
   }
 }
@@ -264,7 +268,6 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
   std::unordered_map<std::string, uint32_t> kinds;
   std::vector<std::string> ids, deps;
   std::vector<uint32_t> seqs;
-  std::vector<int> attempts_of;  // per task, in key order like the others
   // The C API, as TallyTasks: SQLiteCpp's Column objects cost a shared_ptr copy per value read.
   // In key order (no index lookup per row), put in file order below.
   sqlite3_stmt* prepared = nullptr;
@@ -312,7 +315,6 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
     }
     t.history = history.Seconds(id, text(5));
     t.kind = kinds.emplace(text(7), kinds.size()).first->second;
-    attempts_of.push_back(attempts);
     deps.push_back(text(6));
     ids.push_back(std::move(id));
   }
@@ -325,16 +327,13 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
   {
     std::vector<EtaTask> sorted;
     std::vector<std::string> sorted_deps;
-    std::vector<int> sorted_attempts;
     sorted.reserve(order.size());
     for (uint32_t i : order) {
       sorted.push_back(std::move(in.tasks[i]));
       sorted_deps.push_back(std::move(deps[i]));
-      sorted_attempts.push_back(attempts_of[i]);
     }
     in.tasks = std::move(sorted);
     deps = std::move(sorted_deps);
-    attempts_of = std::move(sorted_attempts);
   }
   std::unordered_map<std::string, uint32_t> index;
   for (uint32_t k = 0; k < order.size(); ++k) index.emplace(std::move(ids[order[k]]), k);
@@ -358,7 +357,7 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
     const std::string queue = r.value("queue", "");
     in.tasks[it->second].queued = queue.starts_with("pending") || queue.starts_with("waiting");
   }
-  AddQueueWaits(db, run_id, kinds, index, attempts_of, &in);
+  AddQueueWaits(db, run_id, kinds, index, &in);
   // A phase with tasks_from that has not started: its tasks are not known yet. It takes what it
   // took in the latest earlier run, else its weight at the seconds per weight of the phases that
   // passed (from the first start to the last end of their attempts).
