@@ -10,6 +10,11 @@
 #
 # Environment: N (10000), LAYERS (100), RUNS (5), NOOP_RUNS (5), PLAN_N (1000000; 0 skips the
 # plan), PLAN_RUNS (3), OLD (a second mex binary to time beside build/mex), JOBS (2).
+#
+# Tools of each repetition: new (build/mex), nostore (the same binary with `-d nostore`: an
+# in-memory store, no state.db: what durability costs), ninja, floor (bench/spawn_floor: spawn
+# and reap, nothing else, with posix_spawn as mex and ninja) and vfloor (spawn_floor --vfork, the
+# cheapest spawn known here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +34,8 @@ command -v ninja >/dev/null && [[ -x /usr/bin/time ]] || { say "needs ninja and 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp build/mex "$work/mex-new"
-tools=(new ninja floor)
-if [[ -n $OLD ]]; then cp "$OLD" "$work/mex-old"; tools=(old new ninja floor); fi
+tools=(new nostore ninja floor vfloor)
+if [[ -n $OLD ]]; then cp "$OLD" "$work/mex-old"; tools=(old "${tools[@]}"); fi
 source bench/lib.sh
 
 dag layered "$N" >"$work/l.dag"
@@ -45,15 +50,19 @@ run_one() {  # case tool: appends the wall seconds to $work/t.CASE.TOOL
   seq_no=$((seq_no + 1))
   dir=$work/run-$seq_no
   mkdir "$dir"
-  if [[ $tool == floor ]]; then
-    local argv=(/usr/bin/true)
+  if [[ $tool == floor || $tool == vfloor ]]; then
+    local argv=(/usr/bin/true) how=()
     [[ $c == shell ]] && argv=(/bin/sh -c 'true;')
-    /usr/bin/time -f %e -o "$work/one" build/spawn_floor "$N" "$JOBS" "${argv[@]}" >"$dir/out" 2>&1
+    [[ $tool == vfloor ]] && how=(--vfork)
+    /usr/bin/time -f %e -o "$work/one" build/spawn_floor "${how[@]}" "$N" "$JOBS" "${argv[@]}" \
+      >"$dir/out" 2>&1
   elif [[ $tool == ninja ]]; then
     cp "$work/$c.ninja" "$dir/build.ninja"
     (cd "$dir" && /usr/bin/time -f %e -o "$work/one" ninja -j "$JOBS" --quiet) >"$dir/out" 2>&1
   else
-    /usr/bin/time -f %e -o "$work/one" "$work/mex-$tool" run "$work/$c.json" -j "$JOBS" --quiet \
+    local mex=("$work/mex-$tool")
+    [[ $tool == nostore ]] && mex=("$work/mex-new" -d nostore)
+    /usr/bin/time -f %e -o "$work/one" "${mex[@]}" run "$work/$c.json" -j "$JOBS" --quiet \
       --state-dir "$dir/state" >"$dir/out" 2>&1
     grep -q "$N succeeded, 0 failed" "$dir/out" || { say "$tool $c failed"; tail -3 "$dir/out" >&2; exit 1; }
     echo "$dir/state" >"$work/last.$c.$tool"
@@ -75,7 +84,7 @@ done
 # No-op resume: the last full run's state folder, run again (nothing to do), in ms.
 for ((rep = 0; rep < NOOP_RUNS; rep++)); do
   for tool in "${tools[@]}"; do
-    [[ $tool == ninja || $tool == floor ]] && continue
+    [[ $tool == old || $tool == new ]] || continue
     state=$(cat "$work/last.true.$tool")
     s=$(date +%s.%N)
     "$work/mex-$tool" run "$work/true.json" -j "$JOBS" --quiet --state-dir "$state" >"$work/noop.out" 2>&1
@@ -89,7 +98,7 @@ if ((PLAN_N > 0)); then
   build/gen_dag random "$PLAN_N" "$work/plan.json" >/dev/null
   for ((rep = 0; rep < PLAN_RUNS; rep++)); do
     for tool in "${tools[@]}"; do
-      [[ $tool == ninja || $tool == floor ]] && continue
+      [[ $tool == old || $tool == new ]] || continue
       say "plan $((rep + 1))/$PLAN_RUNS: $tool"
       /usr/bin/time -f '%e %M' -o "$work/one" "$work/mex-$tool" plan "$work/plan.json" >/dev/null
       tail -n 1 "$work/one" >>"$work/plan.$tool"
@@ -112,13 +121,13 @@ for c in true shell; do
   done
 done
 for tool in "${tools[@]}"; do
-  [[ $tool == ninja || $tool == floor ]] && continue
+  [[ $tool == old || $tool == new ]] || continue
   o=$( [[ $tool == new && -n $OLD ]] && paired "$work/noop.new" "$work/noop.old" || echo —)
   echo "| no-op resume of $N, ms | $tool | $(median <"$work/noop.$tool") | — | $o | $(paste -sd' ' "$work/noop.$tool") |"
 done
 if ((PLAN_N > 0)); then
   for tool in "${tools[@]}"; do
-    [[ $tool == ninja || $tool == floor ]] && continue
+    [[ $tool == old || $tool == new ]] || continue
     cut -d' ' -f1 "$work/plan.$tool" >"$work/plan-s.$tool"
     o=$( [[ $tool == new && -n $OLD ]] && paired "$work/plan-s.new" "$work/plan-s.old" || echo —)
     rss=$(cut -d' ' -f2 "$work/plan.$tool" | maximum | awk '{printf "%.0f", $1 / 1024}')
