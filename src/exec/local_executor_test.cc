@@ -304,6 +304,52 @@ TEST_F(LocalExecutorTest, NonExecutableFileIsPermissionDenied) {
   EXPECT_EQ(end.error, "permission denied: ./x");
 }
 
+TEST_F(LocalExecutorTest, MissingProgramPathIsCommandNotFound) {
+  LocalExecutor executor;
+  executor.Start(Spec(1, {"./mex-no-such-program"}));
+  AttemptEnd end;
+  ASSERT_TRUE(WaitForEnd(&executor, 1, &end));
+  EXPECT_EQ(end.reason, EndReason::kSpawnFailed);
+  EXPECT_EQ(end.spawn_errno, ENOENT);
+  EXPECT_EQ(end.error, "command not found: ./mex-no-such-program");
+}
+
+void OnWinch(int) {}
+
+// Whatever mex blocks, ignores or handles, its child starts with nothing blocked or ignored (and,
+// as after any execve, nothing caught), as a program started from a shell expects.
+TEST_F(LocalExecutorTest, TheChildStartsWithNoSignalBlockedOrIgnored) {
+  sigset_t blocked, old_mask;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGINT);
+  sigaddset(&blocked, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &blocked, &old_mask), 0);
+  struct sigaction ignore {
+  }, catcher{}, old_hup{}, old_winch{};
+  ignore.sa_handler = SIG_IGN;
+  catcher.sa_handler = OnWinch;
+  ASSERT_EQ(sigaction(SIGHUP, &ignore, &old_hup), 0);
+  ASSERT_EQ(sigaction(SIGWINCH, &catcher, &old_winch), 0);
+  LocalExecutor executor;
+  executor.Start(Spec(1, {"/bin/cat", "/proc/self/status"}));
+  AttemptEnd end;
+  const bool ended = WaitForEnd(&executor, 1, &end);
+  sigaction(SIGWINCH, &old_winch, nullptr);
+  sigaction(SIGHUP, &old_hup, nullptr);
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(end.exit_code, 0) << end.error;
+  std::istringstream status(ReadFile(LogPath(1)));
+  std::string signals;
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("SigBlk:") || line.starts_with("SigIgn:") || line.starts_with("SigCgt:")) {
+      signals += line + "\n";
+    }
+  }
+  EXPECT_EQ(signals,
+            "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n");
+}
+
 TEST_F(LocalExecutorTest, MissingCwdIsSpawnFailedNamingTheFolder) {
   LocalExecutor executor;
   AttemptSpec spec = Spec(1, {Agent("exit-code")});
