@@ -4,7 +4,9 @@
 // Usage: eta_replay [RUNS]  (default 30 runs per scenario; seeded: the same figures each time)
 //
 // A run is simulated as the task runner runs one: phases one after the other, on `jobs` slots,
-// the ready task with the longest remaining critical path by effort first; an attempt that fails
+// the ready task with the longest remaining critical path first (model/critical_path.h: by the
+// earlier run's seconds in the "warm" scenarios, as the runner orders by its history, else by
+// effort); an attempt that fails
 // runs part of its duration, then the task waits its backoff and runs again. At each moment the
 // simulator gives the estimator what state.db would hold then: tasks succeeded (with their
 // seconds), running (their elapsed time), waiting to retry (backoff left), pending; a phase with
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "model/critical_path.h"
 #include "model/eta.h"
 
 namespace {
@@ -59,8 +62,9 @@ struct Trace {
   double end = 0;
 };
 
-// The run as the task runner would run it.
-Trace Run(const Scenario& s) {
+// The run as the task runner would run it; `history`: the earlier run whose durations it orders
+// ready tasks by (Session::PrioritizeByHistory), null for none.
+Trace Run(const Scenario& s, const Trace* history) {
   const auto n = static_cast<uint32_t>(s.tasks.size());
   Trace trace;
   trace.attempts.resize(n);
@@ -71,14 +75,22 @@ Trace Run(const Scenario& s) {
   for (uint32_t t = 0; t < n; ++t) {
     for (uint32_t d : s.tasks[t].deps) dependents[d].push_back(t);
   }
-  // Priority: remaining critical path by effort (the roadmap's), in reverse file order (deps
-  // come first in the file here).
-  std::vector<double> priority(n, 0);
-  for (uint32_t k = n; k-- > 0;) {
-    double best = 0;
-    for (uint32_t d : dependents[k]) best = std::max(best, priority[d]);
-    priority[k] = s.tasks[k].effort + best;
+  // Priority: the runner's remaining critical path, by the seconds each task took in the earlier
+  // run where there is one (HistoryDurations), else by effort.
+  std::vector<double> effort(n), seconds(n, -1);
+  std::vector<uint32_t> phase(n);
+  for (uint32_t t = 0; t < n; ++t) {
+    effort[t] = s.tasks[t].effort;
+    phase[t] = s.tasks[t].phase;
+    if (history == nullptr) continue;
+    for (const Attempt& a : history->attempts[t]) {
+      if (a.ok) seconds[t] = a.end - a.start;
+    }
   }
+  std::vector<double> weight = mex::HistoryDurations(effort, seconds);
+  if (weight.empty()) weight = effort;
+  const std::vector<double> priority = mex::RemainingCriticalPath(
+      weight, phase, [&](uint32_t t) -> const std::vector<uint32_t>& { return dependents[t]; });
   double now = 0;
   for (uint32_t p = 0; p < phases; ++p) {
     trace.phase_start[p] = now;
@@ -367,8 +379,8 @@ int main(int argc, char** argv) {
       };
       Scenario earlier = make(2 * r + 1);
       Scenario now = make(2 * r + 2);
-      Trace history = Run(earlier);
-      Trace trace = Run(now);
+      Trace history = Run(earlier, nullptr);
+      Trace trace = Run(now, c.warm ? &history : nullptr);
       for (size_t m = 0; m < 5; ++m) {
         double at = kMoments[m] * trace.end;
         double left = trace.end - at;

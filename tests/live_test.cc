@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tests/test_util.h"
+#include "util/clock.h"
 
 namespace mex {
 namespace {
@@ -151,6 +152,66 @@ TEST(LiveRenderTest, FitWidthCountsColumnsAsATerminalDoes) {
   EXPECT_EQ(FitWidth("\x1b[32mpassed\x1b[0m 1.00", 80), "\x1b[32mpassed\x1b[0m 1.00");
   EXPECT_EQ(FitWidth("\x1b[32mpassed\x1b[0m 1.00", 5), "\x1b[32mpass\x1b[0m");
   EXPECT_EQ(LiveTitle(SomeView()), "mex: 35%");
+}
+
+// The block the live view draws into `events` at `now` (wall clock, on frozen clocks): its
+// frame as written to a file, which has no terminal size (80x24).
+std::string DrawnAt(const std::vector<Event>& events, double now) {
+  static double frozen = 0;
+  frozen = now;
+  SetClocksForTesting([] { return frozen; }, [] { return frozen; });
+  std::string drawn;
+  {
+    TempDir dir;
+    const fs::path file = dir.path() / "frame";
+    FILE* out = std::fopen(file.c_str(), "w+");
+    {
+      LiveReporter live(out, /*quiet=*/true);
+      for (const Event& e : events) live.OnEvent(e);
+      live.Flush();
+      std::fflush(out);
+      drawn = testing_util::ReadFile(file);
+    }
+    std::fclose(out);
+  }
+  SetClocksForTesting(nullptr, nullptr);
+  return drawn;
+}
+
+Event TaskEventAt(EventKind kind, double time, const std::string& reason = "") {
+  Event e(kind);
+  e.time = time;
+  e.run = "r1";
+  e.task = "long";
+  e.attempt = 1;
+  e.max_attempts = 1;
+  e.reason = reason;
+  return e;
+}
+
+// A Slurm job a killed session left running is followed by the next one (TaskRunner::Adopt):
+// its time counts from its start, told in its task_started, not from the resume; one that
+// started while mex was away counts from the job's start, its wait in the queue apart.
+TEST(LiveReporterTest, AFollowedAttemptCountsFromItsStartNotFromTheResume) {
+  const double resume = 1.8e9;
+  Event run = TaskEventAt(EventKind::kRunStarted, resume);
+  run.task.clear();
+  Event started = TaskEventAt(EventKind::kTaskStarted, resume);
+  started.followed = true;
+  started.elapsed_s = 125;  // started 125 s before this session followed it
+  std::string frame = DrawnAt({run, started}, resume + 2);
+  EXPECT_NE(frame.find("  run   long (attempt 1/1) 2m7s\n"), std::string::npos) << frame;
+  // Submitted 125 s before the resume, pending then; the first look finds it running, after 35 s
+  // in the queue: it has run 90 s, and 92 s two seconds later.
+  Event queued = TaskEventAt(EventKind::kTaskQueued, resume, "running");
+  queued.elapsed_s = 35;
+  frame = DrawnAt({run, started, queued}, resume + 2);
+  EXPECT_NE(frame.find("  run   long (attempt 1/1) 1m32s\n"), std::string::npos) << frame;
+  // While it still waits, the time shown is its wait so far, with its reason, as for any job.
+  Event pending = TaskEventAt(EventKind::kTaskQueued, resume, "pending (Priority)");
+  frame = DrawnAt({run, started, pending}, resume + 2);
+  EXPECT_NE(frame.find("  run   long (attempt 1/1) 2m7s pending (Priority)"), std::string::npos)
+      << frame;
 }
 
 // A private tmux server (its socket and TMUX_TMPDIR in a TempDir) with one 80x24 window that runs

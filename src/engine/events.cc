@@ -97,7 +97,10 @@ nlohmann::ordered_json EventToJson(const Event& e) {
     case EventKind::kTaskStarted:
       j["log"] = e.log;
       if (!e.rerun.empty()) j["rerun"] = e.rerun;
-      if (e.followed) j["followed"] = true;
+      if (e.followed) {
+        j["followed"] = true;
+        j["elapsed_s"] = e.elapsed_s;
+      }
       break;
     case EventKind::kTaskRetry:
       j["class"] = e.failure_class;

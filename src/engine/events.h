@@ -68,14 +68,16 @@ struct Event {
   std::vector<std::string> tail;  // kTaskFailed: the last lines of its log
   // kTaskSkipped, kTaskCancelled: ended with the run, never started (the summary names these)
   bool at_end = false;
-  double elapsed_s = 0;  // task events: the attempt's run time; kRunFinished: the run's
+  double elapsed_s = 0;  // task events: the attempt's run time (so far, for a followed
+                         // kTaskStarted); kRunFinished: the run's
   std::string log;       // the attempt's log file
   std::string merge;     // kTaskSucceeded of a worktree task: what became of its changes
   // kTaskStarted, the first attempt of a session of a task that ran in an earlier session: why
   // it runs again ("its definition changed", ...); "" otherwise
   std::string rerun;
   // kTaskStarted: the attempt was not started by this session but left in flight by a killed
-  // one, and is followed to its end (a job of the cluster, TaskRunner::Adopt)
+  // one, and is followed to its end (a job of the cluster, TaskRunner::Adopt); `elapsed_s` is
+  // how long it had run since its recorded start (or waited, a job not seen running then)
   bool followed = false;
   bool passed = false;  // kPhaseFinished, kRunFinished
   double score = 0;     // kPhaseFinished: the gate's score, and what it needed

@@ -201,10 +201,12 @@ void TaskRunner::StartCommands(std::vector<AttemptSpec> commands) {
 
 void TaskRunner::RunUntilIdle() {
   for (uint32_t task : adopted_) {
-    // After run_started: the attempts followed from the killed session run as this one's.
+    // After run_started: the attempts followed from the killed session run as this one's, since
+    // their recorded start (Adopt), not since now: the views count their time from there.
     Event event = TaskEvent(EventKind::kTaskStarted, task);
     event.log = tasks_[task].history.back().log_path;
     event.followed = true;
+    event.elapsed_s = std::max(0.0, MonotonicSeconds() - tasks_[task].started);
     journal_->Emit(event);
   }
   adopted_.clear();

@@ -5,12 +5,14 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "engine/phase_flow.h"
 #include "load/loader.h"
 #include "plan/roadmap.h"
 #include "store/memory_store.h"
 #include "tests/test_util.h"
+#include "util/clock.h"
 
 namespace mex {
 namespace {
@@ -32,6 +34,7 @@ class FakeExecutor : public Executor {
   WaitResult Wait(double) override {
     commits_at_wait.push_back(store_->commits());
     WaitResult result;
+    result.queued.swap(queued);
     if (queue_.empty()) return result;
     AttemptEnd end;
     end.key = fifo ? queue_.front() : queue_.back();
@@ -67,12 +70,13 @@ class FakeExecutor : public Executor {
   std::map<uint64_t, std::string> logs;  // what the task's attempt prints, written as it starts
   std::vector<std::string> log;          // "start N" and "end N", in order
   int cancel_alls = 0;
-  ProcessRef process;                // what Start returns
-  std::vector<int> commits_at_wait;  // the store's commits at each Wait
-  bool fifo = false;                 // end the attempt started first, not last
-  bool adoptable = false;            // Adopt follows what it is given
-  std::vector<AttemptSpec> adopted;  // what Adopt followed
-  int left = 0;                      // leftovers given to EndLeftovers
+  ProcessRef process;                      // what Start returns
+  std::vector<int> commits_at_wait;        // the store's commits at each Wait
+  bool fifo = false;                       // end the attempt started first, not last
+  bool adoptable = false;                  // Adopt follows what it is given
+  std::vector<AttemptSpec> adopted;        // what Adopt followed
+  int left = 0;                            // leftovers given to EndLeftovers
+  std::vector<WaitResult::Queued> queued;  // told at the next Wait, before its end
 
  private:
   const MemoryStore* store_;
@@ -470,6 +474,96 @@ TEST(TaskRunnerTest, AFollowedAttemptOfALaterPhaseThatFailsEarlyIsRetriedInItsPh
   EXPECT_EQ(order, (std::vector<std::string>{"phase one", "task_started", "task_retry", "phase two",
                                              "task_started", "task_failed"}));
   EXPECT_EQ(f.runner->attempts(1), 2);
+}
+
+// Virtual clocks (util/clock.h) for the tests of a followed attempt's time: set by the test.
+double g_wall = 0, g_monotonic = 0;
+double FakeWall() {
+  return g_wall;
+}
+double FakeMonotonic() {
+  return g_monotonic;
+}
+
+struct FakeClocks {
+  FakeClocks() {
+    g_wall = 1.8e9;
+    g_monotonic = 5000;
+    SetClocksForTesting(FakeWall, FakeMonotonic);
+  }
+  ~FakeClocks() { SetClocksForTesting(nullptr, nullptr); }
+  FakeClocks(const FakeClocks&) = delete;
+  FakeClocks& operator=(const FakeClocks&) = delete;
+  static void Advance(double s) {
+    g_wall += s;
+    g_monotonic += s;
+  }
+};
+
+const Event* FindEvent(const std::vector<Event>& events, EventKind kind, const std::string& task) {
+  for (const Event& e : events) {
+    if (e.kind == kind && e.task == task) return &e;
+  }
+  return nullptr;
+}
+
+// A job a killed session started 120 s ago, followed 5 s into this session: its time counts
+// from its start, in the task_started the views count from and in its end, and its record keeps
+// that start (what mex status counts from).
+TEST(TaskRunnerTest, AFollowedAttemptsTimeCountsFromItsStartNotFromTheResume) {
+  FakeClocks clocks;
+  Fixture f("tasks:\n  - {id: a, run: 'x'}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.adoptable = true;
+  f.Make(1, &executor, &store);
+  AttemptRecord left = LeftInFlight(f, "a", 1);
+  left.started_at = g_wall - 120;
+  f.runner->Resume(0, 1, {left}, /*kept=*/false);
+  ASSERT_TRUE(f.runner->Adopt(0, left));
+  FakeClocks::Advance(5);  // the rest of the session's preparation
+  EXPECT_EQ(f.flow->Run(), 0);
+  const Event* started = FindEvent(f.sink.events, EventKind::kTaskStarted, "a");
+  ASSERT_NE(started, nullptr);
+  EXPECT_TRUE(started->followed);
+  EXPECT_DOUBLE_EQ(started->elapsed_s, 125);
+  EXPECT_DOUBLE_EQ(started->time - started->elapsed_s, left.started_at);
+  EXPECT_DOUBLE_EQ(EventToJson(*started)["elapsed_s"].get<double>(), 125);
+  const Event* succeeded = FindEvent(f.sink.events, EventKind::kTaskSucceeded, "a");
+  ASSERT_NE(succeeded, nullptr);
+  EXPECT_DOUBLE_EQ(succeeded->elapsed_s, 125);
+  ASSERT_EQ(store.attempts().size(), 1u);
+  EXPECT_DOUBLE_EQ(store.attempts()[0].started_at, left.started_at);
+}
+
+// A job submitted 120 s before the resume that waited 30 s in the queue, then started while mex
+// was away: its run counts from the job's start, its wait apart.
+TEST(TaskRunnerTest, AFollowedJobThatStartedWhileMexWasAwayCountsFromTheJobsStart) {
+  FakeClocks clocks;
+  Fixture f("tasks:\n  - {id: a, run: 'x'}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.adoptable = true;
+  f.Make(1, &executor, &store);
+  AttemptRecord left = LeftInFlight(f, "a", 1);
+  left.started_at = g_wall - 120;  // its submission: the killed session never saw it run
+  f.runner->Resume(0, 1, {left}, /*kept=*/false);
+  ASSERT_TRUE(f.runner->Adopt(0, left));
+  executor.queued.push_back({0, "running", left.started_at + 30});
+  EXPECT_EQ(f.flow->Run(), 0);
+  const Event* started = FindEvent(f.sink.events, EventKind::kTaskStarted, "a");
+  ASSERT_NE(started, nullptr);
+  EXPECT_DOUBLE_EQ(started->elapsed_s, 120);  // since its submission, as a job still pending
+  const Event* queued = FindEvent(f.sink.events, EventKind::kTaskQueued, "a");
+  ASSERT_NE(queued, nullptr);
+  EXPECT_EQ(queued->reason, "running");
+  EXPECT_DOUBLE_EQ(queued->elapsed_s, 30);
+  EXPECT_DOUBLE_EQ(started->time - started->elapsed_s + queued->elapsed_s, left.started_at + 30);
+  const Event* succeeded = FindEvent(f.sink.events, EventKind::kTaskSucceeded, "a");
+  ASSERT_NE(succeeded, nullptr);
+  EXPECT_DOUBLE_EQ(succeeded->elapsed_s, 90);
+  ASSERT_EQ(store.attempts().size(), 1u);
+  EXPECT_DOUBLE_EQ(store.attempts()[0].started_at, left.started_at + 30);
 }
 
 TEST(TaskRunnerTest, AnAttemptTheExecutorCannotFollowRunsAgain) {

@@ -5,6 +5,8 @@
 #include <queue>
 #include <utility>
 
+#include "model/critical_path.h"
+
 namespace mex {
 
 namespace {
@@ -128,7 +130,7 @@ Expected Expect(const EtaInput& in) {
 // tasks' dependents, how many deps each waits for, which will be skipped, their priorities, and
 // what remains of each phase.
 struct Remaining {
-  std::vector<std::vector<uint32_t>> dependents;
+  std::vector<std::vector<uint32_t>> dependents;  // of every task, whatever its state
   std::vector<uint32_t> pending;
   std::vector<char> doomed;  // a dep failed, or is doomed: it will be skipped
   std::vector<double> priority;
@@ -139,61 +141,38 @@ Remaining Plan(const EtaInput& in) {
   const std::vector<EtaTask>& tasks = in.tasks;
   const auto n = static_cast<uint32_t>(tasks.size());
   Remaining r;
-  std::vector<std::vector<uint32_t>>& dependents = r.dependents;
-  std::vector<uint32_t>& pending = r.pending;
-  std::vector<char>& doomed = r.doomed;
-  std::vector<double>& priority = r.priority;
-  std::vector<std::vector<uint32_t>>& by_phase = r.by_phase;
-  dependents.resize(n);
-  pending.assign(n, 0);
-  doomed.assign(n, 0);
-  priority.assign(n, 0);
-  // Dependents among the tasks that remain, in the same phase (phases are barriers).
+  r.dependents.resize(n);
+  r.pending.assign(n, 0);
+  r.doomed.assign(n, 0);
+  // What each remaining task waits for in its phase (phases are barriers), and whether it will be
+  // skipped.
   for (uint32_t t = 0; t < n; ++t) {
-    if (!Remains(tasks[t].state)) continue;
     for (uint32_t d : tasks[t].deps) {
       if (d >= n || d == t) continue;
-      if (tasks[d].state == State::kOver) doomed[t] = 1;
-      if (Remains(tasks[d].state)) {
-        dependents[d].push_back(t);
-        if (tasks[d].phase == tasks[t].phase) ++pending[t];
-      }
+      r.dependents[d].push_back(t);
+      if (!Remains(tasks[t].state)) continue;
+      if (tasks[d].state == State::kOver) r.doomed[t] = 1;
+      if (Remains(tasks[d].state) && tasks[d].phase == tasks[t].phase) ++r.pending[t];
     }
   }
-  // Priority: as the task runner's ready queue, the remaining critical path (the task's and its
-  // heaviest chain of dependents') by the seconds of its history (HistoryDurations), else by
-  // effort, from a topological order of what remains: the schedule simulated is the one the run
-  // will follow.
-  {
-    std::vector<double> effort(n), history(n);
-    for (uint32_t t = 0; t < n; ++t) {
-      effort[t] = tasks[t].effort;
-      history[t] = tasks[t].history;
-    }
-    std::vector<double> weight = HistoryDurations(effort, history);
-    if (weight.empty()) weight = std::move(effort);
-    std::vector<uint32_t> order, left = pending;
-    for (uint32_t t = 0; t < n; ++t) {
-      if (Remains(tasks[t].state) && left[t] == 0) order.push_back(t);
-    }
-    for (size_t head = 0; head < order.size(); ++head) {
-      for (uint32_t d : dependents[order[head]]) {
-        if (tasks[d].phase == tasks[order[head]].phase && --left[d] == 0) order.push_back(d);
-      }
-    }
-    for (size_t k = order.size(); k-- > 0;) {
-      uint32_t t = order[k];
-      double best = 0;
-      for (uint32_t d : dependents[t]) {
-        if (tasks[d].phase == tasks[t].phase) best = std::max(best, priority[d]);
-      }
-      priority[t] = weight[t] + best;
-    }
+  // Priority: the task runner's, computed as it computes it (model/critical_path.h) over every
+  // task of the run, by the seconds of its history (HistoryDurations), else by effort: the
+  // schedule simulated is the one the run will follow.
+  std::vector<double> effort(n), history(n);
+  std::vector<uint32_t> phase(n);
+  for (uint32_t t = 0; t < n; ++t) {
+    effort[t] = tasks[t].effort;
+    history[t] = tasks[t].history;
+    phase[t] = tasks[t].phase;
   }
+  std::vector<double> weight = HistoryDurations(effort, history);
+  if (weight.empty()) weight = std::move(effort);
+  r.priority = RemainingCriticalPath(
+      weight, phase, [&r](uint32_t t) -> const std::vector<uint32_t>& { return r.dependents[t]; });
   for (uint32_t t = 0; t < n; ++t) {
     if (!Remains(tasks[t].state)) continue;
-    if (by_phase.size() <= tasks[t].phase) by_phase.resize(tasks[t].phase + 1);
-    by_phase[tasks[t].phase].push_back(t);
+    if (r.by_phase.size() <= tasks[t].phase) r.by_phase.resize(tasks[t].phase + 1);
+    r.by_phase[tasks[t].phase].push_back(t);
   }
   return r;
 }
@@ -252,6 +231,7 @@ double Simulate(const EtaInput& in, const Expected& x, const Remaining& r, doubl
     };
     auto finish = [&](uint32_t t) {
       for (uint32_t d : dependents[t]) {
+        if (!Remains(tasks[d].state)) continue;
         if (doomed[t] != 0) doomed[d] = 1;
         if (tasks[d].phase == tasks[t].phase && --pending[d] == 0) release(d);
       }

@@ -171,6 +171,26 @@ TEST(EtaTest, TasksAfterAFailureAreSkippedAndPhasesAreBarriers) {
   EXPECT_DOUBLE_EQ(SimulateEta(in, 1), 3 + 2);
 }
 
+// The runner's priorities are its remaining critical paths over the whole graph (Session,
+// plan/roadmap.h), skipped tasks included: `a` goes first for the chain behind `s`, which was
+// skipped when `f` failed, and the estimate schedules it first too. By the chains that remain
+// alone, b1 and b2 would go first and `a` would start last, at 5: 7 s rather than 6.
+TEST(EtaTest, OrdersAsTheRunnerDoesThoughADependentWasSkipped) {
+  EtaInput in;
+  in.jobs = 2;
+  in.tasks = {Task(State::kOver, 1),           // 0 f: failed
+              Task(State::kWaiting, 2),        // 1 a
+              Task(State::kOver, 1, {0, 1}),   // 2 s: skipped
+              Task(State::kOver, 100, {2}),    // 3 skipped
+              Task(State::kWaiting, 1),        // 4 b1
+              Task(State::kWaiting, 4, {4}),   // 5
+              Task(State::kWaiting, 1),        // 6 b2
+              Task(State::kWaiting, 4, {6})};  // 7
+  for (EtaTask& t : in.tasks) t.history = t.effort;
+  // a and b1 at 0; b2 at 1; the two chains' ends at 2, over at 6.
+  EXPECT_DOUBLE_EQ(SimulateEta(in, 1), 6);
+}
+
 TEST(EtaTest, ProvisionalWhileAPhaseIsNotExpanded) {
   EtaInput in;
   in.tasks = {Succeeded(1, 2), Task(State::kWaiting, 1)};

@@ -4,6 +4,8 @@
 #include <bit>
 #include <queue>
 
+#include "model/critical_path.h"
+
 namespace mex {
 
 namespace {
@@ -171,31 +173,9 @@ double SimulateListSchedule(const Milestone& m, const Graph& g, const std::vecto
 
 std::vector<double> RemainingCriticalPath(const Milestone& m, const Graph& g,
                                           const std::vector<double>& seconds) {
-  std::vector<double> priority(m.tasks.size(), 0);
-  std::vector<uint32_t> order, pending;
-  for (const Phase& p : m.phases) {
-    Range phase = RangeOf(p.tasks);
-    order.clear();
-    pending.assign(phase.size(), 0);
-    for (uint32_t t = phase.first; t < phase.end; ++t) {
-      for (uint32_t dep : g.deps(t)) pending[t - phase.first] += phase.Contains(dep) ? 1 : 0;
-      if (pending[t - phase.first] == 0) order.push_back(t);
-    }
-    for (size_t head = 0; head < order.size(); ++head) {
-      for (uint32_t d : g.dependents(order[head])) {
-        if (phase.Contains(d) && --pending[d - phase.first] == 0) order.push_back(d);
-      }
-    }
-    for (size_t k = order.size(); k-- > 0;) {
-      uint32_t t = order[k];
-      double best = 0;
-      for (uint32_t d : g.dependents(t)) {
-        if (phase.Contains(d)) best = std::max(best, priority[d]);
-      }
-      priority[t] = seconds[t] + best;
-    }
-  }
-  return priority;
+  std::vector<uint32_t> phase(m.tasks.size());
+  for (size_t t = 0; t < m.tasks.size(); ++t) phase[t] = m.tasks[t].phase;
+  return RemainingCriticalPath(seconds, phase, [&g](uint32_t t) { return g.dependents(t); });
 }
 
 Roadmap ComputeRoadmap(const Milestone& m, const Graph& g, int slots) {

@@ -43,7 +43,8 @@ struct Roadmap {
 Roadmap ComputeRoadmap(const Milestone& m, const Graph& graph, int slots);
 
 // Roadmap::priority with `seconds` (one per task) in place of the tasks' effort: per task its
-// duration and that of the longest chain of its dependents within its phase.
+// duration and that of the longest chain of its dependents within its phase, as the estimate of
+// the time left orders them (model/critical_path.h).
 // REQUIRES: as ComputeRoadmap.
 std::vector<double> RemainingCriticalPath(const Milestone& m, const Graph& graph,
                                           const std::vector<double>& seconds);

@@ -281,7 +281,7 @@ void LiveReporter::OnEvent(const Event& e) {
       Running& r = running_[e.task] = {};
       r.attempt = e.attempt;
       r.max_attempts = e.max_attempts;
-      r.started = e.time;
+      r.started = e.time - e.elapsed_s;  // a followed attempt has run since before this session
       r.log = e.log;
       if (sources_.milestone != nullptr) {
         if (const Task* task = sources_.milestone->FindTask(e.task)) {
@@ -299,9 +299,10 @@ void LiveReporter::OnEvent(const Event& e) {
       break;
     case EventKind::kTaskQueued:
       if (auto it = running_.find(e.task); it != running_.end()) {
-        // Its clock counts its run, not its wait in the queue; a job whose state was unknown a
-        // moment keeps its clock.
-        if (e.reason == "running" && e.elapsed_s > 0) it->second.started = e.time;
+        // Its clock counts its run, not its wait in the queue: from the job's start, which may
+        // be long before this event (a followed job that started while mex was away). A job
+        // whose state was unknown a moment waited nothing more and keeps its clock.
+        if (e.reason == "running") it->second.started += e.elapsed_s;
         it->second.queue = e.reason == "running" ? "" : TerminalSafeLine(e.reason);
       }
       break;

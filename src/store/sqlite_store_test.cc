@@ -79,13 +79,20 @@ class SqliteStoreTest : public ::testing::Test {
     return event;
   }
 
-  // Takes a file of the current schema back to schema 5: without what migration 6 added.
+  // Takes a file of the current schema back to schema 6: without what migration 7 added.
+  static void DowngradeToSchemaSix(SQLite::Database& raw) {
+    raw.exec("DROP INDEX events_queued");
+    raw.exec("PRAGMA user_version = 6");
+  }
+
+  // Takes a file of the current schema back to schema 5: without what migrations 6 and 7 added.
   static void DowngradeToSchemaFive(SQLite::Database& raw) {
+    DowngradeToSchemaSix(raw);
     raw.exec("DROP TABLE input_hashes");
     raw.exec("PRAGMA user_version = 5");
   }
 
-  // Takes a file of the current schema back to schema 4: without what migrations 5 and 6 added.
+  // Takes a file of the current schema back to schema 4: without what migrations 5 to 7 added.
   static void DowngradeToSchemaFour(SQLite::Database& raw) {
     DowngradeToSchemaFive(raw);
     for (const char* column : {"deps", "kind", "retry_at"}) {
@@ -260,11 +267,11 @@ TEST_F(SqliteStoreTest, SchemaOneIsUpgradedKeepingItsRows) {
 
 TEST_F(SqliteStoreTest, NewerSchemaIsRefusedAndTheFileLeftAsItWas) {
   Open().reset();
-  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 7");
+  Raw(SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 8");
   std::string before = ReadFile(DbPath());
   std::set<std::string> files = Listing(dir_.path());
   std::string expected =
-      DbPath() + " was written by a newer mex (schema 7; this mex reads up to 6)";
+      DbPath() + " was written by a newer mex (schema 8; this mex reads up to 7)";
   EXPECT_EQ(OpenError(), expected);
   EXPECT_EQ(OpenError(/*read_only=*/true), expected);
   EXPECT_EQ(ReadFile(DbPath()), before);
@@ -477,6 +484,31 @@ TEST_F(SqliteStoreTest, WorktreesAndTheIntegrationBranchAreKept) {
   EXPECT_EQ(Raw().execAndGet("PRAGMA user_version").getInt(), kStateDbSchemaVersion);
   EXPECT_EQ(store->LatestRun("/w/m.yaml")->git_head, "");
   EXPECT_EQ(store->Attempts("r1").at(0).merge_commit, "");
+}
+
+// The task_queued events of a run (AddQueueWaits, at each status write of a run with cluster
+// tasks) are found by index, not by a scan of every run's events; a file of schema 6 gets the
+// index when mex run opens it.
+TEST_F(SqliteStoreTest, ARunsQueuedEventsAreFoundByIndexAlsoInAnUpgradedFile) {
+  const std::string query =
+      "EXPLAIN QUERY PLAN SELECT task, body FROM events WHERE run = 'r1' AND kind = 'task_queued'";
+  auto plan = [&] {
+    SQLite::Database raw = Raw();
+    SQLite::Statement explain(raw, query);
+    std::string text;
+    while (explain.executeStep()) text += explain.getColumn(3).getString() + "\n";
+    return text;
+  };
+  Open().reset();
+  EXPECT_NE(plan().find("USING INDEX events_queued"), std::string::npos) << plan();
+  {
+    SQLite::Database raw = Raw(SQLite::OPEN_READWRITE);
+    DowngradeToSchemaSix(raw);
+  }
+  EXPECT_EQ(plan().find("events_queued"), std::string::npos) << plan();
+  ASSERT_TRUE(Open());
+  EXPECT_EQ(Raw().execAndGet("PRAGMA user_version").getInt(), kStateDbSchemaVersion);
+  EXPECT_NE(plan().find("USING INDEX events_queued"), std::string::npos) << plan();
 }
 
 TEST_F(SqliteStoreTest, SchemaTwoIsUpgradedKeepingItsRowsWithTheDefaults) {

@@ -148,6 +148,13 @@ CREATE TABLE input_hashes (
   PRIMARY KEY (workspace, path)
 ) WITHOUT ROWID;
 )sql",
+    // 7: a run's task_queued events, which the estimate of the time left of a run with tasks on
+    // a cluster reads at every status write (store/status.cc, AddQueueWaits): found by index
+    // instead of a scan of every run's events. Partial: no other event gets an entry, so a run of
+    // local tasks writes nothing more.
+    R"sql(
+CREATE INDEX events_queued ON events (run) WHERE kind = 'task_queued';
+)sql",
 };
 static_assert(std::size(kMigrations) == kStateDbSchemaVersion);
 

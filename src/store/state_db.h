@@ -15,7 +15,7 @@ class Exception;
 namespace mex {
 
 // The newest schema this mex reads and writes (PRAGMA user_version).
-inline constexpr int kStateDbSchemaVersion = 6;
+inline constexpr int kStateDbSchemaVersion = 7;
 // PRAGMA application_id of a mex state database: "mex1".
 inline constexpr int32_t kStateDbApplicationId = 0x6d657831;
 

@@ -239,6 +239,7 @@ void AddQueueWaits(SQLite::Database& db, const std::string& run_id,
       waits[k->second] = attempts.getColumn(1).getInt64();
     }
   }
+  // By the index events_queued (state_db.cc), whose WHERE this one must keep.
   SQLite::Statement queued(db,
                            "SELECT task, body FROM events WHERE run = ? AND kind = 'task_queued'");
   queued.bind(1, run_id);
