@@ -328,6 +328,13 @@ AttemptEnd SlurmExecutor::EndOf(const Job& job, const SlurmJobRow& row) {
   return end;
 }
 
+bool SlurmExecutor::ReadExitMarker(const Job& job, SlurmJobRow* row) const {
+  // Beneath the state folder, never through a symlink nor blocking on a FIFO, as the logs.
+  if (!ParseExitMarker(state_->ReadFile(BesideLog(job.log_path, ".exit")), row)) return false;
+  row->id = job.id;
+  return true;
+}
+
 void SlurmExecutor::Poll(double now, WaitResult* result) {
   bool changed = false;
   std::vector<std::string> ids;
@@ -376,6 +383,10 @@ void SlurmExecutor::Poll(double now, WaitResult* result) {
         row.state = "CANCELLED";  // out of the queue after mex's scancel: over
       } else if (auto a = accounted.find(job.id); a != accounted.end()) {
         row = a->second;
+      } else if (ReadExitMarker(job, &row)) {
+        // Out of the queue, and the accounting has no word on it (slurmdbd down; or none, and an
+        // element that the completion log knows by its own id only): its script wrote how its
+        // command ended. The accounting's word, when there is one, knows more (OUT_OF_MEMORY).
       } else if (!accounting_failure.empty()) {
         // Out of the queue and sacct failing (slurmdbd down): its end is unknown, not lost. The
         // wait for it to turn up starts again once sacct answers; told once, as its queue state.

@@ -167,6 +167,9 @@ class SlurmExecutor : public Executor {
   // Takes the queue's row of a job in: its state, and what to tell of its wait. Returns whether
   // its state or reason changed.
   bool Track(Job* job, const SlurmJobRow& row, WaitResult* result);
+  // How `job`'s command ended, from the exit marker its script wrote beside its log (BatchScript);
+  // false when there is none: the command runs still, or the job was killed whole.
+  bool ReadExitMarker(const Job& job, SlurmJobRow* row) const;
   // The end of a job in a final state (or "VANISHED").
   AttemptEnd EndOf(const Job& job, const SlurmJobRow& row);
   void CheckLogs(double now, WaitResult* result);
