@@ -293,7 +293,7 @@ bool SlurmExecutor::Track(Job* job, const SlurmJobRow& row, WaitResult* result) 
     job->started_wall = std::max(job->started_wall, job->submitted_wall);
     job->started_mono = MonotonicSeconds() - (now - job->started_wall);
     job->last_output_at = job->started_mono;
-    if (!job->told_reason.empty()) {
+    if (!job->told_reason.empty() || job->adopted) {
       result->queued.push_back({job->key, "running", job->started_wall});
     }
   }
@@ -597,7 +597,7 @@ ProcessRef SlurmExecutor::Adopt(const ProcessRef& ref, const AttemptSpec& spec) 
   // kill, started since), and its start moves the attempt's start off its submission (for one
   // that ran before the kill, to where the killed session had it, within Slurm's second).
   job.state = "UNKNOWN";
-  job.told_reason = "followed";
+  job.adopted = true;
   jobs_.push_back(std::move(job));
   next_poll_ = 0;
   return followed;

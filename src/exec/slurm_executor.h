@@ -106,6 +106,9 @@ class SlurmExecutor : public Executor {
     std::string state = "SUBMITTING";
     std::string reason;
     std::string told_reason;  // the pending reason last reported in a WaitResult
+    // Adopt()ed from a killed session: its start is told ("running", with its wait) at the first
+    // look that sees it run, though this session told nothing of it before.
+    bool adopted = false;
     bool running_seen = false;
     double submitted_wall = 0;
     double started_wall = 0;
