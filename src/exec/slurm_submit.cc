@@ -304,10 +304,7 @@ void SlurmExecutor::TellRefusal(Job* job, WaitResult* result) {
   std::string reason = job->reason;
   if (reason.starts_with("sbatch: error: ")) reason.erase(0, 15);
   if (job->sbatch_timed_out) reason = "sbatch timed out";
-  std::string told = "waiting to submit (" + reason + ")";
-  if (told == job->told_reason) return;
-  job->told_reason = told;
-  result->queued.push_back({job->key, std::move(told), 0});
+  job->Tell(QueueState::kSubmitWait, "waiting to submit (" + reason + ")", 0, result);
 }
 
 bool SlurmExecutor::ArrayArgv(const std::vector<size_t>& group, std::vector<std::string>* argv,

@@ -179,6 +179,7 @@ TEST_F(SlurmAccountingTest, QosSubmitLimitIsBackPressure) {
   ASSERT_GE(refused.size(), 4u) << text;
   for (const auto& e : refused) {
     EXPECT_EQ(e["reason"], "waiting to submit (QOSMaxSubmitJobPerUserLimit)") << e.dump();
+    EXPECT_EQ(e["queue_state"], "submit_wait") << e.dump();
     EXPECT_EQ(WithReason(Of(events, "task_queued", e["task"].get<std::string>()), "task_queued",
                          "running")
                   .size(),
@@ -321,6 +322,7 @@ TEST_F(SlurmAccountingTest, SlurmdbdDownMakesStatesUnknownNotFailures) {
   auto unknown = WithReason(ParseNdjson(ReadFile(out)), "task_queued", "state unknown");
   EXPECT_NE(unknown[0]["reason"].get<std::string>().find("Connection refused"), std::string::npos)
       << unknown[0].dump();
+  EXPECT_EQ(unknown[0]["queue_state"], "unknown") << unknown[0].dump();
   std::string seen;
   EXPECT_TRUE(Eventually(
       [&] {

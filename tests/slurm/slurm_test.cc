@@ -483,11 +483,13 @@ TEST_F(SlurmTest, QueueWaitIsKeptApartFromRunTime) {
   // running.
   ASSERT_GE(queued.size(), 2u) << r.out;
   EXPECT_EQ(queued.front()["reason"], "pending (JobHeldUser)");
-  for (size_t i = 1; i + 1 < queued.size(); ++i) {
+  for (size_t i = 0; i + 1 < queued.size(); ++i) {
     EXPECT_EQ(queued[i]["reason"].get<std::string>().rfind("pending (", 0), 0u) << r.out;
+    EXPECT_EQ(queued[i]["queue_state"], "pending") << r.out;
   }
   const auto& running = queued.back();
   EXPECT_EQ(running["reason"], "running");
+  EXPECT_EQ(running["queue_state"], "running");
   EXPECT_GE(running["queued_s"].get<double>(), 0);
   std::string run = RunId(events);
   auto report = nlohmann::json::parse(ReadFile(dir_.path() / ".mex/runs" / run / "report.json"));
