@@ -301,8 +301,9 @@ void LiveReporter::OnEvent(const Event& e) {
       if (auto it = running_.find(e.task); it != running_.end()) {
         // Its clock counts its run, not its wait in the queue; a job whose state was unknown a
         // moment keeps its clock.
-        if (e.reason == "running" && e.elapsed_s > 0) it->second.started = e.time;
-        it->second.queue = e.reason == "running" ? "" : TerminalSafeLine(e.reason);
+        const bool running = e.queue_state == QueueState::kRunning;
+        if (running && e.elapsed_s > 0) it->second.started = e.time;
+        it->second.queue = running ? "" : TerminalSafeLine(e.reason);
       }
       break;
     case EventKind::kTaskRetry:
