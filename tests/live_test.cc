@@ -204,6 +204,7 @@ TEST(LiveReporterTest, AFollowedAttemptCountsFromItsStartNotFromTheResume) {
   // Submitted 125 s before the resume, pending then; the first look finds it running, after 35 s
   // in the queue: it has run 90 s, and 92 s two seconds later.
   Event queued = TaskEventAt(EventKind::kTaskQueued, resume, "running");
+  queued.queue_state = QueueState::kRunning;
   queued.elapsed_s = 35;
   frame = DrawnAt({run, started, queued}, resume + 2);
   EXPECT_NE(frame.find("  run   long (attempt 1/1) 1m32s\n"), std::string::npos) << frame;

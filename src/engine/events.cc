@@ -81,6 +81,35 @@ std::string_view EventKindName(EventKind kind) {
   return "?";
 }
 
+std::string_view QueueStateName(QueueState state) {
+  switch (state) {
+    case QueueState::kPending:
+      return "pending";
+    case QueueState::kSubmitWait:
+      return "submit_wait";
+    case QueueState::kUnknown:
+      return "unknown";
+    case QueueState::kRunning:
+      return "running";
+  }
+  return "?";
+}
+
+QueueState QueueStateOf(std::string_view queue_state, std::string_view reason) {
+  if (!queue_state.empty()) {
+    for (QueueState state : {QueueState::kPending, QueueState::kSubmitWait, QueueState::kUnknown,
+                             QueueState::kRunning}) {
+      if (QueueStateName(state) == queue_state) return state;
+    }
+    return QueueState::kUnknown;
+  }
+  // Written by a mex before `queue_state`: its reason said it.
+  if (reason == "running") return QueueState::kRunning;
+  if (reason.starts_with("pending")) return QueueState::kPending;
+  if (reason.starts_with("waiting")) return QueueState::kSubmitWait;
+  return QueueState::kUnknown;
+}
+
 nlohmann::ordered_json EventToJson(const Event& e) {
   nlohmann::ordered_json j = {{"event", EventKindName(e.kind)}, {"time", e.time}, {"run", e.run}};
   if (!e.phase.empty()) j["phase"] = e.phase;
@@ -120,7 +149,8 @@ nlohmann::ordered_json EventToJson(const Event& e) {
       break;
     case EventKind::kTaskQueued:
       j["reason"] = e.reason;
-      if (e.reason == "running") j["queued_s"] = e.elapsed_s;
+      j["queue_state"] = QueueStateName(e.queue_state);
+      if (e.queue_state == QueueState::kRunning) j["queued_s"] = e.elapsed_s;
       break;
     case EventKind::kTaskSucceeded:
       j["elapsed_s"] = e.elapsed_s;

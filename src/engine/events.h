@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/executor.h"
 #include "model/milestone.h"
 
 namespace mex {
@@ -34,8 +35,8 @@ enum class EventKind : uint8_t {
   kTaskStalled,
   kTaskRetry,    // an attempt failed and another will run after `delay_s`
   kTaskWaiting,  // a retry after a resource failure waits for memory or disk
-  // Its attempt waits in a batch system's queue: `reason` is "pending (REASON)", or "running"
-  // once it starts (`elapsed_s`: how long it waited in the queue)
+  // Its attempt's place in a batch system's queue changed: `queue_state`, and `reason` for a
+  // person ("pending (REASON)"); kRunning once it starts (`elapsed_s`: how long it waited)
   kTaskQueued,
   kTaskSucceeded,
   kTaskFailed,  // the last attempt failed
@@ -51,6 +52,14 @@ enum class EventKind : uint8_t {
 
 std::string_view EventKindName(EventKind kind);
 
+// "pending", "submit_wait", "unknown", "running": a task_queued event's `queue_state`.
+std::string_view QueueStateName(QueueState state);
+// The place in the queue that a stored task_queued event tells, from its `queue_state` and its
+// `reason`: the state named, or, in an event of a mex before that field (`queue_state` ""), what
+// its reason starts with ("pending", "waiting to submit", "running"; anything else, such as
+// "state unknown (...)", is unknown).
+QueueState QueueStateOf(std::string_view queue_state, std::string_view reason);
+
 struct Event {
   explicit Event(EventKind k) : kind(k) {}
   EventKind kind;
@@ -60,10 +69,11 @@ struct Event {
   std::string task;
   int attempt = 0;
   int max_attempts = 0;
-  std::string failure_class;      // kTaskRetry, kTaskFailed
-  std::string reason;             // why it failed, was skipped, or how the run ended
-  double delay_s = 0;             // kTaskRetry
-  double quiet_s = 0;             // kTaskStalled: how long it has written nothing
+  std::string failure_class;  // kTaskRetry, kTaskFailed
+  std::string reason;         // why it failed, was skipped, or how the run ended
+  QueueState queue_state = QueueState::kPending;  // kTaskQueued
+  double delay_s = 0;                             // kTaskRetry
+  double quiet_s = 0;                             // kTaskStalled: how long it has written nothing
   std::string report;             // kTaskFailed: its failure report (failures/TASK.json)
   std::vector<std::string> tail;  // kTaskFailed: the last lines of its log
   // kTaskSkipped, kTaskCancelled: ended with the run, never started (the summary names these)

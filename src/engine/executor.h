@@ -90,16 +90,27 @@ struct AttemptEnd {
   double duration_s = 0;  // monotonic, without the time the attempt was stopped (Ctrl-Z)
 };
 
+// Where an attempt placed on a batch system is, as the executor tells it (WaitResult::Queued):
+// the reports decide by it whether its time so far is a wait or a run.
+enum class QueueState : uint8_t {
+  kPending,     // submitted, waiting in the queue: "pending (REASON)" with the queue's reason
+  kSubmitWait,  // not submitted yet: the batch system refused it for now (back-pressure)
+  kUnknown,     // where it is cannot be read for now (its commands fail); it may be running
+  kRunning,     // it runs, after it was told in one of the states above
+};
+
 struct WaitResult {
   std::vector<AttemptEnd> ended;  // attempts that are over, in the order they ended
   std::vector<uint64_t> stalled;  // attempts first seen stalled during this wait
-  // Attempts waiting in a batch system's queue whose place changed: "pending (REASON)" with the
-  // queue's reason, or "running" once one that was reported pending starts (then `since` is
-  // when it started, seconds since the Unix epoch; 0 when it was running already and only its
-  // state could not be read for a while: "state unknown (...)").
+  // Attempts waiting in a batch system's queue whose place changed, `reason` saying it for a
+  // person: kPending "pending (Priority)", kSubmitWait "waiting to submit (REASON)", kUnknown
+  // "state unknown (squeue: ...)", and kRunning "running" once one told in another state starts
+  // (then `since` is when it started, seconds since the Unix epoch; 0 when it was running
+  // already and only its state could not be read for a while).
   struct Queued {
     uint64_t key = 0;
-    std::string state;
+    QueueState state = QueueState::kPending;
+    std::string reason;
     double since = 0;
   };
   std::vector<Queued> queued;

@@ -259,8 +259,9 @@ void TaskRunner::Queued(const WaitResult::Queued& queued) {
   auto task = static_cast<uint32_t>(queued.key);
   AttemptRecord& record = tasks_[task].history.back();
   Event event = TaskEvent(EventKind::kTaskQueued, task);
-  event.reason = queued.state;
-  if (queued.state == "running") {
+  event.reason = queued.reason;
+  event.queue_state = queued.state;
+  if (queued.state == QueueState::kRunning) {
     // Its run starts now: the time before it was spent in the queue. (With no `since`, it ran
     // all along: its start stays, and it waited nothing more.)
     if (queued.since > 0) {
@@ -270,7 +271,7 @@ void TaskRunner::Queued(const WaitResult::Queued& queued) {
     }
     record.reason.clear();
   } else {
-    record.reason = queued.state;  // while it runs, an attempt's reason says where it waits
+    record.reason = queued.reason;  // while it runs, an attempt's reason says where it waits
   }
   journal_->store().AttemptChanged(record);
   journal_->Emit(event);

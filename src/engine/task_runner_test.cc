@@ -27,6 +27,7 @@ class FakeExecutor : public Executor {
       testing_util::WriteFile(spec.log_path, text->second);
     }
     started.push_back({spec.key, store_->commits()});
+    started_wall = WallClockSeconds();
     log.push_back("start " + std::to_string(spec.key));
     queue_.push_back(spec.key);
     return process;
@@ -34,6 +35,14 @@ class FakeExecutor : public Executor {
   WaitResult Wait(double) override {
     commits_at_wait.push_back(store_->commits());
     WaitResult result;
+    if (!queue_moves.empty()) {
+      result.queued = std::move(queue_moves.front());
+      queue_moves.pop_front();
+      for (WaitResult::Queued& q : result.queued) {
+        if (q.since > 0) q.since += started_wall;
+      }
+      return result;
+    }
     result.queued.swap(queued);
     if (queue_.empty()) return result;
     AttemptEnd end;
@@ -70,13 +79,17 @@ class FakeExecutor : public Executor {
   std::map<uint64_t, std::string> logs;  // what the task's attempt prints, written as it starts
   std::vector<std::string> log;          // "start N" and "end N", in order
   int cancel_alls = 0;
-  ProcessRef process;                      // what Start returns
-  std::vector<int> commits_at_wait;        // the store's commits at each Wait
-  bool fifo = false;                       // end the attempt started first, not last
-  bool adoptable = false;                  // Adopt follows what it is given
-  std::vector<AttemptSpec> adopted;        // what Adopt followed
-  int left = 0;                            // leftovers given to EndLeftovers
+  ProcessRef process;                // what Start returns
+  std::vector<int> commits_at_wait;  // the store's commits at each Wait
+  bool fifo = false;                 // end the attempt started first, not last
+  bool adoptable = false;            // Adopt follows what it is given
+  std::vector<AttemptSpec> adopted;  // what Adopt followed
+  int left = 0;                      // leftovers given to EndLeftovers
   std::vector<WaitResult::Queued> queued;  // told at the next Wait, before its end
+  // Places in a batch queue told by the Waits before any attempt ends, one batch per Wait; a
+  // `since` counted from the last Start.
+  std::deque<std::vector<WaitResult::Queued>> queue_moves;
+  double started_wall = 0;  // wall clock at the last Start
 
  private:
   const MemoryStore* store_;
@@ -549,7 +562,7 @@ TEST(TaskRunnerTest, AFollowedJobThatStartedWhileMexWasAwayCountsFromTheJobsStar
   left.started_at = g_wall - 120;  // its submission: the killed session never saw it run
   f.runner->Resume(0, 1, {left}, /*kept=*/false);
   ASSERT_TRUE(f.runner->Adopt(0, left));
-  executor.queued.push_back({0, "running", left.started_at + 30});
+  executor.queued.push_back({0, QueueState::kRunning, "running", left.started_at + 30});
   EXPECT_EQ(f.flow->Run(), 0);
   const Event* started = FindEvent(f.sink.events, EventKind::kTaskStarted, "a");
   ASSERT_NE(started, nullptr);
@@ -580,6 +593,45 @@ TEST(TaskRunnerTest, AnAttemptTheExecutorCannotFollowRunsAgain) {
   EXPECT_EQ(f.flow->Run(), 0);
   EXPECT_EQ(executor.log, (std::vector<std::string>{"start 0", "end 0"}));
   EXPECT_EQ(f.runner->attempts(0), 2);
+}
+
+// Where an attempt waits in a batch queue comes as a typed state beside the reason: each becomes a
+// task_queued event with both. Running after a wait
+// moves the attempt's start to the job's and says how long it waited; running after a while
+// unknown changes neither.
+TEST(TaskRunnerTest, PlacesInABatchQueueBecomeTaskQueuedEvents) {
+  Fixture f("tasks:\n  - {id: a, run: 'x'}\n");
+  MemoryStore store;
+  FakeExecutor executor(&store);
+  executor.queue_moves = {{{0, QueueState::kSubmitWait, "waiting to submit (limit)", 0}},
+                          {{0, QueueState::kPending, "pending (Priority)", 0}},
+                          {{0, QueueState::kRunning, "running", 5}},
+                          {{0, QueueState::kUnknown, "state unknown (squeue: down)", 0}},
+                          {{0, QueueState::kRunning, "running", 0}}};
+  EXPECT_EQ(f.Run(1, &executor, &store), 0);
+  std::vector<const Event*> queued;
+  for (const Event& e : f.sink.events) {
+    if (e.kind == EventKind::kTaskQueued) queued.push_back(&e);
+  }
+  ASSERT_EQ(queued.size(), 5u);
+  EXPECT_EQ(queued[0]->queue_state, QueueState::kSubmitWait);
+  EXPECT_EQ(queued[0]->reason, "waiting to submit (limit)");
+  EXPECT_EQ(queued[1]->queue_state, QueueState::kPending);
+  EXPECT_EQ(queued[1]->reason, "pending (Priority)");
+  EXPECT_EQ(queued[2]->queue_state, QueueState::kRunning);
+  EXPECT_EQ(queued[2]->reason, "running");
+  EXPECT_NEAR(queued[2]->elapsed_s, 5, 0.5);
+  EXPECT_EQ(queued[3]->queue_state, QueueState::kUnknown);
+  EXPECT_EQ(queued[4]->queue_state, QueueState::kRunning);
+  EXPECT_EQ(queued[4]->elapsed_s, 0);
+  // Stored as told; the attempt's start is the job's.
+  size_t stored = 0;
+  for (const Event& e : store.events()) {
+    stored += e.kind == EventKind::kTaskQueued ? 1 : 0;
+  }
+  EXPECT_EQ(stored, 5u);
+  ASSERT_EQ(store.attempts().size(), 1u);
+  EXPECT_NEAR(store.attempts()[0].started_at, executor.started_wall + 5, 0.001);
 }
 
 }  // namespace

@@ -266,6 +266,13 @@ std::map<std::string, SlurmJobRow> SlurmExecutor::ReadAccounting(
   return rows;
 }
 
+void SlurmExecutor::Job::Tell(QueueState place, std::string why, double since, WaitResult* result) {
+  if (told == place && told_reason == why) return;
+  told = place;
+  told_reason = why;
+  result->queued.push_back({key, place, std::move(why), since});
+}
+
 bool SlurmExecutor::Track(Job* job, const SlurmJobRow& row, WaitResult* result) {
   job->missing_since = 0;
   if (!row.own_id.empty() && row.state != "PENDING") job->own_id = row.own_id;
@@ -273,15 +280,12 @@ bool SlurmExecutor::Track(Job* job, const SlurmJobRow& row, WaitResult* result) 
   job->state = row.state;
   job->reason = row.reason;
   // Only a wait with a reason is told ("None" is the instant before the scheduler looks).
-  if (job->state == "PENDING" && !job->reason.empty() && job->reason != "None" &&
-      job->reason != job->told_reason) {
-    job->told_reason = job->reason;
-    result->queued.push_back({job->key, "pending (" + job->reason + ")", 0});
+  if (job->state == "PENDING" && !job->reason.empty() && job->reason != "None") {
+    job->Tell(QueueState::kPending, "pending (" + job->reason + ")", 0, result);
   }
   // Known again after rounds that could not tell, and past its start: running, told again.
-  if (job->running_seen && job->state != "PENDING" && job->told_reason.starts_with(kStateUnknown)) {
-    job->told_reason.clear();
-    result->queued.push_back({job->key, "running", 0});  // since 0: it ran all along
+  if (job->running_seen && job->state != "PENDING" && job->told == QueueState::kUnknown) {
+    job->Tell(QueueState::kRunning, "running", 0, result);  // since 0: it ran all along
   }
   // Running, or over already without a round that saw it run (a short job): it started.
   if ((job->state == "RUNNING" || IsFinalJobState(job->state)) && !job->running_seen) {
@@ -293,8 +297,8 @@ bool SlurmExecutor::Track(Job* job, const SlurmJobRow& row, WaitResult* result) 
     job->started_wall = std::max(job->started_wall, job->submitted_wall);
     job->started_mono = MonotonicSeconds() - (now - job->started_wall);
     job->last_output_at = job->started_mono;
-    if (!job->told_reason.empty()) {
-      result->queued.push_back({job->key, "running", job->started_wall});
+    if (job->told.has_value() || job->adopted) {
+      job->Tell(QueueState::kRunning, "running", job->started_wall, result);
     }
   }
   return changed;
@@ -328,6 +332,13 @@ AttemptEnd SlurmExecutor::EndOf(const Job& job, const SlurmJobRow& row) {
   return end;
 }
 
+bool SlurmExecutor::ReadExitMarker(const Job& job, SlurmJobRow* row) const {
+  // Beneath the state folder, never through a symlink nor blocking on a FIFO, as the logs.
+  if (!ParseExitMarker(state_->ReadFile(BesideLog(job.log_path, ".exit")), row)) return false;
+  row->id = job.id;
+  return true;
+}
+
 void SlurmExecutor::Poll(double now, WaitResult* result) {
   bool changed = false;
   std::vector<std::string> ids;
@@ -354,9 +365,8 @@ void SlurmExecutor::Poll(double now, WaitResult* result) {
       } else if (!answered) {
         // Not a failure: the next round asks again. Told once, as its queue state.
         job.state = "UNKNOWN";
-        std::string told = std::string(kStateUnknown) + "squeue: " + queue_failure + ")";
-        if (job.told_reason != told) result->queued.push_back({job.key, told, 0});
-        job.told_reason = std::move(told);
+        job.Tell(QueueState::kUnknown,
+                 std::string(kStateUnknown) + "squeue: " + queue_failure + ")", 0, result);
       } else if (!job.cancelling) {
         // A pending array element that mex scancel'ed leaves no trace: no need to ask sacct.
         gone.push_back(&job);
@@ -376,14 +386,17 @@ void SlurmExecutor::Poll(double now, WaitResult* result) {
         row.state = "CANCELLED";  // out of the queue after mex's scancel: over
       } else if (auto a = accounted.find(job.id); a != accounted.end()) {
         row = a->second;
+      } else if (ReadExitMarker(job, &row)) {
+        // Out of the queue, and the accounting has no word on it (slurmdbd down; or none, and an
+        // element that the completion log knows by its own id only): its script wrote how its
+        // command ended. The accounting's word, when there is one, knows more (OUT_OF_MEMORY).
       } else if (!accounting_failure.empty()) {
         // Out of the queue and sacct failing (slurmdbd down): its end is unknown, not lost. The
         // wait for it to turn up starts again once sacct answers; told once, as its queue state.
         job.missing_since = 0;
         job.state = "UNKNOWN";
-        std::string told = std::string(kStateUnknown) + "sacct: " + accounting_failure + ")";
-        if (job.told_reason != told) result->queued.push_back({job.key, told, 0});
-        job.told_reason = std::move(told);
+        job.Tell(QueueState::kUnknown,
+                 std::string(kStateUnknown) + "sacct: " + accounting_failure + ")", 0, result);
         continue;
       } else {
         if (job.missing_since == 0) job.missing_since = now;
@@ -586,7 +599,7 @@ ProcessRef SlurmExecutor::Adopt(const ProcessRef& ref, const AttemptSpec& spec) 
   // kill, started since), and its start moves the attempt's start off its submission (for one
   // that ran before the kill, to where the killed session had it, within Slurm's second).
   job.state = "UNKNOWN";
-  job.told_reason = "followed";
+  job.adopted = true;
   jobs_.push_back(std::move(job));
   next_poll_ = 0;
   return followed;

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -105,7 +106,12 @@ class SlurmExecutor : public Executor {
     int array_index = -1;                  // its element in that sbatch's array; -1: a plain job
     std::string state = "SUBMITTING";
     std::string reason;
-    std::string told_reason;  // the pending reason last reported in a WaitResult
+    // Its place in the queue as last told in a WaitResult (none yet: nothing told), and why.
+    std::optional<QueueState> told;
+    std::string told_reason;
+    // Adopt()ed from a killed session: its start is told ("running", with its wait) at the first
+    // look that sees it run, though this session told nothing of it before.
+    bool adopted = false;
     bool running_seen = false;
     double submitted_wall = 0;
     double started_wall = 0;
@@ -120,6 +126,9 @@ class SlurmExecutor : public Executor {
     bool cancelling = false;  // mex scancel'ed it: its end is `mex_reason`
     EndReason mex_reason = EndReason::kCancelled;
     double missing_since = 0;  // monotonic: gone from squeue, not yet found by sacct
+
+    // Tells its place in the queue in `result`, unless that is what was told last.
+    void Tell(QueueState place, std::string reason, double since, WaitResult* result);
   };
 
   ToolResult Run(const char* metric, std::vector<std::string> argv);
@@ -167,6 +176,9 @@ class SlurmExecutor : public Executor {
   // Takes the queue's row of a job in: its state, and what to tell of its wait. Returns whether
   // its state or reason changed.
   bool Track(Job* job, const SlurmJobRow& row, WaitResult* result);
+  // How `job`'s command ended, from the exit marker its script wrote beside its log (BatchScript);
+  // false when there is none: the command runs still, or the job was killed whole.
+  bool ReadExitMarker(const Job& job, SlurmJobRow* row) const;
   // The end of a job in a final state (or "VANISHED").
   AttemptEnd EndOf(const Job& job, const SlurmJobRow& row);
   void CheckLogs(double now, WaitResult* result);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <csignal>
 #include <ctime>
 
 namespace mex {
@@ -64,6 +65,14 @@ std::string StateWord(std::string_view state) {
   state = Trim(state);
   return std::string(state.substr(0, state.find(' ')));
 }
+
+// The signals that end a process unless it handles them: a command killed by one of these ends
+// its job script by the same signal, and its exit marker's 128 + N is read as that signal. Not
+// those that stop a process or are ignored (SIGTSTP, SIGCHLD, ...): a command that exits 148 is
+// not SIGTSTP, whose raising would stop the script instead of ending it.
+constexpr std::array kReraisedSignals = {
+    SIGHUP,  SIGINT,  SIGQUIT, SIGILL,  SIGTRAP, SIGABRT, SIGBUS,  SIGFPE,    SIGKILL, SIGUSR1,
+    SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGSYS};
 
 template <typename LineFn>
 void ForEachLine(std::string_view out, LineFn fn) {
@@ -256,11 +265,19 @@ std::string SingleQuoted(std::string_view value) {
   return quoted;
 }
 
+std::string BesideLog(std::string_view log_path, std::string_view suffix) {
+  if (log_path.ends_with(".log")) log_path.remove_suffix(4);
+  return std::string(log_path) + std::string(suffix);
+}
+
 std::string BatchScript(const AttemptSpec& spec) {
   std::string script = "#!/bin/sh\n# written by mex: the attempt's argv and environment, quoted\n";
   script += "cd " + SingleQuoted(spec.cwd) + " || exit 126\n";
-  // env -i: the attempt's environment exactly, plus what Slurm tells the job about itself.
-  script += "exec env -i --";
+  // env -i: the attempt's environment exactly, plus what Slurm tells the job about itself. A
+  // child, not exec'ed: the script outlives it to write how it ended. Its stderr is the log, the
+  // waiting shell's is not: a shell tells of a child killed by a signal ("Segmentation fault"),
+  // and bash then quotes the command, environment included.
+  script += "{ (exec env -i --";
   for (std::string_view name :
        {"SLURM_JOB_ID", "SLURM_JOB_NAME", "SLURM_JOB_NODELIST", "SLURM_CPUS_ON_NODE",
         "SLURM_MEM_PER_NODE", "SLURM_SUBMIT_DIR", "SLURMD_NODENAME", "CUDA_VISIBLE_DEVICES",
@@ -271,8 +288,39 @@ std::string BatchScript(const AttemptSpec& spec) {
   for (const std::string& variable : spec.env) script += " \\\n  " + SingleQuoted(variable);
   script += " \\\n ";
   for (const std::string& arg : spec.argv) script += " " + SingleQuoted(arg);
-  script += spec.stdin_path.empty() ? " </dev/null\n" : " <" + SingleQuoted(spec.stdin_path) + "\n";
+  script += spec.stdin_path.empty() ? " </dev/null" : " <" + SingleQuoted(spec.stdin_path);
+  script += " 2>&3 3>&-); status=$?; } 3>&2 2>/dev/null\n";
+  if (!spec.log_path.empty()) {
+    // The exit marker, for mex to read when Slurm's accounting cannot say how the job ended:
+    // written whole under a temp name in the same folder, then renamed.
+    const std::string marker = BesideLog(spec.log_path, ".exit");
+    const std::string temp = SingleQuoted(marker + ".tmp.") + "\"$$\"";
+    script += "umask 077\nprintf '%s\\n' \"$status\" >" + temp + " && mv -f " + temp + " " +
+              SingleQuoted(marker) + "\n";
+  }
+  // Killed by a signal, the command ends the job by it too, as it did when the script exec'ed
+  // it: Slurm's record says so (FAILED 0:11, not exit 139). No core dump of the shell itself.
+  script += "case $status in\n ";
+  for (size_t i = 0; i < kReraisedSignals.size(); ++i) {
+    script += (i == 0 ? " " : "|") + std::to_string(128 + kReraisedSignals[i]);
+  }
+  script += ") ulimit -c 0; kill -$((status - 128)) $$ ;;\nesac\nexit \"$status\"\n";
   return script;
+}
+
+bool ParseExitMarker(std::string_view text, SlurmJobRow* row) {
+  if (text.ends_with('\n')) text.remove_suffix(1);
+  int status = -1;
+  if (!IsDigits(text) || !ToInt(text, &status) || status > 255) return false;
+  row->state = status == 0 ? "COMPLETED" : "FAILED";
+  row->exit_code = status;
+  row->signal = 0;
+  if (std::find(kReraisedSignals.begin(), kReraisedSignals.end(), status - 128) !=
+      kReraisedSignals.end()) {
+    row->exit_code = -1;
+    row->signal = status - 128;
+  }
+  return true;
 }
 
 std::string ArrayScript(const std::vector<ArrayElement>& elements) {

@@ -83,8 +83,22 @@ JobEnd EndOfJob(const SlurmJobRow& row);
 // `value` single-quoted for a POSIX shell: nothing in it is expanded.
 std::string SingleQuoted(std::string_view value);
 
+// The file beside an attempt's log ("logs/TASK.N.log") with `suffix` for ".log":
+// "logs/TASK.N.sbatch", its job script; "logs/TASK.N.exit", its exit marker.
+std::string BesideLog(std::string_view log_path, std::string_view suffix);
+
 // The batch script that runs `spec` exactly: its argv and environment, each quoted, with stdin.
+// It runs the command as its child, not by exec, so that once the command ends it can write its
+// exit status (the shell's $?) to the exit marker beside the log (BesideLog(log, ".exit"); none
+// without a log), through a temp file and a rename; then it ends as the command did: by the same
+// exit code, or by the same signal when one that ends a process killed it (SIGSEGV, SIGKILL, ...).
+// A job killed whole (scancel, Slurm's time limit) leaves no marker.
 std::string BatchScript(const AttemptSpec& spec);
+
+// How a job's command ended, from its exit marker: a row as sacct gives one, COMPLETED with exit
+// 0, else FAILED with the exit code, or with the signal when the status is 128 plus a signal
+// that the script passes on as such. False when `text` is no exit status.
+bool ParseExitMarker(std::string_view text, SlurmJobRow* row);
 
 // One element of a job array: the job script it runs and the log its output goes to.
 struct ArrayElement {

@@ -2,18 +2,56 @@
 // messages real controllers give, read into job states and attempt ends.
 #include "exec/slurm_parse.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace mex {
 namespace {
+
+// Runs `script` with `shell` as a job would, with SLURM_JOB_ID set and its output appended to
+// `log`; its wait status. A script that stops (a signal it raised on itself) is killed, and that
+// is its status.
+int RunJobScript(const std::string& shell, const std::filesystem::path& script,
+                 const std::filesystem::path& log) {
+  std::string shell_arg = shell;
+  std::string path = script.string();
+  char* argv[] = {shell_arg.data(), path.data(), nullptr};
+  char job_id[] = "SLURM_JOB_ID=77";
+  char* envp[] = {job_id, nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = 0;
+  int spawned = posix_spawn(&pid, shell.c_str(), &actions, nullptr, argv, envp);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return -1;
+  int status = 0;
+  waitpid(pid, &status, WUNTRACED);
+  if (WIFSTOPPED(status)) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  return status;
+}
+
+std::string ReadAll(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
 
 TEST(SlurmParse, SbatchParsableJobId) {
   EXPECT_EQ(ParseSbatchJobId("123\n"), "123");
@@ -192,6 +230,98 @@ TEST(SlurmParse, BatchScriptQuotesEverything) {
             "a'b $(touch pwned) `id` \"q\"\nline2|it's $HOME; rm -rf /|" + dir.string() + "\n");
   EXPECT_FALSE(std::filesystem::exists(dir / "pwned"));
   std::filesystem::remove_all(dir);
+}
+
+// Once its command ended, the script writes the command's exit status beside the log (whose
+// path is text, never shell code), and ends as the command did: its exit code, or its signal.
+// The marker reads back as the job's end; a status of 128 + a signal that only stops a process
+// (148: SIGTSTP) is an exit code, and does not stop the script. The log holds the command's
+// output only, not the shell's word on a signal (bash's would quote the environment), with
+// /bin/sh and with bash, which is /bin/sh on some clusters.
+TEST(SlurmParse, BatchScriptWritesTheExitMarker) {
+  char dir_template[] = "/tmp/mex-slurm-marker-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  std::filesystem::path dir = dir_template;
+  const std::filesystem::path log = dir / "t'x $(touch pwned).1.log";
+  const std::filesystem::path marker = dir / "t'x $(touch pwned).1.exit";
+  struct Case {
+    std::string command;
+    int exit_code;  // of the script; -1: killed by `signal`
+    int signal;
+    std::string marker;
+    std::string state;
+    std::string log;
+  };
+  std::vector<std::string> shells = {"/bin/sh"};
+  if (access("/bin/bash", X_OK) == 0) shells.push_back("/bin/bash");
+  for (const std::string& shell : shells) {
+    for (const Case& c : {Case{"echo fine", 0, 0, "0\n", "COMPLETED", "fine\n"},
+                          Case{"echo no >&2; exit 3", 3, 0, "3\n", "FAILED", "no\n"},
+                          Case{"kill -SEGV $$", -1, SIGSEGV, "139\n", "FAILED", ""},
+                          Case{"kill -KILL $$", -1, SIGKILL, "137\n", "FAILED", ""},
+                          Case{"exit 148", 148, 0, "148\n", "FAILED", ""}}) {
+      const std::string what = shell + ": " + c.command;
+      std::filesystem::remove(marker);
+      std::filesystem::remove(log);
+      AttemptSpec spec;
+      spec.cwd = dir.string();
+      spec.argv = {"/bin/sh", "-c", c.command};
+      spec.env = {"PATH=/usr/bin:/bin", "SECRET=it's a secret"};
+      spec.log_path = log.string();
+      {
+        std::ofstream file(dir / "job.sh");
+        file << BatchScript(spec);
+      }
+      int status = RunJobScript(shell, dir / "job.sh", log);
+      if (c.exit_code >= 0) {
+        ASSERT_TRUE(WIFEXITED(status)) << what << ": " << status;
+        EXPECT_EQ(WEXITSTATUS(status), c.exit_code) << what;
+      } else {
+        ASSERT_TRUE(WIFSIGNALED(status)) << what << ": " << status;
+        EXPECT_EQ(WTERMSIG(status), c.signal) << what;
+      }
+      EXPECT_EQ(ReadAll(log), c.log) << what;
+      std::string text = ReadAll(marker);
+      EXPECT_EQ(text, c.marker) << what;
+      SlurmJobRow row;
+      ASSERT_TRUE(ParseExitMarker(text, &row)) << what;
+      EXPECT_EQ(row.state, c.state) << what;
+      EXPECT_EQ(row.exit_code, c.exit_code) << what;
+      EXPECT_EQ(row.signal, c.signal) << what;
+      EXPECT_EQ(std::filesystem::status(marker).permissions() & std::filesystem::perms::all,
+                std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    }
+  }
+  // Nothing else: no temp file left behind, nothing run from the path.
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"job.sh", marker.filename().string(),
+                                             log.filename().string()}));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SlurmParse, ExitMarkers) {
+  SlurmJobRow row;
+  EXPECT_TRUE(ParseExitMarker("0\n", &row));
+  EXPECT_EQ(row.state, "COMPLETED");
+  EXPECT_EQ(EndOfJob(row).exit_code, 0);
+  EXPECT_TRUE(ParseExitMarker("2", &row));
+  EXPECT_EQ(row.state, "FAILED");
+  EXPECT_EQ(EndOfJob(row).exit_code, 2);
+  EXPECT_TRUE(ParseExitMarker("143\n", &row));
+  EXPECT_EQ(EndOfJob(row).signal, SIGTERM);
+  EXPECT_EQ(EndOfJob(row).exit_code, -1);
+  EXPECT_TRUE(ParseExitMarker("128\n", &row));  // exit(128): no signal 0
+  EXPECT_EQ(row.exit_code, 128);
+  EXPECT_TRUE(ParseExitMarker("151\n", &row));  // 128 + SIGCHLD, which ends no process
+  EXPECT_EQ(row.exit_code, 151);
+  EXPECT_EQ(row.signal, 0);
+  for (const char* text : {"", "\n", "-1\n", "3 \n", "256\n", "x\n", "3\n\n"}) {
+    EXPECT_FALSE(ParseExitMarker(text, &row)) << text;
+  }
 }
 
 // Element N of an array runs the Nth script, its output and errors appended to the Nth log;

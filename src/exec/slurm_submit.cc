@@ -43,12 +43,6 @@ std::string OneLine(std::string_view text) {
   return line;
 }
 
-// `path` with ".log" replaced by `suffix`.
-std::string Beside(const std::string& path, std::string_view suffix) {
-  std::string base = path.ends_with(".log") ? path.substr(0, path.size() - 4) : path;
-  return base + std::string(suffix);
-}
-
 }  // namespace
 
 std::string SlurmExecutor::JobName(const std::string& task, int attempt) const {
@@ -92,7 +86,7 @@ ProcessRef SlurmExecutor::Start(const AttemptSpec& spec) {
   job.task = spec.job.name;
   job.name = JobName(spec.job.name, spec.job.attempt);
   job.log_path = spec.log_path;
-  job.script_path = Beside(spec.log_path, ".sbatch");
+  job.script_path = BesideLog(spec.log_path, ".sbatch");
   job.stall_after_s = spec.stall_after_s;
   job.kill_on_stall = spec.kill_on_stall;
   job.log_limit = static_cast<off_t>(spec.log_limit_bytes);
@@ -120,6 +114,9 @@ ProcessRef SlurmExecutor::Start(const AttemptSpec& spec) {
                                WriteOptions{.sync = false, .mode = 0700})) {
     return fail(errno ? errno : EIO, err);
   }
+  // An exit marker there already is an earlier job's (attempt numbers do not repeat within a
+  // run, so this is a guard only): Poll would take it for this job's end.
+  state_->RemoveFile(BesideLog(spec.log_path, ".exit"), &err);
   job.own_args = OwnArgs(spec, job);
   job.shared_args = SharedArgs(spec, job);
   job.submit_at = now;
@@ -307,10 +304,7 @@ void SlurmExecutor::TellRefusal(Job* job, WaitResult* result) {
   std::string reason = job->reason;
   if (reason.starts_with("sbatch: error: ")) reason.erase(0, 15);
   if (job->sbatch_timed_out) reason = "sbatch timed out";
-  std::string told = "waiting to submit (" + reason + ")";
-  if (told == job->told_reason) return;
-  job->told_reason = told;
-  result->queued.push_back({job->key, std::move(told), 0});
+  job->Tell(QueueState::kSubmitWait, "waiting to submit (" + reason + ")", 0, result);
 }
 
 bool SlurmExecutor::ArrayArgv(const std::vector<size_t>& group, std::vector<std::string>* argv,

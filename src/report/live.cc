@@ -302,8 +302,9 @@ void LiveReporter::OnEvent(const Event& e) {
         // Its clock counts its run, not its wait in the queue: from the job's start, which may
         // be long before this event (a followed job that started while mex was away). A job
         // whose state was unknown a moment waited nothing more and keeps its clock.
-        if (e.reason == "running") it->second.started += e.elapsed_s;
-        it->second.queue = e.reason == "running" ? "" : TerminalSafeLine(e.reason);
+        const bool running = e.queue_state == QueueState::kRunning;
+        if (running) it->second.started += e.elapsed_s;
+        it->second.queue = running ? "" : TerminalSafeLine(e.reason);
       }
       break;
     case EventKind::kTaskRetry:

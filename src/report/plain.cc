@@ -86,7 +86,7 @@ std::string PlainLines::Format(const Event& e) {
     case EventKind::kTaskQueued:
       if (!quiet_) {
         // Running after no wait to speak of: its state was unknown a moment (squeue failing).
-        line = e.reason != "running" ? fmt::format("queued {}: {}", e.task, reason)
+        line = e.queue_state != QueueState::kRunning ? fmt::format("queued {}: {}", e.task, reason)
                : e.elapsed_s > 0 ? fmt::format("queued {}: running after {} in the queue", e.task,
                                                Seconds(e.elapsed_s))
                                  : fmt::format("queued {}: running", e.task);

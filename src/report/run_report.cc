@@ -8,6 +8,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "engine/events.h"
 #include "model/duration.h"
 #include "util/terminal_text.h"
 
@@ -203,7 +204,7 @@ json BuildReport(const ReportInput& in) {
       // A Slurm job's wait in the queue, once it started: `attempt` is the attempt that waited.
       std::pair<std::string, int> key{e.task, body.value("attempt", 0)};
       std::string reason = body.value("reason", "");
-      if (reason != "running") {
+      if (QueueStateOf(body.value("queue_state", ""), reason) != QueueState::kRunning) {
         queue_reasons[key] = reason;
         continue;
       }

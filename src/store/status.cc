@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/events.h"
 #include "model/eta.h"
 #include "model/progress.h"
 #include "util/terminal_text.h"
@@ -210,14 +211,17 @@ nlohmann::ordered_json FailedJson(SQLite::Database& db, const std::string& run_i
   return failed;
 }
 
-// Each cluster task's expected wait in the batch queue per attempt (EtaTask::queue_s): the waits
-// its kind's attempts had in this run (the task_queued events of jobs that started after a wait)
-// over how many of them started, those that started at once counting as no wait. The waiting
-// attempts' own waits so far count as well, as lower bounds. Only kinds of tasks placed on the
-// cluster ("...@cluster", Session::EtaKind) wait; a run with none reads no events.
+// Whether each attempt in flight in `in_queue` (by task index, its number) still waits in a batch
+// queue, as the last task_queued event of that attempt says (EtaTask::queued), and each cluster
+// task's expected wait in the queue per attempt (EtaTask::queue_s): the waits its kind's attempts
+// had in this run (the task_queued events of jobs that started after a wait) over how many of
+// them started, those that started at once counting as no wait. The waiting attempts' own waits
+// so far count as well, as lower bounds. Only kinds of tasks placed on the cluster
+// ("...@cluster", Session::EtaKind) wait; a run with none reads no events.
 void AddQueueWaits(SQLite::Database& db, const std::string& run_id,
                    const std::unordered_map<std::string, uint32_t>& kinds,
-                   const std::unordered_map<std::string, uint32_t>& index, EtaInput* in) {
+                   const std::unordered_map<std::string, uint32_t>& index,
+                   const std::unordered_map<uint32_t, int>& in_queue, EtaInput* in) {
   std::vector<char> cluster(kinds.size(), 0);
   bool any = false;
   for (const auto& [name, kind] : kinds) {
@@ -226,6 +230,30 @@ void AddQueueWaits(SQLite::Database& db, const std::string& run_id,
   }
   if (!any) return;
   std::vector<double> waited(kinds.size(), 0);
+  std::unordered_map<uint32_t, QueueState> last;  // of the attempts in `in_queue`
+  // By the index events_queued (state_db.cc), whose WHERE this one must keep.
+  SQLite::Statement queued(
+      db, "SELECT task, body FROM events WHERE run = ? AND kind = 'task_queued' ORDER BY seq");
+  queued.bind(1, run_id);
+  while (queued.executeStep()) {
+    auto it = index.find(queued.getColumn(0).getString());
+    if (it == index.end()) continue;
+    const uint32_t kind = in->tasks[it->second].kind;
+    if (cluster[kind] == 0) continue;
+    auto body = nlohmann::json::parse(queued.getColumn(1).getString(), nullptr, false);
+    if (!body.is_object()) continue;
+    const QueueState state = QueueStateOf(body.value("queue_state", ""), body.value("reason", ""));
+    if (state == QueueState::kRunning) waited[kind] += body.value("queued_s", 0.0);
+    if (auto a = in_queue.find(it->second);
+        a != in_queue.end() && a->second == body.value("attempt", 0)) {
+      last[it->second] = state;
+    }
+  }
+  // Still in the queue (pending, or waiting to submit): its elapsed time is its wait so far, not
+  // run time. A job whose state is unknown may be running: it counts as running.
+  for (const auto& [task, state] : last) {
+    in->tasks[task].queued = state == QueueState::kPending || state == QueueState::kSubmitWait;
+  }
   for (const EtaTask& task : in->tasks) {
     if (cluster[task.kind] != 0 && task.queued) waited[task.kind] += task.elapsed;
   }
@@ -237,20 +265,6 @@ void AddQueueWaits(SQLite::Database& db, const std::string& run_id,
   while (attempts.executeStep()) {
     if (auto k = kinds.find(attempts.getColumn(0).getString()); k != kinds.end()) {
       waits[k->second] = attempts.getColumn(1).getInt64();
-    }
-  }
-  // By the index events_queued (state_db.cc), whose WHERE this one must keep.
-  SQLite::Statement queued(db,
-                           "SELECT task, body FROM events WHERE run = ? AND kind = 'task_queued'");
-  queued.bind(1, run_id);
-  while (queued.executeStep()) {
-    auto it = index.find(queued.getColumn(0).getString());
-    if (it == index.end()) continue;
-    const uint32_t kind = in->tasks[it->second].kind;
-    if (cluster[kind] == 0) continue;
-    auto body = nlohmann::json::parse(queued.getColumn(1).getString(), nullptr, false);
-    if (body.is_object() && body.value("reason", "") == "running") {
-      waited[kind] += body.value("queued_s", 0.0);
     }
   }
   for (EtaTask& task : in->tasks) {
@@ -348,17 +362,15 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
       dep_ids.remove_prefix(std::min(end + 1, dep_ids.size()));
     }
   }
+  std::unordered_map<uint32_t, int> in_queue;  // by task: its attempt in a batch queue
   for (const auto& r : running) {
     auto it = index.find(r["id"].get<std::string>());
     if (it == index.end()) continue;
     in.tasks[it->second].elapsed = r["elapsed_s"].get<double>();
-    // Still in a batch queue ("pending (REASON)", "waiting to submit (REASON)"): elapsed_s is
-    // its wait so far, not run time. A job whose state is unknown ("state unknown (...)") may
-    // be running: it counts as running.
-    const std::string queue = r.value("queue", "");
-    in.tasks[it->second].queued = queue.starts_with("pending") || queue.starts_with("waiting");
+    // Told a place in a batch queue other than running: waiting, or its state unknown.
+    if (r.contains("queue")) in_queue[it->second] = r["attempt"].get<int>();
   }
-  AddQueueWaits(db, run_id, kinds, index, &in);
+  AddQueueWaits(db, run_id, kinds, index, in_queue, &in);
   // A phase with tasks_from that has not started: its tasks are not known yet. It takes what it
   // took in the latest earlier run, else its weight at the seconds per weight of the phases that
   // passed (from the first start to the last end of their attempts).

@@ -92,6 +92,18 @@ class StatusTest : public ::testing::Test {
     event.passed = passed;
     store_->Append(event);
   }
+  // A task_queued event of attempt 1 of `task`, as the engine appends it (`waited`: its queued_s).
+  void Queued(const std::string& task, QueueState state, const std::string& reason,
+              double waited = 0) {
+    Event e(EventKind::kTaskQueued);
+    e.task = task;
+    e.attempt = 1;
+    e.queue_state = state;
+    e.reason = reason;
+    e.elapsed_s = waited;
+    store_->Append(e);
+  }
+  void ExpectQueueWaitsApartFromRunTime(bool older_events);
   nlohmann::ordered_json Status(bool live) {
     nlohmann::ordered_json status;
     EXPECT_TRUE(store_->ReadStatus("r1", kNow, live, &status)) << store_->error();
@@ -219,38 +231,61 @@ TEST_F(StatusTest, TheScheduleFollowsTheFileOrder) {
 }
 
 // Queue time is not run time: a cluster job still pending has not started its run, and the tasks
-// of the cluster yet to run are expected to wait in the queue as this run's jobs did.
-TEST_F(StatusTest, TheEstimateKeepsQueueWaitsApartFromRunTime) {
+// of the cluster yet to run are expected to wait in the queue as this run's jobs did. Where an
+// attempt is comes from its last task_queued event's `queue_state`; with `older_events`, the
+// events are as a mex before that field wrote them, and their reasons say the same.
+void StatusTest::ExpectQueueWaitsApartFromRunTime(bool older_events) {
   BeginLaterRun("r3", 3, {{"execute", 100, ""}});
   const std::string cluster(kClusterKindSuffix);
   store_->PutTask({"c1", 0, 0, 1, "h1", TaskState::kRunning, 1, "", cluster});
   store_->PutTask({"c2", 1, 0, 1, "h2", TaskState::kRunning, 1, "", cluster});
   store_->PutTask({"c3", 2, 0, 1, "h3", TaskState::kPending, 0, "", cluster});
   // c1 waited 20 s in the queue, then ran 10 s (its start is when it left the queue).
-  Event started(EventKind::kTaskQueued);
-  started.task = "c1";
-  started.reason = "running";
-  started.elapsed_s = 20;
-  store_->Append(started);
+  Queued("c1", QueueState::kPending, "pending (Priority)");
+  Queued("c1", QueueState::kRunning, "running", 20);
   Attempt("c1", 1, 930, 940, "exited", "", "");
   store_->TaskChanged("c1", TaskState::kSucceeded, 1);
   // c2 was submitted at 990 and still waits.
+  Queued("c2", QueueState::kSubmitWait, "waiting to submit (QOSMaxSubmitJobPerUserLimit)");
+  Queued("c2", QueueState::kPending, "pending (Resources)");
   Attempt("c2", 1, 990, 0, "", "", "pending (Resources)");
   ASSERT_TRUE(store_->Commit()) << store_->error();
-  nlohmann::ordered_json s;
-  ASSERT_TRUE(store_->ReadStatus("r3", kNow, true, &s)) << store_->error();
+  auto read = [&] {
+    if (older_events) {
+      SQLite::Database raw((dir_.path() / "state.db").string(), SQLite::OPEN_READWRITE);
+      raw.exec("UPDATE events SET body = json_remove(body, '$.queue_state')");
+      EXPECT_EQ(
+          raw.execAndGet("SELECT count(*) FROM events WHERE body LIKE '%queue_state%'").getInt(),
+          0);
+    }
+    nlohmann::ordered_json s;
+    EXPECT_TRUE(store_->ReadStatus("r3", kNow, true, &s)) << store_->error();
+    return s;
+  };
+  nlohmann::ordered_json s = read();
   EXPECT_EQ(s["running"][0]["queue"], "pending (Resources)");
   // A wait of (20 + 10) s over the 2 attempts so far: 15 s each. c2: 5 s more in the queue, then
   // its 10 s run; c3: 15 s in the queue, then 10 s. Its 10 s in the queue taken as run time, c2
   // would be nearly done, and the estimate 10 s.
   EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 25);
   // A job whose state mex cannot read may be running: its time counts as run time.
+  Queued("c2", QueueState::kUnknown, "state unknown (sacct: Connection refused)");
   Attempt("c2", 1, 990, 0, "", "", "state unknown (sacct: Connection refused)");
   ASSERT_TRUE(store_->Commit()) << store_->error();
-  ASSERT_TRUE(store_->ReadStatus("r3", kNow, true, &s)) << store_->error();
+  s = read();
+  EXPECT_EQ(s["running"][0]["queue"], "state unknown (sacct: Connection refused)");
   // c2: its 10 s taken as run, a third of that again; the mean wait is c1's 20 s over 2
   // attempts, 10 s: c3 waits 10 s and runs 10 s.
   EXPECT_DOUBLE_EQ(s["eta_seconds"].get<double>(), 20);
+}
+
+TEST_F(StatusTest, TheEstimateKeepsQueueWaitsApartFromRunTime) {
+  ExpectQueueWaitsApartFromRunTime(/*older_events=*/false);
+}
+
+// A state.db of an earlier run, whose task_queued events have no `queue_state`, reads alike.
+TEST_F(StatusTest, QueueWaitsOfEventsWithoutQueueStateReadAlike) {
+  ExpectQueueWaitsApartFromRunTime(/*older_events=*/true);
 }
 
 // A later run of the same milestone: its tasks take, first, the seconds they took in r1 (by

@@ -1,10 +1,11 @@
 // mex on the local Slurm cluster with its accounting: slurmdbd and MariaDB, which
 // `scripts/slurm-local.sh start` runs by default (the CTest fixture `slurm`), and the QOS
 // "mex-submit2" (MaxSubmitJobsPerUser=2) it registers. A real submit limit, slurmdbd stopped
-// while jobs run, and the path of a cluster without slurmdbd (sacct -c on the real completion
-// log). They wait for events (a line, a file, a job in squeue), never for a fixed time, save the
-// one grace period test 2 holds slurmdbd down to show that it fails nothing. Where the cluster or
-// its accounting is not up, every test fails with why.
+// while jobs run (their ends read from the exit markers their scripts write, or unknown without
+// those), and the path of a cluster without slurmdbd (sacct -c on the real completion log). They
+// wait for events (a line, a file, a job in squeue), never for a fixed time, save the one grace
+// period that SlurmdbdDownMakesStatesUnknownNotFailures holds slurmdbd down to show that it
+// fails nothing. Where the cluster or its accounting is not up, every test fails with why.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -178,6 +179,7 @@ TEST_F(SlurmAccountingTest, QosSubmitLimitIsBackPressure) {
   ASSERT_GE(refused.size(), 4u) << text;
   for (const auto& e : refused) {
     EXPECT_EQ(e["reason"], "waiting to submit (QOSMaxSubmitJobPerUserLimit)") << e.dump();
+    EXPECT_EQ(e["queue_state"], "submit_wait") << e.dump();
     EXPECT_EQ(WithReason(Of(events, "task_queued", e["task"].get<std::string>()), "task_queued",
                          "running")
                   .size(),
@@ -231,10 +233,62 @@ TEST_F(SlurmAccountingTest, QosSubmitLimitWithPlainJobs) {
 }
 
 // slurmdbd stopped while a run's jobs run, and the jobs ending meanwhile, gone from squeue (as
-// after MinJobAge): sacct fails, so their states are unknown, shown as such in the events and in
-// `mex status`; no task fails for it, however long it lasts (longer than the 15 s after which a
-// job sacct does not know is lost). With slurmdbd back, the run finishes, every task on its first
-// attempt. slurmdbd is started again even when the test fails.
+// after MinJobAge): sacct fails, but each job's script wrote how its command ended beside its
+// log (its exit marker). mex reads that: a success and an exit code of 3 come through at once,
+// while slurmdbd is still down, and no state is ever unknown. slurmdbd is started again even when
+// the test fails.
+TEST_F(SlurmAccountingTest, SlurmdbdDownJobsEndFromTheirExitMarkers) {
+  fs::path go = dir_.path() / "go";
+  std::string path = FakeCommand(dir_.path() / "bin", "squeue", kSqueueWithoutEnded);
+  Write(
+      fmt::format("defaults: {{executor: slurm, retry: {{max_attempts: 1}}}}\n"
+                  "tasks:\n"
+                  "  - {{id: ok, run: 'while [ ! -f {0} ]; do sleep 0.2; done; echo fine'}}\n"
+                  "  - {{id: bad, run: 'while [ ! -f {0} ]; do sleep 0.2; done; exit 3'}}\n",
+                  go.string()));
+  fs::path out = dir_.path() / "out";
+  pid_t mex = StartWithPath(path, out);
+  std::string run;
+  ASSERT_TRUE(Eventually([&] {
+    run = RunId(ParseNdjson(ReadFile(out)));
+    return !run.empty() && RunningJobs("mex." + run + ".") == 2;
+  })) << ReadFile(out);
+
+  SlurmdbdOutage outage;
+  ASSERT_EQ(outage.stopped().exit_code, 0) << outage.stopped().err;
+  Result sacct = Shell("sacct -n -X -j 1 2>&1");
+  ASSERT_NE(sacct.exit_code, 0) << "sacct still answers with slurmdbd stopped: " << sacct.out;
+  WriteFile(go, "");
+  ASSERT_TRUE(
+      Eventually([&] { return !Of(ParseNdjson(ReadFile(out)), "run_finished").empty(); }, 30))
+      << ReadFile(out);
+  int code = WaitMex(mex);
+  ASSERT_NE(Shell("sacct -n -X -j 1 2>&1").exit_code, 0) << "slurmdbd came back meanwhile";
+  std::string text = ReadFile(out);
+  EXPECT_EQ(code, 1) << text;  // `bad` failed
+  auto events = ParseNdjson(text);
+  auto done = Of(events, "task_succeeded", "ok");
+  ASSERT_EQ(done.size(), 1u) << text;
+  EXPECT_EQ(done[0]["attempt"], 1);
+  auto failed = Of(events, "task_failed", "bad");
+  ASSERT_EQ(failed.size(), 1u) << text;
+  EXPECT_EQ(failed[0]["reason"], "exit 3");
+  EXPECT_EQ(failed[0]["class"], "logic");
+  EXPECT_TRUE(WithReason(events, "task_queued", "state unknown").empty()) << text;
+  const fs::path logs = dir_.path() / ".mex/runs" / run / "logs";
+  EXPECT_EQ(ReadFile(logs / "ok.1.exit"), "0\n");
+  EXPECT_EQ(ReadFile(logs / "bad.1.exit"), "3\n");
+  EXPECT_EQ(ReadFile(logs / "ok.1.log"), "fine\n");
+  Result back = outage.Restore();
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+}
+
+// As above, for jobs that leave no exit marker (a job killed by a signal leaves none; here a
+// folder where each job's marker would go keeps it from being written): sacct failing, their
+// states are unknown, shown as such in the events and in `mex status`; no task fails for it,
+// however long it lasts (longer than the 15 s after which a job sacct does not know is lost).
+// With slurmdbd back, the run finishes, every task on its first attempt. slurmdbd is started
+// again even when the test fails.
 TEST_F(SlurmAccountingTest, SlurmdbdDownMakesStatesUnknownNotFailures) {
   fs::path go = dir_.path() / "go";
   std::string path = FakeCommand(dir_.path() / "bin", "squeue", kSqueueWithoutEnded);
@@ -253,6 +307,9 @@ TEST_F(SlurmAccountingTest, SlurmdbdDownMakesStatesUnknownNotFailures) {
     return !run.empty() && RunningJobs("mex." + run + ".") == 3;
   })) << ReadFile(out);
 
+  for (const char* task : {"a", "b", "c"}) {
+    fs::create_directory(dir_.path() / ".mex/runs" / run / "logs" / fmt::format("{}.1.exit", task));
+  }
   SlurmdbdOutage outage;
   ASSERT_EQ(outage.stopped().exit_code, 0) << outage.stopped().err;
   Result sacct = Shell("sacct -n -X -j 1 2>&1");
@@ -265,6 +322,7 @@ TEST_F(SlurmAccountingTest, SlurmdbdDownMakesStatesUnknownNotFailures) {
   auto unknown = WithReason(ParseNdjson(ReadFile(out)), "task_queued", "state unknown");
   EXPECT_NE(unknown[0]["reason"].get<std::string>().find("Connection refused"), std::string::npos)
       << unknown[0].dump();
+  EXPECT_EQ(unknown[0]["queue_state"], "unknown") << unknown[0].dump();
   std::string seen;
   EXPECT_TRUE(Eventually(
       [&] {

@@ -332,6 +332,86 @@ TEST_F(SlurmResumeTest, AJobThatFailedWhileMexWasAwayIsClassifiedAndRetried) {
   EXPECT_EQ(SbatchCalls(), 2);
 }
 
+// A cluster without slurmdbd (a stand-in sacct fails as plain sacct does there, so mex reads the
+// real completion log with sacct -c) and ends gone from squeue (a stand-in hides them, as once
+// MinJobAge has passed): an array's elements that ran and ended while mex was dead are known to
+// neither, since the completion log knows an element only by its own job id, which no session
+// saw. Their job scripts wrote how their commands ended beside their logs: the resumed session
+// ends them from that at once, r1 succeeded and r2 failed with exit 3 (logic, retried), neither
+// lost nor run again. Two sbatch in all: the array, and r2's retry.
+TEST_F(SlurmResumeTest, ArrayElementsThatEndedWhileMexWasAwayEndFromTheirExitMarkers) {
+  StandInSbatch();
+  const fs::path bin = Path("bin");
+  slurm_test::FakeCommand(bin, "squeue",
+                          "out=$(\"$REAL\" \"$@\"); rc=$?\n"
+                          "[ -n \"$out\" ] && printf '%s\\n' \"$out\" | grep -Ev "
+                          "'^[^|]*\\|(COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY)\\|'\n"
+                          "exit $rc\n");
+  slurm_test::FakeCommand(bin, "sacct",
+                          "echo \"$*\" >> " + Path("sacct.calls").string() +
+                              "\n"
+                              "case \" $* \" in *\" -c \"*) exec \"$REAL\" \"$@\" ;; esac\n"
+                              "echo 'sacct: error: Slurm accounting storage is disabled' >&2\n"
+                              "exit 1\n");
+  Write(
+      "defaults: {executor: slurm, retry: {max_attempts: 2, backoff: {initial: 100ms}}}\n"
+      "slurm: {arrays: true}\ntasks:\n"
+      "  - {id: r1, run: 'echo $SLURM_JOB_ID > r1.id; while [ ! -e release ]; do sleep 0.2; "
+      "done; echo r1 $MEX_ATTEMPT'}\n"
+      "  - {id: r2, run: 'echo $SLURM_JOB_ID > r2.id; while [ ! -e release ]; do sleep 0.2; "
+      "done; echo r2 $MEX_ATTEMPT; [ $MEX_ATTEMPT = 2 ] || exit 3'}\n");
+  pid_t mex =
+      StartMex({"run", "m.yaml", "--json", "-j", "4"}, dir_.path().string(), Path("out1").string());
+  ASSERT_TRUE(Eventually([&] {
+    return !Attempt("r1", 1).job.empty() && !Attempt("r2", 1).job.empty() &&
+           ReadFile(Path("r1.id")).ends_with("\n") && ReadFile(Path("r2.id")).ends_with("\n");
+  })) << ReadFile(Path("out1"));
+  const std::string run = RunOf("out1");
+  kill(mex, SIGKILL);
+  WaitMex(mex);
+  const std::string array = Attempt("r1", 1).job.substr(0, Attempt("r1", 1).job.find('_'));
+  ASSERT_EQ(Attempt("r2", 1).job.substr(0, array.size() + 1), array + "_");  // one array
+  EXPECT_EQ(Attempt("r1", 1).end, "");
+
+  WriteFile(Path("release"), "");
+  const fs::path logs = dir_.path() / ".mex/runs" / run / "logs";
+  std::string states;
+  ASSERT_TRUE(Eventually([&] {
+    states = Shell("PATH=" + old_path_ + " squeue -h -r -t all -j " + Attempt("r1", 1).job + "," +
+                   Attempt("r2", 1).job + " -o %T | sort")
+                 .out;
+    return states == "COMPLETED\nFAILED\n";
+  })) << states;
+  EXPECT_EQ(ReadFile(logs / "r1.1.exit"), "0\n");
+  EXPECT_EQ(ReadFile(logs / "r2.1.exit"), "3\n");
+
+  Result r = RunMex({"run", "m.yaml", "--json", "-j", "4"}, dir_.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto events = ParseNdjson(r.out);
+  for (const char* task : {"r1", "r2"}) {
+    auto started = Of(events, "task_started", task);
+    ASSERT_FALSE(started.empty()) << r.out;
+    EXPECT_EQ(started[0]["attempt"], 1);
+    EXPECT_EQ(started[0].value("followed", false), true) << started[0];
+  }
+  ASSERT_EQ(Of(events, "task_started", "r1").size(), 1u) << r.out;
+  EXPECT_EQ(Of(events, "task_succeeded", "r1")[0]["attempt"], 1);
+  auto retries = Of(events, "task_retry", "r2");
+  ASSERT_EQ(retries.size(), 1u) << r.out;
+  EXPECT_EQ(retries[0]["attempt"], 1);
+  EXPECT_EQ(retries[0]["class"], "logic");
+  EXPECT_EQ(retries[0]["reason"], "exit 3");
+  EXPECT_EQ(Of(events, "task_succeeded", "r2")[0]["attempt"], 2);
+  EXPECT_EQ(Log(run, "r1", 1), "r1 1\n");
+  EXPECT_EQ(Log(run, "r2", 1), "r2 1\n");
+  EXPECT_EQ(Log(run, "r2", 2), "r2 2\n");
+  EXPECT_EQ(SbatchCalls(), 2);
+  // The completion log was asked first, by the elements' ids, and knew neither.
+  const std::string asked = ReadFile(Path("sacct.calls"));
+  EXPECT_NE(asked.find("-c -n -P -j "), std::string::npos) << asked;
+  EXPECT_NE(asked.find(Attempt("r1", 1).job), std::string::npos) << asked;
+}
+
 // A recorded job that neither squeue nor sacct knows (here state.db is made to name a job id the
 // cluster never gave) ends as lost after the grace period: transient, retried. The run's real job,
 // which no attempt claims any more, is cancelled by its name as the session starts.

@@ -143,11 +143,14 @@ TEST_F(SlurmTest, ClearErrorsBeforeAnythingRuns) {
 }
 
 // mex's own timeout ends the job with scancel: the attempt times out (transient) and the job is
-// gone from the queue at once, long before Slurm's own limit.
+// gone from the queue at once, long before Slurm's own limit. The command gets the SIGTERM,
+// although the job script runs it as a child (not by exec); the script, killed with it, leaves
+// no exit marker.
 TEST_F(SlurmTest, MexTimeoutCancelsTheJob) {
   Write(
       "defaults: {executor: slurm, retry: {max_attempts: 1}}\n"
-      "tasks:\n  - {id: slow, run: 'sleep 300', timeout: 2s}\n");
+      "tasks:\n  - {id: slow, run: 'trap \"echo TERM > term\" TERM; sleep 300 & wait', "
+      "timeout: 2s}\n");
   auto start = std::chrono::steady_clock::now();
   Result r = Run();
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -157,7 +160,10 @@ TEST_F(SlurmTest, MexTimeoutCancelsTheJob) {
   EXPECT_EQ(failed[0]["class"], "transient");
   EXPECT_EQ(failed[0]["reason"], "timed out");
   EXPECT_LT(took, 40);
-  EXPECT_TRUE(QueuedJobs("mex." + RunId(ParseNdjson(r.out)) + ".").empty());
+  const std::string run = RunId(ParseNdjson(r.out));
+  EXPECT_TRUE(QueuedJobs("mex." + run + ".").empty());
+  EXPECT_EQ(ReadFile(dir_.path() / "term"), "TERM\n");
+  EXPECT_FALSE(fs::exists(dir_.path() / ".mex/runs" / run / "logs/slow.1.exit"));
 }
 
 // A job whose log stops growing is stalled (read from the log on the shared filesystem); with
@@ -477,11 +483,13 @@ TEST_F(SlurmTest, QueueWaitIsKeptApartFromRunTime) {
   // running.
   ASSERT_GE(queued.size(), 2u) << r.out;
   EXPECT_EQ(queued.front()["reason"], "pending (JobHeldUser)");
-  for (size_t i = 1; i + 1 < queued.size(); ++i) {
+  for (size_t i = 0; i + 1 < queued.size(); ++i) {
     EXPECT_EQ(queued[i]["reason"].get<std::string>().rfind("pending (", 0), 0u) << r.out;
+    EXPECT_EQ(queued[i]["queue_state"], "pending") << r.out;
   }
   const auto& running = queued.back();
   EXPECT_EQ(running["reason"], "running");
+  EXPECT_EQ(running["queue_state"], "running");
   EXPECT_GE(running["queued_s"].get<double>(), 0);
   std::string run = RunId(events);
   auto report = nlohmann::json::parse(ReadFile(dir_.path() / ".mex/runs" / run / "report.json"));
