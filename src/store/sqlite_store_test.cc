@@ -511,6 +511,34 @@ TEST_F(SqliteStoreTest, ARunsQueuedEventsAreFoundByIndexAlsoInAnUpgradedFile) {
   EXPECT_NE(plan().find("USING INDEX events_queued"), std::string::npos) << plan();
 }
 
+// A file of schema 6 differs from 7 by an index only: mex status and the other readers read it
+// as it is, without upgrading it (only mex run writes), rather than asking for a mex run first.
+TEST_F(SqliteStoreTest, ASchemaSixFileIsReadAsItIs) {
+  {
+    auto store = Open();
+    store->BeginRun(Run("r1", "/w/m.yaml", 100), 1);
+    ASSERT_TRUE(store->Commit());
+  }
+  {
+    SQLite::Database raw = Raw(SQLite::OPEN_READWRITE);
+    DowngradeToSchemaSix(raw);
+  }
+  const std::string before = ReadFile(DbPath());
+  auto reader = Open(/*read_only=*/true);
+  ASSERT_TRUE(reader) << OpenError(/*read_only=*/true);
+  ASSERT_TRUE(reader->LatestRun(""));
+  reader.reset();
+  EXPECT_EQ(ReadFile(DbPath()), before);
+  EXPECT_EQ(Raw().execAndGet("PRAGMA user_version").getInt(), 6);
+  {
+    SQLite::Database raw = Raw(SQLite::OPEN_READWRITE);
+    raw.exec("DROP TABLE input_hashes");
+    raw.exec("PRAGMA user_version = 5");
+  }
+  EXPECT_EQ(OpenError(/*read_only=*/true),
+            DbPath() + " was written by an older mex (schema 5); `mex run` upgrades it");
+}
+
 TEST_F(SqliteStoreTest, SchemaTwoIsUpgradedKeepingItsRowsWithTheDefaults) {
   {
     auto store = Open();

@@ -296,7 +296,7 @@ std::unique_ptr<SQLite::Database> OpenStateDb(const std::string& state_dir, bool
         *err = NoRunRecorded(state_dir);
         return nullptr;
       }
-      if (header.version < kStateDbSchemaVersion) {
+      if (header.version < kStateDbOldestReadable) {
         *err = fmt::format("{} was written by an older mex (schema {}); `mex run` upgrades it",
                            path, header.version);
         return nullptr;

@@ -16,6 +16,9 @@ namespace mex {
 
 // The newest schema this mex reads and writes (PRAGMA user_version).
 inline constexpr int kStateDbSchemaVersion = 7;
+// The oldest schema the read-only commands (status, report, logs) read as it is: those after it
+// add only indexes. An older file is upgraded by the next `mex run`; until then they refuse it.
+inline constexpr int kStateDbOldestReadable = 6;
 // PRAGMA application_id of a mex state database: "mex1".
 inline constexpr int32_t kStateDbApplicationId = 0x6d657831;
 
