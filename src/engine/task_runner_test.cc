@@ -79,12 +79,12 @@ class FakeExecutor : public Executor {
   std::map<uint64_t, std::string> logs;  // what the task's attempt prints, written as it starts
   std::vector<std::string> log;          // "start N" and "end N", in order
   int cancel_alls = 0;
-  ProcessRef process;                // what Start returns
-  std::vector<int> commits_at_wait;  // the store's commits at each Wait
-  bool fifo = false;                 // end the attempt started first, not last
-  bool adoptable = false;            // Adopt follows what it is given
-  std::vector<AttemptSpec> adopted;  // what Adopt followed
-  int left = 0;                      // leftovers given to EndLeftovers
+  ProcessRef process;                      // what Start returns
+  std::vector<int> commits_at_wait;        // the store's commits at each Wait
+  bool fifo = false;                       // end the attempt started first, not last
+  bool adoptable = false;                  // Adopt follows what it is given
+  std::vector<AttemptSpec> adopted;        // what Adopt followed
+  int left = 0;                            // leftovers given to EndLeftovers
   std::vector<WaitResult::Queued> queued;  // told at the next Wait, before its end
   // Places in a batch queue told by the Waits before any attempt ends, one batch per Wait; a
   // `since` counted from the last Start.
