@@ -18,8 +18,10 @@
 namespace mex {
 namespace {
 
-// The signals a child must not inherit as ignored or blocked from mex.
-constexpr int kDefaultedSignals[] = {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGQUIT, SIGHUP, SIGTSTP};
+// The signals a child must not inherit as ignored or blocked from mex, and those mex handles
+// (SIGWINCH: the live view), whose handlers must not run in a vfork child before its execve.
+constexpr int kDefaultedSignals[] = {SIGINT,  SIGTERM, SIGPIPE, SIGCHLD,
+                                     SIGQUIT, SIGHUP,  SIGTSTP, SIGWINCH};
 
 std::string SpawnError(int err_no, const std::string& command) {
   switch (err_no) {
@@ -96,8 +98,8 @@ bool MoveDescriptor(int from, int to) {
 }
 
 // What posix_spawn with SpawnSetup's attributes does, with vfork(): glibc's posix_spawn maps a
-// stack for its child and unmaps it after each spawn (the unmap flushes the other core's TLB);
-// vfork's child runs on mex's own stack (10k tasks of `true;` at -j2: 0.94x the time, paired
+// stack for its child and unmaps it after each spawn (5% of mex's perf samples); vfork's child
+// runs on mex's own stack (10k tasks of `true` and `true;` at -j2: 0.94-0.98x the time, paired
 // runs, docs/performance.md). The child shares mex's memory until execve, so it only makes
 // system calls, and mex keeps all signals blocked across it: no handler of mex's may run in the
 // child. Its errno comes back through `child_errno`.
@@ -119,7 +121,6 @@ pid_t VforkExec(const SpawnRequest& request, const char* path, char* const* argv
     dfl.sa_handler = SIG_DFL;
     bool ok = setpgid(0, 0) == 0;
     for (int sig : kDefaultedSignals) ok = ok && sigaction(sig, &dfl, nullptr) == 0;
-    ok = ok && sigaction(SIGWINCH, &dfl, nullptr) == 0;  // the live view's handler
     if (ok && request.cwd_fd >= 0) {
       ok = fchdir(request.cwd_fd) == 0;
     } else if (ok && cwd != nullptr) {

@@ -165,7 +165,6 @@ class SlurmExecutor : public Executor {
   // One poll round: the queue's word on every job of the run, the accounting's on those that
   // left the queue, and the ends they make.
   void Poll(double now, WaitResult* result);
-  // squeue of `ids`; *answered false when squeue failed (the states are then unknown).
   // The rows squeue gives for `ids`; `failure` says why it gave none ("" when it answered).
   std::map<std::string, SlurmJobRow> ReadQueue(const std::vector<std::string>& ids,
                                                std::string* failure);
