@@ -13,8 +13,9 @@
 #
 # Tools of each repetition: new (build/mex), nostore (the same binary with `-d nostore`: an
 # in-memory store, no state.db: what durability costs), ninja, floor (bench/spawn_floor: spawn
-# and reap, nothing else, with posix_spawn as mex and ninja) and vfloor (spawn_floor --vfork, the
-# cheapest spawn known here).
+# and reap, nothing else, with posix_spawn as mex and ninja), vfloor (spawn_floor --vfork, the
+# cheapest spawn known here) and lfloor (vfloor that also creates each task's log file, as mex
+# must: the least an engine that keeps every task's output can take).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +35,7 @@ command -v ninja >/dev/null && [[ -x /usr/bin/time ]] || { say "needs ninja and 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp build/mex "$work/mex-new"
-tools=(new nostore ninja floor vfloor)
+tools=(new nostore ninja floor vfloor lfloor)
 if [[ -n $OLD ]]; then cp "$OLD" "$work/mex-old"; tools=(old "${tools[@]}"); fi
 source bench/lib.sh
 
@@ -50,10 +51,11 @@ run_one() {  # case tool: appends the wall seconds to $work/t.CASE.TOOL
   seq_no=$((seq_no + 1))
   dir=$work/run-$seq_no
   mkdir "$dir"
-  if [[ $tool == floor || $tool == vfloor ]]; then
+  if [[ $tool == *floor ]]; then
     local argv=(/usr/bin/true) how=()
     [[ $c == shell ]] && argv=(/bin/sh -c 'true;')
     [[ $tool == vfloor ]] && how=(--vfork)
+    [[ $tool == lfloor ]] && mkdir "$dir/logs" && how=(--vfork --logs "$dir/logs")
     /usr/bin/time -f %e -o "$work/one" build/spawn_floor "${how[@]}" "$N" "$JOBS" "${argv[@]}" \
       >"$dir/out" 2>&1
   elif [[ $tool == ninja ]]; then

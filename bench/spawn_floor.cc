@@ -1,11 +1,13 @@
-// spawn_floor [--vfork] N J PROGRAM [ARG...]: runs PROGRAM N times, J at a time, and does nothing
-// else: no graph, no state, no logs. Each run is spawned as mex and ninja spawn a task
+// spawn_floor [--vfork [--logs DIR]] N J PROGRAM [ARG...]: runs PROGRAM N times, J at a time, and
+// does nothing else: no graph, no state, no logs. Each run is spawned as mex and ninja spawn a task
 // (posix_spawn, its own process group, output to /dev/null) and collected with wait(). Its wall
 // time is the least any engine that starts one process per task can take on this machine for N
 // tasks at -jJ: bench/run-speed.sh times it beside ninja and mex, as the floor of the "10k true"
 // targets. --vfork spawns the cheapest way known here instead: vfork(), then setpgid, dup2 of a
 // /dev/null opened once and execve in the child; no stack mapped and unmapped per spawn, no
-// signal mask or rlimit calls (posix_spawn makes all three).
+// signal mask or rlimit calls (posix_spawn makes all three). --logs DIR (with --vfork) gives each
+// run a log file of its own, created in DIR as mex creates an attempt's log (DIR/tK.1.log, new,
+// 0600): the floor of an engine that keeps every task's output, as mex must and ninja does not.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,17 +24,20 @@ extern char** environ;
 
 namespace {
 
-// The child of vfork() shares the parent's memory until execve: it only makes system calls.
-pid_t SpawnWithVfork(char** args, int dev_null) {
-  const pid_t pid = vfork();
+// The child of vfork() shares the parent's memory until execve: it only makes system calls
+// (which clang-analyzer's vfork checks do not know are safe there).
+pid_t SpawnWithVfork(char** args, int dev_null, int out) {
+  const pid_t pid = vfork();  // NOLINT(clang-analyzer-security.insecureAPI.vfork)
+  // NOLINTBEGIN(clang-analyzer-unix.Vfork)
   if (pid == 0) {
     setpgid(0, 0);
     dup2(dev_null, 0);
-    dup2(dev_null, 1);
-    dup2(dev_null, 2);
+    dup2(out, 1);
+    dup2(out, 2);
     execve(args[0], args, environ);
     _exit(127);
   }
+  // NOLINTEND(clang-analyzer-unix.Vfork)
   return pid;
 }
 
@@ -44,8 +49,14 @@ int main(int argc, char** argv) {
     --argc;
     ++argv;
   }
+  const char* logs = nullptr;
+  if (use_vfork && argc > 2 && std::strcmp(argv[1], "--logs") == 0) {
+    logs = argv[2];
+    argc -= 2;
+    argv += 2;
+  }
   if (argc < 4) {
-    std::fprintf(stderr, "usage: spawn_floor [--vfork] N J PROGRAM [ARG...]\n");
+    std::fprintf(stderr, "usage: spawn_floor [--vfork [--logs DIR]] N J PROGRAM [ARG...]\n");
     return 2;
   }
   const long n = std::strtol(argv[1], nullptr, 10);
@@ -76,8 +87,19 @@ int main(int argc, char** argv) {
       pid_t pid = 0;
       int rc = 0;
       if (use_vfork) {
-        pid = SpawnWithVfork(args.data(), dev_null);
+        int out = dev_null;
+        if (logs != nullptr) {
+          char path[4096];
+          std::snprintf(path, sizeof path, "%s/t%ld.1.log", logs, started);
+          out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+          if (out < 0) {
+            std::perror(path);
+            return 1;
+          }
+        }
+        pid = SpawnWithVfork(args.data(), dev_null, out);
         rc = pid < 0 ? errno : 0;
+        if (out != dev_null) close(out);
       } else {
         rc = posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
       }
