@@ -233,7 +233,8 @@ TEST_F(StatusTest, TheScheduleFollowsTheFileOrder) {
 // Queue time is not run time: a cluster job still pending has not started its run, and the tasks
 // of the cluster yet to run are expected to wait in the queue as this run's jobs did. Where an
 // attempt is comes from its last task_queued event's `queue_state`; with `older_events`, the
-// events are as a mex before that field wrote them, and their reasons say the same.
+// events are as a mex before that field wrote them, and their reasons say the same, and bodies
+// that are not JSON objects (no mex wrote them) are passed over.
 void StatusTest::ExpectQueueWaitsApartFromRunTime(bool older_events) {
   BeginLaterRun("r3", 3, {{"execute", 100, ""}});
   const std::string cluster(kClusterKindSuffix);
@@ -253,7 +254,13 @@ void StatusTest::ExpectQueueWaitsApartFromRunTime(bool older_events) {
   auto read = [&] {
     if (older_events) {
       SQLite::Database raw((dir_.path() / "state.db").string(), SQLite::OPEN_READWRITE);
-      raw.exec("UPDATE events SET body = json_remove(body, '$.queue_state')");
+      raw.exec(
+          "UPDATE events SET body = json_remove(body, '$.queue_state') WHERE json_valid(body)");
+      raw.exec(
+          "INSERT INTO events (run, time, kind, task, body) VALUES "
+          "('r3', 950, 'task_queued', 'c1', '{\"queued_s\": 500, '), "
+          "('r3', 951, 'task_queued', 'c1', '[\"running\", 500]'), "
+          "('r3', 952, 'task_queued', 'c1', '')");
       EXPECT_EQ(
           raw.execAndGet("SELECT count(*) FROM events WHERE body LIKE '%queue_state%'").getInt(),
           0);
