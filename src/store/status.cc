@@ -35,6 +35,27 @@ struct PhaseCounts {
   int total = 0, succeeded = 0, failed = 0, skipped = 0, running = 0;
 };
 
+// The reads of many rows use SQLite's C API: SQLiteCpp's Column objects cost a shared_ptr copy
+// per value read. `sql` has one parameter, bound to `run_id`, which must outlive the statement.
+using RawStatement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+RawStatement PrepareForRun(SQLite::Database& db, const char* sql, const std::string& run_id) {
+  sqlite3_stmt* prepared = nullptr;
+  if (sqlite3_prepare_v2(db.getHandle(), sql, -1, &prepared, nullptr) != SQLITE_OK) {
+    throw SQLite::Exception(db.getHandle());
+  }
+  RawStatement statement(prepared, sqlite3_finalize);
+  sqlite3_bind_text(prepared, 1, run_id.data(), static_cast<int>(run_id.size()), SQLITE_STATIC);
+  return statement;
+}
+
+// Column `column` of the statement's current row as text, "" for NULL; valid until its next step.
+std::string_view ColumnText(sqlite3_stmt* row, int column) {
+  const auto* chars = reinterpret_cast<const char*>(sqlite3_column_text(row, column));
+  return chars == nullptr
+             ? std::string_view()
+             : std::string_view(chars, static_cast<size_t>(sqlite3_column_bytes(row, column)));
+}
+
 // Reads in one transaction when the connection is not in one already (the engine's own reads
 // happen right after its commit).
 class ReadTransaction {
@@ -108,14 +129,8 @@ struct TaskTally {
 // loop at 10k tasks.) The status of 10k tasks is read twice a second.
 TaskTally TallyTasks(SQLite::Database& db, const std::string& run_id, bool running_now) {
   TaskTally tally;
-  // The C API: SQLiteCpp's Column objects cost a shared_ptr copy per value read.
-  sqlite3_stmt* prepared = nullptr;
-  const char* sql = "SELECT phase, state FROM tasks WHERE run = ?";
-  if (sqlite3_prepare_v2(db.getHandle(), sql, -1, &prepared, nullptr) != SQLITE_OK) {
-    throw SQLite::Exception(db.getHandle());
-  }
-  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> row(prepared, sqlite3_finalize);
-  sqlite3_bind_text(prepared, 1, run_id.data(), static_cast<int>(run_id.size()), SQLITE_STATIC);
+  RawStatement row = PrepareForRun(db, "SELECT phase, state FROM tasks WHERE run = ?", run_id);
+  sqlite3_stmt* prepared = row.get();
   PhaseCounts* c = nullptr;
   int phase = -1;
   int step = SQLITE_ROW;
@@ -125,8 +140,7 @@ TaskTally TallyTasks(SQLite::Database& db, const std::string& run_id, bool runni
       phase = at;
       c = &tally.phases[phase];
     }
-    auto state = std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(prepared, 1)),
-                                  static_cast<size_t>(sqlite3_column_bytes(prepared, 1)));
+    std::string_view state = ColumnText(prepared, 1);
     ++c->total;
     if (state == "succeeded") {
       ++c->succeeded;
@@ -233,37 +247,28 @@ void AddQueueWaits(SQLite::Database& db, const std::string& run_id,
   std::unordered_map<uint32_t, QueueState> last;  // of the attempts in `in_queue`
   // By the index events_queued (state_db.cc), whose WHERE this one must keep. SQLite takes the
   // four fields out of each body, faster than nlohmann parses whole bodies (docs/performance.md);
-  // a body that is not a JSON object (never written by mex) is passed over. The C API, as
-  // EstimateRun: SQLiteCpp's Column objects cost a shared_ptr copy per value read.
-  sqlite3_stmt* prepared = nullptr;
-  const char* sql =
+  // a body that is not a JSON object (never written by mex) is passed over.
+  RawStatement queued = PrepareForRun(
+      db,
       "SELECT task, body ->> '$.queue_state', body ->> '$.reason', body ->> '$.queued_s', "
       "body ->> '$.attempt' FROM events WHERE run = ? AND kind = 'task_queued' "
-      "AND json_valid(body) AND json_type(body) = 'object' ORDER BY seq";
-  if (sqlite3_prepare_v2(db.getHandle(), sql, -1, &prepared, nullptr) != SQLITE_OK) {
-    throw SQLite::Exception(db.getHandle());
-  }
-  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> queued(prepared, sqlite3_finalize);
-  sqlite3_bind_text(prepared, 1, run_id.data(), static_cast<int>(run_id.size()), SQLITE_STATIC);
-  auto text = [prepared](int column) {
-    const auto* chars = reinterpret_cast<const char*>(sqlite3_column_text(prepared, column));
-    return std::string_view(chars == nullptr ? "" : chars,
-                            static_cast<size_t>(sqlite3_column_bytes(prepared, column)));
-  };
+      "AND json_valid(body) AND json_type(body) = 'object' ORDER BY seq",
+      run_id);
+  sqlite3_stmt* prepared = queued.get();
   int step = SQLITE_ROW;
   while ((step = sqlite3_step(prepared)) == SQLITE_ROW) {
-    auto it = index.find(std::string(text(0)));
+    auto it = index.find(std::string(ColumnText(prepared, 0)));
     if (it == index.end()) continue;
     const uint32_t kind = in->tasks[it->second].kind;
     if (cluster[kind] == 0) continue;
-    const QueueState state = QueueStateOf(text(1), text(2));
+    const QueueState state = QueueStateOf(ColumnText(prepared, 1), ColumnText(prepared, 2));
     if (state == QueueState::kRunning) waited[kind] += sqlite3_column_double(prepared, 3);
     if (auto a = in_queue.find(it->second);
         a != in_queue.end() && a->second == sqlite3_column_int(prepared, 4)) {
       last[it->second] = state;
     }
   }
-  if (step != SQLITE_DONE) throw SQLite::Exception(db.getHandle());
+  if (step != SQLITE_DONE) throw SQLite::Exception(db.getHandle(), step);
   // Still in the queue (pending, or waiting to submit): its elapsed time is its wait so far, not
   // run time. A job whose state is unknown may be running: it counts as running.
   for (const auto& [task, state] : last) {
@@ -298,21 +303,14 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
   std::unordered_map<std::string, uint32_t> kinds;
   std::vector<std::string> ids, deps;
   std::vector<uint32_t> seqs;
-  // The C API, as TallyTasks: SQLiteCpp's Column objects cost a shared_ptr copy per value read.
   // In key order (no index lookup per row), put in file order below.
-  sqlite3_stmt* prepared = nullptr;
-  const char* sql =
+  RawStatement row = PrepareForRun(
+      db,
       "SELECT id, phase, state, effort, seconds, hash, deps, kind, attempts, retry_at, seq FROM "
-      "tasks WHERE run = ?";
-  if (sqlite3_prepare_v2(db.getHandle(), sql, -1, &prepared, nullptr) != SQLITE_OK) {
-    throw SQLite::Exception(db.getHandle());
-  }
-  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> row(prepared, sqlite3_finalize);
-  sqlite3_bind_text(prepared, 1, run_id.data(), static_cast<int>(run_id.size()), SQLITE_STATIC);
-  auto text = [prepared](int column) {
-    return std::string(reinterpret_cast<const char*>(sqlite3_column_text(prepared, column)),
-                       static_cast<size_t>(sqlite3_column_bytes(prepared, column)));
-  };
+      "tasks WHERE run = ?",
+      run_id);
+  sqlite3_stmt* prepared = row.get();
+  auto text = [prepared](int column) { return std::string(ColumnText(prepared, column)); };
   int step = SQLITE_ROW;
   while ((step = sqlite3_step(prepared)) == SQLITE_ROW) {
     std::string id = text(0);
