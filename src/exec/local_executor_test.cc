@@ -304,6 +304,40 @@ TEST_F(LocalExecutorTest, NonExecutableFileIsPermissionDenied) {
   EXPECT_EQ(end.error, "permission denied: ./x");
 }
 
+// A bare name is looked up in mex's PATH as a shell would: a file of that name it may not
+// execute is passed over for the next folder's (an empty folder is the attempt's own), and is
+// "permission denied" only when no folder has one that runs.
+TEST_F(LocalExecutorTest, ABareNameRunsTheFirstExecutableFileInPath) {
+  fs::create_directories(dir_ + "/denied");
+  fs::create_directories(dir_ + "/runs");
+  WriteFile(dir_ + "/denied/mex-probe", "#!/bin/sh\necho denied\n");
+  ASSERT_EQ(chmod((dir_ + "/denied/mex-probe").c_str(), 0644), 0);
+  WriteFile(dir_ + "/runs/mex-probe", "#!/bin/sh\necho ran from $(basename \"$PWD\")\n");
+  ASSERT_EQ(chmod((dir_ + "/runs/mex-probe").c_str(), 0755), 0);
+  const std::string old_path = std::getenv("PATH");
+  auto run = [&](uint64_t key, const std::string& path, const std::string& cwd) {
+    setenv("PATH", path.c_str(), 1);
+    LocalExecutor executor;
+    AttemptSpec spec = Spec(key, {"mex-probe"});
+    spec.cwd = cwd;
+    executor.Start(spec);
+    setenv("PATH", old_path.c_str(), 1);
+    AttemptEnd end;
+    EXPECT_TRUE(WaitForEnd(&executor, key, &end));
+    return end;
+  };
+  AttemptEnd end = run(1, dir_ + "/denied:" + dir_ + "/runs:/bin", dir_);
+  EXPECT_EQ(end.exit_code, 0) << end.error;
+  EXPECT_EQ(ReadFile(LogPath(1)), "ran from " + fs::path(dir_).filename().string() + "\n");
+  end = run(2, dir_ + "/denied:/bin", dir_);
+  EXPECT_EQ(end.reason, EndReason::kSpawnFailed);
+  EXPECT_EQ(end.spawn_errno, EACCES);
+  EXPECT_EQ(end.error, "permission denied: mex-probe");
+  end = run(3, "/nonexistent::/bin", dir_ + "/runs");
+  EXPECT_EQ(end.exit_code, 0) << end.error;
+  EXPECT_EQ(ReadFile(LogPath(3)), "ran from runs\n");
+}
+
 TEST_F(LocalExecutorTest, MissingProgramPathIsCommandNotFound) {
   LocalExecutor executor;
   executor.Start(Spec(1, {"./mex-no-such-program"}));

@@ -3,12 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -36,51 +36,6 @@ std::string SpawnError(int err_no, const std::string& command) {
   }
 }
 
-// Owns the posix_spawn attribute and file-action objects for one spawn.
-class SpawnSetup {
- public:
-  SpawnSetup() {
-    posix_spawnattr_init(&attr_);
-    posix_spawn_file_actions_init(&actions_);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions_);
-    posix_spawnattr_destroy(&attr_);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-
-  // Returns 0 or an errno value.
-  int Configure(const SpawnRequest& request) {
-    sigset_t empty, defaulted;
-    sigemptyset(&empty);
-    sigemptyset(&defaulted);
-    for (int sig : kDefaultedSignals) sigaddset(&defaulted, sig);
-    int rc = posix_spawnattr_setflags(
-        &attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    if (rc == 0) rc = posix_spawnattr_setpgroup(&attr_, 0);
-    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr_, &empty);
-    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr_, &defaulted);
-    if (rc == 0 && request.cwd_fd >= 0) {
-      rc = posix_spawn_file_actions_addfchdir_np(&actions_, request.cwd_fd);
-    } else if (rc == 0 && !request.cwd.empty()) {
-      rc = posix_spawn_file_actions_addchdir_np(&actions_, request.cwd.c_str());
-    }
-    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, request.stdin_fd, 0);
-    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, request.output_fd, 1);
-    const int error_fd = request.error_fd >= 0 ? request.error_fd : request.output_fd;
-    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions_, error_fd, 2);
-    return rc;
-  }
-
-  const posix_spawnattr_t* attr() const { return &attr_; }
-  const posix_spawn_file_actions_t* actions() const { return &actions_; }
-
- private:
-  posix_spawnattr_t attr_;
-  posix_spawn_file_actions_t actions_;
-};
-
 std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   std::vector<char*> out;
   out.reserve(strings.size() + 1);
@@ -97,14 +52,34 @@ bool MoveDescriptor(int from, int to) {
   return flags >= 0 && fcntl(from, F_SETFD, flags & ~FD_CLOEXEC) == 0;
 }
 
-// What posix_spawn with SpawnSetup's attributes does, with vfork(): glibc's posix_spawn maps a
-// stack for its child and unmaps it after each spawn (5% of mex's perf samples); vfork's child
-// runs on mex's own stack (10k tasks of `true` and `true;` at -j2: 0.94-0.98x the time, paired
-// runs, docs/performance.md). The child shares mex's memory until execve, so it only makes
-// system calls, and mex keeps all signals blocked across it: no handler of mex's may run in the
-// child. Its errno comes back through `child_errno`.
-pid_t VforkExec(const SpawnRequest& request, const char* path, char* const* argv, char* const* envp,
-                int* err_no, std::string* err) {
+// The files execve tries for `name`, in order: `name` itself when it has a '/', else `name` in
+// each folder of mex's PATH (an empty folder is the attempt's own, as for execvp; no PATH:
+// /bin:/usr/bin), as posix_spawnp would look it up.
+std::vector<std::string> ExecCandidates(const std::string& name) {
+  if (name.find('/') != std::string::npos) return {name};
+  const char* env_path = getenv("PATH");
+  const std::string_view path = env_path != nullptr ? env_path : "/bin:/usr/bin";
+  std::vector<std::string> files;
+  for (size_t at = 0; at <= path.size();) {
+    size_t end = std::min(path.find(':', at), path.size());
+    std::string_view folder = path.substr(at, end - at);
+    files.push_back(folder.empty() ? name : std::string(folder) + "/" + name);
+    at = end + 1;
+  }
+  return files;
+}
+
+// Starts the child with vfork(): glibc's posix_spawn maps a stack for its child and unmaps it
+// after each spawn (5% of mex's perf samples); vfork's child runs on mex's own stack (10k tasks
+// of `true` and `true;` at -j2: 0.94-0.98x the time, paired runs, docs/performance.md). The child
+// does what posix_spawn's would with SETPGROUP, SETSIGDEF of kDefaultedSignals, an empty
+// SETSIGMASK, a chdir and three dup2s, then tries `files` in order as execvp does (the next one
+// after ENOENT, ENOTDIR or EACCES; EACCES is the error when none ran and one was denied). It shares
+// mex's memory until execve, so it only makes system calls, and mex keeps all signals blocked
+// across it: no handler of mex's may run in the child. Its errno comes back through
+// `child_errno`.
+pid_t VforkExec(const SpawnRequest& request, const std::vector<char*>& files, char* const* argv,
+                char* const* envp, int* err_no, std::string* err) {
   sigset_t all, old, empty;
   sigfillset(&all);
   sigemptyset(&empty);
@@ -129,8 +104,15 @@ pid_t VforkExec(const SpawnRequest& request, const char* path, char* const* argv
     ok = ok && MoveDescriptor(request.stdin_fd, 0) && MoveDescriptor(request.output_fd, 1) &&
          MoveDescriptor(error_fd, 2);
     ok = ok && sigprocmask(SIG_SETMASK, &empty, nullptr) == 0;
-    if (ok) execve(path, argv, envp);
-    child_errno = errno;
+    int failure = errno;
+    bool denied = false;
+    for (size_t i = 0; ok && i < files.size(); ++i) {
+      execve(files[i], argv, envp);
+      failure = errno;
+      denied = denied || failure == EACCES;
+      ok = failure == ENOENT || failure == ENOTDIR || failure == EACCES;
+    }
+    child_errno = ok && denied ? EACCES : failure;
     _exit(127);
   }
   // NOLINTEND(clang-analyzer-unix.Vfork)
@@ -190,28 +172,12 @@ pid_t SpawnProcessGroup(const SpawnRequest& request, int* err_no, std::string* e
   }
   std::vector<char*> argv = CStrings(request.argv);
   std::vector<char*> envp = CStrings(request.env);
-  // A program named by its path (or resolved already) starts with vfork(): no stack mapped and
-  // unmapped per spawn, as posix_spawn does. A bare name is looked up in mex's PATH by
-  // posix_spawnp.
-  if (!request.program.empty() || request.argv[0].find('/') != std::string::npos) {
-    const char* path = request.program.empty() ? argv[0] : request.program.c_str();
-    return VforkExec(request, path, argv.data(), envp.data(), err_no, err);
-  }
-  SpawnSetup setup;
-  int rc = setup.Configure(request);
-  if (rc != 0) {
-    *err_no = rc;
-    *err = std::string("cannot prepare spawn: ") + std::strerror(rc);
-    return -1;
-  }
-  pid_t pid = -1;
-  rc = posix_spawnp(&pid, argv[0], setup.actions(), setup.attr(), argv.data(), envp.data());
-  if (rc != 0) {
-    *err_no = rc;
-    *err = SpawnError(rc, request.argv[0]);
-    return -1;
-  }
-  return pid;
+  const std::vector<std::string> candidates = request.program.empty()
+                                                  ? ExecCandidates(request.argv[0])
+                                                  : std::vector<std::string>{request.program};
+  std::vector<char*> files = CStrings(candidates);
+  files.pop_back();  // no terminating null: VforkExec takes its size
+  return VforkExec(request, files, argv.data(), envp.data(), err_no, err);
 }
 
 namespace {
