@@ -229,11 +229,13 @@ nlohmann::ordered_json FailedJson(SQLite::Database& db, const std::string& run_i
 // queue, as the last task_queued event of that attempt says (EtaTask::queued), and each cluster
 // task's expected wait in the queue per attempt (EtaTask::queue_s): the waits its kind's attempts
 // had in this run (the task_queued events of jobs that started after a wait) over how many of
-// them started, those that started at once counting as no wait. The waiting attempts' own waits
-// so far count as well, as lower bounds. Only kinds of tasks placed on the cluster
+// them started (`kind_attempts`, by kind), those that started at once counting as no wait. The
+// waiting attempts' own waits so far count as well, as lower bounds. Only kinds of tasks placed on
+// the cluster
 // ("...@cluster", Session::EtaKind) wait; a run with none reads no events.
 void AddQueueWaits(SQLite::Database& db, const std::string& run_id,
                    const std::unordered_map<std::string, uint32_t>& kinds,
+                   const std::vector<int64_t>& kind_attempts,
                    const std::unordered_map<std::string, uint32_t>& index,
                    const std::unordered_map<uint32_t, int>& in_queue, EtaInput* in) {
   std::vector<char> cluster(kinds.size(), 0);
@@ -277,19 +279,10 @@ void AddQueueWaits(SQLite::Database& db, const std::string& run_id,
   for (const EtaTask& task : in->tasks) {
     if (cluster[task.kind] != 0 && task.queued) waited[task.kind] += task.elapsed;
   }
-  // The attempts of each kind, one still queued among them (as if it started now).
-  std::vector<int64_t> waits(kinds.size(), 0);
-  SQLite::Statement attempts(db,
-                             "SELECT kind, sum(attempts) FROM tasks WHERE run = ? GROUP BY kind");
-  attempts.bind(1, run_id);
-  while (attempts.executeStep()) {
-    if (auto k = kinds.find(attempts.getColumn(0).getString()); k != kinds.end()) {
-      waits[k->second] = attempts.getColumn(1).getInt64();
-    }
-  }
+  // Over the attempts of each kind, one still queued among them (as if it started now).
   for (EtaTask& task : in->tasks) {
-    if (cluster[task.kind] != 0 && waits[task.kind] > 0) {
-      task.queue_s = waited[task.kind] / static_cast<double>(waits[task.kind]);
+    if (cluster[task.kind] != 0 && kind_attempts[task.kind] > 0) {
+      task.queue_s = waited[task.kind] / static_cast<double>(kind_attempts[task.kind]);
     }
   }
 }
@@ -301,6 +294,7 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
   EtaInput in;
   in.jobs = jobs;
   std::unordered_map<std::string, uint32_t> kinds;
+  std::vector<int64_t> kind_attempts;  // by kind: its tasks' attempts so far
   std::vector<std::string> ids, deps;
   std::vector<uint32_t> seqs;
   // In key order (no index lookup per row), put in file order below.
@@ -343,6 +337,8 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
     }
     t.history = history.Seconds(id, text(5));
     t.kind = kinds.emplace(text(7), kinds.size()).first->second;
+    if (kind_attempts.size() <= t.kind) kind_attempts.resize(t.kind + 1, 0);
+    kind_attempts[t.kind] += attempts;
     deps.push_back(text(6));
     ids.push_back(std::move(id));
   }
@@ -383,7 +379,7 @@ Eta EstimateRun(SQLite::Database& db, const std::string& run_id, double now, int
     // Told a place in a batch queue other than running: waiting, or its state unknown.
     if (r.contains("queue")) in_queue[it->second] = r["attempt"].get<int>();
   }
-  AddQueueWaits(db, run_id, kinds, index, in_queue, &in);
+  AddQueueWaits(db, run_id, kinds, kind_attempts, index, in_queue, &in);
   // A phase with tasks_from that has not started: its tasks are not known yet. It takes what it
   // took in the latest earlier run, else its weight at the seconds per weight of the phases that
   // passed (from the first start to the last end of their attempts).
