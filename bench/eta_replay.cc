@@ -6,11 +6,10 @@
 // A run is simulated as the task runner runs one: phases one after the other, on `jobs` slots,
 // the ready task with the longest remaining critical path first (model/critical_path.h: by the
 // earlier run's seconds in the "warm" scenarios, as the runner orders by its history, else by
-// effort); an attempt that fails
-// runs part of its duration, then the task waits its backoff and runs again. At each moment the
-// simulator gives the estimator what state.db would hold then: tasks succeeded (with their
-// seconds), running (their elapsed time), waiting to retry (backoff left), pending; a phase with
-// tasks_from that has not started has no tasks yet. "warm" scenarios give the estimator the
+// effort); an attempt that fails runs part of its duration, then the task waits its backoff and
+// runs again. At each moment the simulator gives the estimator what state.db would hold then:
+// tasks succeeded (with their seconds), running (their elapsed time), waiting to retry (backoff
+// left), pending; a phase with tasks_from that has not started has no tasks yet. "warm" scenarios give the estimator the
 // durations of an earlier run of the same milestone (its history), each task's true duration
 // varying between the two runs. The error is |estimate - time left| / time left.
 #include <fmt/format.h>

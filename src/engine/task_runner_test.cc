@@ -513,6 +513,24 @@ struct FakeClocks {
   }
 };
 
+// Task `a`'s attempt 1, which a killed session recorded as started 120 s ago (a job's start, or
+// its submission when that session never saw it run), followed by this one on virtual clocks.
+struct FollowedFrom120sAgo {
+  FollowedFrom120sAgo() {
+    executor.adoptable = true;
+    f.Make(1, &executor, &store);
+    left.started_at = g_wall - 120;
+    f.runner->Resume(0, 1, {left}, /*kept=*/false);
+    adopted = f.runner->Adopt(0, left);
+  }
+  FakeClocks clocks;
+  Fixture f{"tasks:\n  - {id: a, run: 'x'}\n"};
+  MemoryStore store;
+  FakeExecutor executor{&store};
+  AttemptRecord left = LeftInFlight(f, "a", 1);
+  bool adopted = false;
+};
+
 const Event* FindEvent(const std::vector<Event>& events, EventKind kind, const std::string& task) {
   for (const Event& e : events) {
     if (e.kind == kind && e.task == task) return &e;
@@ -524,16 +542,11 @@ const Event* FindEvent(const std::vector<Event>& events, EventKind kind, const s
 // from its start, in the task_started the views count from and in its end, and its record keeps
 // that start (what mex status counts from).
 TEST(TaskRunnerTest, AFollowedAttemptsTimeCountsFromItsStartNotFromTheResume) {
-  FakeClocks clocks;
-  Fixture f("tasks:\n  - {id: a, run: 'x'}\n");
-  MemoryStore store;
-  FakeExecutor executor(&store);
-  executor.adoptable = true;
-  f.Make(1, &executor, &store);
-  AttemptRecord left = LeftInFlight(f, "a", 1);
-  left.started_at = g_wall - 120;
-  f.runner->Resume(0, 1, {left}, /*kept=*/false);
-  ASSERT_TRUE(f.runner->Adopt(0, left));
+  FollowedFrom120sAgo followed;
+  ASSERT_TRUE(followed.adopted);
+  Fixture& f = followed.f;
+  const AttemptRecord& left = followed.left;
+  const MemoryStore& store = followed.store;
   FakeClocks::Advance(5);  // the rest of the session's preparation
   EXPECT_EQ(f.flow->Run(), 0);
   const Event* started = FindEvent(f.sink.events, EventKind::kTaskStarted, "a");
@@ -552,17 +565,12 @@ TEST(TaskRunnerTest, AFollowedAttemptsTimeCountsFromItsStartNotFromTheResume) {
 // A job submitted 120 s before the resume that waited 30 s in the queue, then started while mex
 // was away: its run counts from the job's start, its wait apart.
 TEST(TaskRunnerTest, AFollowedJobThatStartedWhileMexWasAwayCountsFromTheJobsStart) {
-  FakeClocks clocks;
-  Fixture f("tasks:\n  - {id: a, run: 'x'}\n");
-  MemoryStore store;
-  FakeExecutor executor(&store);
-  executor.adoptable = true;
-  f.Make(1, &executor, &store);
-  AttemptRecord left = LeftInFlight(f, "a", 1);
-  left.started_at = g_wall - 120;  // its submission: the killed session never saw it run
-  f.runner->Resume(0, 1, {left}, /*kept=*/false);
-  ASSERT_TRUE(f.runner->Adopt(0, left));
-  executor.queued.push_back({0, QueueState::kRunning, "running", left.started_at + 30});
+  FollowedFrom120sAgo followed;  // its submission: the killed session never saw it run
+  ASSERT_TRUE(followed.adopted);
+  Fixture& f = followed.f;
+  const AttemptRecord& left = followed.left;
+  const MemoryStore& store = followed.store;
+  followed.executor.queued.push_back({0, QueueState::kRunning, "running", left.started_at + 30});
   EXPECT_EQ(f.flow->Run(), 0);
   const Event* started = FindEvent(f.sink.events, EventKind::kTaskStarted, "a");
   ASSERT_NE(started, nullptr);
@@ -596,9 +604,8 @@ TEST(TaskRunnerTest, AnAttemptTheExecutorCannotFollowRunsAgain) {
 }
 
 // Where an attempt waits in a batch queue comes as a typed state beside the reason: each becomes a
-// task_queued event with both. Running after a wait
-// moves the attempt's start to the job's and says how long it waited; running after a while
-// unknown changes neither.
+// task_queued event with both. Running after a wait moves the attempt's start to the job's and
+// says how long it waited; running after a while unknown changes neither.
 TEST(TaskRunnerTest, PlacesInABatchQueueBecomeTaskQueuedEvents) {
   Fixture f("tasks:\n  - {id: a, run: 'x'}\n");
   MemoryStore store;

@@ -30,6 +30,7 @@ namespace fs = std::filesystem;
 using slurm_test::Cluster;
 using slurm_test::Eventually;
 using slurm_test::FakeCommand;
+using slurm_test::kSqueueWithoutEnded;
 using slurm_test::Of;
 using slurm_test::Shell;
 using testing_util::ParseNdjson;
@@ -73,16 +74,12 @@ int RunningJobs(const std::string& prefix) {
   return n;
 }
 
-// squeue as it is once MinJobAge (300 s here) has passed: the ended jobs are gone from it, so
-// mex must ask sacct how they ended. Everything else is the real squeue's; what it gave mex is
-// appended to squeue.seen beside it.
-constexpr char kSqueueWithoutEnded[] =
-    "out=$(\"$REAL\" \"$@\"); rc=$?\n"
-    "printf '%s\\n' \"$out\" >> \"$0.seen\"\n"
-    "[ -n \"$out\" ] && printf '%s\\n' \"$out\" | grep -Ev "
-    "'^[^|]*\\|(COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|PREEMPTED|BOOT_FAIL|"
-    "DEADLINE)'\n"
-    "exit $rc\n";
+// A task of `id` that waits for the file `go`, then runs `then`: a job that runs until the test
+// lets it end.
+std::string GatedTask(const std::string& id, const fs::path& go, const std::string& then) {
+  return fmt::format("  - {{id: {}, run: 'while [ ! -f {} ]; do sleep 0.2; done; {}'}}\n", id,
+                     go.string(), then);
+}
 
 // Starts slurmdbd again when it goes out of scope, whatever the test's outcome, unless it was
 // already brought back (Restore).
@@ -95,6 +92,16 @@ class SlurmdbdOutage {
   SlurmdbdOutage(const SlurmdbdOutage&) = delete;
   SlurmdbdOutage& operator=(const SlurmdbdOutage&) = delete;
   const Result& stopped() const { return stopped_; }
+  // Whether slurmdbd stopped and sacct fails for it, or why not.
+  ::testing::AssertionResult Down() const {
+    if (stopped_.exit_code != 0) return ::testing::AssertionFailure() << stopped_.err;
+    Result sacct = Shell("sacct -n -X -j 1 2>&1");
+    if (sacct.exit_code == 0) {
+      return ::testing::AssertionFailure()
+             << "sacct still answers with slurmdbd stopped: " << sacct.out;
+    }
+    return ::testing::AssertionSuccess();
+  }
   Result Restore() {
     restored_ = true;
     return Cluster("start");
@@ -127,6 +134,18 @@ class SlurmAccountingTest : public ::testing::Test {
     pid_t mex = StartMex({"run", "m.yaml", "--json"}, dir_.path().string(), out.string());
     setenv("PATH", old_path.c_str(), 1);
     return mex;
+  }
+
+  // `mex run m.yaml --json` with squeue as after MinJobAge (kSqueueWithoutEnded): the run's id
+  // once `jobs` of its jobs run, "" if they never do.
+  std::string StartWithoutEnded(const fs::path& out, int jobs, pid_t* mex) {
+    *mex = StartWithPath(FakeCommand(dir_.path() / "bin", "squeue", kSqueueWithoutEnded), out);
+    std::string run;
+    bool up = Eventually([&] {
+      run = RunId(ParseNdjson(ReadFile(out)));
+      return !run.empty() && RunningJobs("mex." + run + ".") == jobs;
+    });
+    return up ? run : "";
   }
 
   TempDir dir_;
@@ -239,25 +258,15 @@ TEST_F(SlurmAccountingTest, QosSubmitLimitWithPlainJobs) {
 // the test fails.
 TEST_F(SlurmAccountingTest, SlurmdbdDownJobsEndFromTheirExitMarkers) {
   fs::path go = dir_.path() / "go";
-  std::string path = FakeCommand(dir_.path() / "bin", "squeue", kSqueueWithoutEnded);
-  Write(
-      fmt::format("defaults: {{executor: slurm, retry: {{max_attempts: 1}}}}\n"
-                  "tasks:\n"
-                  "  - {{id: ok, run: 'while [ ! -f {0} ]; do sleep 0.2; done; echo fine'}}\n"
-                  "  - {{id: bad, run: 'while [ ! -f {0} ]; do sleep 0.2; done; exit 3'}}\n",
-                  go.string()));
+  Write("defaults: {executor: slurm, retry: {max_attempts: 1}}\ntasks:\n" +
+        GatedTask("ok", go, "echo fine") + GatedTask("bad", go, "exit 3"));
   fs::path out = dir_.path() / "out";
-  pid_t mex = StartWithPath(path, out);
-  std::string run;
-  ASSERT_TRUE(Eventually([&] {
-    run = RunId(ParseNdjson(ReadFile(out)));
-    return !run.empty() && RunningJobs("mex." + run + ".") == 2;
-  })) << ReadFile(out);
+  pid_t mex = 0;
+  const std::string run = StartWithoutEnded(out, 2, &mex);
+  ASSERT_FALSE(run.empty()) << ReadFile(out);
 
   SlurmdbdOutage outage;
-  ASSERT_EQ(outage.stopped().exit_code, 0) << outage.stopped().err;
-  Result sacct = Shell("sacct -n -X -j 1 2>&1");
-  ASSERT_NE(sacct.exit_code, 0) << "sacct still answers with slurmdbd stopped: " << sacct.out;
+  ASSERT_TRUE(outage.Down());
   WriteFile(go, "");
   ASSERT_TRUE(
       Eventually([&] { return !Of(ParseNdjson(ReadFile(out)), "run_finished").empty(); }, 30))
@@ -291,29 +300,19 @@ TEST_F(SlurmAccountingTest, SlurmdbdDownJobsEndFromTheirExitMarkers) {
 // again even when the test fails.
 TEST_F(SlurmAccountingTest, SlurmdbdDownMakesStatesUnknownNotFailures) {
   fs::path go = dir_.path() / "go";
-  std::string path = FakeCommand(dir_.path() / "bin", "squeue", kSqueueWithoutEnded);
-  Write(
-      fmt::format("defaults: {{executor: slurm, retry: {{max_attempts: 1}}}}\n"
-                  "tasks:\n"
-                  "  - {{id: a, run: 'while [ ! -f {0} ]; do sleep 0.2; done; echo a done'}}\n"
-                  "  - {{id: b, run: 'while [ ! -f {0} ]; do sleep 0.2; done; echo b done'}}\n"
-                  "  - {{id: c, run: 'while [ ! -f {0} ]; do sleep 0.2; done; echo c done'}}\n",
-                  go.string()));
+  Write("defaults: {executor: slurm, retry: {max_attempts: 1}}\ntasks:\n" +
+        GatedTask("a", go, "echo a done") + GatedTask("b", go, "echo b done") +
+        GatedTask("c", go, "echo c done"));
   fs::path out = dir_.path() / "out";
-  pid_t mex = StartWithPath(path, out);
-  std::string run;
-  ASSERT_TRUE(Eventually([&] {
-    run = RunId(ParseNdjson(ReadFile(out)));
-    return !run.empty() && RunningJobs("mex." + run + ".") == 3;
-  })) << ReadFile(out);
+  pid_t mex = 0;
+  const std::string run = StartWithoutEnded(out, 3, &mex);
+  ASSERT_FALSE(run.empty()) << ReadFile(out);
 
   for (const char* task : {"a", "b", "c"}) {
     fs::create_directory(dir_.path() / ".mex/runs" / run / "logs" / fmt::format("{}.1.exit", task));
   }
   SlurmdbdOutage outage;
-  ASSERT_EQ(outage.stopped().exit_code, 0) << outage.stopped().err;
-  Result sacct = Shell("sacct -n -X -j 1 2>&1");
-  ASSERT_NE(sacct.exit_code, 0) << "sacct still answers with slurmdbd stopped: " << sacct.out;
+  ASSERT_TRUE(outage.Down());
   WriteFile(go, "");
   ASSERT_TRUE(Eventually([&] {
     return WithReason(ParseNdjson(ReadFile(out)), "task_queued", "state unknown (sacct: ").size() ==
@@ -371,18 +370,9 @@ TEST_F(SlurmAccountingTest, WithoutSlurmdbdTheCompletionLogIsRead) {
   fs::path calls = dir_.path() / "sacct.calls";
   fs::path bin = dir_.path() / "bin";
   FakeCommand(bin, "squeue", kSqueueWithoutEnded);
-  std::string path =
-      FakeCommand(bin, "sacct",
-                  "echo \"$*\" >> " + calls.string() +
-                      "\n"
-                      "case \" $* \" in *\" -c \"*) exec \"$REAL\" \"$@\" ;; esac\n"
-                      "echo 'sacct: error: Slurm accounting storage is disabled' >&2\nexit 1\n");
-  Write(
-      fmt::format("defaults: {{executor: slurm, retry: {{max_attempts: 1}}}}\n"
-                  "tasks:\n"
-                  "  - {{id: ok, run: 'while [ ! -f {0} ]; do sleep 0.2; done; echo fine'}}\n"
-                  "  - {{id: bad, run: 'while [ ! -f {0} ]; do sleep 0.2; done; exit 3'}}\n",
-                  go.string()));
+  std::string path = FakeCommand(bin, "sacct", slurm_test::SacctWithoutSlurmdbd(calls));
+  Write("defaults: {executor: slurm, retry: {max_attempts: 1}}\ntasks:\n" +
+        GatedTask("ok", go, "echo fine") + GatedTask("bad", go, "exit 3"));
   fs::path out = dir_.path() / "out";
   pid_t mex = StartWithPath(path, out);
   // Without slurmdbd, sacct -c knows an element only by its own job id, which mex learns from

@@ -42,6 +42,20 @@ using testing_util::TempDir;
 using testing_util::WaitMex;
 using testing_util::WriteFile;
 
+// In a resumed session's `events` (`out` for the messages): `task`'s followed attempt 1 failed
+// with exit 3, a logic failure retried once, and attempt 2 succeeded.
+void ExpectExit3ThenSuccess(const std::vector<nlohmann::json>& events, const std::string& task,
+                            const std::string& out) {
+  auto retries = Of(events, "task_retry", task);
+  ASSERT_EQ(retries.size(), 1u) << out;
+  EXPECT_EQ(retries[0]["attempt"], 1);
+  EXPECT_EQ(retries[0]["class"], "logic");
+  EXPECT_EQ(retries[0]["reason"], "exit 3");
+  auto succeeded = Of(events, "task_succeeded", task);
+  ASSERT_EQ(succeeded.size(), 1u) << out;
+  EXPECT_EQ(succeeded[0]["attempt"], 2);
+}
+
 // A task whose job writes its id to TASK.id, waits for the file `release`, then says which attempt
 // of which job finished it.
 std::string WaitingTask(const std::string& id) {
@@ -320,12 +334,7 @@ TEST_F(SlurmResumeTest, AJobThatFailedWhileMexWasAwayIsClassifiedAndRetried) {
   ASSERT_EQ(started.size(), 2u) << r.out;
   EXPECT_EQ(started[0]["attempt"], 1);
   EXPECT_EQ(started[0].value("followed", false), true);
-  auto retries = Of(events, "task_retry", "flaky");
-  ASSERT_EQ(retries.size(), 1u) << r.out;
-  EXPECT_EQ(retries[0]["attempt"], 1);
-  EXPECT_EQ(retries[0]["class"], "logic");
-  EXPECT_EQ(retries[0]["reason"], "exit 3");
-  EXPECT_EQ(Of(events, "task_succeeded", "flaky")[0]["attempt"], 2);
+  ExpectExit3ThenSuccess(events, "flaky", r.out);
   EXPECT_EQ(Log(run, "flaky", 1), "failing\n");
   EXPECT_EQ(Log(run, "flaky", 2), "attempt 2 ok\n");
   EXPECT_EQ(Attempt("flaky", 1).end, "exited");
@@ -342,17 +351,8 @@ TEST_F(SlurmResumeTest, AJobThatFailedWhileMexWasAwayIsClassifiedAndRetried) {
 TEST_F(SlurmResumeTest, ArrayElementsThatEndedWhileMexWasAwayEndFromTheirExitMarkers) {
   StandInSbatch();
   const fs::path bin = Path("bin");
-  slurm_test::FakeCommand(bin, "squeue",
-                          "out=$(\"$REAL\" \"$@\"); rc=$?\n"
-                          "[ -n \"$out\" ] && printf '%s\\n' \"$out\" | grep -Ev "
-                          "'^[^|]*\\|(COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY)\\|'\n"
-                          "exit $rc\n");
-  slurm_test::FakeCommand(bin, "sacct",
-                          "echo \"$*\" >> " + Path("sacct.calls").string() +
-                              "\n"
-                              "case \" $* \" in *\" -c \"*) exec \"$REAL\" \"$@\" ;; esac\n"
-                              "echo 'sacct: error: Slurm accounting storage is disabled' >&2\n"
-                              "exit 1\n");
+  slurm_test::FakeCommand(bin, "squeue", slurm_test::kSqueueWithoutEnded);
+  slurm_test::FakeCommand(bin, "sacct", slurm_test::SacctWithoutSlurmdbd(Path("sacct.calls")));
   Write(
       "defaults: {executor: slurm, retry: {max_attempts: 2, backoff: {initial: 100ms}}}\n"
       "slurm: {arrays: true}\ntasks:\n"
@@ -396,12 +396,7 @@ TEST_F(SlurmResumeTest, ArrayElementsThatEndedWhileMexWasAwayEndFromTheirExitMar
   }
   ASSERT_EQ(Of(events, "task_started", "r1").size(), 1u) << r.out;
   EXPECT_EQ(Of(events, "task_succeeded", "r1")[0]["attempt"], 1);
-  auto retries = Of(events, "task_retry", "r2");
-  ASSERT_EQ(retries.size(), 1u) << r.out;
-  EXPECT_EQ(retries[0]["attempt"], 1);
-  EXPECT_EQ(retries[0]["class"], "logic");
-  EXPECT_EQ(retries[0]["reason"], "exit 3");
-  EXPECT_EQ(Of(events, "task_succeeded", "r2")[0]["attempt"], 2);
+  ExpectExit3ThenSuccess(events, "r2", r.out);
   EXPECT_EQ(Log(run, "r1", 1), "r1 1\n");
   EXPECT_EQ(Log(run, "r2", 1), "r2 1\n");
   EXPECT_EQ(Log(run, "r2", 2), "r2 2\n");

@@ -35,6 +35,13 @@ std::string FakeCommand(const std::filesystem::path& bin, const std::string& nam
   return bin.string() + ":" + getenv("PATH");
 }
 
+std::string SacctWithoutSlurmdbd(const std::filesystem::path& calls) {
+  return "echo \"$*\" >> " + calls.string() +
+         "\n"
+         "case \" $* \" in *\" -c \"*) exec \"$REAL\" \"$@\" ;; esac\n"
+         "echo 'sacct: error: Slurm accounting storage is disabled' >&2\nexit 1\n";
+}
+
 std::string ClusterNotUp() {
   Result up = Cluster("status");
   if (up.exit_code == 0) return "";

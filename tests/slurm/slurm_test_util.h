@@ -24,6 +24,20 @@ testing_util::Result Cluster(const std::string& command);
 // with $REAL set to the real one. Returns a PATH with `bin` first, to run mex with.
 std::string FakeCommand(const std::filesystem::path& bin, const std::string& name,
                         const std::string& body);
+// A stand-in body for squeue (FakeCommand) as it answers once MinJobAge (300 s here) has passed:
+// the ended jobs are gone from it, so mex must ask the accounting how they ended. Everything
+// else is the real squeue's; what it gave mex is appended to "squeue.seen" beside it.
+inline constexpr char kSqueueWithoutEnded[] =
+    "out=$(\"$REAL\" \"$@\"); rc=$?\n"
+    "printf '%s\\n' \"$out\" >> \"$0.seen\"\n"
+    "[ -n \"$out\" ] && printf '%s\\n' \"$out\" | grep -Ev "
+    "'^[^|]*\\|(COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|PREEMPTED|BOOT_FAIL|"
+    "DEADLINE)'\n"
+    "exit $rc\n";
+// A stand-in body for sacct on a cluster without slurmdbd: plain sacct fails as it does there
+// ("accounting storage is disabled"), `sacct -c` reads the real completion log. Each call's
+// arguments are appended to `calls`.
+std::string SacctWithoutSlurmdbd(const std::filesystem::path& calls);
 // Why the tests cannot run ("" when the cluster answers): the fixture slurm.up failed or did not
 // run, and its output says why.
 std::string ClusterNotUp();
